@@ -1,0 +1,112 @@
+from django.db import models
+from django.urls import reverse
+
+
+class Category(models.Model):
+    """A node of the category tree ("Apparel > Dresses" is Dresses under Apparel)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name_per_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(parent__isnull=True), name="category_unique_root_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+
+class Brand(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField("active", default=True)
+    # Free-form text attributes: colour, material, size, pattern, ...
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        indexes = [
+            models.Index(fields=["category", "is_active"], name="product_category_active"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.sku})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product", kwargs={"pk": self.pk, "slug": self.slug or "item"})
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
+class ProductImage(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FLAGGED = "flagged", "Flagged"
+        REJECTED = "rejected", "Rejected"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    file = models.ImageField(upload_to="products/%Y/%m/", max_length=255)
+    position = models.PositiveSmallIntegerField(default=0)
+    # Where an imported image came from (URL or path in the feed), for staff and re-imports.
+    source = models.CharField(max_length=1000, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reason = models.CharField(max_length=255, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_id", "position", "id"]
+        constraints = [
+            # The same picture twice on one product is a duplicate upload, not a second view.
+            models.UniqueConstraint(
+                fields=["product", "sha256"], condition=~models.Q(sha256=""), name="productimage_unique_per_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.pk} of {self.product_id} ({self.status})"

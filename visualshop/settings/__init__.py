@@ -1,0 +1,12 @@
+"""VisualShop settings: one module per integration, all read from the environment.
+
+DJANGO_SETTINGS_MODULE=visualshop.settings for running the shop,
+visualshop.settings.test for the test suite.
+"""
+
+from .base import *  # noqa: F401,F403
+from .database import *  # noqa: F401,F403
+from .celery import *  # noqa: F401,F403
+from .storage import *  # noqa: F401,F403
+from .logging import *  # noqa: F401,F403
+from .catalog import *  # noqa: F401,F403

