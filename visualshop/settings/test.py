@@ -2,7 +2,9 @@
 database), a separate Redis socket so a running `make run` never sees test tasks,
 and media in a throw-away folder."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 from visualshop.paths import VAR_DIR
@@ -14,7 +16,12 @@ CELERY_BROKER_URL = f"redis+socket://{VAR_DIR / 'redis-test' / 'redis.sock'}"
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 # A worker subprocess started by a test gets the parent's folder through DJANGO_MEDIA_ROOT.
 MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT") or tempfile.mkdtemp(prefix="visualshop-test-media-")
+if "DJANGO_MEDIA_ROOT" not in os.environ:
+    atexit.register(shutil.rmtree, MEDIA_ROOT, True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Parallel test runs (several checkouts or developers on one machine) each name their own.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_visualshop")}  # noqa: F405

