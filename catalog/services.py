@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -125,23 +126,63 @@ def product_image_add(
     return image, True
 
 
+def product_image_replace_file(image: ProductImage, *, content: bytes, position: int | None = None) -> ProductImage:
+    """Give an existing image new bytes (staff replaced the file); it is processed again."""
+    info = inspect_image(content)
+    clash = ProductImage.objects.filter(product_id=image.product_id, sha256=info.sha256).exclude(pk=image.pk).first()
+    if clash is not None:
+        raise InvalidImage(f"the same picture is already image {clash.pk} of this product")
+    old_name = image.file.name
+    image.file.save(f"{image.product.sku}-{info.sha256[:12]}.{info.extension}", ContentFile(content), save=False)
+    image.sha256, image.width, image.height, image.format = info.sha256, info.width, info.height, info.format
+    image.status, image.reason, image.processed_at = ProductImage.Status.PENDING, "", None
+    if position is not None:
+        image.position = position
+    image.save()
+    if old_name and old_name != image.file.name:
+        transaction.on_commit(lambda: image.file.storage.delete(old_name))
+    product_images_enqueue_processing([image.pk])
+    return image
+
+
+def product_image_delete(image: ProductImage) -> None:
+    """Delete the row, and its file once the deletion is committed."""
+    name, storage = image.file.name, image.file.storage
+    image.delete()
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+# An unreachable broker costs about half a second of connection retries per message,
+# which would turn a bulk import into a crawl. After a failure we stop trying for a
+# while; the images stay pending and the periodic sweep queues them later.
+BROKER_RETRY_AFTER_SECONDS = 30.0
+_broker_unavailable_until = 0.0
+
+
 def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
     """Queue processing after the current transaction commits (nothing is sent for a rollback)."""
     ids = list(image_ids)
-    if not ids:
+    if ids:
+        transaction.on_commit(lambda: _send_processing(ids))
+
+
+def _send_processing(image_ids: list[int]) -> None:
+    global _broker_unavailable_until
+    from catalog.tasks import process_product_image
+
+    if time.monotonic() < _broker_unavailable_until:
         return
-
-    def send() -> None:
-        from catalog.tasks import process_product_image
-
-        for image_id in ids:
-            try:
-                process_product_image.delay(image_id)
-            except Exception:  # the broker is down: the periodic sweep re-queues pending images
-                logger.warning("could not queue image processing image_id=%s; the sweep will retry", image_id)
-                return
-
-    transaction.on_commit(send)
+    for image_id in image_ids:
+        try:
+            process_product_image.delay(image_id)
+        except Exception as exc:  # kombu raises several kinds; all mean "not sent"
+            _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+            logger.warning(
+                "broker unavailable, image processing not queued (the periodic sweep will) image_id=%s error=%s",
+                image_id, exc,
+            )
+            return
 
 
 def product_images_reprocess(image_ids: Iterable[int]) -> int:
@@ -174,6 +215,10 @@ def product_image_process(image_id: int) -> ProductImage | None:
         return _settle(image, ProductImage.Status.REJECTED, "file is missing from storage")
     except InvalidImage as exc:
         return _settle(image, ProductImage.Status.REJECTED, str(exc))
+    clash = ProductImage.objects.filter(product_id=image.product_id, sha256=info.sha256).exclude(pk=image.pk)
+    clash = clash.values_list("pk", flat=True).first()
+    if clash is not None:
+        return _settle(image, ProductImage.Status.REJECTED, f"exact duplicate of image {clash} of this product")
     image.sha256, image.width, image.height, image.format = info.sha256, info.width, info.height, info.format
     return _settle(image, ProductImage.Status.READY, "")
 

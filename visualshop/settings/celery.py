@@ -10,6 +10,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+# Tasks report through the database, not results; only tasks that opt in store one.
+CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only after it finished, and re-delivered if its worker dies,
 # which is why every task must be safe to run twice.
 CELERY_TASK_ACKS_LATE = True

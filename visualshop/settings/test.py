@@ -25,3 +25,6 @@ STORAGES = {
 
 # Parallel test runs (several checkouts or developers on one machine) each name their own.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_visualshop")}  # noqa: F405
+
+# WhiteNoise warns about a missing STATIC_ROOT on every request until collectstatic ran.
+os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405

@@ -1,0 +1,38 @@
+# VisualShop developer commands. Each target sets up the virtualenv it needs.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: run test superuser shell bench clean-var venv
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## make run: the whole shop at http://127.0.0.1:8000 (embedded Postgres + Redis unless configured)
+run: $(STAMP)
+	$(PY) -m visualshop.run
+
+## make test: the whole test suite against embedded Postgres + Redis
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make superuser: create an admin login for http://127.0.0.1:8000/admin/
+superuser: $(STAMP)
+	$(PY) manage.py createsuperuser
+
+## make shell: a Django shell on the same database
+shell: $(STAMP)
+	$(PY) manage.py shell
+
+## make bench: every benchmark, full size (prints one JSON object each)
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "# $$script"; $(PY) $$script || exit 1; done
+
+## make clean-var: delete local state (database, media, broker data) -- asks no questions
+clean-var:
+	rm -rf var
