@@ -1,13 +1,18 @@
 """Celery tasks: thin wrappers around catalog.services. Each is safe to run twice."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from catalog import services
+
+# Transient failures (database restarting, storage hiccup) are retried with
+# exponential backoff, a bounded number of times; anything else is a bug to see.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 
 @shared_task(
     acks_late=True,
-    autoretry_for=(OSError, ConnectionError),
+    autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=2,
     retry_backoff_max=120,
     retry_jitter=True,

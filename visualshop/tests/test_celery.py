@@ -1,0 +1,19 @@
+from django.conf import settings
+
+from visualshop.celery import app
+
+
+def test_every_periodic_task_is_registered():
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled == {"catalog.tasks.sweep_stale_images"}
+    assert scheduled <= set(app.tasks)
+
+
+def test_tasks_acknowledge_late_and_retry_a_bounded_number_of_times():
+    from catalog.tasks import process_product_image
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert (process_product_image.max_retries, process_product_image.retry_backoff) == (5, 2)
