@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     shop = Shop()
 
     def request_stop(signum, frame):
+        # One stop is enough: a second Ctrl-C must not interrupt the orderly shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise StopRequested
 
     signal.signal(signal.SIGINT, request_stop)
@@ -114,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         shop.spawn("celery beat", [python, "-m", "celery", "-A", "visualshop", "beat", "--loglevel", "INFO",
                                    "--schedule", str(VAR_DIR / "celerybeat-schedule")])
         shop.spawn("gunicorn", [python, "-m", "gunicorn", "visualshop.wsgi:application", "--bind", args.bind,
-                                "--workers", str(args.web_workers), "--access-logfile", "-"])
+                                "--workers", str(args.web_workers), "--access-logfile", "-",
+                                # The default control socket is one per user (~/.gunicorn): keep ours private.
+                                "--control-socket", str(VAR_DIR / "gunicorn.ctl")])
         say(f"shop:  http://{args.bind}/")
         say(f"admin: http://{args.bind}/admin/  (create a login with `make superuser`)")
         say("Ctrl-C stops everything")
