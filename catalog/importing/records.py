@@ -1,0 +1,121 @@
+"""A product as one feed row describes it, validated: bad rows become RowError."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+
+class RowError(ValueError):
+    """One row could not be imported; str() is the reason shown to the user."""
+
+
+class SourceError(ValueError):
+    """The whole source is unusable (no such file, not a feed, a broken zip, ...)."""
+
+
+@dataclass
+class ProductRecord:
+    row: int  # line number in the feed (header = 1), or position in a folder
+    sku: str
+    title: str
+    price: Decimal
+    currency: str = "EUR"
+    description: str = ""
+    brand: str = ""
+    category_path: list[str] = field(default_factory=list)
+    stock: int = 0
+    is_active: bool = True
+    attributes: dict = field(default_factory=dict)
+    image_refs: list[str] = field(default_factory=list)  # paths or URLs, first is the main image
+    label: str = ""  # how to name the row in messages besides its number (e.g. a file path)
+
+
+DEFAULT_CURRENCY = "EUR"
+# GMC's `availability` values (and common spellings) -> stock when the feed gives no count.
+IN_STOCK_DEFAULT_QUANTITY = 10
+AVAILABILITY = {
+    "in stock": True, "in_stock": True, "instock": True, "available": True, "preorder": True, "backorder": True,
+    "out of stock": False, "out_of_stock": False, "outofstock": False, "sold out": False,
+}
+# Feed columns kept as text attributes of the product (GMC names -> our attribute names).
+ATTRIBUTE_COLUMNS = {
+    "color": "colour", "colour": "colour", "material": "material", "pattern": "pattern", "size": "size",
+    "gender": "gender", "age_group": "age_group", "condition": "condition", "gtin": "gtin", "mpn": "mpn",
+    "size_type": "size_type", "product_detail": "detail",
+}
+_PRICE = re.compile(r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<amount>[-+]?[0-9]+(?:[.,][0-9]+)?)\s*(?:(?P<post>[A-Za-z]{3}))?$")
+
+
+def parse_price(text: str) -> tuple[Decimal, str]:
+    """'12.99 EUR', 'EUR 12.99', '12.99' (EUR) -> (Decimal('12.99'), 'EUR')."""
+    value = " ".join((text or "").split())
+    match = _PRICE.match(value)
+    if not value or not match or (match["pre"] and match["post"]):
+        raise RowError(f"malformed price {text!r} (expected e.g. '12.99 EUR')")
+    try:
+        amount = Decimal(match["amount"].replace(",", "."))
+    except InvalidOperation:
+        raise RowError(f"malformed price {text!r} (expected e.g. '12.99 EUR')") from None
+    if amount < 0:
+        raise RowError(f"negative price {text!r}")
+    if amount.as_tuple().exponent < -2:
+        raise RowError(f"price {text!r} has more than 2 decimals")
+    if amount >= Decimal("10000000000"):
+        raise RowError(f"price {text!r} is too large")
+    currency = (match["pre"] or match["post"] or DEFAULT_CURRENCY).upper()
+    return amount.quantize(Decimal("0.01")), currency
+
+
+def parse_stock(row: dict) -> tuple[int, bool]:
+    """Stock count from a `quantity`/`stock` column, else from `availability`."""
+    for column in ("quantity", "stock"):
+        raw = _text(row.get(column))
+        if raw:
+            if not raw.isdigit():
+                raise RowError(f"{column} must be a whole number, got {raw!r}")
+            return int(raw), True
+    availability = _text(row.get("availability")).lower()
+    if not availability:
+        return IN_STOCK_DEFAULT_QUANTITY, True
+    if availability not in AVAILABILITY:
+        raise RowError(f"unknown availability {availability!r} (expected 'in stock' or 'out of stock')")
+    return (IN_STOCK_DEFAULT_QUANTITY if AVAILABILITY[availability] else 0), True
+
+
+def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
+    """Validate one feed row (keys are lower-cased column names)."""
+    sku = _text(row.get("id"))
+    if not sku:
+        raise RowError("missing id (the SKU)")
+    if len(sku) > 64:
+        raise RowError(f"id {sku[:20]!r}... is longer than 64 characters")
+    title = _text(row.get("title"))
+    if not title:
+        raise RowError("missing title")
+    price, currency = parse_price(_text(row.get("price")))
+    stock, _ = parse_stock(row)
+    images = [ref for ref in [_text(row.get("image_link"))] if ref]
+    extra = row.get("additional_image_link")
+    extra_refs = extra if isinstance(extra, list) else _text(extra).split(",")  # JSON lists or GMC's commas
+    images += [ref for ref in (_text(item) for item in extra_refs) if ref]
+    category_path = [part.strip() for part in _text(row.get("product_type")).split(">") if part.strip()]
+    attributes = {}
+    for column, name in ATTRIBUTE_COLUMNS.items():
+        value = _text(row.get(column))
+        if value:
+            attributes[name] = value
+    return ProductRecord(
+        row=row_number, sku=sku, title=title[:255], price=price, currency=currency,
+        description=_text(row.get("description")), brand=_text(row.get("brand")),
+        category_path=category_path, stock=stock, attributes=attributes, image_refs=images,
+    )
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    return value.strip()
