@@ -1,0 +1,104 @@
+"""Benchmark: import the clothing-small `train` ImageFolder as catalogue rows.
+
+Prints one JSON object. Image processing is excluded (no Celery worker runs; the
+processing messages are queued to a real Redis, as in production). Uses its own
+database `visualshop_bench` on the embedded server and a temporary media folder,
+so the shop's data is never touched. `--quick` imports a small slice.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
+BENCH_DATABASE = "visualshop_bench"
+
+
+def slice_of(dataset: Path, per_class: int, dest: Path) -> Path:
+    """A small ImageFolder of symlinks: the first `per_class` images of each class."""
+    for category in sorted(p for p in dataset.iterdir() if p.is_dir()):
+        (dest / category.name).mkdir(parents=True)
+        for image in sorted(category.iterdir())[:per_class]:
+            (dest / category.name / image.name).symlink_to(image)
+    return dest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="import 6 images per class only")
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    args = parser.parse_args()
+    if not args.dataset.is_dir():
+        parser.error(f"{args.dataset}: no such folder")
+
+    from visualshop import embedded
+    from visualshop.paths import VAR_DIR
+
+    with tempfile.TemporaryDirectory(prefix="visualshop-bench-") as tmp:
+        tmp = Path(tmp)
+        # Throw-away database and media; a real Redis for the queued processing messages.
+        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
+        _recreate_database(admin_url, BENCH_DATABASE)
+        os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
+        os.environ["DJANGO_MEDIA_ROOT"] = str(tmp / "media")
+        redis, socket_path = embedded.start_redis(tmp / "redis", persist=False)
+        os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(socket_path)
+        os.environ["DJANGO_SETTINGS_MODULE"] = "visualshop.settings"
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        try:
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            from catalog.importing.service import import_catalog
+
+            call_command("migrate", verbosity=0)
+            dataset = slice_of(args.dataset, 6, tmp / "slice") if args.quick else args.dataset
+            started = time.perf_counter()
+            report = import_catalog(dataset)
+            seconds = time.perf_counter() - started
+            from django.db import connections
+
+            connections.close_all()
+        finally:
+            embedded.stop_process(redis)
+            _drop_database(admin_url, BENCH_DATABASE)
+
+    print(json.dumps({
+        "benchmark": "import",
+        "quick": args.quick,
+        "dataset": str(args.dataset),
+        "products": report.created + report.updated,
+        "images": report.images_added,
+        "failed_rows": report.failed,
+        "seconds": round(seconds, 3),
+        "products_per_s": round((report.created + report.updated) / seconds, 1),
+    }))
+    return 0 if report.failed == 0 else 1
+
+
+def _recreate_database(admin_url: str, name: str) -> None:
+    _drop_database(admin_url, name)
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_execute(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
