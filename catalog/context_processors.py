@@ -1,6 +1,18 @@
-from catalog.selectors import category_roots
+from catalog import selectors
+
+
+def category_tree_for(request) -> selectors.CategoryTree:
+    """The category tree for this request, loaded once: the header, home tiles, breadcrumbs
+    and subcategory links all share it."""
+    tree = getattr(request, "_catalog_category_tree", None)
+    if tree is None:
+        tree = request._catalog_category_tree = selectors.category_tree()
+    return tree
 
 
 def navigation(request):
-    """Top-level categories for the site navigation (lazy: no query unless a template uses it)."""
-    return {"nav_categories": category_roots}
+    """Top-level categories (each with `subcategories`) for the site navigation.
+
+    Lazy: no query unless a template uses it, and one query however often it is used.
+    """
+    return {"nav_categories": lambda: category_tree_for(request).roots}
