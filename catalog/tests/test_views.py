@@ -165,7 +165,9 @@ def test_category_query_count_does_not_grow_with_products(client, shop, django_a
 
 
 def test_unknown_category_is_404(client, shop):
-    assert client.get("/c/no-such-thing/").status_code == 404
+    response = client.get("/c/no-such-thing/")
+    assert response.status_code == 404
+    assert "We could not find that page" in response.content.decode()
 
 
 # -- product ---------------------------------------------------------------------------
