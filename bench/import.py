@@ -1,7 +1,8 @@
 """Benchmark: import the clothing-small `train` ImageFolder as catalogue rows.
 
 Prints one JSON object. Image processing is excluded (no Celery worker runs; the
-processing messages are queued to a real Redis, as in production). Uses its own
+processing messages are queued to a throw-away Redis, as in production, or with
+`--no-broker` to no broker at all, to time the broker-down path). Uses its own
 database `visualshop_bench` on the embedded server and a temporary media folder,
 so the shop's data is never touched. `--quick` imports a small slice.
 """
@@ -33,6 +34,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="import 6 images per class only")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument(
+        "--no-broker", action="store_true",
+        help="no Redis: every image's processing message fails to send (the periodic sweep would send it later)",
+    )
     args = parser.parse_args()
     if not args.dataset.is_dir():
         parser.error(f"{args.dataset}: no such folder")
@@ -47,8 +52,12 @@ def main() -> int:
         _recreate_database(admin_url, BENCH_DATABASE)
         os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
         os.environ["DJANGO_MEDIA_ROOT"] = str(tmp / "media")
-        redis, socket_path = embedded.start_redis(tmp / "redis", persist=False)
-        os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(socket_path)
+        redis = None
+        if args.no_broker:
+            os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(tmp / "no-redis" / "redis.sock")
+        else:
+            redis, socket_path = embedded.start_redis(tmp / "redis", persist=False)
+            os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(socket_path)
         os.environ["DJANGO_SETTINGS_MODULE"] = "visualshop.settings"
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         try:
@@ -68,12 +77,14 @@ def main() -> int:
 
             connections.close_all()
         finally:
-            embedded.stop_process(redis)
+            if redis is not None:
+                embedded.stop_process(redis)
             _drop_database(admin_url, BENCH_DATABASE)
 
     print(json.dumps({
         "benchmark": "import",
         "quick": args.quick,
+        "broker": "none" if args.no_broker else "redis",
         "dataset": str(args.dataset),
         "products": report.created + report.updated,
         "images": report.images_added,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.utils.text import slugify
 
-from catalog.importing.records import ProductRecord, RowError
+from catalog.importing.records import IN_STOCK_DEFAULT_QUANTITY, ProductRecord, RowError
 
 FolderRow = tuple[int, ProductRecord | RowError, str]
 
@@ -18,6 +18,7 @@ def count_folder_rows(root: Path) -> int:
 
 
 def _files(root: Path) -> Iterator[Path]:
+    """Files one level down (the categories), plus stray top-level files so they get reported."""
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
@@ -27,20 +28,37 @@ def _files(root: Path) -> Iterator[Path]:
             yield entry
 
 
-def read_image_folder(root: Path, *, price: Decimal, currency: str, stock: int) -> Iterator[FolderRow]:
-    """(row number, record or error, file path relative to root) for each file, in a stable order."""
+def category_label(folder_name: str) -> str:
+    """'t-shirt' -> 'T-shirt', 'long_sleeve' -> 'Long sleeve'."""
+    words = " ".join(folder_name.replace("_", " ").split())
+    return words[:1].upper() + words[1:]
+
+
+def folder_sku(category: str, stem: str) -> str:
+    """Stable SKU from category and file name, so a re-import updates instead of duplicating."""
+    return f"{slugify(category)}-{slugify(stem)}"[:64]
+
+
+def read_image_folder(
+    root: Path, *, price: Decimal | None, currency: str, stock: int = IN_STOCK_DEFAULT_QUANTITY
+) -> Iterator[FolderRow]:
+    """(row number, record or error, file path relative to root) for each file, in a stable order.
+
+    A folder knows a category, a file name and a picture. Products it creates get a
+    title from those, `price` and `stock`; with no price they are created hidden (price 0.00)
+    so that no placeholder price is ever shown in the shop. Existing products only
+    get their category and picture refreshed: staff edits survive a re-import.
+    """
     for number, path in enumerate(_files(root), start=1):
         relative = path.relative_to(root).as_posix()
         if path.parent == root:
             yield number, RowError("not inside a category folder (expected <category>/<image>)"), relative
             continue
-        category = " ".join(path.parent.name.replace("_", " ").replace("-", " ").split())
-        stem = path.stem
-        # Stable SKU from category and file name, so a re-import updates instead of duplicating.
-        sku = f"{slugify(category)}-{slugify(stem)}"[:64]
-        label = category[:1].upper() + category[1:]
+        category = category_label(path.parent.name)
         record = ProductRecord(
-            row=number, sku=sku, title=f"{label} {stem[:8]}", price=price, currency=currency,
-            category_path=[label], stock=stock, image_refs=[relative], label=relative,
+            row=number, sku=folder_sku(category, path.stem), title=f"{category} {path.stem[:8]}",
+            price=price if price is not None else Decimal("0.00"), currency=currency,
+            category_path=[category], stock=stock, is_active=price is not None,
+            image_refs=[relative], label=relative, given=frozenset({"category", "images"}),
         )
         yield number, record, relative

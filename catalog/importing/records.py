@@ -15,6 +15,12 @@ class SourceError(ValueError):
     """The whole source is unusable (no such file, not a feed, a broken zip, ...)."""
 
 
+# What a row can state about a product. A re-import changes only what the row states:
+# a feed without a `description` column leaves descriptions alone, and a folder (which
+# knows only a category and a picture) does not reset prices that staff have set.
+FIELDS = frozenset({"title", "price", "description", "brand", "category", "stock", "attributes", "images"})
+
+
 @dataclass
 class ProductRecord:
     row: int  # line number in the feed (header = 1), or position in a folder
@@ -26,10 +32,13 @@ class ProductRecord:
     brand: str = ""
     category_path: list[str] = field(default_factory=list)
     stock: int = 0
+    # Only for products the import creates; an existing product keeps its flag.
     is_active: bool = True
-    attributes: dict = field(default_factory=dict)
+    # Attribute name -> value; None means "the column is there but empty": drop the attribute.
+    attributes: dict[str, str | None] = field(default_factory=dict)
     image_refs: list[str] = field(default_factory=list)  # paths or URLs, first is the main image
     label: str = ""  # how to name the row in messages besides its number (e.g. a file path)
+    given: frozenset[str] = FIELDS  # which FIELDS the row states; the others keep their values on update
 
 
 DEFAULT_CURRENCY = "EUR"
@@ -68,25 +77,30 @@ def parse_price(text: str) -> tuple[Decimal, str]:
     return amount.quantize(Decimal("0.01")), currency
 
 
-def parse_stock(row: dict) -> tuple[int, bool]:
-    """Stock count from a `quantity`/`stock` column, else from `availability`."""
+def parse_stock(row: dict) -> int | None:
+    """Stock count from a `quantity`/`stock` column, else from `availability`; None if the row says nothing."""
     for column in ("quantity", "stock"):
         raw = _text(row.get(column))
         if raw:
             if not raw.isdigit():
                 raise RowError(f"{column} must be a whole number, got {raw!r}")
-            return int(raw), True
-    availability = _text(row.get("availability")).lower()
+            return int(raw)
+    availability = " ".join(_text(row.get("availability")).lower().split())
     if not availability:
-        return IN_STOCK_DEFAULT_QUANTITY, True
+        return None
     if availability not in AVAILABILITY:
         raise RowError(f"unknown availability {availability!r} (expected 'in stock' or 'out of stock')")
-    return (IN_STOCK_DEFAULT_QUANTITY if AVAILABILITY[availability] else 0), True
+    return IN_STOCK_DEFAULT_QUANTITY if AVAILABILITY[availability] else 0
+
+
+def feed_row_sku(row: dict) -> str:
+    """The row's id as the duplicate check sees it, before (and whatever) validation says."""
+    return _text(row.get("id"))
 
 
 def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
     """Validate one feed row (keys are lower-cased column names)."""
-    sku = _text(row.get("id"))
+    sku = feed_row_sku(row)
     if not sku:
         raise RowError("missing id (the SKU)")
     if len(sku) > 64:
@@ -95,21 +109,33 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
     if not title:
         raise RowError("missing title")
     price, currency = parse_price(_text(row.get("price")))
-    stock, _ = parse_stock(row)
+    stock = parse_stock(row)
     images = [ref for ref in [_text(row.get("image_link"))] if ref]
     extra = row.get("additional_image_link")
     extra_refs = extra if isinstance(extra, list) else _text(extra).split(",")  # JSON lists or GMC's commas
     images += [ref for ref in (_text(item) for item in extra_refs) if ref]
     category_path = [part.strip() for part in _text(row.get("product_type")).split(">") if part.strip()]
-    attributes = {}
+    attributes: dict[str, str | None] = {}
     for column, name in ATTRIBUTE_COLUMNS.items():
-        value = _text(row.get(column))
-        if value:
-            attributes[name] = value
+        if column in row:
+            # "color" and "colour" both feed "colour": an empty one must not undo the other.
+            attributes[name] = _text(row[column]) or attributes.get(name)
+    given = {"title", "price"}
+    given |= {name for name, column in (("description", "description"), ("brand", "brand"),
+                                        ("category", "product_type")) if column in row}
+    if stock is not None:
+        given.add("stock")
+    if attributes:
+        given.add("attributes")
+    if images:
+        # A row without images leaves the product's pictures as they are (a price-only
+        # feed must not strip a catalogue bare).
+        given.add("images")
     return ProductRecord(
         row=row_number, sku=sku, title=title[:255], price=price, currency=currency,
         description=_text(row.get("description")), brand=_text(row.get("brand")),
-        category_path=category_path, stock=stock, attributes=attributes, image_refs=images,
+        category_path=category_path, stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock,
+        attributes=attributes, image_refs=images, given=frozenset(given),
     )
 
 

@@ -1,4 +1,9 @@
-"""Import a catalogue source row by row: a bad row is reported and skipped, the rest goes on."""
+"""Import a catalogue source row by row: a bad row is reported and skipped, the rest goes on.
+
+A row is all or nothing. Its images are fetched and checked before anything is
+written, and its writes run in one transaction, so a row whose image fails (or
+that the database refuses) leaves its product exactly as it was, or absent.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,32 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import requests
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 
 from catalog import services
-from catalog.importing.feeds import read_feed
-from catalog.importing.fetch import FetchLimits, ImageFetchError, fetch_image
-from catalog.importing.folder import count_folder_rows, read_image_folder
-from catalog.importing.records import ProductRecord, RowError, record_from_feed_row
-from catalog.importing.sources import Source, open_source
 from catalog.image_files import InvalidImage
-from catalog.models import Brand, Category
+from catalog.importing.feeds import read_feed
+from catalog.importing.fetch import FetchLimits, ImageFetchError, fetch_image, image_http_session
+from catalog.importing.folder import count_folder_rows, read_image_folder
+from catalog.importing.records import (
+    IN_STOCK_DEFAULT_QUANTITY, ProductRecord, RowError, feed_row_sku, record_from_feed_row,
+)
+from catalog.importing.sources import Source, open_source
+from catalog.models import Brand, Category, Product
+
+# Images that other parts of the shop attached (staff uploads in the admin, the demo
+# catalogue) are never removed by a re-import, even when the feed no longer lists them.
+NON_IMPORT_IMAGE_SOURCES = ("admin upload:", "demo catalogue:")
 
 
 @dataclass
 class RowFailure:
     row: int
     reason: str
-    label: str = ""
+    label: str = ""  # e.g. the file of an ImageFolder row
 
     def __str__(self) -> str:
         where = f"row {self.row} ({self.label})" if self.label else f"row {self.row}"
@@ -37,6 +49,8 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     images_added: int = 0
+    # Products created from an ImageFolder without --default-price: hidden until priced.
+    created_hidden: int = 0
     failures: list[RowFailure] = field(default_factory=list)
 
     @property
@@ -51,20 +65,32 @@ class ImportReport:
 @dataclass(frozen=True)
 class ImportOptions:
     allow_private: bool = False
-    # An ImageFolder has no prices or stock: these fill them in.
-    default_price: Decimal = Decimal("0.00")
+    # An ImageFolder has no prices: products it creates get this one, or are created
+    # hidden at 0.00 when it is None (a made-up price must never be on sale silently).
+    default_price: Decimal | None = None
     default_currency: str = "EUR"
-    default_stock: int = 10
+    default_stock: int = IN_STOCK_DEFAULT_QUANTITY
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    created: bool
+    images_added: int
+    hidden: bool
 
 
 def import_catalog(
-    path: Path,
+    path: Path | str,
     options: ImportOptions = ImportOptions(),
     *,
     on_total: Callable[[int], None] = lambda total: None,
     on_row: Callable[[RowFailure | None], None] = lambda failure: None,
 ) -> ImportReport:
-    """Import every row of `path`; SourceError if the source as a whole is unusable."""
+    """Import every row of `path`; raises SourceError if the source as a whole is unusable.
+
+    on_total(number of rows) is called once before the first row, on_row(failure or
+    None) after each row: hooks for a progress bar.
+    """
     limits = FetchLimits(
         timeout_seconds=settings.IMPORT_IMAGE_TIMEOUT_SECONDS,
         max_bytes=settings.IMPORT_IMAGE_MAX_BYTES,
@@ -72,32 +98,39 @@ def import_catalog(
         allow_private=options.allow_private,
     )
     report = ImportReport()
-    importer = _RowImporter(limits)
-    with open_source(Path(path)) as source, requests.Session() as http:
-        importer.http = http
+    with open_source(Path(path)) as source, image_http_session() as http:
+        importer = _RowImporter(source, limits, http)
         on_total(_count_rows(source))
-        seen_skus: dict[str, int] = {}
+        first_row_of_sku: dict[str, int] = {}
         for row, item, label in _rows(source, options):
             failure = None
             try:
                 if isinstance(item, RowError):
                     raise item
+                # Checked before validation: a feed with two rows for one id is ambiguous
+                # even if the first of them is broken.
+                sku = item.sku if isinstance(item, ProductRecord) else feed_row_sku(item)
+                if sku in first_row_of_sku:
+                    raise RowError(f"duplicate id {sku!r} (first in row {first_row_of_sku[sku]})")
+                if sku:
+                    first_row_of_sku[sku] = row
                 record = item if isinstance(item, ProductRecord) else record_from_feed_row(item, row)
-                if record.sku in seen_skus:
-                    raise RowError(f"duplicate id {record.sku!r} (first in row {seen_skus[record.sku]})")
-                seen_skus[record.sku] = row
-                created, images_added = importer.import_record(record, source)
-                report.images_added += images_added
-                if created:
-                    report.created += 1
-                else:
-                    report.updated += 1
-            except (RowError, ImageFetchError, InvalidImage) as exc:
+                outcome = importer.import_record(record)
+            except ImageFetchError as exc:
+                # An ImageFolder row is already labelled with its file: say it once.
+                failure = RowFailure(row, exc.reason if exc.ref == label else str(exc), label)
+            except (RowError, InvalidImage) as exc:
                 failure = RowFailure(row, str(exc), label)
-                report.failures.append(failure)
             except DatabaseError as exc:  # e.g. a NUL byte in a text field: the row, not the import, fails
-                importer.forget_cached_rows()  # they may have been rolled back with the row
                 failure = RowFailure(row, f"rejected by the database ({str(exc).splitlines()[0]})", label)
+            except OSError as exc:  # the media storage could not take the image (disk full, permissions)
+                failure = RowFailure(row, f"could not store the image ({exc.strerror or exc})", label)
+            else:
+                report.created += outcome.created
+                report.updated += not outcome.created
+                report.images_added += outcome.images_added
+                report.created_hidden += outcome.hidden
+            if failure is not None:
                 report.failures.append(failure)
             on_row(failure)
     return report
@@ -122,59 +155,89 @@ def _rows(source: Source, options: ImportOptions) -> Iterator[tuple[int, object,
 class _RowImporter:
     """Writes one record at a time; caches categories and brands for the length of an import."""
 
-    def __init__(self, limits: FetchLimits) -> None:
-        self.limits = limits
-        self.http: requests.Session | None = None
+    def __init__(self, source: Source, limits: FetchLimits, http) -> None:
+        self.source, self.limits, self.http = source, limits, http
         self.categories: dict[tuple[str, ...], Category | None] = {}
         self.brands: dict[str, Brand | None] = {}
 
-    def import_record(self, record: ProductRecord, source: Source) -> tuple[bool, int]:
-        """(created, images added). Images are fetched before anything is written, so a row
-        whose image fails leaves the catalogue as it was."""
+    def import_record(self, record: ProductRecord) -> RowOutcome:
         images = [
-            (ref, fetch_image(ref, base_dir=source.base_dir, limits=self.limits, session=self.http))
+            (ref, fetch_image(
+                ref, base_dir=self.source.base_dir, limits=self.limits, session=self.http,
+                confine_to=self.source.confine_to,
+            ))
             for ref in dict.fromkeys(record.image_refs)
         ]
-        with transaction.atomic():
-            product, created = services.product_upsert(
-                services.ProductData(
-                    sku=record.sku, title=record.title, price=record.price, currency=record.currency,
-                    description=record.description, category=self._category(record.category_path),
-                    brand=self._brand(record.brand), stock=record.stock, is_active=record.is_active,
-                    attributes=record.attributes,
-                )
-            )
-            kept, added = [], 0
-            for position, (ref, content) in enumerate(images):
-                image, image_created = services.product_image_add(
-                    product=product, content=content, source=record.label or ref, position=position
-                )
-                kept.append(image.pk)
-                added += image_created
-            if not created:
-                self._drop_images_no_longer_in_feed(product, kept)
-        return created, added
+        stored: list[str] = []  # files this row wrote to storage: removed again if the row rolls back
+        try:
+            with transaction.atomic():
+                existing = Product.objects.select_related("category", "brand").filter(sku=record.sku).first()
+                product, created = services.product_upsert(self._product_data(record, existing))
+                kept, added = [], 0
+                for position, (ref, content) in enumerate(images):
+                    image, image_created = services.product_image_add(
+                        product=product, content=content, source=record.label or ref, position=position
+                    )
+                    kept.append(image.pk)
+                    if image_created:
+                        stored.append(image.file.name)
+                        added += 1
+                if not created and "images" in record.given:
+                    self._drop_images_no_longer_in_source(product, kept)
+        except BaseException:
+            # Categories and brands created inside the rolled-back transaction are gone too.
+            self.categories.clear()
+            self.brands.clear()
+            for name in stored:
+                default_storage.delete(name)
+            raise
+        return RowOutcome(created=created, images_added=added, hidden=created and not product.is_active)
 
-    def forget_cached_rows(self) -> None:
-        self.categories.clear()
-        self.brands.clear()
+    def _product_data(self, record: ProductRecord, existing: Product | None) -> services.ProductData:
+        """What the product becomes: the record for a new product; for an existing one,
+        the record's stated fields over what the product has now."""
+        if existing is None:
+            return services.ProductData(
+                sku=record.sku, title=record.title, price=record.price, currency=record.currency,
+                description=record.description, category=self._category(record.category_path),
+                brand=self._brand(record.brand), stock=record.stock, is_active=record.is_active,
+                attributes={name: value for name, value in record.attributes.items() if value is not None},
+            )
+        given = record.given
+        attributes = dict(existing.attributes or {})
+        if "attributes" in given:
+            attributes.update(record.attributes)
+            attributes = {name: value for name, value in attributes.items() if value is not None}
+        return services.ProductData(
+            sku=record.sku,
+            title=record.title if "title" in given else existing.title,
+            price=record.price if "price" in given else existing.price,
+            currency=record.currency if "price" in given else existing.currency,
+            description=record.description if "description" in given else existing.description,
+            category=self._category(record.category_path) if "category" in given else existing.category,
+            brand=self._brand(record.brand) if "brand" in given else existing.brand,
+            stock=record.stock if "stock" in given else existing.stock,
+            is_active=existing.is_active,  # staff decide what is on sale; a feed has no say
+            attributes=attributes,
+        )
 
     @staticmethod
-    def _drop_images_no_longer_in_feed(product, kept: list[int]) -> None:
-        """A feed is the truth for the images it brought; staff uploads are left alone."""
-        stale = product.images.exclude(pk__in=kept).exclude(source="").exclude(source__startswith="admin upload")
-        for image in stale:
+    def _drop_images_no_longer_in_source(product: Product, kept: list[int]) -> None:
+        """The source is the truth for the images imports brought; other images stay."""
+        others = Q(source="")
+        for prefix in NON_IMPORT_IMAGE_SOURCES:
+            others |= Q(source__startswith=prefix)
+        for image in product.images.exclude(pk__in=kept).exclude(others):
             services.product_image_delete(image)
 
     def _category(self, path: list[str]) -> Category | None:
-        key = tuple(part.lower() for part in path)
+        key = tuple(" ".join(part.split()).lower() for part in path)
         if key not in self.categories:
             self.categories[key] = services.category_get_or_create_path(path)
         return self.categories[key]
 
     def _brand(self, name: str) -> Brand | None:
-        key = name.lower()
+        key = " ".join(name.split()).lower()
         if key not in self.brands:
             self.brands[key] = services.brand_get_or_create(name)
         return self.brands[key]
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ class Source:
     kind: str  # "folder" or "feed"
     path: Path  # the folder, or the feed file
     base_dir: Path  # relative image paths in a feed resolve against this
+    # Local image paths must stay inside this folder (set for zips: an uploaded archive
+    # may use its own files, not any picture on the server).
+    confine_to: Path | None = None
 
 
 @contextlib.contextmanager
@@ -35,7 +39,7 @@ def open_source(path: Path) -> Iterator[Source]:
         with tempfile.TemporaryDirectory(prefix="visualshop-import-") as tmp:
             root = Path(tmp)
             extract_zip(path, root)
-            yield _source_in_folder(root, path.name)
+            yield dataclasses.replace(_source_in_folder(root, path.name), confine_to=root)
     elif path.suffix.lower() == ".zip":
         raise SourceError(f"{path}: not a valid zip file")
     elif feed_kind(path):

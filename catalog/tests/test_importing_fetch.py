@@ -1,31 +1,46 @@
-"""Image URLs in feeds, fetched from a real HTTP server on loopback."""
+"""Image URLs in feeds, fetched from a real HTTP server on 127.0.0.1."""
 
 import http.server
+import io
+import ipaddress
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
-from catalog.importing.fetch import FetchLimits, ImageFetchError, check_public_host, fetch_image
+from catalog.importing import fetch as fetch_module
+from catalog.importing.fetch import FetchLimits, ImageFetchError, checked_address, fetch_image, non_public_kind
+from catalog.models import Product
 from catalog.tests.images import image_bytes
 
 JPEG = image_bytes((300, 300), (10, 120, 200), "JPEG")
+SLOW_SECONDS = 1.5
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    requests_seen: list[tuple[str, str]] = []  # (path, Host header), for the pinning test
+
     def log_message(self, *args):
         pass
 
     def do_GET(self):
+        self.requests_seen.append((self.path, self.headers.get("Host", "")))
         if self.path == "/shirt.jpg":
             self._send(200, JPEG, "image/jpeg")
         elif self.path == "/page.jpg":
             self._send(200, b"<html><body>Not found</body></html>", "image/jpeg")
         elif self.path == "/big.jpg":
             self._send(200, JPEG + b"\0" * 5000, "image/jpeg")
+        elif self.path == "/big-undeclared.jpg":  # no Content-Length: the cap must hold while reading
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(JPEG + b"\0" * 200_000)
         elif self.path == "/slow.jpg":
-            time.sleep(1.5)
+            time.sleep(SLOW_SECONDS)
             self._send(200, JPEG, "image/jpeg")
         elif self.path == "/trickle.jpg":
             self.send_response(200)
@@ -36,15 +51,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.1)
         elif self.path == "/moved.jpg":
-            self.send_response(302)
-            self.send_header("Location", "/shirt.jpg")
-            self.end_headers()
+            self._redirect("/shirt.jpg")
         elif self.path == "/loop.jpg":
-            self.send_response(302)
-            self.send_header("Location", "/loop.jpg")
-            self.end_headers()
+            self._redirect("/loop.jpg")
+        elif self.path == "/to-metadata.jpg":
+            self._redirect("http://169.254.169.254/latest/meta-data/")
+        elif self.path.startswith("/to-loopback.jpg"):
+            self._redirect(f"http://127.0.0.2:{self.server.server_address[1]}/shirt.jpg")
         else:
             self._send(404, b"missing", "text/plain")
+
+    def _redirect(self, location):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send(self, status, body, content_type):
         self.send_response(status)
@@ -60,10 +81,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def server_counts_as_public(monkeypatch):
+    """127.0.0.1 (the test server) stands in for a public host; every other address is judged for real."""
+    real = fetch_module.non_public_kind
+    monkeypatch.setattr(
+        fetch_module, "non_public_kind",
+        lambda address: None if address == ipaddress.ip_address("127.0.0.1") else real(address),
+    )
 
 
 def limits(**overrides):
@@ -75,6 +108,17 @@ def fetch(url, **overrides):
     return fetch_image(url, base_dir=Path("/nonexistent"), limits=limits(**overrides))
 
 
+def fetch_error(url, **overrides) -> str:
+    with pytest.raises(ImageFetchError) as caught:
+        fetch(url, **overrides)
+    return str(caught.value)
+
+
+# ---------------------------------------------------------------------------
+# fetch_image against the server
+# ---------------------------------------------------------------------------
+
+
 def test_fetches_an_image_url(server):
     assert fetch(f"{server}/shirt.jpg") == JPEG
 
@@ -84,123 +128,234 @@ def test_follows_redirects(server):
 
 
 def test_loopback_is_refused_unless_allowed(server):
-    with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/shirt.jpg", allow_private=False)
-    assert str(caught.value) == (
-        f"{server}/shirt.jpg: refused, 127.0.0.1 is a private or loopback address (127.0.0.1); "
+    assert fetch_error(f"{server}/shirt.jpg", allow_private=False) == (
+        f"{server}/shirt.jpg: refused, 127.0.0.1 is not a public address (127.0.0.1: loopback); "
         "use --allow-private to allow")
 
 
-@pytest.mark.parametrize("host", ["10.1.2.3", "192.168.0.10", "169.254.169.254", "localhost", "[::1]", "0.0.0.0"])
-def test_private_link_local_and_loopback_hosts_are_refused(host):
-    with pytest.raises(ImageFetchError, match="is a private or loopback address"):
-        check_public_host(f"http://{host}/x.jpg")
-
-
 def test_html_served_as_jpeg_is_rejected_by_sniffing(server):
-    with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/page.jpg")
-    assert str(caught.value) == f"{server}/page.jpg: not an image (content is not a recognised image format)"
+    assert fetch_error(f"{server}/page.jpg") == (
+        f"{server}/page.jpg: not an image (content is not a recognised image format)")
 
 
-def test_oversize_body_is_refused(server):
-    with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/big.jpg", max_bytes=len(JPEG) + 100)
-    assert str(caught.value) == f"{server}/big.jpg: {len(JPEG) + 5000} bytes, over the {len(JPEG) + 100}-byte limit"
+def test_oversize_body_is_refused_by_its_declared_length(server):
+    assert fetch_error(f"{server}/big.jpg", max_bytes=len(JPEG) + 100) == (
+        f"{server}/big.jpg: {len(JPEG) + 5000} bytes, over the {len(JPEG) + 100}-byte limit")
+
+
+def test_oversize_body_without_a_declared_length_is_cut_off(server):
+    assert fetch_error(f"{server}/big-undeclared.jpg", max_bytes=100_000) == (
+        f"{server}/big-undeclared.jpg: more than 100000 bytes, over the limit")
 
 
 def test_slow_server_times_out(server):
     started = time.monotonic()
-    with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/slow.jpg", timeout_seconds=0.5)
-    assert str(caught.value) == f"{server}/slow.jpg: timed out after 0.5 s"
-    assert time.monotonic() - started < 1.4
+    assert fetch_error(f"{server}/slow.jpg", timeout_seconds=0.5) == f"{server}/slow.jpg: timed out after 0.5 s"
+    assert time.monotonic() - started < SLOW_SECONDS - 0.2
 
 
 def test_trickling_server_hits_the_overall_deadline(server):
-    with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/trickle.jpg", timeout_seconds=0.5)
-    assert str(caught.value) == f"{server}/trickle.jpg: timed out after 0.5 s"
+    started = time.monotonic()
+    assert fetch_error(f"{server}/trickle.jpg", timeout_seconds=0.5) == f"{server}/trickle.jpg: timed out after 0.5 s"
+    assert time.monotonic() - started < 1.5
 
 
 def test_http_errors_are_reported(server):
-    with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/nothing.jpg")
-    assert str(caught.value) == f"{server}/nothing.jpg: HTTP 404 Not Found"
+    assert fetch_error(f"{server}/nothing.jpg") == f"{server}/nothing.jpg: HTTP 404 Not Found"
 
 
 def test_redirect_loops_are_bounded(server):
+    assert fetch_error(f"{server}/loop.jpg", max_redirects=2) == f"{server}/loop.jpg: more than 2 redirects"
+
+
+def test_redirect_to_a_link_local_address_is_refused(server, server_counts_as_public):
+    """Each hop is checked again: a public URL must not redirect the import into the cloud metadata service."""
+    assert fetch(f"{server}/shirt.jpg", allow_private=False) == JPEG  # the first hop passes the check
+    assert fetch_error(f"{server}/to-metadata.jpg", allow_private=False) == (
+        f"{server}/to-metadata.jpg: redirected to http://169.254.169.254/latest/meta-data/: refused, "
+        "169.254.169.254 is not a public address "
+        "(169.254.169.254: link-local); use --allow-private to allow")
+
+
+def test_redirect_to_a_loopback_address_is_refused_before_connecting(server, server_counts_as_public):
+    Handler.requests_seen.clear()
+    assert fetch_error(f"{server}/to-loopback.jpg", allow_private=False) == (
+        f"{server}/to-loopback.jpg: redirected to http://127.0.0.2:{server.rsplit(':', 1)[1]}/shirt.jpg: "
+        "refused, 127.0.0.2 is not a public address (127.0.0.2: loopback); "
+        "use --allow-private to allow")
+    assert [path for path, _ in Handler.requests_seen] == ["/to-loopback.jpg"]
+
+
+def test_connection_goes_to_the_checked_address_with_the_host_name_kept(server, monkeypatch):
+    """The name is resolved once, checked, and that very address is used (no second lookup
+    that a rebinding DNS server could answer differently)."""
+    port = server.rsplit(":", 1)[1]
+    lookups = []
+
+    def resolve(host, port_):
+        lookups.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(fetch_module, "resolve_host", resolve)
+    Handler.requests_seen.clear()
+    assert fetch(f"http://images.shop.test:{port}/shirt.jpg") == JPEG
+    assert lookups == ["images.shop.test"]
+    assert Handler.requests_seen == [("/shirt.jpg", f"images.shop.test:{port}")]
+
+
+def test_a_host_with_any_non_public_address_is_refused(monkeypatch):
+    monkeypatch.setattr(fetch_module, "resolve_host", lambda host, port: [
+        ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("10.0.0.7")])
     with pytest.raises(ImageFetchError) as caught:
-        fetch(f"{server}/loop.jpg", max_redirects=2)
-    assert str(caught.value) == f"{server}/loop.jpg: more than 2 redirects"
+        checked_address("http://mixed.shop.test/a.jpg", allow_private=False)
+    assert str(caught.value) == (
+        "http://mixed.shop.test/a.jpg: refused, mixed.shop.test is not a public address (10.0.0.7: private); "
+        "use --allow-private to allow")
+    assert checked_address("http://mixed.shop.test/a.jpg", allow_private=True) == ipaddress.ip_address("93.184.216.34")
 
 
-def test_redirect_to_a_private_address_is_refused(monkeypatch):
-    """A public URL that redirects inward is checked again at each hop."""
-    import catalog.importing.fetch as fetch_module
+def test_unresolvable_host(monkeypatch):
+    import socket
 
-    checked = []
+    def fail(host, port):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    def fake_check(url):  # the first hop "is public", the redirect target is checked for real
-        checked.append(url)
-        if url.startswith("http://public.example"):
-            return
-        check_public_host(url)
+    monkeypatch.setattr(fetch_module, "resolve_host", fail)
+    assert fetch_error("http://nowhere.shop.test/a.jpg") == (
+        "http://nowhere.shop.test/a.jpg: cannot resolve host 'nowhere.shop.test' (Name or service not known)")
 
-    class Response:
-        status_code, reason, headers = 302, "Found", {"Location": "http://127.0.0.1:9/admin.jpg"}
 
-        def __enter__(self):
-            return self
+@pytest.mark.parametrize("address, kind", [
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
+    ("192.168.0.10", "private"), ("fc00::1", "private"), ("169.254.169.254", "link-local"),
+    ("fe80::1", "link-local"), ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast"), ("240.0.0.1", "reserved"),
+    ("100.64.0.1", "not globally routable"), ("::ffff:10.0.0.1", "private"), ("2002:7f00:1::", "loopback"),
+    ("93.184.216.34", None), ("2606:4700::1", None), ("::ffff:8.8.8.8", None),
+])
+def test_address_classification(address, kind):
+    assert non_public_kind(ipaddress.ip_address(address)) == kind
 
-        def __exit__(self, *args):
-            return False
 
-    class Session:
-        def get(self, url, **kwargs):
-            return Response()
-
-    monkeypatch.setattr(fetch_module, "check_public_host", fake_check)
-    with pytest.raises(ImageFetchError) as caught:
-        fetch_module.fetch_image("http://public.example/a.jpg", base_dir=Path("."), limits=limits(allow_private=False),
-                                 session=Session())
-    assert checked == ["http://public.example/a.jpg", "http://127.0.0.1:9/admin.jpg"]
-    assert "refused, 127.0.0.1 is a private or loopback address" in str(caught.value)
+@pytest.mark.parametrize("url", ["http://127.0.0.1/a.jpg", "http://localhost/a.jpg", "http://[::1]/a.jpg",
+                                 "http://2130706433/a.jpg", "http://0x7f.1/a.jpg"])
+def test_spellings_of_loopback_are_refused(url):
+    with pytest.raises(ImageFetchError, match="is not a public address .*: loopback"):
+        checked_address(url, allow_private=False)
 
 
 def test_unsupported_scheme():
-    with pytest.raises(ImageFetchError) as caught:
-        fetch("ftp://example.com/a.jpg")
-    assert str(caught.value) == "unsupported URL scheme 'ftp' in 'ftp://example.com/a.jpg' (use http, https or a file path)"
+    assert fetch_error("ftp://example.com/a.jpg") == (
+        "ftp://example.com/a.jpg: unsupported URL scheme 'ftp' (use http, https or a file path)")
+
+
+# ---------------------------------------------------------------------------
+# The command with URL feeds: limits come from settings
+# ---------------------------------------------------------------------------
+
+
+def import_feed(tmp_path, rows, *args):
+    """Run the command on a feed of (id, image URL) rows; returns (stdout, stderr, CommandError text or None)."""
+    feed = tmp_path / "feed.csv"
+    feed.write_text("id,title,price,image_link\n" + "".join(f"{sku},Item {sku},10 EUR,{url}\n" for sku, url in rows))
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_catalog", str(feed), "--no-progress", *args, stdout=out, stderr=err)
+        return out.getvalue(), err.getvalue(), None
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), str(exc)
 
 
 @pytest.mark.django_db
-def test_feed_with_urls_imports_good_rows_and_reports_bad_ones(server, tmp_path, settings):
-    import io
-
-    from django.core.management import CommandError, call_command
-
-    from catalog.models import Product
-
-    settings.IMPORT_IMAGE_TIMEOUT_SECONDS = 1
-    feed = tmp_path / "feed.csv"
-    feed.write_text(
-        "id,title,price,image_link\n"
-        f"U-1,Shirt,10 EUR,{server}/shirt.jpg\n"
-        f"U-2,Page,10 EUR,{server}/page.jpg\n"
-        f"U-3,Gone,10 EUR,{server}/gone.jpg\n"
-    )
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match="^2 of 3 rows failed"):
-        call_command("import_catalog", str(feed), "--allow-private", "--no-progress", stdout=out, stderr=err)
-    assert err.getvalue().splitlines() == [
+def test_feed_with_urls_imports_good_rows_and_reports_each_bad_one(server, tmp_path, settings):
+    settings.IMPORT_IMAGE_TIMEOUT_SECONDS = 0.5
+    settings.IMPORT_IMAGE_MAX_BYTES = len(JPEG) + 100
+    out, err, error = import_feed(tmp_path, [
+        ("U-1", f"{server}/shirt.jpg"),
+        ("U-2", f"{server}/page.jpg"),
+        ("U-3", f"{server}/gone.jpg"),
+        ("U-4", f"{server}/slow.jpg"),
+        ("U-5", f"{server}/big.jpg"),
+        ("U-6", f"{server}/moved.jpg"),
+    ], "--allow-private")
+    assert err.splitlines() == [
         f"row 3: {server}/page.jpg: not an image (content is not a recognised image format)",
         f"row 4: {server}/gone.jpg: HTTP 404 Not Found",
+        f"row 5: {server}/slow.jpg: timed out after 0.5 s",
+        f"row 6: {server}/big.jpg: {len(JPEG) + 5000} bytes, over the {len(JPEG) + 100}-byte limit",
     ]
-    assert Product.objects.get().images.get().source == f"{server}/shirt.jpg"
-    err = io.StringIO()
-    with pytest.raises(CommandError, match="^3 of 3 rows failed"):
-        call_command("import_catalog", str(feed), "--no-progress", stdout=io.StringIO(), stderr=err)
-    assert err.getvalue().splitlines()[0] == (
-        f"row 2: {server}/shirt.jpg: refused, 127.0.0.1 is a private or loopback address (127.0.0.1); "
-        "use --allow-private to allow")
+    assert out == "6 rows: 2 created, 0 updated, 4 failed; 2 images added.\n"
+    assert error == "4 of 6 rows failed (listed above)."
+    assert dict(Product.objects.values_list("sku", "images__source")) == {
+        "U-1": f"{server}/shirt.jpg", "U-6": f"{server}/moved.jpg"}
+
+
+@pytest.mark.django_db
+def test_feed_with_loopback_urls_is_refused_without_allow_private(server, tmp_path):
+    Handler.requests_seen.clear()
+    out, err, error = import_feed(tmp_path, [("U-1", f"{server}/shirt.jpg")])
+    assert err.splitlines() == [
+        f"row 2: {server}/shirt.jpg: refused, 127.0.0.1 is not a public address (127.0.0.1: loopback); "
+        "use --allow-private to allow"]
+    assert out == "1 rows: 0 created, 0 updated, 1 failed; 0 images added.\n"
+    assert error == "1 of 1 rows failed (listed above)."
+    assert Handler.requests_seen == [] and not Product.objects.exists()
+
+
+@pytest.mark.django_db
+def test_feed_redirecting_to_a_private_address_fails_that_row(server, tmp_path, server_counts_as_public):
+    out, err, error = import_feed(tmp_path, [("U-1", f"{server}/shirt.jpg"), ("U-2", f"{server}/to-metadata.jpg")])
+    assert err.splitlines() == [
+        f"row 3: {server}/to-metadata.jpg: redirected to http://169.254.169.254/latest/meta-data/: refused, "
+        "169.254.169.254 is not a public address "
+        "(169.254.169.254: link-local); use --allow-private to allow"]
+    assert out == "2 rows: 1 created, 0 updated, 1 failed; 1 images added.\n"
+    assert list(Product.objects.values_list("sku", flat=True)) == ["U-1"]
+
+
+# ---------------------------------------------------------------------------
+# HTTPS: the pinned connection still checks the certificate against the host name
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate for images.shop.test."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert,
+         "-subj", "/CN=images.shop.test", "-addext", "subjectAltName=DNS:images.shop.test"],
+        check=True, capture_output=True,
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_to_a_pinned_address_verifies_the_certificate_name(tls_server, monkeypatch):
+    port, cert = tls_server
+    monkeypatch.setattr(fetch_module, "resolve_host", lambda host, port_: [ipaddress.ip_address("127.0.0.1")])
+
+    def fetch_tls(url):
+        session = fetch_module.image_http_session()
+        session.verify = str(cert)  # trust the test certificate
+        return fetch_image(url, base_dir=Path("."), limits=limits(), session=session)
+
+    assert fetch_tls(f"https://images.shop.test:{port}/shirt.jpg") == JPEG
+    with pytest.raises(ImageFetchError) as caught:
+        fetch_tls(f"https://other.shop.test:{port}/shirt.jpg")
+    assert str(caught.value) == (
+        f"https://other.shop.test:{port}/shirt.jpg: TLS check failed for other.shop.test "
+        "(hostname 'other.shop.test' doesn't match 'images.shop.test')")
