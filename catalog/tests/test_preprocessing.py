@@ -1,0 +1,110 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalog.preprocessing import ImageRejected, decode_image, make_derivatives
+
+
+def encode(image: Image.Image, format: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format, **params)
+    return buffer.getvalue()
+
+
+def test_exif_orientation_is_applied():
+    image = Image.new("RGB", (300, 200), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    decoded = decode_image(encode(image, "JPEG", exif=exif.tobytes()))
+    assert decoded.image.size == (200, 300)
+    assert (decoded.format, decoded.original_width, decoded.original_height) == ("JPEG", 300, 200)
+
+
+def test_cmyk_becomes_rgb():
+    decoded = decode_image(encode(Image.new("CMYK", (240, 240), (0, 255, 255, 0)), "JPEG", quality=95))
+    assert decoded.image.mode == "RGB"
+    red, green, blue = decoded.image.getpixel((120, 120))
+    assert red > 240 and green < 15 and blue < 15
+
+
+def test_transparency_goes_onto_white():
+    rgba = Image.new("RGBA", (220, 220), (0, 0, 255, 0))
+    rgba.paste((0, 0, 255, 255), (0, 0, 110, 220))
+    decoded = decode_image(encode(rgba, "PNG")).image
+    assert decoded.mode == "RGB"
+    assert (decoded.getpixel((50, 50)), decoded.getpixel((200, 50))) == ((0, 0, 255), (255, 255, 255))
+
+
+def test_palette_with_transparent_index_goes_onto_white():
+    palette = Image.new("P", (220, 220), 0)
+    palette.putpalette([0, 0, 0, 10, 200, 10] + [0] * 762)
+    palette.paste(1, (0, 0, 110, 220))
+    decoded = decode_image(encode(palette, "PNG", transparency=0)).image
+    assert (decoded.getpixel((50, 50)), decoded.getpixel((200, 50))) == ((10, 200, 10), (255, 255, 255))
+
+
+def test_sixteen_bit_greyscale_is_scaled_to_eight_bits():
+    pixels = np.full((220, 220), 65535, dtype=np.uint16)
+    pixels[:, :110] = 32768
+    image = Image.frombytes("I;16", (220, 220), pixels.astype("<u2").tobytes())
+    decoded = decode_image(encode(image, "PNG")).image
+    assert decoded.mode == "RGB"
+    assert (decoded.getpixel((200, 10)), decoded.getpixel((10, 10))) == ((255, 255, 255), (127, 127, 127))
+
+
+def test_first_frame_of_an_animated_gif():
+    frames = [Image.new("RGB", (220, 220), colour) for colour in [(250, 0, 0), (0, 0, 250)]]
+    content = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    red, green, blue = decode_image(content).image.getpixel((5, 5))
+    assert red > 200 and blue < 50
+
+
+@pytest.mark.parametrize("format", ["HEIF", "AVIF", "WEBP"])
+def test_phone_and_web_formats_decode(format):
+    decoded = decode_image(encode(Image.new("RGB", (320, 240), (20, 160, 60)), format, quality=90))
+    assert (decoded.format, decoded.image.size) == (format, (320, 240))
+    green = decoded.image.getpixel((160, 120))[1]
+    assert 140 < green < 180
+
+
+def test_large_jpeg_is_draft_decoded_but_never_below_min_side():
+    content = encode(Image.new("RGB", (2400, 1600), (90, 90, 90)), "JPEG")
+    decoded = decode_image(content, min_side=256)
+    assert decoded.image.size == (600, 400)  # 1/4 scale: short side 400 >= 256, 1/8 would be 200
+    assert (decoded.original_width, decoded.original_height) == (2400, 1600)
+    assert decode_image(content).image.size == (2400, 1600)
+
+
+def test_pixel_cap_rejects_before_decoding():
+    content = encode(Image.new("L", (4000, 4000)), "PNG")
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(content, max_pixels=10_000_000)
+    assert (caught.value.code, str(caught.value)) == ("too_many_pixels", "4000x4000 is over the 10000000-pixel limit")
+
+
+@pytest.mark.parametrize("content, code, message", [
+    (b"", "empty", "empty file"),
+    (b"<html></html>", "undecodable", "not an image (content is not a recognised image format)"),
+    (encode(Image.new("RGB", (220, 220)), "BMP"), "unsupported", "unsupported image format BMP"),
+])
+def test_rejections(content, code, message):
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(content)
+    assert (caught.value.code, str(caught.value)) == (code, message)
+
+
+def test_truncated_jpeg_is_undecodable():
+    content = encode(Image.new("RGB", (400, 400), (1, 2, 3)), "JPEG")[:300]
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(content)
+    assert caught.value.code == "undecodable" and str(caught.value).startswith("unreadable image (")
+
+
+def test_derivatives_bound_the_long_side_and_never_enlarge():
+    derivatives = make_derivatives(Image.new("RGB", (2000, 1000), (5, 5, 5)), {"thumbnail": 320, "display": 1200})
+    sizes = {name: Image.open(io.BytesIO(data)).size for name, data in derivatives.items()}
+    assert sizes == {"thumbnail": (320, 160), "display": (1200, 600)}
+    small = make_derivatives(Image.new("RGB", (300, 200)), {"display": 1200})
+    assert Image.open(io.BytesIO(small["display"])).size == (300, 200)
