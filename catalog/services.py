@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.image_files import InvalidImage, inspect_image
+from catalog.image_files import ImageInfo, InvalidImage, inspect_image
 from catalog.models import Brand, Category, Product, ProductImage
 
 logger = logging.getLogger(__name__)
@@ -105,16 +105,8 @@ def product_image_add(
             existing.position, existing.source = position, source
             existing.save(update_fields=["position", "source", "updated_at"])
         return existing, False
-    image = ProductImage(
-        product=product,
-        position=position,
-        source=source[:1000],
-        sha256=info.sha256,
-        width=info.width,
-        height=info.height,
-        format=info.format,
-    )
-    image.file.save(f"{product.sku}-{info.sha256[:12]}.{info.extension}", ContentFile(content), save=False)
+    image = ProductImage(product=product, position=position, source=source[:1000])
+    _store_bytes(image, info, content, product.sku)
     try:
         with transaction.atomic():
             image.save()
@@ -126,15 +118,26 @@ def product_image_add(
     return image, True
 
 
+def _same_picture_elsewhere_on_product(image: ProductImage, sha256: str) -> int | None:
+    """The id of another image of the same product with these exact bytes, if any."""
+    others = ProductImage.objects.filter(product_id=image.product_id, sha256=sha256).exclude(pk=image.pk)
+    return others.values_list("pk", flat=True).first()
+
+
+def _store_bytes(image: ProductImage, info: ImageInfo, content: bytes, sku: str) -> None:
+    """Write the file under a name derived from the bytes and record what they are (unsaved row)."""
+    image.file.save(f"{sku}-{info.sha256[:12]}.{info.extension}", ContentFile(content), save=False)
+    image.sha256, image.width, image.height, image.format = info.sha256, info.width, info.height, info.format
+
+
 def product_image_replace_file(image: ProductImage, *, content: bytes, position: int | None = None) -> ProductImage:
     """Give an existing image new bytes (staff replaced the file); it is processed again."""
     info = inspect_image(content)
-    clash = ProductImage.objects.filter(product_id=image.product_id, sha256=info.sha256).exclude(pk=image.pk).first()
+    clash = _same_picture_elsewhere_on_product(image, info.sha256)
     if clash is not None:
-        raise InvalidImage(f"the same picture is already image {clash.pk} of this product")
+        raise InvalidImage(f"the same picture is already image {clash} of this product")
     old_name = image.file.name
-    image.file.save(f"{image.product.sku}-{info.sha256[:12]}.{info.extension}", ContentFile(content), save=False)
-    image.sha256, image.width, image.height, image.format = info.sha256, info.width, info.height, info.format
+    _store_bytes(image, info, content, image.product.sku)
     image.status, image.reason, image.processed_at = ProductImage.Status.PENDING, "", None
     if position is not None:
         image.position = position
@@ -215,8 +218,7 @@ def product_image_process(image_id: int) -> ProductImage | None:
         return _settle(image, ProductImage.Status.REJECTED, "file is missing from storage")
     except InvalidImage as exc:
         return _settle(image, ProductImage.Status.REJECTED, str(exc))
-    clash = ProductImage.objects.filter(product_id=image.product_id, sha256=info.sha256).exclude(pk=image.pk)
-    clash = clash.values_list("pk", flat=True).first()
+    clash = _same_picture_elsewhere_on_product(image, info.sha256)
     if clash is not None:
         return _settle(image, ProductImage.Status.REJECTED, f"exact duplicate of image {clash} of this product")
     image.sha256, image.width, image.height, image.format = info.sha256, info.width, info.height, info.format
