@@ -17,10 +17,12 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from catalog.image_files import MAX_PIXELS
+
 pillow_heif.register_heif_opener()  # HEIC/HEIF from phones; Pillow reads AVIF itself
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF", "MPO"}
-DEFAULT_MAX_PIXELS = 60_000_000
+DEFAULT_MAX_PIXELS = MAX_PIXELS  # the same cap the import and upload check applies
 # Long side of each derivative: a grid thumbnail and the product-page size.
 DERIVATIVE_SIZES = {"thumbnail": 320, "display": 1200}
 BACKGROUND = (255, 255, 255)
