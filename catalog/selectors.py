@@ -27,17 +27,7 @@ def category_get(slug: str) -> Category:
 
 def category_descendant_ids(category: Category) -> list[int]:
     """The category and everything below it, in one query."""
-    rows = Category.objects.raw(
-        """
-        WITH RECURSIVE tree AS (
-            SELECT id FROM catalog_category WHERE id = %s
-            UNION ALL
-            SELECT c.id FROM catalog_category c JOIN tree t ON c.parent_id = t.id
-        )
-        SELECT id FROM tree
-        """,
-        [category.pk],
-    )
+    rows = Category.objects.raw(_DESCENDANTS_SQL, [category.pk])
     return [row.pk for row in rows]
 
 

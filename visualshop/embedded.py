@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import time
 import urllib.parse
@@ -120,6 +119,3 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
         process.kill()
         process.wait()
 
-
-def use_embedded_database() -> bool:
-    return not os.environ.get("DATABASE_URL")
