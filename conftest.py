@@ -24,9 +24,9 @@ def redis_socket():
     embedded.stop_process(process)
 
 
-@pytest.fixture
-def celery_worker_process(redis_socket, transactional_db):
-    """A real `celery worker` process consuming from the test Redis and writing to the test database."""
+def start_celery_worker(*, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+    """A real `celery worker` process (in its own process group, so a test can kill all of it)
+    consuming from the test Redis and writing to the test database."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -35,12 +35,19 @@ def celery_worker_process(redis_socket, transactional_db):
         "DJANGO_SETTINGS_MODULE": "visualshop.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "EMBEDDING_THREADS": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "visualshop", "worker", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=BASE_DIR, env=env,
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "visualshop", "worker", "--pool", pool,
+         "--concurrency", str(concurrency), "--loglevel", "WARNING",
+         "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=BASE_DIR, env=env, start_new_session=True,
     )
+
+
+@pytest.fixture
+def celery_worker_process(redis_socket, transactional_db):
+    process = start_celery_worker()
     yield process
     embedded.stop_process(process)
 

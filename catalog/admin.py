@@ -1,7 +1,8 @@
 """Staff interface to the catalogue. Writes go through catalog.services."""
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog import services
@@ -11,10 +12,42 @@ from catalog.models import Brand, Category, Product, ProductImage
 THUMBNAIL_STYLE = "width:64px;height:64px;object-fit:cover;border-radius:4px;background:#eee"
 
 
+# Statuses whose reason staff must read: flagged images are still searchable (amber),
+# rejected and failed ones are not (red).
+REASON_COLOURS = {
+    ProductImage.Status.FLAGGED: "#b26a00",
+    ProductImage.Status.REJECTED: "#b00",
+    ProductImage.Status.FAILED: "#b00",
+}
+NEEDS_ATTENTION = list(REASON_COLOURS)
+
+
 def thumbnail(image: ProductImage | None) -> str:
-    if image is None or not image.file:
+    """The small derivative (320 px long side) once the pipeline wrote it, else the original."""
+    if image is None:
         return "—"
-    return format_html('<img src="{}" alt="" style="{}" loading="lazy">', image.file.url, THUMBNAIL_STYLE)
+    picture = image.thumbnail or image.file
+    if not picture:
+        return "—"
+    return format_html('<img src="{}" alt="" style="{}" loading="lazy">', picture.url, THUMBNAIL_STYLE)
+
+
+def reason_html(image: ProductImage) -> str:
+    """The pipeline's reason in words, coloured by how much it matters."""
+    if not image.reason:
+        return "—"
+    colour = REASON_COLOURS.get(image.status)
+    if colour is None:
+        return image.reason
+    return format_html('<span style="color:{}">{}</span>', colour, image.reason)
+
+
+def duplicate_html(image: ProductImage) -> str:
+    """Link to the image this one duplicates (the id only: no query per row)."""
+    if not image.duplicate_of_id:
+        return "—"
+    url = reverse("admin:catalog_productimage_change", args=[image.duplicate_of_id])
+    return format_html('<a href="{}">duplicate of image {}</a>', url, image.duplicate_of_id)
 
 
 @admin.register(Category)
@@ -43,12 +76,21 @@ class BrandAdmin(admin.ModelAdmin):
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
     extra = 1
-    fields = ["preview", "file", "position", "status", "reason", "width", "height", "format", "processed_at"]
-    readonly_fields = ["preview", "status", "reason", "width", "height", "format", "processed_at"]
+    fields = ["preview", "file", "position", "status", "reasons", "duplicate", "width", "height", "format",
+              "processed_at"]
+    readonly_fields = ["preview", "status", "reasons", "duplicate", "width", "height", "format", "processed_at"]
 
     @admin.display(description="preview")
     def preview(self, obj):
         return thumbnail(obj if obj.pk else None)
+
+    @admin.display(description="reasons")
+    def reasons(self, obj):
+        return reason_html(obj) if obj.pk else "—"
+
+    @admin.display(description="duplicate")
+    def duplicate(self, obj):
+        return duplicate_html(obj) if obj.pk else "—"
 
 
 class ImageStatusFilter(admin.SimpleListFilter):
@@ -81,16 +123,12 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         first_images = ProductImage.objects.order_by("position", "id")
-        from django.db.models import Prefetch
-
         return (
             super()
             .get_queryset(request)
             .prefetch_related(Prefetch("images", queryset=first_images, to_attr="admin_images"))
             .annotate(
-                _problem_images=Count(
-                    "images", filter=Q(images__status__in=[ProductImage.Status.FLAGGED, ProductImage.Status.REJECTED])
-                )
+                _problem_images=Count("images", filter=Q(images__status__in=NEEDS_ATTENTION))
             )
         )
 
@@ -145,21 +183,69 @@ class ProductAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} image(s) queued for processing.", messages.SUCCESS)
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    """Images whose reason_codes include the chosen code."""
+
+    title = "reason"
+    parameter_name = "reason_code"
+
+    def lookups(self, request, model_admin):
+        return ProductImage.Reason.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(reason_codes__contains=[self.value()])
+        return queryset
+
+
 @admin.register(ProductImage)
 class ProductImageAdmin(admin.ModelAdmin):
-    list_display = ["preview", "product", "position", "status", "reason", "width", "height", "format", "processed_at"]
+    list_display = ["preview", "product", "position", "status", "reasons", "duplicate", "width", "height", "format",
+                    "processed_at"]
     list_display_links = ["preview", "product"]
-    list_filter = ["status", "format"]
+    list_filter = ["status", ReasonFilter, "format"]
     list_select_related = ["product"]
     search_fields = ["product__sku", "product__title", "sha256", "reason", "source"]
-    readonly_fields = ["preview", "sha256", "width", "height", "format", "status", "reason", "processed_at",
-                       "source", "created_at", "updated_at"]
+    # The pipeline owns everything but the product, the file and the position.
+    fieldsets = [
+        (None, {"fields": ["preview", "product", "file", "position", "source"]}),
+        ("Processing", {"fields": ["status", "reasons", "reason_codes", "duplicate", "attempts", "processed_at"]}),
+        ("Measures", {"fields": ["width", "height", "format", "blur", "brightness", "phash", "sha256"]}),
+        ("Derivatives", {"fields": ["thumbnail_preview", "display_preview"]}),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["preview", "sha256", "width", "height", "format", "status", "reasons", "reason_codes",
+                       "duplicate", "attempts", "blur", "brightness", "phash", "thumbnail_preview",
+                       "display_preview", "processed_at", "source", "created_at", "updated_at"]
     autocomplete_fields = ["product"]
     actions = ["reprocess"]
 
     @admin.display(description="preview")
     def preview(self, obj):
         return thumbnail(obj)
+
+    @admin.display(description="reasons", ordering="reason")
+    def reasons(self, obj):
+        return reason_html(obj)
+
+    @admin.display(description="duplicate", ordering="duplicate_of")
+    def duplicate(self, obj):
+        return duplicate_html(obj)
+
+    @admin.display(description="thumbnail")
+    def thumbnail_preview(self, obj):
+        if not obj.thumbnail:
+            return "—"
+        return format_html('<img src="{}" alt="" style="max-width:320px;max-height:320px">', obj.thumbnail.url)
+
+    @admin.display(description="display image")
+    def display_preview(self, obj):
+        if not obj.display:
+            return "—"
+        return format_html(
+            '<a href="{0}"><img src="{0}" alt="" style="max-width:640px;max-height:640px" loading="lazy"></a>',
+            obj.display.url,
+        )
 
     @admin.action(description="Reprocess the selected images")
     def reprocess(self, request, queryset):

@@ -8,11 +8,16 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-# Formats a shop accepts from staff and feeds. HEIC/AVIF arrive with the image pipeline.
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
-EXTENSION_BY_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+pillow_heif.register_heif_opener()  # HEIC/HEIF from phones; Pillow reads AVIF itself
+
+# Formats a shop accepts from staff, shoppers and feeds (MPO: JPEGs from some cameras).
+EXTENSION_BY_FORMAT = {
+    "JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "HEIF": "heic", "AVIF": "avif",
+}
+ACCEPTED_FORMATS = frozenset(EXTENSION_BY_FORMAT)
 # Far above any product photo, far below a decompression bomb.
 MAX_PIXELS = 60_000_000
 

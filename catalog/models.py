@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.urls import reverse
 
@@ -81,8 +82,25 @@ class ProductImage(models.Model):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
         READY = "ready", "Ready"
-        FLAGGED = "flagged", "Flagged"
-        REJECTED = "rejected", "Rejected"
+        FLAGGED = "flagged", "Flagged"  # usable and searchable, but staff should look at it
+        REJECTED = "rejected", "Rejected"  # never shown or searched
+        FAILED = "failed", "Failed"  # processing crashed; the sweep retries while attempts remain
+
+    # Codes stored in `reason_codes` (stable, for filters and metrics); `reason` says it in words.
+    class Reason(models.TextChoices):
+        MISSING_FILE = "missing_file", "File missing from storage"
+        EMPTY = "empty", "Empty file"
+        UNSUPPORTED = "unsupported", "Unsupported format"
+        UNDECODABLE = "undecodable", "Cannot be decoded"
+        TOO_MANY_PIXELS = "too_many_pixels", "Over the pixel limit"
+        TOO_SMALL = "too_small", "Too small"
+        BLURRED = "blurred", "Blurred"
+        TOO_DARK = "too_dark", "Too dark"
+        TOO_BRIGHT = "too_bright", "Too bright"
+        EXACT_DUPLICATE = "exact_duplicate", "Exact duplicate"
+        NEAR_DUPLICATE = "near_duplicate", "Near duplicate"
+        MISCATEGORISED = "miscategorised", "Likely miscategorised"
+        ERROR = "error", "Processing error"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     file = models.ImageField(upload_to="products/%Y/%m/", max_length=255)
@@ -95,6 +113,20 @@ class ProductImage(models.Model):
     format = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     reason = models.CharField(max_length=255, blank=True)
+    reason_codes = ArrayField(models.CharField(max_length=32, choices=Reason.choices), default=list, blank=True)
+    # The other image a duplicate flag refers to.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Processing runs started; the sweep gives up on a failing image after IMAGE_MAX_ATTEMPTS.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Derivatives written by the pipeline (JPEG, long side bounded); empty until processed.
+    thumbnail = models.ImageField(upload_to="derived/", max_length=255, blank=True)
+    display = models.ImageField(upload_to="derived/", max_length=255, blank=True)
+    # Quality measures (catalog.image_quality), kept so staff can sort and thresholds can be re-tuned.
+    blur = models.FloatField(null=True, blank=True, help_text="variance of the Laplacian; low means blurred")
+    brightness = models.FloatField(null=True, blank=True, help_text="mean luma 0-255")
+    phash = models.BigIntegerField(null=True, blank=True, help_text="64-bit DCT perceptual hash")
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -4,7 +4,7 @@ Pure functions (no database): EXIF orientation, every colour mode to RGB (alpha
 onto white, since product cut-outs on black look broken), 16-bit to 8-bit, the
 first frame of an animation, draft decoding of large JPEGs, and a pixel cap
 checked before decoding so a decompression bomb never allocates its pixels.
-The image pipeline (issue 3) wires these into the processing task.
+search.pipeline runs these in the Celery workers.
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from catalog.image_files import MAX_PIXELS
+from catalog.image_files import ACCEPTED_FORMATS, MAX_PIXELS
 
-pillow_heif.register_heif_opener()  # HEIC/HEIF from phones; Pillow reads AVIF itself
-
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "HEIF", "AVIF", "MPO"}
 DEFAULT_MAX_PIXELS = MAX_PIXELS  # the same cap the import and upload check applies
 # Long side of each derivative: a grid thumbnail and the product-page size.
 DERIVATIVE_SIZES = {"thumbnail": 320, "display": 1200}

@@ -12,6 +12,7 @@ from typing import Iterable
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -171,76 +172,60 @@ def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
 
 
 def _send_processing(image_ids: list[int]) -> None:
+    """Send the ids to the pipeline (search.tasks, named in settings: catalog does not import search)."""
     global _broker_unavailable_until
-    from catalog.tasks import process_product_image
+    from visualshop.celery import app
 
     if time.monotonic() < _broker_unavailable_until:
         return
-    for image_id in image_ids:
+    size = settings.IMAGE_PROCESSING_BATCH
+    for start in range(0, len(image_ids), size):
         try:
-            process_product_image.delay(image_id)
+            app.send_task(settings.IMAGE_PROCESSING_TASK, args=[image_ids[start:start + size]])
         except Exception as exc:  # kombu raises several kinds; all mean "not sent"
             _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
             logger.warning(
-                "broker unavailable, image processing not queued (the periodic sweep will) image_id=%s error=%s",
-                image_id, exc,
+                "broker unavailable, image processing not queued (the periodic sweep will) image_ids=%s error=%s",
+                image_ids[start:start + size], exc,
             )
             return
 
 
-def product_images_reprocess(image_ids: Iterable[int]) -> int:
-    """Mark images pending again and queue them; returns how many were marked."""
+def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) -> int:
+    """Mark images pending again and (unless the caller processes them itself) queue them;
+    returns how many were marked."""
     ids = list(image_ids)
     with transaction.atomic():
         count = ProductImage.objects.filter(pk__in=ids).update(
-            status=ProductImage.Status.PENDING, reason="", processed_at=None, updated_at=timezone.now()
+            status=ProductImage.Status.PENDING, reason="", reason_codes=[], attempts=0, processed_at=None,
+            updated_at=timezone.now(),
         )
-        product_images_enqueue_processing(ids)
+        if enqueue:
+            product_images_enqueue_processing(ids)
     return count
 
 
-def product_image_process(image_id: int) -> ProductImage | None:
-    """Record what the stored file is and settle the image's status.
-
-    Safe to run twice: it reads the stored file and overwrites the same fields.
-    The full preprocessing/validation/embedding pipeline extends this step.
-    """
-    with transaction.atomic():
-        image = ProductImage.objects.select_for_update().filter(pk=image_id).first()
-        if image is None:
-            return None  # deleted since it was queued
-        image.status = ProductImage.Status.PROCESSING
-        image.save(update_fields=["status", "updated_at"])
-    try:
-        with image.file.open("rb") as handle:
-            info = inspect_image(handle.read())
-    except FileNotFoundError:
-        return _settle(image, ProductImage.Status.REJECTED, "file is missing from storage")
-    except InvalidImage as exc:
-        return _settle(image, ProductImage.Status.REJECTED, str(exc))
-    clash = _same_picture_elsewhere_on_product(image, info.sha256)
-    if clash is not None:
-        return _settle(image, ProductImage.Status.REJECTED, f"exact duplicate of image {clash} of this product")
-    image.sha256, image.width, image.height, image.format = info.sha256, info.width, info.height, info.format
-    return _settle(image, ProductImage.Status.READY, "")
-
-
-def _settle(image: ProductImage, status: str, reason: str) -> ProductImage:
-    image.status, image.reason, image.processed_at = status, reason[:255], timezone.now()
-    image.save(update_fields=["status", "reason", "processed_at", "sha256", "width", "height", "format", "updated_at"])
-    return image
-
-
 def images_sweep_stale(*, now=None) -> int:
-    """Re-queue images left pending or processing (lost message, killed worker); returns the count."""
+    """Re-queue images whose processing was lost: pending or processing for too long (lost
+    message, killed worker), or failed with attempts left. An image that keeps killing its
+    worker is given up on (FAILED) after IMAGE_MAX_ATTEMPTS. Returns how many were queued."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.IMAGE_STALE_AFTER_SECONDS)
-    stale = ProductImage.objects.filter(
-        status__in=[ProductImage.Status.PENDING, ProductImage.Status.PROCESSING], updated_at__lt=cutoff
-    )
-    ids = list(stale.values_list("pk", flat=True)[:5000])
-    if ids:
-        with transaction.atomic():
+    Status = ProductImage.Status
+    max_attempts = settings.IMAGE_MAX_ATTEMPTS
+    with transaction.atomic():
+        ProductImage.objects.filter(
+            status=Status.PROCESSING, updated_at__lt=cutoff, attempts__gte=max_attempts
+        ).update(
+            status=Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
+            reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
+        )
+        stale = ProductImage.objects.filter(
+            Q(status__in=[Status.PENDING, Status.PROCESSING], updated_at__lt=cutoff)
+            | Q(status=Status.FAILED, attempts__lt=max_attempts, updated_at__lt=cutoff)
+        )
+        ids = list(stale.order_by("pk").values_list("pk", flat=True)[:5000])
+        if ids:
             ProductImage.objects.filter(pk__in=ids).update(updated_at=now)
             product_images_enqueue_processing(ids)
     return len(ids)

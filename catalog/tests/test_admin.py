@@ -66,8 +66,7 @@ def test_image_changelist_filters_by_status_and_shows_reason(admin_client, produ
 
 
 def test_reprocess_action_on_products_marks_their_images_pending(admin_client, products):
-    for image in ProductImage.objects.all():
-        services.product_image_process(image.pk)
+    ProductImage.objects.update(status=ProductImage.Status.READY)
     response = admin_client.post(
         reverse("admin:catalog_product_changelist"),
         {"action": "reprocess_images", "_selected_action": [products[0].pk, products[1].pk]},
@@ -132,3 +131,160 @@ def test_admin_upload_of_a_duplicate_picture_keeps_one_image(admin_client, produ
              "it was not added again.")
             in [str(m) for m in response.context["messages"]])
     assert product.images.count() == 2
+
+
+# --- pipeline verdicts: reasons, duplicates, derivatives -----------------------------------
+
+Status = ProductImage.Status
+Reason = ProductImage.Reason
+
+
+def change_url(image) -> str:
+    return reverse("admin:catalog_productimage_change", args=[image.pk])
+
+
+@pytest.fixture
+def near_duplicate(products):
+    """The second image of SKU-0 flagged as a near duplicate of the first."""
+    original, copy = products[0].images.order_by("pk")
+    ProductImage.objects.filter(pk=copy.pk).update(
+        status=Status.FLAGGED, reason=f"looks like image {original.pk} (phash distance 3)",
+        reason_codes=[Reason.NEAR_DUPLICATE], duplicate_of=original, attempts=1, blur=812.5, brightness=97.25,
+        phash=123456789,
+    )
+    copy.refresh_from_db()
+    return original, copy
+
+
+def test_flagged_reason_and_duplicate_link_on_the_image_changelist(admin_client, near_duplicate):
+    original, copy = near_duplicate
+    response = admin_client.get(reverse("admin:catalog_productimage_changelist"))
+    html = response.content.decode()
+    assert (f'<td class="field-reasons"><span style="color:#b26a00">looks like image {original.pk} '
+            f'(phash distance 3)</span></td>') in html
+    assert (f'<td class="field-duplicate"><a href="/admin/catalog/productimage/{original.pk}/change/">'
+            f'duplicate of image {original.pk}</a></td>') in html
+    # Only the flagged one links anywhere.
+    assert html.count("duplicate of image") == 1
+
+
+def test_flagged_reason_and_duplicate_link_on_the_image_change_page(admin_client, near_duplicate):
+    original, copy = near_duplicate
+    response = admin_client.get(change_url(copy))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (f'<div class="readonly"><span style="color:#b26a00">looks like image {original.pk} '
+            f'(phash distance 3)</span></div>') in html
+    assert (f'<div class="readonly"><a href="/admin/catalog/productimage/{original.pk}/change/">'
+            f'duplicate of image {original.pk}</a></div>') in html
+    assert '<div class="readonly">near_duplicate</div>' in html
+    for value in ["812.5", "97.25", "123456789"]:
+        assert f'<div class="readonly">{value}</div>' in html
+    # The pipeline's fields are not editable.
+    form_fields = set(response.context["adminform"].form.fields)
+    assert form_fields == {"product", "file", "position"}
+
+
+def test_rejected_and_failed_reasons_are_red_and_ready_is_plain(admin_client, products):
+    rejected, failed = products[1].images.order_by("pk")
+    ProductImage.objects.filter(pk=rejected.pk).update(
+        status=Status.REJECTED, reason="120x90 is too small", reason_codes=[Reason.TOO_SMALL])
+    ProductImage.objects.filter(pk=failed.pk).update(
+        status=Status.FAILED, reason="processing error: boom", reason_codes=[Reason.ERROR])
+    ready = products[2].images.first()
+    ProductImage.objects.filter(pk=ready.pk).update(status=Status.READY, reason="note")
+    html = admin_client.get(reverse("admin:catalog_productimage_changelist")).content.decode()
+    assert '<td class="field-reasons"><span style="color:#b00">120x90 is too small</span></td>' in html
+    assert '<td class="field-reasons"><span style="color:#b00">processing error: boom</span></td>' in html
+    assert '<td class="field-reasons">note</td>' in html
+
+
+def test_product_page_inline_shows_reasons_and_duplicate_link(admin_client, near_duplicate):
+    original, copy = near_duplicate
+    response = admin_client.get(reverse("admin:catalog_product_change", args=[copy.product_id]))
+    html = response.content.decode()
+    assert (f'<span style="color:#b26a00">looks like image {original.pk} (phash distance 3)</span>') in html
+    assert (f'<a href="/admin/catalog/productimage/{original.pk}/change/">duplicate of image {original.pk}</a>'
+            in html)
+
+
+def test_reason_filter_returns_exactly_the_images_with_that_code(admin_client, products):
+    blurred, both = products[0].images.order_by("pk")
+    dark = products[1].images.order_by("pk").first()
+    ProductImage.objects.filter(pk=blurred.pk).update(status=Status.FLAGGED, reason_codes=[Reason.BLURRED])
+    ProductImage.objects.filter(pk=both.pk).update(
+        status=Status.FLAGGED, reason_codes=[Reason.TOO_DARK, Reason.BLURRED])
+    ProductImage.objects.filter(pk=dark.pk).update(status=Status.FLAGGED, reason_codes=[Reason.TOO_DARK])
+    url = reverse("admin:catalog_productimage_changelist")
+
+    def filtered(code):
+        response = admin_client.get(url, {"reason_code": code})
+        assert response.status_code == 200
+        return sorted(i.pk for i in response.context["cl"].result_list)
+
+    assert filtered("blurred") == sorted([blurred.pk, both.pk])
+    assert filtered("too_dark") == sorted([dark.pk, both.pk])
+    assert filtered("near_duplicate") == []
+    html = admin_client.get(url).content.decode()
+    assert "?reason_code=near_duplicate" in html and "Near duplicate" in html
+
+
+@pytest.fixture
+def image_rows():
+    """ProductImage rows made with the ORM (no files, no pipeline); add(n) makes n more."""
+    product, _ = services.product_upsert(ProductData(sku="ROWS", title="Rows", price=Decimal("1.00")))
+    made = []
+
+    def add(n):
+        for _ in range(n):
+            k = len(made)
+            made.append(ProductImage.objects.create(
+                product=product, file=f"products/rows-{k}.png", sha256=f"{k:064x}", position=k,
+                status=Status.FLAGGED, reason=f"reason {k}", reason_codes=[Reason.NEAR_DUPLICATE],
+                duplicate_of=made[0] if made else None, thumbnail=f"derived/rows-{k}-thumb.jpg",
+                format="PNG", width=300, height=240,
+            ))
+        return made
+
+    return add
+
+
+def test_image_changelist_query_count_does_not_grow_with_images(
+    admin_client, image_rows, django_assert_num_queries
+):
+    url = reverse("admin:catalog_productimage_changelist")
+    image_rows(2)
+    # session, user, filtered count, total count, images joined with their product, format filter choices
+    with django_assert_num_queries(6):
+        response = admin_client.get(url)
+    assert len(response.context["cl"].result_list) == 2
+    image_rows(4)
+    with django_assert_num_queries(6):
+        response = admin_client.get(url)
+    assert len(response.context["cl"].result_list) == 6
+    assert response.content.decode().count("duplicate of image") == 5
+
+
+def test_thumbnail_derivative_is_used_when_present(admin_client, products):
+    with_derivative, without = products[0].images.order_by("pk")
+    ProductImage.objects.filter(pk=with_derivative.pk).update(
+        thumbnail="derived/abc-thumb.jpg", display="derived/abc-display.jpg")
+    html = admin_client.get(reverse("admin:catalog_productimage_changelist")).content.decode()
+    assert '<img src="/media/derived/abc-thumb.jpg"' in html
+    assert f'<img src="{with_derivative.file.url}"' not in html
+    assert f'<img src="{without.file.url}"' in html  # not processed yet: the original
+    # The product list previews the first image the same way.
+    html = admin_client.get(reverse("admin:catalog_product_changelist")).content.decode()
+    assert '<img src="/media/derived/abc-thumb.jpg"' in html
+    # The change page shows both derivatives.
+    html = admin_client.get(change_url(with_derivative)).content.decode()
+    assert '<img src="/media/derived/abc-thumb.jpg" alt="" style="max-width:320px;max-height:320px">' in html
+    assert '<a href="/media/derived/abc-display.jpg"><img src="/media/derived/abc-display.jpg"' in html
+
+
+def test_product_summary_counts_failed_images_as_needing_attention(admin_client, products):
+    flagged, failed = products[3].images.order_by("pk")
+    ProductImage.objects.filter(pk=flagged.pk).update(status=Status.FLAGGED, reason="blurred")
+    ProductImage.objects.filter(pk=failed.pk).update(status=Status.FAILED, reason="error")
+    html = admin_client.get(reverse("admin:catalog_product_changelist")).content.decode()
+    assert "2 <strong" in html and "(2 need attention)" in html

@@ -2,7 +2,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from catalog import services
@@ -81,51 +80,12 @@ def test_image_add_rejects_non_images():
     assert ProductImage.objects.count() == 0
 
 
-def test_process_marks_ready_and_is_safe_to_run_twice():
-    product = make_product()
-    image, _ = services.product_image_add(product=product, content=image_bytes((400, 500)))
-    first = services.product_image_process(image.pk)
-    first_processed_at = first.processed_at
-    second = services.product_image_process(image.pk)
-    assert (second.status, second.reason, second.width, second.height) == (ProductImage.Status.READY, "", 400, 500)
-    assert second.processed_at >= first_processed_at
-    assert ProductImage.objects.count() == 1
-
-
-def test_process_rejects_missing_and_broken_files():
-    product = make_product()
-    broken = ProductImage(product=product)
-    truncated = image_bytes((300, 300), format="PNG")[:200]
-    broken.file.save("broken.png", ContentFile(truncated), save=True)
-    result = services.product_image_process(broken.pk)
-    assert result.status == ProductImage.Status.REJECTED
-    assert ProductImage.objects.get(pk=broken.pk).reason.startswith("unreadable image (")
-
-    missing, _ = services.product_image_add(product=product, content=image_bytes())
-    missing.file.storage.delete(missing.file.name)
-    result = services.product_image_process(missing.pk)
-    assert (result.status, result.reason) == (ProductImage.Status.REJECTED, "file is missing from storage")
-
-
-def test_process_of_deleted_image_is_a_no_op():
-    assert services.product_image_process(123456) is None
-
-
-def test_process_rejects_a_second_copy_of_the_same_picture_on_a_product():
-    product = make_product()
-    original, _ = services.product_image_add(product=product, content=image_bytes())
-    copy = ProductImage(product=product)
-    copy.file.save("copy.png", ContentFile(image_bytes()), save=True)
-    result = services.product_image_process(copy.pk)
-    assert (result.status, result.reason) == (
-        ProductImage.Status.REJECTED, f"exact duplicate of image {original.pk} of this product")
-
-
 def test_replace_file_resets_status_and_refuses_a_duplicate():
     product = make_product()
     first, _ = services.product_image_add(product=product, content=image_bytes(colour=(1, 2, 3)))
     second, _ = services.product_image_add(product=product, content=image_bytes(colour=(9, 9, 9)))
-    services.product_image_process(first.pk)
+    ProductImage.objects.filter(pk=first.pk).update(status=ProductImage.Status.READY, attempts=1)
+    first.refresh_from_db()
     replaced = services.product_image_replace_file(first, content=image_bytes((640, 480), colour=(50, 60, 70)))
     replaced.refresh_from_db()
     assert (replaced.status, replaced.width, replaced.height, replaced.processed_at) == (
@@ -137,42 +97,62 @@ def test_replace_file_resets_status_and_refuses_a_duplicate():
 def test_reprocess_marks_pending_and_queues(django_capture_on_commit_callbacks):
     product = make_product()
     image, _ = services.product_image_add(product=product, content=image_bytes())
-    services.product_image_process(image.pk)
+    ProductImage.objects.filter(pk=image.pk).update(
+        status=ProductImage.Status.FLAGGED, reason="blurred", reason_codes=["blurred"], attempts=3,
+        processed_at=timezone.now(),
+    )
     with django_capture_on_commit_callbacks() as callbacks:
         assert services.product_images_reprocess([image.pk]) == 1
     image.refresh_from_db()
-    assert (image.status, image.processed_at) == (ProductImage.Status.PENDING, None)
+    assert (image.status, image.reason, image.reason_codes, image.attempts, image.processed_at) == (
+        ProductImage.Status.PENDING, "", [], 0, None)
     assert len(callbacks) == 1
 
 
-def test_sweep_requeues_only_stale_unfinished_images(django_capture_on_commit_callbacks, settings):
+def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
+    django_capture_on_commit_callbacks, settings, monkeypatch
+):
     settings.IMAGE_STALE_AFTER_SECONDS = 60
+    settings.IMAGE_MAX_ATTEMPTS = 3
+    Status = ProductImage.Status
     product = make_product()
-    stale, _ = services.product_image_add(product=product, content=image_bytes(colour=(1, 1, 1)))
-    fresh, _ = services.product_image_add(product=product, content=image_bytes(colour=(2, 2, 2)))
-    done, _ = services.product_image_add(product=product, content=image_bytes(colour=(3, 3, 3)))
-    services.product_image_process(done.pk)
+    images = {
+        name: services.product_image_add(product=product, content=image_bytes(colour=(n, n, n)))[0]
+        for n, name in enumerate(
+            ["stale_pending", "fresh_pending", "stale_processing", "done", "failed_retry", "failed_spent", "hopeless"]
+        )
+    }
+    states = {
+        "stale_processing": (Status.PROCESSING, 1), "done": (Status.READY, 1), "failed_retry": (Status.FAILED, 2),
+        "failed_spent": (Status.FAILED, 3), "hopeless": (Status.PROCESSING, 3),
+    }
+    for name, (status, attempts) in states.items():
+        ProductImage.objects.filter(pk=images[name].pk).update(status=status, attempts=attempts)
     long_ago = timezone.now() - timedelta(minutes=5)
-    ProductImage.objects.filter(pk__in=[stale.pk, done.pk]).update(updated_at=long_ago)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert services.images_sweep_stale() == 1
-    assert len(callbacks) == 1
-    stale.refresh_from_db()
-    assert stale.updated_at > long_ago  # not picked again by the next sweep
+    ProductImage.objects.exclude(pk=images["fresh_pending"].pk).update(updated_at=long_ago)
+    sent = []
+    monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.images_sweep_stale() == 3
+    expected = sorted(images[name].pk for name in ["stale_pending", "stale_processing", "failed_retry"])
+    assert sent == [("search.tasks.process_product_images", [expected])]
+    hopeless = ProductImage.objects.get(pk=images["hopeless"].pk)
+    assert (hopeless.status, hopeless.reason_codes, hopeless.reason) == (
+        Status.FAILED, ["error"], "gave up after 3 attempts (the worker died or timed out each time)")
+    assert ProductImage.objects.get(pk=images["stale_pending"].pk).updated_at > long_ago  # not picked again at once
 
 
 def test_unreachable_broker_leaves_images_pending_and_stops_trying_for_a_while(monkeypatch, django_capture_on_commit_callbacks):
     from kombu.exceptions import OperationalError
 
-    from catalog.tasks import process_product_image
-
     attempts = []
 
-    def broker_down(image_id):
-        attempts.append(image_id)
+    def broker_down(name, args):
+        attempts.append(args[0][0])
         raise OperationalError("Error 2 connecting to /nowhere.sock")
 
-    monkeypatch.setattr(process_product_image, "delay", broker_down)
+    monkeypatch.setattr("visualshop.celery.app.send_task", broker_down)
     monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
     product = make_product()
     with django_capture_on_commit_callbacks(execute=True):

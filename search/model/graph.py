@@ -33,6 +33,7 @@ INPUT_NAME = "image"
 EMBEDDING_NAME = "embedding"
 LOGITS_NAME = "logits"
 IMAGE_SIZE = 224
+EMBEDDING_DIM = 1280  # channels of the head conv, pooled
 PADDINGS = ("same_upper", "symmetric")
 
 

@@ -10,4 +10,5 @@ from .celery import *  # noqa: F401,F403
 from .storage import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
 from .catalog import *  # noqa: F401,F403
+from .images import *  # noqa: F401,F403
 from .security import *  # noqa: F401,F403

@@ -11,9 +11,10 @@ def test_every_periodic_task_is_registered():
 
 
 def test_tasks_acknowledge_late_and_retry_a_bounded_number_of_times():
-    from catalog.tasks import process_product_image
+    from search.tasks import process_product_images
 
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
-    assert (process_product_image.max_retries, process_product_image.retry_backoff) == (5, 2)
+    assert (process_product_images.max_retries, process_product_images.retry_backoff) == (5, 2)
+    assert app.conf.beat_schedule["sweep-stale-images"]["task"] == "catalog.tasks.sweep_stale_images"

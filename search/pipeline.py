@@ -1,0 +1,253 @@
+"""The image pipeline: every new or changed ProductImage is decoded, checked, given
+derivatives and embedded, then settled as READY, FLAGGED or REJECTED in one transaction.
+
+Retry-safe by construction: an image is claimed by a status update, every file
+written is named by the source bytes' checksum (a second run finds it already
+there), and the row, its reasons and its vectors are written together at the end.
+A worker killed anywhere before that commit leaves the image PROCESSING with
+nothing half-written; the sweep (catalog.services.images_sweep_stale) queues it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.image_quality import QualityMeasures, hamming_distance, measure_quality
+from catalog.models import ProductImage
+from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, make_derivatives
+from search import metrics, selectors, services
+from search.embedders import embedder_for
+from search.model.runtime import l2_normalize
+from search.models import EmbeddingModel
+
+logger = logging.getLogger(__name__)
+
+Status = ProductImage.Status
+Reason = ProductImage.Reason
+# A database that is restarting: the whole batch is retried by the task, the rest is per image.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+CLAIMABLE = (Status.PENDING, Status.PROCESSING, Status.FAILED)
+# Neighbours fetched for the duplicate and category checks (the category check uses
+# the first IMAGE_MISCATEGORISED_NEIGHBOURS of them that belong to other products).
+CANDIDATES = 30
+
+
+@dataclass
+class Verdict:
+    status: str = Status.READY
+    codes: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    duplicate_of: int | None = None
+
+    def flag(self, code: str, message: str, *, duplicate_of: int | None = None) -> None:
+        self.status = Status.FLAGGED
+        self.codes.append(code)
+        self.messages.append(message)
+        if duplicate_of is not None and self.duplicate_of is None:
+            self.duplicate_of = duplicate_of
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.messages)[:255]
+
+
+@contextmanager
+def _stage(name: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        metrics.STAGE_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+
+def product_images_process(image_ids: list[int]) -> dict[int, str | None]:
+    """Process each image on its own: one broken image never stops the others.
+    Returns the status each ended in (None: deleted, replaced or settled meanwhile)."""
+    models = selectors.embedding_models_live() or [services.embedding_model_ensure_active()]
+    outcomes = {}
+    for image_id in image_ids:
+        try:
+            outcomes[image_id] = product_image_process(image_id, models=models)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:  # a bug or an unforeseen file: record it, go on with the batch
+            logger.exception("image processing failed image_id=%s", image_id)
+            outcomes[image_id] = _fail(image_id, exc)
+    return outcomes
+
+
+def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str | None:
+    claimed = ProductImage.objects.filter(pk=image_id, status__in=CLAIMABLE).update(
+        status=Status.PROCESSING, attempts=F("attempts") + 1, updated_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    image = ProductImage.objects.select_related("product").get(pk=image_id)
+    with _stage("read"):
+        try:
+            with image.file.open("rb") as handle:
+                content = handle.read()
+        except FileNotFoundError:
+            return _reject(image, Reason.MISSING_FILE, "file is missing from storage")
+    sha256 = hashlib.sha256(content).hexdigest()
+    twin = (
+        ProductImage.objects.filter(product_id=image.product_id, sha256=sha256).exclude(pk=image.pk)
+        .values_list("pk", flat=True).first()
+    )
+    if twin is not None:  # one picture twice on a product is a duplicate upload, not a second view
+        return _reject(image, Reason.EXACT_DUPLICATE, f"the same picture is already image {twin} of this product",
+                       duplicate_of=twin)
+    with _stage("decode"):
+        try:
+            decoded = decode_image(
+                content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=max(DERIVATIVE_SIZES.values())
+            )
+        except ImageRejected as exc:
+            return _reject(image, exc.code, str(exc))
+    picture = decoded.image
+    width, height = decoded.original_width, decoded.original_height
+    if (picture.width > picture.height) != (width > height):  # EXIF rotated it by 90 degrees
+        width, height = height, width
+    if min(width, height) < settings.IMAGE_MIN_SIDE:
+        return _reject(
+            image, Reason.TOO_SMALL, f"{width}x{height} is too small (short side under {settings.IMAGE_MIN_SIDE} px)"
+        )
+    with _stage("quality"):
+        quality = measure_quality(picture)
+    with _stage("derivatives"):
+        derivative_names = _store_derivatives(image, decoded, sha256)
+    with _stage("embed"):
+        vectors = {model.pk: l2_normalize(embedder_for(model).embed([picture]))[0] for model in models}
+    with _stage("checks"):
+        verdict = _judge(image, sha256, quality, models[0], vectors[models[0].pk])
+    with _stage("store"):
+        stored = _store(image, verdict, vectors, fields={
+            "sha256": sha256, "width": width, "height": height, "format": decoded.format,
+            "blur": quality.blur, "brightness": quality.brightness, "phash": quality.phash, **derivative_names,
+        })
+    if not stored:
+        return None
+    metrics.IMAGES_PROCESSED.labels(verdict.status).inc()
+    for code in verdict.codes:
+        metrics.IMAGES_FLAGGED.labels(code).inc()
+    return verdict.status
+
+
+def _store_derivatives(image: ProductImage, decoded, sha256: str) -> dict[str, str]:
+    """Derivative files named by the source checksum: a retry or a duplicate finds them written.
+    A JPEG that is already upright and display-sized is its own display image."""
+    storage = image.file.storage
+    sizes = dict(DERIVATIVE_SIZES)
+    names = {}
+    original_fits = max(decoded.original_width, decoded.original_height) <= sizes["display"]
+    if decoded.format == "JPEG" and original_fits and decoded.image.size == (decoded.original_width, decoded.original_height):
+        names["display"] = image.file.name
+        del sizes["display"]
+    wanted = {kind: f"derived/{sha256[:2]}/{sha256}-{kind}.jpg" for kind in sizes}
+    missing = {kind: name for kind, name in wanted.items() if not storage.exists(name)}
+    if missing:
+        rendered = make_derivatives(decoded.image, {kind: sizes[kind] for kind in missing})
+        for kind, name in missing.items():
+            saved = storage.save(name, ContentFile(rendered[kind]))
+            if saved != name:  # another worker wrote it a moment ago: same bytes, keep one
+                storage.delete(saved)
+    return {**names, **wanted}
+
+
+def _judge(image: ProductImage, sha256: str, quality: QualityMeasures, model: EmbeddingModel,
+           vector: np.ndarray) -> Verdict:
+    verdict = Verdict()
+    if quality.blur < settings.IMAGE_BLUR_THRESHOLD:
+        verdict.flag(Reason.BLURRED, f"blurred (sharpness {quality.blur:.0f} < {settings.IMAGE_BLUR_THRESHOLD:g})")
+    if quality.brightness < settings.IMAGE_DARK_THRESHOLD:
+        verdict.flag(Reason.TOO_DARK, f"too dark (brightness {quality.brightness:.0f})")
+    elif quality.brightness > settings.IMAGE_BRIGHT_THRESHOLD:
+        verdict.flag(Reason.TOO_BRIGHT, f"too bright (brightness {quality.brightness:.0f})")
+    same_bytes = (
+        ProductImage.objects.filter(sha256=sha256).exclude(pk=image.pk).exclude(status=Status.REJECTED)
+        .order_by("pk").values_list("pk", flat=True).first()
+    )
+    if same_bytes is not None:
+        verdict.flag(Reason.EXACT_DUPLICATE, f"exact duplicate of image {same_bytes}", duplicate_of=same_bytes)
+    neighbours = selectors.image_neighbours(model, vector, limit=CANDIDATES, exclude_image_id=image.pk)
+    if same_bytes is None:
+        near = next((n for n in neighbours if _near_duplicate(n, quality)), None)
+        if near is not None:
+            verdict.flag(Reason.NEAR_DUPLICATE, f"near duplicate of image {near.image_id} (cosine {near.cosine:.3f})",
+                         duplicate_of=near.image_id)
+    _judge_category(verdict, image, neighbours)
+    return verdict
+
+
+def _near_duplicate(neighbour: selectors.Neighbour, quality: QualityMeasures) -> bool:
+    if neighbour.cosine >= settings.IMAGE_NEAR_DUPLICATE_COSINE:
+        return True
+    return neighbour.phash is not None and (
+        hamming_distance(neighbour.phash, quality.phash) <= settings.IMAGE_NEAR_DUPLICATE_HAMMING
+    )
+
+
+def _judge_category(verdict: Verdict, image: ProductImage, neighbours: list[selectors.Neighbour]) -> None:
+    """Flag when the nearest images of *other* products overwhelmingly share one other category."""
+    own = image.product.category_id
+    wanted = settings.IMAGE_MISCATEGORISED_NEIGHBOURS
+    others = [n for n in neighbours if n.product_id != image.product_id and n.category_id is not None][:wanted]
+    if own is None or len(others) < wanted:
+        return  # a young catalogue has too few neighbours to judge
+    category_id, count = Counter(n.category_id for n in others).most_common(1)[0]
+    if category_id != own and count >= settings.IMAGE_MISCATEGORISED_SHARE * wanted:
+        from catalog.models import Category
+
+        name = Category.objects.filter(pk=category_id).values_list("name", flat=True).first()
+        verdict.flag(Reason.MISCATEGORISED, f"likely miscategorised: {count} of {wanted} nearest images are in {name}")
+
+
+def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray], *, fields: dict) -> bool:
+    """Settle the image and store its vectors together; False if it changed meanwhile."""
+    with transaction.atomic():
+        current = ProductImage.objects.select_for_update().filter(pk=image.pk).values_list("file", flat=True).first()
+        if current is None or current != image.file.name:
+            return False  # deleted, or staff replaced the file: that change queued its own run
+        ProductImage.objects.filter(pk=image.pk).update(
+            status=verdict.status, reason=verdict.reason, reason_codes=verdict.codes,
+            duplicate_of_id=verdict.duplicate_of, processed_at=timezone.now(), updated_at=timezone.now(), **fields,
+        )
+        services.image_embeddings_upsert(image.pk, vectors)
+    return True
+
+
+def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int | None = None) -> str | None:
+    with transaction.atomic():
+        updated = ProductImage.objects.filter(pk=image.pk, file=image.file.name).update(
+            status=Status.REJECTED, reason=message[:255], reason_codes=[code], duplicate_of=duplicate_of,
+            thumbnail="", display="", processed_at=timezone.now(), updated_at=timezone.now(),
+        )
+        services.image_embeddings_delete(image.pk)
+    if not updated:
+        return None
+    metrics.IMAGES_PROCESSED.labels(Status.REJECTED).inc()
+    metrics.IMAGES_REJECTED.labels(code).inc()
+    return Status.REJECTED
+
+
+def _fail(image_id: int, exc: Exception) -> str | None:
+    updated = ProductImage.objects.filter(pk=image_id, status=Status.PROCESSING).update(
+        status=Status.FAILED, reason=f"processing error: {type(exc).__name__}: {exc}"[:255],
+        reason_codes=[Reason.ERROR], updated_at=timezone.now(),
+    )
+    if not updated:
+        return None
+    metrics.IMAGES_PROCESSED.labels(Status.FAILED).inc()
+    return Status.FAILED

@@ -1,0 +1,29 @@
+"""Celery tasks of the image pipeline: thin wrappers around search.pipeline and
+search.services. Every one is safe to run twice (acks_late re-delivers a task
+whose worker died)."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from search import pipeline, rebuild
+
+# A database or storage that is briefly away: retried with exponential backoff, a bounded
+# number of times. Per-image problems never get here; the pipeline records them per image.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=5,
+)
+def process_product_images(image_ids: list[int]) -> None:
+    pipeline.product_images_process(image_ids)
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=2, max_retries=5)
+def rebuild_embeddings(model_id: int) -> None:
+    rebuild.rebuild_step(model_id)

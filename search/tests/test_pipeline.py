@@ -1,0 +1,217 @@
+"""The image pipeline, run in-process on constructed images (one test per outcome)."""
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.files.base import ContentFile
+from PIL import Image, ImageEnhance, ImageFilter
+
+from catalog import services as catalog_services
+from catalog.models import Product, ProductImage
+from catalog.services import ProductData
+from catalog.tests.images import image_bytes, scene, scene_bytes
+from search import pipeline
+from search.models import EmbeddingModel, ImageEmbedding
+
+pytestmark = pytest.mark.django_db
+
+Status = ProductImage.Status
+
+
+def make_product(sku: str, category: str | None = None) -> Product:
+    leaf = catalog_services.category_get_or_create_path([category]) if category else None
+    return catalog_services.product_upsert(
+        ProductData(sku=sku, title=f"Product {sku}", price=Decimal("10.00"), category=leaf)
+    )[0]
+
+
+def add_image(product: Product, content: bytes, name: str = "photo.jpg") -> ProductImage:
+    """Store bytes as they are (no import checks), as a broken upload would end up."""
+    image = ProductImage(product=product)
+    image.file.save(name, ContentFile(content), save=False)
+    image.save()
+    return image
+
+
+def jpeg(picture: Image.Image, **options) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def process(*images: ProductImage) -> dict:
+    outcomes = pipeline.product_images_process([image.pk for image in images])
+    for image in images:
+        image.refresh_from_db()
+    return outcomes
+
+
+def test_a_good_photo_becomes_ready_with_derivatives_measures_and_one_vector():
+    image = add_image(make_product("A-1"), scene_bytes(0, size=(480, 600)))
+    outcome = process(image)
+    assert (image.status, image.reason, image.reason_codes, image.attempts) == (Status.READY, "", [], 1)
+    assert outcome == {image.pk: Status.READY}
+    assert (image.width, image.height, image.format) == (480, 600, "JPEG")
+    assert len(image.sha256) == 64 and image.processed_at is not None
+    with image.file.storage.open(image.thumbnail.name) as handle:
+        assert Image.open(handle).size == (256, 320)
+    assert image.display.name == image.file.name  # an upright JPEG within 1200 px is its own display size
+    model = EmbeddingModel.objects.get()
+    assert (model.status, model.dimension, model.variant) == (EmbeddingModel.Status.ACTIVE, 1280, "fp32")
+    vector = np.array(ImageEmbedding.objects.get(image=image, model=model).embedding)
+    assert vector.shape == (1280,) and abs(np.linalg.norm(vector) - 1) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "reason"),
+    [
+        (b"", "empty", "empty file"),
+        (b"this is not a picture", "undecodable", "not an image (content is not a recognised image format)"),
+        (image_bytes((300, 300), format="BMP"), "unsupported", "unsupported image format BMP"),
+        (scene_bytes(2, size=(150, 400)), "too_small", "150x400 is too small (short side under 200 px)"),
+        (scene_bytes(2, size=(400, 500)), "too_many_pixels", "400x500 is over the 100000-pixel limit"),
+    ],
+)
+def test_unusable_files_are_rejected_with_their_reason(settings, content, code, reason):
+    settings.IMAGE_MAX_PIXELS = 100_000
+    image = add_image(make_product("R-1"), content)
+    assert process(image) == {image.pk: Status.REJECTED}
+    assert (image.status, image.reason_codes, image.reason) == (Status.REJECTED, [code], reason)
+    assert (image.thumbnail.name, image.embeddings.count()) == ("", 0)
+
+
+def test_a_file_missing_from_storage_is_rejected():
+    image = add_image(make_product("R-2"), scene_bytes(3))
+    image.file.storage.delete(image.file.name)
+    assert process(image) == {image.pk: Status.REJECTED}
+    assert (image.reason_codes, image.reason) == (["missing_file"], "file is missing from storage")
+
+
+def flagged(picture_bytes: bytes, sku: str = "F-1") -> ProductImage:
+    image = add_image(make_product(sku), picture_bytes)
+    assert process(image) == {image.pk: Status.FLAGGED}
+    return image
+
+
+def test_blurred_photo_is_flagged():
+    image = flagged(jpeg(scene(3).filter(ImageFilter.GaussianBlur(4))))
+    assert image.reason_codes == ["blurred"]
+    assert image.reason == f"blurred (sharpness {image.blur:.0f} < 50)" and image.blur < 50
+    assert image.embeddings.count() == 1  # flagged images stay searchable
+
+
+def test_dark_photo_is_flagged(settings):
+    settings.IMAGE_BLUR_THRESHOLD = 0  # darkening also lowers contrast; judge brightness alone
+    image = flagged(jpeg(ImageEnhance.Brightness(scene(3)).enhance(0.15)))
+    assert image.reason_codes == ["too_dark"] and image.brightness < 35
+    assert image.reason == f"too dark (brightness {image.brightness:.0f})"
+
+
+def test_washed_out_photo_is_flagged(settings):
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    image = flagged(jpeg(Image.blend(scene(3), Image.new("RGB", (320, 400), "white"), 0.97)))
+    assert image.reason_codes == ["too_bright"] and image.brightness > 248
+
+
+def test_the_same_bytes_on_another_product_are_an_exact_duplicate():
+    first = add_image(make_product("D-1"), scene_bytes(4))
+    process(first)
+    second = flagged(scene_bytes(4), sku="D-2")
+    assert (second.reason_codes, second.duplicate_of_id) == (["exact_duplicate"], first.pk)
+    assert second.reason == f"exact duplicate of image {first.pk}"
+    assert first.status == Status.READY
+
+
+def test_the_same_bytes_twice_on_one_product_are_rejected():
+    product = make_product("D-5")
+    first = add_image(product, scene_bytes(4))
+    process(first)
+    copy = add_image(product, scene_bytes(4))  # stored directly, as a form that bypasses the services would
+    assert process(copy) == {copy.pk: Status.REJECTED}
+    assert (copy.reason_codes, copy.reason, copy.duplicate_of_id) == (
+        ["exact_duplicate"], f"the same picture is already image {first.pk} of this product", first.pk)
+
+
+def test_a_re_encoded_smaller_copy_is_a_near_duplicate():
+    first = add_image(make_product("N-1"), scene_bytes(4, size=(480, 600)))
+    other = add_image(make_product("N-3"), scene_bytes(3))
+    process(first, other)
+    second = flagged(jpeg(scene(4, size=(480, 600)).resize((400, 500)), quality=60), sku="N-2")
+    assert (second.reason_codes, second.duplicate_of_id) == (["near_duplicate"], first.pk)
+    assert second.reason.startswith(f"near duplicate of image {first.pk} (cosine 0.9")
+
+
+def variant(picture: Image.Image, seed: int) -> Image.Image:
+    """The same scene shifted and re-coloured a little: similar, not a near duplicate."""
+    rng = np.random.default_rng(seed)
+    dx, dy = (int(v) for v in rng.integers(-30, 30, 2))
+    moved = picture.transform(picture.size, Image.Transform.AFFINE, (1, 0, dx, 0, 1, dy), fillcolor=(128, 128, 128))
+    return ImageEnhance.Color(moved).enhance(float(rng.uniform(0.5, 1.5)))
+
+
+def test_a_photo_whose_nearest_neighbours_sit_in_another_category_is_flagged(settings):
+    settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01  # variants of one scene must not count as duplicates here
+    settings.IMAGE_NEAR_DUPLICATE_HAMMING = -1
+    settings.IMAGE_BLUR_THRESHOLD = 0  # some random scenes are soft; only the category matters here
+    settings.IMAGE_MISCATEGORISED_NEIGHBOURS = 1000  # build the catalogue first, then judge newcomers
+    shoes = [add_image(make_product(f"S-{n}", "Shoes"), jpeg(variant(scene(5), n))) for n in range(10)]
+    dresses = [add_image(make_product(f"X-{n}", "Dresses"), scene_bytes(20 + n)) for n in range(10)]
+    process(*shoes, *dresses)
+    assert {(image.status, *image.reason_codes) for image in shoes + dresses} == {(Status.READY,)}
+    settings.IMAGE_MISCATEGORISED_NEIGHBOURS = 10
+    shoe_filed_as_dress = add_image(make_product("X-99", "Dresses"), jpeg(variant(scene(5), 99)))
+    shoe_filed_as_shoe = add_image(make_product("S-99", "Shoes"), jpeg(variant(scene(5), 98)))
+    process(shoe_filed_as_dress, shoe_filed_as_shoe)
+    assert shoe_filed_as_dress.reason_codes == ["miscategorised"]
+    assert shoe_filed_as_dress.reason == "likely miscategorised: 10 of 10 nearest images are in Shoes"
+    assert (shoe_filed_as_shoe.status, shoe_filed_as_shoe.reason_codes) == (Status.READY, [])
+
+
+def test_one_broken_image_does_not_stop_the_batch(monkeypatch):
+    good, bad, also_good = (add_image(make_product(f"B-{n}"), scene_bytes(n)) for n in (1, 2, 3))
+    real = pipeline.measure_quality
+
+    def crash_on_the_second(picture):
+        if picture.size == (320, 400) and bad.pk == current[0]:
+            raise RuntimeError("simulated bug")
+        return real(picture)
+
+    current = [None]
+    real_process = pipeline.product_image_process
+
+    def tracking(image_id, **kwargs):
+        current[0] = image_id
+        return real_process(image_id, **kwargs)
+
+    monkeypatch.setattr(pipeline, "measure_quality", crash_on_the_second)
+    monkeypatch.setattr(pipeline, "product_image_process", tracking)
+    assert process(good, bad, also_good) == {good.pk: Status.READY, bad.pk: Status.FAILED, also_good.pk: Status.READY}
+    assert (bad.status, bad.reason_codes, bad.reason, bad.attempts) == (
+        Status.FAILED, ["error"], "processing error: RuntimeError: simulated bug", 1)
+
+
+def test_processing_twice_changes_nothing_and_writes_no_second_copy(settings):
+    settings.IMAGE_BLUR_THRESHOLD = 0  # a large random scene is soft at thumbnail scale
+    image = add_image(make_product("I-1"), scene_bytes(1, size=(1300, 1500)))
+    process(image)
+    first = (image.status, image.thumbnail.name, image.display.name, image.processed_at)
+    assert process(image) == {image.pk: None}  # settled: a duplicate message is a no-op
+    catalog_services.product_images_reprocess([image.pk], enqueue=False)
+    assert process(image) == {image.pk: Status.READY}
+    assert (image.status, image.thumbnail.name, image.display.name) == first[:3]
+    assert image.display.name == f"derived/{image.sha256[:2]}/{image.sha256}-display.jpg"
+    folder = image.file.storage.path(f"derived/{image.sha256[:2]}")
+    import os
+
+    assert sorted(os.listdir(folder)) == [f"{image.sha256}-display.jpg", f"{image.sha256}-thumbnail.jpg"]
+    assert image.embeddings.count() == 1 and image.attempts == 1
+
+
+def test_a_deleted_image_is_skipped():
+    image = add_image(make_product("G-1"), scene_bytes(1))
+    image_id = image.pk
+    image.delete()
+    assert pipeline.product_images_process([image_id]) == {image_id: None}

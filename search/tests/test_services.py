@@ -1,0 +1,89 @@
+"""Model versions: a new version is built in the background and search switches atomically."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.base import ContentFile
+
+from catalog import services as catalog_services
+from catalog.models import ProductImage
+from catalog.services import ProductData
+from catalog.tests.images import scene_bytes
+from search import rebuild, selectors, services, vector_index
+from search.model.build import build_model
+from search.models import EmbeddingModel, ImageEmbedding
+from search.pipeline import product_images_process
+
+pytestmark = pytest.mark.django_db
+
+
+def catalogue(count: int, start: int = 0) -> list[ProductImage]:
+    images = []
+    for n in range(start, start + count):
+        product = catalog_services.product_upsert(ProductData(sku=f"V-{n}", title="Tee", price=Decimal("5")))[0]
+        image = ProductImage(product=product)
+        image.file.save(f"v{n}.jpg", ContentFile(scene_bytes(n)), save=False)
+        image.save()
+        images.append(image)
+    product_images_process([image.pk for image in images])
+    return images
+
+
+def test_first_processed_image_activates_the_configured_model_with_its_index():
+    catalogue(1)
+    model = selectors.embedding_model_active()
+    assert (model.name, model.variant, model.dimension, model.status) == (
+        "efficientnet-lite0", "fp32", 1280, EmbeddingModel.Status.ACTIVE)
+    assert model.version == model.file_name.removeprefix("efficientnet-lite0-").removesuffix(".onnx")
+    assert model.preprocessing["resize_short_side"] == 256 and model.preprocessing["centre_crop"] == 224
+    assert vector_index.index_exists(model.pk)
+
+
+def test_a_new_version_is_built_in_the_background_then_replaces_the_old_one_atomically(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    images = catalogue(5)
+    old = selectors.embedding_model_active()
+    query = ImageEmbedding.objects.get(image=images[0], model=old).embedding
+    # A second version: the same network with another padding (a different file and checksum).
+    new = services.embedding_model_register_file(build_model(padding="symmetric"), variant="fp32")
+    sent = []
+    monkeypatch.setattr(services, "send_task", lambda name, *args, countdown=None: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.embedding_model_start_rebuild(new)
+    assert sent == [("search.tasks.rebuild_embeddings", (new.pk,))] * 2
+    new.refresh_from_db()
+    assert new.status == EmbeddingModel.Status.BUILDING
+    # While building, new images get both vectors, and search still reads the old version only.
+    [late] = catalogue(1, start=5)
+    assert set(late.embeddings.values_list("model_id", flat=True)) == {old.pk, new.pk}
+    assert selectors.embedding_model_active() == old
+    assert len(selectors.image_neighbours(old, query, limit=10)) == 6
+
+    rebuild.REBUILD_CHUNK = 2
+    stored = [rebuild.rebuild_step(new.pk) for _ in range(3)]
+    assert stored == [2, 2, 1]
+    assert selectors.embedding_model_active() == old  # the last step found work, so no switch yet
+    assert not vector_index.index_exists(new.pk)  # built once, after the bulk load
+    assert rebuild.rebuild_step(new.pk) == 0
+    new.refresh_from_db()
+    old.refresh_from_db()
+    assert (new.status, old.status) == (EmbeddingModel.Status.ACTIVE, EmbeddingModel.Status.RETIRED)
+    assert vector_index.index_exists(new.pk) and not vector_index.index_exists(old.pk)
+    assert ImageEmbedding.objects.filter(model=old).count() == 0
+    assert ImageEmbedding.objects.filter(model=new).count() == 6
+    new_query = ImageEmbedding.objects.get(image=images[0], model=new).embedding
+    neighbours = selectors.image_neighbours(new, new_query, limit=10, exclude_image_id=images[0].pk)
+    assert len(neighbours) == 5 and images[0].pk not in {n.image_id for n in neighbours}
+
+
+def test_a_rebuild_cannot_start_while_another_version_builds():
+    catalogue(1)
+    first = services.embedding_model_register_file(build_model(padding="symmetric"), variant="fp32")
+    services.embedding_model_start_rebuild(first)
+    second = EmbeddingModel.objects.create(
+        name="efficientnet-lite0", version="int8-test", variant="int8", dimension=1280, checksum="c" * 64,
+        file_name="missing.onnx", status=EmbeddingModel.Status.RETIRED,
+    )
+    with pytest.raises(services.CannotBuildModel, match="is already being built"):
+        services.embedding_model_start_rebuild(second)

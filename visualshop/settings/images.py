@@ -1,0 +1,41 @@
+"""The image pipeline: which task processes images, the model, and validation thresholds.
+
+Defaults measured on 500 real shop photos (../shared/datasets/clothing-small) and
+the demo catalogue: blur (variance of the Laplacian at short side 256) has its 1st
+percentile at 79 and its minimum, a visibly blurred shoe, at 46; the demo's
+flat-shaded drawings reach down to 55. Brightness (mean luma) spans 39-194 on the
+photos and up to 236 on the demo's light backgrounds. Perceptual hashes of 500
+unrelated photos are never within 8 bits of each other.
+"""
+
+from visualshop.env import env_float, env_int, env_str
+
+# catalog enqueues processing by name: the pipeline lives in search/, which catalog must not import.
+IMAGE_PROCESSING_TASK = "search.tasks.process_product_images"
+# Images per processing message from bulk paths (reprocess, sweep, backfill command).
+IMAGE_PROCESSING_BATCH = env_int("IMAGE_PROCESSING_BATCH", 16)
+# A crashed image is retried by the sweep until it has been attempted this often.
+IMAGE_MAX_ATTEMPTS = env_int("IMAGE_MAX_ATTEMPTS", 3)
+
+# Rejections
+IMAGE_MIN_SIDE = env_int("IMAGE_MIN_SIDE", 200)
+# Far above any product photo, far below a decompression bomb (checked before decoding).
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000)
+
+# Flags (the image stays searchable)
+IMAGE_BLUR_THRESHOLD = env_float("IMAGE_BLUR_THRESHOLD", 50.0)
+IMAGE_DARK_THRESHOLD = env_float("IMAGE_DARK_THRESHOLD", 35.0)
+IMAGE_BRIGHT_THRESHOLD = env_float("IMAGE_BRIGHT_THRESHOLD", 248.0)
+IMAGE_NEAR_DUPLICATE_COSINE = env_float("IMAGE_NEAR_DUPLICATE_COSINE", 0.95)
+IMAGE_NEAR_DUPLICATE_HAMMING = env_int("IMAGE_NEAR_DUPLICATE_HAMMING", 4)
+# Miscategorised: of the K nearest images of other products, at least SHARE sit in one
+# other category (and at least K neighbours exist, so a young catalogue is not judged).
+IMAGE_MISCATEGORISED_NEIGHBOURS = env_int("IMAGE_MISCATEGORISED_NEIGHBOURS", 10)
+IMAGE_MISCATEGORISED_SHARE = env_float("IMAGE_MISCATEGORISED_SHARE", 0.8)
+
+# The image model: "fp32" or "int8" (static QDQ, calibrated on catalogue images).
+EMBEDDING_MODEL_VARIANT = env_str("EMBEDDING_MODEL_VARIANT", "fp32")
+# onnxruntime threads per process. Workers run one process per core, so 1 each.
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 1)
+# Catalogue images used to calibrate the int8 model.
+EMBEDDING_CALIBRATION_IMAGES = env_int("EMBEDDING_CALIBRATION_IMAGES", 200)
