@@ -24,7 +24,7 @@ def redis_socket():
     embedded.stop_process(process)
 
 
-def start_celery_worker(*, pool: str = "solo", concurrency: int = 1) -> subprocess.Popen:
+def start_celery_worker(*, pool: str = "solo", concurrency: int = 1, env: dict | None = None) -> subprocess.Popen:
     """A real `celery worker` process (in its own process group, so a test can kill all of it)
     consuming from the test Redis and writing to the test database."""
     from django.db import connection
@@ -36,6 +36,7 @@ def start_celery_worker(*, pool: str = "solo", concurrency: int = 1) -> subproce
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "EMBEDDING_THREADS": "1",
+        **(env or {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "visualshop", "worker", "--pool", pool,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from visualshop import embedded
 from visualshop.paths import BASE_DIR, VAR_DIR
@@ -38,6 +40,13 @@ class Shop:
         self.env = dict(os.environ)
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "visualshop.settings")
         self.env["PYTHONUNBUFFERED"] = "1"
+        # One ONNX thread per worker process: the processes already use every core.
+        self.env.setdefault("EMBEDDING_THREADS", "1")
+        # Every process writes its metrics here and /metrics adds them up; stale files
+        # from an earlier run would count twice.
+        metrics_dir = Path(self.env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus")))
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
 
     def start_services(self) -> None:
         if not self.env.get("DATABASE_URL"):
@@ -111,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         shop.manage("collectstatic", "--noinput", "-v", "0")
         if not args.no_demo:
             shop.manage("load_demo_catalog", "--if-empty")
+        # Images left pending (broker down earlier, or just migrated) go to the worker now.
+        shop.manage("process_images", "--pending", "--enqueue")
         python = sys.executable
         shop.spawn("celery worker", [python, "-m", "celery", "-A", "visualshop", "worker", "--loglevel", "INFO",
                                      "--concurrency", str(args.worker_concurrency)])

@@ -3,8 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
+from visualshop.metrics import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("catalog.urls")),
 ]
 

@@ -1,0 +1,81 @@
+from decimal import Decimal
+
+import pytest
+from django.core.files.base import ContentFile
+from prometheus_client.parser import text_string_to_metric_families
+
+from catalog import services as catalog_services
+from catalog.models import ProductImage
+from catalog.services import ProductData
+from catalog.tests.images import scene_bytes
+from conftest import start_celery_worker, wait_for
+from search.pipeline import product_images_process
+from visualshop import embedded
+
+
+def samples(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def add_images(*contents: bytes) -> list[ProductImage]:
+    product = catalog_services.product_upsert(ProductData(sku="M-1", title="Tee", price=Decimal("5")))[0]
+    images = []
+    for n, content in enumerate(contents):
+        image = ProductImage(product=product)
+        image.file.save(f"m{n}.jpg", ContentFile(content), save=False)
+        image.save()
+        images.append(image)
+    return images
+
+
+@pytest.mark.django_db
+def test_metrics_count_outcomes_reasons_stages_and_queue_depth(client, redis_socket):
+    before = samples(client)
+    ready, broken, waiting = add_images(scene_bytes(1), b"garbage", scene_bytes(2))
+    product_images_process([ready.pk, broken.pk])
+    after = samples(client)
+
+    def delta(name, **labels):
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert delta("visualshop_images_processed_total", outcome="ready") == 1
+    assert delta("visualshop_images_processed_total", outcome="rejected") == 1
+    assert delta("visualshop_images_rejected_total", reason="undecodable") == 1
+    stages = ("read", "decode", "quality", "derivatives", "embed", "checks", "store")
+    # The broken file is read and fails to decode; only the good one goes further.
+    assert [delta("visualshop_image_stage_seconds_count", stage=stage) for stage in stages] == [2, 2, 1, 1, 1, 1, 1]
+    statuses = {status: after[("visualshop_images", (("status", status),))] for status in ProductImage.Status.values}
+    assert statuses == {"pending": 1, "processing": 0, "ready": 1, "flagged": 0, "rejected": 1, "failed": 0}
+    assert ("visualshop_celery_queue_length", (("queue", "celery"),)) in after
+
+
+def test_metrics_refuse_clients_outside_the_monitoring_networks(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 403
+    assert response.content == b"metrics are served to the monitoring network only\n"
+
+
+@pytest.mark.worker
+def test_metrics_add_up_what_the_worker_processes_recorded(client, settings, redis_socket, transactional_db, tmp_path):
+    settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
+    worker = start_celery_worker(pool="prefork", concurrency=2, env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    try:
+        images = add_images(scene_bytes(3), scene_bytes(4), b"")
+        catalog_services.product_images_reprocess([image.pk for image in images])
+        wait_for(lambda: not ProductImage.objects.filter(
+            status__in=[ProductImage.Status.PENDING, ProductImage.Status.PROCESSING]).exists(), timeout=60)
+    finally:
+        embedded.stop_process(worker)
+    found = samples(client)
+    assert found[("visualshop_images_processed_total", (("outcome", "ready"),))] == 2
+    assert found[("visualshop_images_rejected_total", (("reason", "empty"),))] == 1
+    assert found[("visualshop_image_stage_seconds_count", (("stage", "embed"),))] == 2
