@@ -142,3 +142,13 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"image {self.pk} of {self.product_id} ({self.status})"
+
+    @property
+    def card_url(self) -> str:
+        """For grids and thumbnails: the small derivative once processed, the upload until then."""
+        return (self.thumbnail or self.file).url
+
+    @property
+    def display_url(self) -> str:
+        """For the product page: the display-size derivative once processed."""
+        return (self.display or self.file).url

@@ -115,7 +115,7 @@ def category_covers(tree: CategoryTree) -> None:
         .annotate(cover_category_id=F("product__category_id"))
         .order_by("product__category_id", "product_id", "position", "id")
         .distinct("product__category_id")
-        .only("id", "file", "width", "height", "product_id")
+        .only("id", "file", "thumbnail", "width", "height", "product_id")
     )
     own = {image.cover_category_id: image for image in rows}
 

@@ -259,3 +259,16 @@ def test_money_and_attribute_rows():
 def test_product_count_of_cards_matches_products(client, shop):
     # The card partial is the only thing that renders class="product-card".
     assert cards(html(client.get("/c/home/"))) == Product.objects.filter(category=shop["mugs"]).count()
+
+
+def test_processed_images_are_shown_through_their_derivatives(client, shop):
+    dress = shop["dress"]
+    first = dress.images.order_by("position").first()
+    first.thumbnail.name, first.display.name = "derived/ab/abc-thumbnail.jpg", "derived/ab/abc-display.jpg"
+    first.save(update_fields=["thumbnail", "display"])
+    page = html(client.get(dress.get_absolute_url()))
+    assert '<img id="gallery-main" src="/media/derived/ab/abc-display.jpg"' in page
+    assert 'href="/media/derived/ab/abc-display.jpg" data-full="/media/derived/ab/abc-display.jpg"' in page
+    assert '<img src="/media/derived/ab/abc-thumbnail.jpg"' in page
+    category = html(client.get(shop["dresses"].get_absolute_url()))
+    assert 'class="product-card__image" src="/media/derived/ab/abc-thumbnail.jpg"' in category
