@@ -53,9 +53,12 @@ COPY . /app
 # chmod: files keep their mode from the build context, which may not be world-readable.
 # collectstatic only reads files and settings: the dummy DATABASE_URL keeps the settings
 # from starting the embedded PostgreSQL, and nothing connects to it.
+# The image model is built here from the pinned checkpoint (no download at run time);
+# workers and web find it in var/models by its checksum.
 RUN chmod -R u=rwX,go=rX /app \
  && DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --noinput -v 0 \
- && mkdir -p /app/var/media \
+ && python -c "from search.model.build import build_model; print(build_model())" \
+ && mkdir -p /app/var/media /app/var/prometheus \
  && chown -R 10001:10001 /app/var
 
 USER 10001:10001

@@ -3,9 +3,25 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visualshop.settings")
 
 app = Celery("visualshop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def serve_worker_metrics(**kwargs):
+    """Where workers run in their own container (compose), /metrics of the web container
+    cannot read their samples: with WORKER_METRICS_PORT set, the worker serves them itself."""
+    port = os.environ.get("WORKER_METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # reads PROMETHEUS_MULTIPROC_DIR, which the child processes write
+    start_http_server(int(port), registry=registry)
