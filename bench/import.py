@@ -49,7 +49,7 @@ def main() -> int:
         tmp = Path(tmp)
         # Throw-away database and media; a real Redis for the queued processing messages.
         admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
-        _recreate_database(admin_url, BENCH_DATABASE)
+        embedded.recreate_database(admin_url, BENCH_DATABASE)
         os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
         os.environ["DJANGO_MEDIA_ROOT"] = str(tmp / "media")
         redis = None
@@ -79,7 +79,7 @@ def main() -> int:
         finally:
             if redis is not None:
                 embedded.stop_process(redis)
-            _drop_database(admin_url, BENCH_DATABASE)
+            embedded.drop_database(admin_url, BENCH_DATABASE)
 
     print(json.dumps({
         "benchmark": "import",
@@ -93,22 +93,6 @@ def main() -> int:
         "products_per_s": round((report.created + report.updated) / seconds, 1),
     }))
     return 0 if report.failed == 0 else 1
-
-
-def _recreate_database(admin_url: str, name: str) -> None:
-    _drop_database(admin_url, name)
-    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin_execute(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 if __name__ == "__main__":

