@@ -242,3 +242,25 @@ def image_embeddings_bulk_insert(model_id: int, rows: list[tuple[int, np.ndarray
 def image_embeddings_delete(image_id: int) -> None:
     ImageEmbedding.objects.filter(image_id=image_id).delete()
 
+
+
+def embedding_models_sweep() -> str:
+    """Periodic: keep model versions moving. A rebuild whose task chain was lost (worker
+    killed, broker flushed) is resumed; a configured variant that differs from the active
+    one starts its rebuild. Returns what it did, for the log."""
+    building = EmbeddingModel.objects.filter(status=EmbeddingModel.Status.BUILDING).first()
+    if building is not None:
+        if embedding_model_promote(building):
+            return f"promoted {building.version}"
+        for _ in range(REBUILD_CHAINS):
+            send_task("search.tasks.rebuild_embeddings", building.pk)
+        return f"resumed the rebuild of {building.version}"
+    active = EmbeddingModel.objects.filter(status=EmbeddingModel.Status.ACTIVE).first()
+    wanted = settings.EMBEDDING_MODEL_VARIANT
+    if active is None or active.variant == wanted:
+        return "nothing to do"
+    try:
+        model = embedding_model_start_rebuild(embedding_model_register(wanted))
+    except CannotBuildModel as exc:
+        return f"{wanted} wanted but not buildable yet: {exc}"
+    return f"started the rebuild of {model.version}"

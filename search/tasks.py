@@ -2,10 +2,14 @@
 search.services. Every one is safe to run twice (acks_late re-delivers a task
 whose worker died)."""
 
+import logging
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from search import pipeline, rebuild
+from search import pipeline, rebuild, services
+
+logger = logging.getLogger(__name__)
 
 # A database or storage that is briefly away: retried with exponential backoff, a bounded
 # number of times. Per-image problems never get here; the pipeline records them per image.
@@ -27,3 +31,10 @@ def process_product_images(image_ids: list[int]) -> None:
 @shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=2, max_retries=5)
 def rebuild_embeddings(model_id: int) -> None:
     rebuild.rebuild_step(model_id)
+
+
+@shared_task(acks_late=True)
+def sweep_embedding_models() -> str:
+    outcome = services.embedding_models_sweep()
+    logger.info("embedding model sweep: %s", outcome)
+    return outcome

@@ -60,7 +60,7 @@ def test_a_new_version_is_built_in_the_background_then_replaces_the_old_one_atom
     assert selectors.embedding_model_active() == old
     assert len(selectors.image_neighbours(old, query, limit=10)) == 6
 
-    rebuild.REBUILD_CHUNK = 2
+    monkeypatch.setattr(rebuild, "REBUILD_CHUNK", 2)
     stored = [rebuild.rebuild_step(new.pk) for _ in range(3)]
     assert stored == [2, 2, 1]
     assert selectors.embedding_model_active() == old  # the last step found work, so no switch yet
@@ -87,3 +87,30 @@ def test_a_rebuild_cannot_start_while_another_version_builds():
     )
     with pytest.raises(services.CannotBuildModel, match="is already being built"):
         services.embedding_model_start_rebuild(second)
+
+
+def test_the_sweep_switches_to_the_configured_int8_variant_calibrated_on_the_catalogue(settings, monkeypatch):
+    images = catalogue(services.MIN_CALIBRATION_IMAGES)
+    fp32 = selectors.embedding_model_active()
+    sent = []
+    monkeypatch.setattr(services, "send_task", lambda name, *args, countdown=None: sent.append((name, args)))
+    assert services.embedding_models_sweep() == "nothing to do"
+    settings.EMBEDDING_MODEL_VARIANT = "int8"
+    settings.EMBEDDING_CALIBRATION_IMAGES = services.MIN_CALIBRATION_IMAGES
+    outcome = services.embedding_models_sweep()
+    int8 = EmbeddingModel.objects.get(variant="int8")
+    assert outcome == f"started the rebuild of {int8.version}"
+    assert int8.file_name.startswith("efficientnet-lite0-int8-") and int8.status == EmbeddingModel.Status.BUILDING
+    # Its chains were lost: the next sweep resumes them; once every image has a vector it promotes.
+    sent.clear()
+    assert services.embedding_models_sweep() == f"resumed the rebuild of {int8.version}"
+    assert sent == [("search.tasks.rebuild_embeddings", (int8.pk,))] * 2
+    while rebuild.rebuild_step(int8.pk):
+        pass
+    assert selectors.embedding_model_active() == int8
+    assert services.embedding_models_sweep() == "nothing to do"
+    fp32.refresh_from_db()
+    assert fp32.status == EmbeddingModel.Status.RETIRED
+    # The int8 vectors find the same nearest image as fp32 did for a query image.
+    query = ImageEmbedding.objects.get(image=images[3], model=int8).embedding
+    assert selectors.image_neighbours(int8, query, limit=1)[0].image_id == images[3].pk

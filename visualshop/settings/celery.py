@@ -29,4 +29,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sweep_stale_images",
         "schedule": 300.0,
     },
+    "sweep-embedding-models": {
+        "task": "search.tasks.sweep_embedding_models",
+        "schedule": 300.0,
+    },
 }
