@@ -6,7 +6,7 @@ from visualshop.celery import app
 def test_every_periodic_task_is_registered():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"catalog.tasks.sweep_stale_images"}
+    assert scheduled == {"catalog.tasks.sweep_stale_images", "search.tasks.sweep_embedding_models"}
     assert scheduled <= set(app.tasks)
 
 
