@@ -215,3 +215,26 @@ def test_a_deleted_image_is_skipped():
     image_id = image.pk
     image.delete()
     assert pipeline.product_images_process([image_id]) == {image_id: None}
+
+
+def test_a_phone_heic_and_a_rotated_jpeg_arrive_upright_through_the_import_checks(settings):
+    import io
+
+    settings.IMAGE_BLUR_THRESHOLD = 0  # only the decoding is under test
+
+    product = make_product("H-1")
+    heic = io.BytesIO()
+    scene(6, size=(400, 300)).save(heic, "HEIF", quality=90)
+    heic_image, created = catalog_services.product_image_add(product=product, content=heic.getvalue())
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    rotated = jpeg(scene(7, size=(400, 300)), exif=exif.tobytes())
+    rotated_image, _ = catalog_services.product_image_add(product=product, content=rotated)
+    assert created and heic_image.file.name.endswith(".heic")
+    process(heic_image, rotated_image)
+    assert (heic_image.status, heic_image.format, heic_image.width, heic_image.height) == (
+        Status.READY, "HEIF", 400, 300)
+    assert heic_image.display.name.endswith("-display.jpg")  # browsers cannot show HEIC
+    assert (rotated_image.status, rotated_image.width, rotated_image.height) == (Status.READY, 300, 400)
+    with rotated_image.display.open() as handle:
+        assert Image.open(handle).size == (300, 400)  # upright, not the stored sideways JPEG
