@@ -17,17 +17,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.lib.datasets import slice_of  # noqa: E402
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
 BENCH_DATABASE = "visualshop_bench"
-
-
-def slice_of(dataset: Path, per_class: int, dest: Path) -> Path:
-    """A small ImageFolder of symlinks: the first `per_class` images of each class."""
-    for category in sorted(p for p in dataset.iterdir() if p.is_dir()):
-        (dest / category.name).mkdir(parents=True)
-        for image in sorted(category.iterdir())[:per_class]:
-            (dest / category.name / image.name).symlink_to(image)
-    return dest
 
 
 def main() -> int:

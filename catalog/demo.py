@@ -742,7 +742,7 @@ def load_demo_catalog(limit: int | None = None) -> DemoLoadResult:
 
     items = demo_products(limit)
     created_products = created_images = 0
-    with transaction.atomic():
+    with services.images_processing_batched(), transaction.atomic():
         categories_before, brands_before = Category.objects.count(), Brand.objects.count()
         categories: dict[tuple[str, ...], Category | None] = {}
         brands: dict[str, Brand | None] = {}

@@ -101,9 +101,13 @@ def make_derivatives(image: Image.Image, sizes: dict[str, int] = DERIVATIVE_SIZE
     """JPEG bytes per size name, long side bounded (never enlarged)."""
     derivatives = {}
     for name, long_side in sizes.items():
-        copy = image.copy()
-        copy.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+        scale = long_side / max(image.size)
+        resized = image
+        if scale < 1:
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            resized = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         buffer = io.BytesIO()
-        copy.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+        # No optimize pass: it costs as much as the encoding itself for about 5% fewer bytes.
+        resized.save(buffer, "JPEG", quality=quality, progressive=True)
         derivatives[name] = buffer.getvalue()
     return derivatives

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -164,11 +166,40 @@ BROKER_RETRY_AFTER_SECONDS = 30.0
 _broker_unavailable_until = 0.0
 
 
+_processing_batch: ContextVar[list[int] | None] = ContextVar("image_processing_batch", default=None)
+
+
 def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
     """Queue processing after the current transaction commits (nothing is sent for a rollback)."""
     ids = list(image_ids)
     if ids:
-        transaction.on_commit(lambda: _send_processing(ids))
+        transaction.on_commit(lambda: _queue_processing(ids))
+
+
+@contextmanager
+def images_processing_batched():
+    """Inside this block (a bulk import), committed images are sent to the workers in
+    messages of IMAGE_PROCESSING_BATCH instead of one each; the rest when it ends. Ids
+    lost with a crashed process stay pending and the periodic sweep sends them."""
+    buffer: list[int] = []
+    token = _processing_batch.set(buffer)
+    try:
+        yield
+    finally:
+        _processing_batch.reset(token)
+        if buffer:
+            _send_processing(buffer)
+
+
+def _queue_processing(image_ids: list[int]) -> None:
+    buffer = _processing_batch.get()
+    if buffer is None:
+        _send_processing(image_ids)
+        return
+    buffer.extend(image_ids)
+    if len(buffer) >= settings.IMAGE_PROCESSING_BATCH:
+        _send_processing(buffer[:])
+        buffer.clear()
 
 
 def _send_processing(image_ids: list[int]) -> None:

@@ -29,6 +29,7 @@ from catalog.models import ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, make_derivatives
 from search import metrics, selectors, services
 from search.embedders import embedder_for
+from search.model.preprocess import RESIZE, resize_short_side
 from search.model.runtime import l2_normalize
 from search.models import EmbeddingModel
 
@@ -102,13 +103,15 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
         except FileNotFoundError:
             return _reject(image, Reason.MISSING_FILE, "file is missing from storage")
     sha256 = hashlib.sha256(content).hexdigest()
-    twin = (
-        ProductImage.objects.filter(product_id=image.product_id, sha256=sha256).exclude(pk=image.pk)
-        .values_list("pk", flat=True).first()
+    same_bytes = list(  # one query for both duplicate checks
+        ProductImage.objects.filter(sha256=sha256).exclude(pk=image.pk).order_by("pk")
+        .values_list("pk", "product_id", "status")
     )
+    twin = next((pk for pk, product_id, _ in same_bytes if product_id == image.product_id), None)
     if twin is not None:  # one picture twice on a product is a duplicate upload, not a second view
         return _reject(image, Reason.EXACT_DUPLICATE, f"the same picture is already image {twin} of this product",
                        duplicate_of=twin)
+    elsewhere = next((pk for pk, _, status in same_bytes if status != Status.REJECTED), None)
     with _stage("decode"):
         try:
             decoded = decode_image(
@@ -125,13 +128,16 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
             image, Reason.TOO_SMALL, f"{width}x{height} is too small (short side under {settings.IMAGE_MIN_SIDE} px)"
         )
     with _stage("quality"):
-        quality = measure_quality(picture)
+        # One resize serves three stages: the model's own (short side 256, bicubic) is also
+        # the scale the quality measures use and the source of the 320 px thumbnail.
+        working = resize_short_side(picture)
+        quality = measure_quality(working if min(picture.size) >= RESIZE else picture)
     with _stage("derivatives"):
-        derivative_names = _store_derivatives(image, decoded, sha256)
+        derivative_names = _store_derivatives(image, decoded, sha256, working)
     with _stage("embed"):
-        vectors = {model.pk: l2_normalize(embedder_for(model).embed([picture]))[0] for model in models}
+        vectors = {model.pk: l2_normalize(embedder_for(model).embed([working]))[0] for model in models}
     with _stage("checks"):
-        verdict = _judge(image, sha256, quality, models[0], vectors[models[0].pk])
+        verdict = _judge(image, elsewhere, quality, models[0], vectors[models[0].pk])
     with _stage("store"):
         stored = _store(image, verdict, vectors, fields={
             "sha256": sha256, "width": width, "height": height, "format": decoded.format,
@@ -145,7 +151,7 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
     return verdict.status
 
 
-def _store_derivatives(image: ProductImage, decoded, sha256: str) -> dict[str, str]:
+def _store_derivatives(image: ProductImage, decoded, sha256: str, working) -> dict[str, str]:
     """Derivative files named by the source checksum: a retry or a duplicate finds them written.
     A JPEG that is already upright and display-sized is its own display image."""
     storage = image.file.storage
@@ -157,16 +163,17 @@ def _store_derivatives(image: ProductImage, decoded, sha256: str) -> dict[str, s
         del sizes["display"]
     wanted = {kind: f"derived/{sha256[:2]}/{sha256}-{kind}.jpg" for kind in sizes}
     missing = {kind: name for kind, name in wanted.items() if not storage.exists(name)}
-    if missing:
-        rendered = make_derivatives(decoded.image, {kind: sizes[kind] for kind in missing})
-        for kind, name in missing.items():
-            saved = storage.save(name, ContentFile(rendered[kind]))
-            if saved != name:  # another worker wrote it a moment ago: same bytes, keep one
-                storage.delete(saved)
+    for kind, name in missing.items():
+        # The working copy is large enough for the thumbnail and far cheaper to shrink.
+        source = working if max(working.size) >= sizes[kind] else decoded.image
+        rendered = make_derivatives(source, {kind: sizes[kind]})
+        saved = storage.save(name, ContentFile(rendered[kind]))
+        if saved != name:  # another worker wrote it a moment ago: same bytes, keep one
+            storage.delete(saved)
     return {**names, **wanted}
 
 
-def _judge(image: ProductImage, sha256: str, quality: QualityMeasures, model: EmbeddingModel,
+def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures, model: EmbeddingModel,
            vector: np.ndarray) -> Verdict:
     verdict = Verdict()
     if quality.blur < settings.IMAGE_BLUR_THRESHOLD:
@@ -175,10 +182,6 @@ def _judge(image: ProductImage, sha256: str, quality: QualityMeasures, model: Em
         verdict.flag(Reason.TOO_DARK, f"too dark (brightness {quality.brightness:.0f})")
     elif quality.brightness > settings.IMAGE_BRIGHT_THRESHOLD:
         verdict.flag(Reason.TOO_BRIGHT, f"too bright (brightness {quality.brightness:.0f})")
-    same_bytes = (
-        ProductImage.objects.filter(sha256=sha256).exclude(pk=image.pk).exclude(status=Status.REJECTED)
-        .order_by("pk").values_list("pk", flat=True).first()
-    )
     if same_bytes is not None:
         verdict.flag(Reason.EXACT_DUPLICATE, f"exact duplicate of image {same_bytes}", duplicate_of=same_bytes)
     neighbours = selectors.image_neighbours(model, vector, limit=CANDIDATES, exclude_image_id=image.pk)
@@ -217,13 +220,14 @@ def _judge_category(verdict: Verdict, image: ProductImage, neighbours: list[sele
 def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray], *, fields: dict) -> bool:
     """Settle the image and store its vectors together; False if it changed meanwhile."""
     with transaction.atomic():
-        current = ProductImage.objects.select_for_update().filter(pk=image.pk).values_list("file", flat=True).first()
-        if current is None or current != image.file.name:
-            return False  # deleted, or staff replaced the file: that change queued its own run
-        ProductImage.objects.filter(pk=image.pk).update(
+        # The row lock of the UPDATE re-checks the file: if it was deleted or staff replaced
+        # the file meanwhile, nothing is written (that change queued its own run).
+        updated = ProductImage.objects.filter(pk=image.pk, file=image.file.name).update(
             status=verdict.status, reason=verdict.reason, reason_codes=verdict.codes,
             duplicate_of_id=verdict.duplicate_of, processed_at=timezone.now(), updated_at=timezone.now(), **fields,
         )
+        if not updated:
+            return False
         services.image_embeddings_upsert(image.pk, vectors)
     return True
 

@@ -42,16 +42,23 @@ def image_neighbours(
     literal = vector_index.halfvec_literal(vector)
     with transaction.atomic(), connection.cursor() as cursor:
         vector_index.set_search_options(cursor)
+        # The nearest vectors first (the model's HNSW index), then their images: ordering
+        # after the joins would let the planner sort every vector instead.
         cursor.execute(
             f"""
-            SELECT e.image_id, i.product_id, p.category_id, i.phash,
-                   1 - ({expression} <=> %s::halfvec) AS cosine
-            FROM search_imageembedding e
-            JOIN catalog_productimage i ON i.id = e.image_id
+            WITH nearest AS MATERIALIZED (
+                SELECT e.image_id, {expression} <=> %s::halfvec AS distance
+                FROM search_imageembedding e
+                WHERE e.model_id = %s AND e.image_id <> %s
+                ORDER BY {expression} <=> %s::halfvec
+                LIMIT %s
+            )
+            SELECT n.image_id, i.product_id, p.category_id, i.phash, 1 - n.distance AS cosine
+            FROM nearest n
+            JOIN catalog_productimage i ON i.id = n.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE e.model_id = %s AND e.image_id <> %s AND i.status IN ('ready', 'flagged')
-            ORDER BY {expression} <=> %s::halfvec
-            LIMIT %s
+            WHERE i.status IN ('ready', 'flagged')
+            ORDER BY n.distance
             """,
             [literal, model.pk, exclude_image_id or 0, literal, limit],
         )

@@ -69,10 +69,15 @@ def drop_index(model_id: int) -> None:
         cursor.execute(f"DROP INDEX IF EXISTS {index_name(model_id)}")
 
 
-def set_search_options(cursor) -> None:
-    """Per transaction: enough candidates, and iterative scans so filters do not starve results."""
-    cursor.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
-    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+def set_search_options(cursor, *, ef_search: int = HNSW_EF_SEARCH) -> None:
+    """For the current transaction, in one round trip: enough candidates, iterative scans
+    so filters do not starve results, and the HNSW index even where the planner has no
+    statistics yet (a table filled minutes ago would otherwise be sorted in full)."""
+    cursor.execute(
+        "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+        " set_config('enable_sort', 'off', true)",
+        [str(int(ef_search))],
+    )
 
 
 def halfvec_literal(vector: np.ndarray) -> str:

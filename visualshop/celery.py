@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visualshop.settings")
 
@@ -25,3 +25,13 @@ def serve_worker_metrics(**kwargs):
     registry = CollectorRegistry()
     MultiProcessCollector(registry)  # reads PROMETHEUS_MULTIPROC_DIR, which the child processes write
     start_http_server(int(port), registry=registry)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def drop_stale_database_connections(**kwargs):
+    """What Django does around each request: with CELERY_DB_REUSE_MAX a worker keeps its
+    connection between tasks, but not past CONN_MAX_AGE or after an error."""
+    from django.db import close_old_connections
+
+    close_old_connections()

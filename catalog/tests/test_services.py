@@ -164,3 +164,22 @@ def test_unreachable_broker_leaves_images_pending_and_stops_trying_for_a_while(m
     with django_capture_on_commit_callbacks(execute=True):
         services.product_images_reprocess([second.pk])
     assert attempts == [first.pk, second.pk]
+
+
+def test_images_committed_inside_a_bulk_block_are_sent_in_batches(monkeypatch, settings, django_capture_on_commit_callbacks):
+    settings.IMAGE_PROCESSING_BATCH = 2
+    sent = []
+    monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append(args[0]))
+    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
+    product = make_product()
+    ids = []
+    with services.images_processing_batched():
+        for n in range(5):
+            with django_capture_on_commit_callbacks(execute=True):  # one committed row at a time
+                ids.append(services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk)
+            if n == 1:
+                assert sent == [ids[:2]]  # a full batch goes at once
+    assert sent == [ids[:2], ids[2:4], ids[4:]]  # the rest when the block ends
+    with django_capture_on_commit_callbacks(execute=True):  # outside the block: one message per commit
+        ids.append(services.product_image_add(product=product, content=image_bytes(colour=(9, 0, 0)))[0].pk)
+    assert sent[-1] == [ids[-1]]

@@ -33,15 +33,19 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
-def resize_and_crop(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> Image.Image:
-    """Shorter side to ``resize`` (bicubic, torchvision's rounding), then centre ``crop``."""
+def resize_short_side(image: Image.Image, resize: int = RESIZE) -> Image.Image:
+    """Shorter side to ``resize`` (bicubic, torchvision's rounding); the same image if it already is."""
     width, height = image.size
     if width <= height:
         new_size = (resize, max(1, int(resize * height / width)))
     else:
         new_size = (max(1, int(resize * width / height)), resize)
-    if new_size != image.size:
-        image = image.resize(new_size, Image.Resampling.BICUBIC)
+    return image if new_size == image.size else image.resize(new_size, Image.Resampling.BICUBIC)
+
+
+def resize_and_crop(image: Image.Image, resize: int = RESIZE, crop: int = CROP) -> Image.Image:
+    """Shorter side to ``resize`` (bicubic, torchvision's rounding), then centre ``crop``."""
+    image = resize_short_side(image, resize)
     width, height = image.size
     left = int(round((width - crop) / 2.0))
     top = int(round((height - crop) / 2.0))
