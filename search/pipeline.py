@@ -197,8 +197,10 @@ def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures
 def _near_duplicate(neighbour: selectors.Neighbour, quality: QualityMeasures) -> bool:
     if neighbour.cosine >= settings.IMAGE_NEAR_DUPLICATE_COSINE:
         return True
-    return neighbour.phash is not None and (
-        hamming_distance(neighbour.phash, quality.phash) <= settings.IMAGE_NEAR_DUPLICATE_HAMMING
+    return (
+        neighbour.phash is not None
+        and neighbour.cosine >= settings.IMAGE_NEAR_DUPLICATE_HASH_MIN_COSINE
+        and hamming_distance(neighbour.phash, quality.phash) <= settings.IMAGE_NEAR_DUPLICATE_HAMMING
     )
 
 

@@ -11,6 +11,7 @@ from catalog import services as catalog_services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData
 from catalog.tests.images import image_bytes, scene, scene_bytes
+from catalog.image_quality import hamming_distance
 from search import pipeline
 from search.models import EmbeddingModel, ImageEmbedding
 
@@ -238,3 +239,15 @@ def test_a_phone_heic_and_a_rotated_jpeg_arrive_upright_through_the_import_check
     assert (rotated_image.status, rotated_image.width, rotated_image.height) == (Status.READY, 300, 400)
     with rotated_image.display.open() as handle:
         assert Image.open(handle).size == (300, 400)  # upright, not the stored sideways JPEG
+
+
+@pytest.mark.parametrize(("hash_min_cosine", "expected"), [(0.9, ["near_duplicate"]), (1.01, [])])
+def test_a_close_perceptual_hash_counts_only_with_visual_similarity(settings, hash_min_cosine, expected):
+    settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01  # the cosine rule alone never fires here
+    settings.IMAGE_NEAR_DUPLICATE_HASH_MIN_COSINE = hash_min_cosine
+    first = add_image(make_product("Q-1"), scene_bytes(4, size=(480, 600)))
+    process(first)
+    second = add_image(make_product("Q-2"), jpeg(scene(4, size=(480, 600)).resize((400, 500)), quality=60))
+    process(second)
+    assert second.reason_codes == expected
+    assert hamming_distance(first.phash, second.phash) <= 4
