@@ -25,13 +25,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.image_quality import QualityMeasures, hamming_distance, measure_quality
-from catalog.models import ProductImage
+from catalog.models import Category, ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, make_derivatives
 from search import metrics, selectors, services
 from search.embedders import embedder_for
 from search.model.preprocess import RESIZE, resize_short_side
 from search.model.runtime import l2_normalize
-from search.models import EmbeddingModel
+from search.models import EmbeddingModel, ImageEmbedding
 
 logger = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures
         if near is not None:
             verdict.flag(Reason.NEAR_DUPLICATE, f"near duplicate of image {near.image_id} (cosine {near.cosine:.3f})",
                          duplicate_of=near.image_id)
-    _judge_category(verdict, image, neighbours)
+    _judge_category(verdict, image, model, neighbours)
     return verdict
 
 
@@ -204,7 +204,8 @@ def _near_duplicate(neighbour: selectors.Neighbour, quality: QualityMeasures) ->
     )
 
 
-def _judge_category(verdict: Verdict, image: ProductImage, neighbours: list[selectors.Neighbour]) -> None:
+def _judge_category(verdict: Verdict, image: ProductImage, model: EmbeddingModel,
+                    neighbours: list[selectors.Neighbour]) -> None:
     """Flag when the nearest images of *other* products overwhelmingly share one other category."""
     own = image.product.category_id
     wanted = settings.IMAGE_MISCATEGORISED_NEIGHBOURS
@@ -212,11 +213,18 @@ def _judge_category(verdict: Verdict, image: ProductImage, neighbours: list[sele
     if own is None or len(others) < wanted:
         return  # a young catalogue has too few neighbours to judge
     category_id, count = Counter(n.category_id for n in others).most_common(1)[0]
-    if category_id != own and count >= settings.IMAGE_MISCATEGORISED_SHARE * wanted:
-        from catalog.models import Category
-
-        name = Category.objects.filter(pk=category_id).values_list("name", flat=True).first()
-        verdict.flag(Reason.MISCATEGORISED, f"likely miscategorised: {count} of {wanted} nearest images are in {name}")
+    if category_id == own or count < settings.IMAGE_MISCATEGORISED_SHARE * wanted:
+        return
+    # A category's first images have only other categories to resemble (an import runs
+    # category by category): judge only once the own category has as many images.
+    established = len(
+        ImageEmbedding.objects.filter(model=model, image__product__category_id=own)
+        .exclude(image__product_id=image.product_id).values("pk")[:wanted]
+    )
+    if established < wanted:
+        return
+    name = Category.objects.filter(pk=category_id).values_list("name", flat=True).first()
+    verdict.flag(Reason.MISCATEGORISED, f"likely miscategorised: {count} of {wanted} nearest images are in {name}")
 
 
 def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray], *, fields: dict) -> bool:

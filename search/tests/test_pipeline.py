@@ -169,6 +169,10 @@ def test_a_photo_whose_nearest_neighbours_sit_in_another_category_is_flagged(set
     assert shoe_filed_as_dress.reason_codes == ["miscategorised"]
     assert shoe_filed_as_dress.reason == "likely miscategorised: 10 of 10 nearest images are in Shoes"
     assert (shoe_filed_as_shoe.status, shoe_filed_as_shoe.reason_codes) == (Status.READY, [])
+    # The first image of a new category resembles only older categories: not judged yet.
+    first_bag = add_image(make_product("B-1", "Bags"), jpeg(variant(scene(5), 97)))
+    process(first_bag)
+    assert (first_bag.status, first_bag.reason_codes) == (Status.READY, [])
 
 
 def test_one_broken_image_does_not_stop_the_batch(monkeypatch):

@@ -33,9 +33,11 @@ IMAGE_NEAR_DUPLICATE_HAMMING = env_int("IMAGE_NEAR_DUPLICATE_HAMMING", 4)
 # catalogue, 97 pairs within 4 bits had cosines down to 0.52).
 IMAGE_NEAR_DUPLICATE_HASH_MIN_COSINE = env_float("IMAGE_NEAR_DUPLICATE_HASH_MIN_COSINE", 0.9)
 # Miscategorised: of the K nearest images of other products, at least SHARE sit in one
-# other category (and at least K neighbours exist, so a young catalogue is not judged).
+# other category (and the own category already has K images, so a young catalogue or
+# category is not judged). On clothing-small, whose shirt/t-shirt/longsleeve classes
+# are genuinely close, 0.8 flags 2.1% of correctly labelled photos and 0.9 flags 0.8%.
 IMAGE_MISCATEGORISED_NEIGHBOURS = env_int("IMAGE_MISCATEGORISED_NEIGHBOURS", 10)
-IMAGE_MISCATEGORISED_SHARE = env_float("IMAGE_MISCATEGORISED_SHARE", 0.8)
+IMAGE_MISCATEGORISED_SHARE = env_float("IMAGE_MISCATEGORISED_SHARE", 0.9)
 
 # The image model: "fp32" or "int8" (static QDQ, calibrated on catalogue images).
 EMBEDDING_MODEL_VARIANT = env_str("EMBEDDING_MODEL_VARIANT", "fp32")
