@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from catalog.image_quality import QualityMeasures, hamming_distance, measure_quality
 from catalog.models import Category, ProductImage
-from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, make_derivatives
+from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, encode_jpeg, make_derivatives
 from search import metrics, selectors, services
 from search.embedders import embedder_for
 from search.model.preprocess import RESIZE, resize_short_side
@@ -164,10 +164,15 @@ def _store_derivatives(image: ProductImage, decoded, sha256: str, working) -> di
     wanted = {kind: f"derived/{sha256[:2]}/{sha256}-{kind}.jpg" for kind in sizes}
     missing = {kind: name for kind, name in wanted.items() if not storage.exists(name)}
     for kind, name in missing.items():
-        # The working copy is large enough for the thumbnail and far cheaper to shrink.
-        source = working if max(working.size) >= sizes[kind] else decoded.image
-        rendered = make_derivatives(source, {kind: sizes[kind]})
-        saved = storage.save(name, ContentFile(rendered[kind]))
+        if kind == "thumbnail" and min(decoded.image.size) >= RESIZE and max(working.size) <= sizes[kind] * 1.25:
+            # The model's copy (short side 256, a 4:5 photo gives 256x320) is a card-sized
+            # thumbnail already: encoding it saves a second resize.
+            content = encode_jpeg(working)
+        else:
+            # The working copy is large enough for the thumbnail and far cheaper to shrink.
+            source = working if max(working.size) >= sizes[kind] else decoded.image
+            content = make_derivatives(source, {kind: sizes[kind]})[kind]
+        saved = storage.save(name, ContentFile(content))
         if saved != name:  # another worker wrote it a moment ago: same bytes, keep one
             storage.delete(saved)
     return {**names, **wanted}
