@@ -1,27 +1,18 @@
 import io
-from decimal import Decimal
 
 import pytest
-from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.services import ProductData
+from catalog.tests.factories import stored_images
 from catalog.tests.images import scene_bytes
 
 Status = ProductImage.Status
 
 
 def pending_images(*contents: bytes) -> list[ProductImage]:
-    product = catalog_services.product_upsert(ProductData(sku="P-1", title="Tee", price=Decimal("5")))[0]
-    images = []
-    for n, content in enumerate(contents):
-        image = ProductImage(product=product)
-        image.file.save(f"p{n}.jpg", ContentFile(content), save=False)
-        image.save()
-        images.append(image)
-    return images
+    return stored_images("P-1", *contents)
 
 
 @pytest.mark.django_db(transaction=True)  # the forked processes must see the rows

@@ -1,38 +1,21 @@
 """The image pipeline, run in-process on constructed images (one test per outcome)."""
 
-from decimal import Decimal
 
 import numpy as np
 import pytest
-from django.core.files.base import ContentFile
 from PIL import Image, ImageEnhance, ImageFilter
 
 from catalog import services as catalog_services
-from catalog.models import Product, ProductImage
-from catalog.services import ProductData
-from catalog.tests.images import image_bytes, scene, scene_bytes
 from catalog.image_quality import hamming_distance
+from catalog.models import ProductImage
+from catalog.tests.factories import make_product, stored_image
+from catalog.tests.images import image_bytes, scene, scene_bytes
 from search import pipeline
 from search.models import EmbeddingModel, ImageEmbedding
 
 pytestmark = pytest.mark.django_db
 
 Status = ProductImage.Status
-
-
-def make_product(sku: str, category: str | None = None) -> Product:
-    leaf = catalog_services.category_get_or_create_path([category]) if category else None
-    return catalog_services.product_upsert(
-        ProductData(sku=sku, title=f"Product {sku}", price=Decimal("10.00"), category=leaf)
-    )[0]
-
-
-def add_image(product: Product, content: bytes, name: str = "photo.jpg") -> ProductImage:
-    """Store bytes as they are (no import checks), as a broken upload would end up."""
-    image = ProductImage(product=product)
-    image.file.save(name, ContentFile(content), save=False)
-    image.save()
-    return image
 
 
 def jpeg(picture: Image.Image, **options) -> bytes:
@@ -51,7 +34,7 @@ def process(*images: ProductImage) -> dict:
 
 
 def test_a_good_photo_becomes_ready_with_derivatives_measures_and_one_vector():
-    image = add_image(make_product("A-1"), scene_bytes(0, size=(480, 600)))
+    image = stored_image(make_product("A-1"), scene_bytes(0, size=(480, 600)))
     outcome = process(image)
     assert (image.status, image.reason, image.reason_codes, image.attempts) == (Status.READY, "", [], 1)
     assert outcome == {image.pk: Status.READY}
@@ -78,21 +61,21 @@ def test_a_good_photo_becomes_ready_with_derivatives_measures_and_one_vector():
 )
 def test_unusable_files_are_rejected_with_their_reason(settings, content, code, reason):
     settings.IMAGE_MAX_PIXELS = 100_000
-    image = add_image(make_product("R-1"), content)
+    image = stored_image(make_product("R-1"), content)
     assert process(image) == {image.pk: Status.REJECTED}
     assert (image.status, image.reason_codes, image.reason) == (Status.REJECTED, [code], reason)
     assert (image.thumbnail.name, image.embeddings.count()) == ("", 0)
 
 
 def test_a_file_missing_from_storage_is_rejected():
-    image = add_image(make_product("R-2"), scene_bytes(3))
+    image = stored_image(make_product("R-2"), scene_bytes(3))
     image.file.storage.delete(image.file.name)
     assert process(image) == {image.pk: Status.REJECTED}
     assert (image.reason_codes, image.reason) == (["missing_file"], "file is missing from storage")
 
 
 def flagged(picture_bytes: bytes, sku: str = "F-1") -> ProductImage:
-    image = add_image(make_product(sku), picture_bytes)
+    image = stored_image(make_product(sku), picture_bytes)
     assert process(image) == {image.pk: Status.FLAGGED}
     return image
 
@@ -118,7 +101,7 @@ def test_washed_out_photo_is_flagged(settings):
 
 
 def test_the_same_bytes_on_another_product_are_an_exact_duplicate():
-    first = add_image(make_product("D-1"), scene_bytes(4))
+    first = stored_image(make_product("D-1"), scene_bytes(4))
     process(first)
     second = flagged(scene_bytes(4), sku="D-2")
     assert (second.reason_codes, second.duplicate_of_id) == (["exact_duplicate"], first.pk)
@@ -128,17 +111,17 @@ def test_the_same_bytes_on_another_product_are_an_exact_duplicate():
 
 def test_the_same_bytes_twice_on_one_product_are_rejected():
     product = make_product("D-5")
-    first = add_image(product, scene_bytes(4))
+    first = stored_image(product, scene_bytes(4))
     process(first)
-    copy = add_image(product, scene_bytes(4))  # stored directly, as a form that bypasses the services would
+    copy = stored_image(product, scene_bytes(4))  # stored directly, as a form that bypasses the services would
     assert process(copy) == {copy.pk: Status.REJECTED}
     assert (copy.reason_codes, copy.reason, copy.duplicate_of_id) == (
         ["exact_duplicate"], f"the same picture is already image {first.pk} of this product", first.pk)
 
 
 def test_a_re_encoded_smaller_copy_is_a_near_duplicate():
-    first = add_image(make_product("N-1"), scene_bytes(4, size=(480, 600)))
-    other = add_image(make_product("N-3"), scene_bytes(3))
+    first = stored_image(make_product("N-1"), scene_bytes(4, size=(480, 600)))
+    other = stored_image(make_product("N-3"), scene_bytes(3))
     process(first, other)
     second = flagged(jpeg(scene(4, size=(480, 600)).resize((400, 500)), quality=60), sku="N-2")
     assert (second.reason_codes, second.duplicate_of_id) == (["near_duplicate"], first.pk)
@@ -158,25 +141,25 @@ def test_a_photo_whose_nearest_neighbours_sit_in_another_category_is_flagged(set
     settings.IMAGE_NEAR_DUPLICATE_HAMMING = -1
     settings.IMAGE_BLUR_THRESHOLD = 0  # some random scenes are soft; only the category matters here
     settings.IMAGE_MISCATEGORISED_NEIGHBOURS = 1000  # build the catalogue first, then judge newcomers
-    shoes = [add_image(make_product(f"S-{n}", "Shoes"), jpeg(variant(scene(5), n))) for n in range(10)]
-    dresses = [add_image(make_product(f"X-{n}", "Dresses"), scene_bytes(20 + n)) for n in range(10)]
+    shoes = [stored_image(make_product(f"S-{n}", "Shoes"), jpeg(variant(scene(5), n))) for n in range(10)]
+    dresses = [stored_image(make_product(f"X-{n}", "Dresses"), scene_bytes(20 + n)) for n in range(10)]
     process(*shoes, *dresses)
     assert {(image.status, *image.reason_codes) for image in shoes + dresses} == {(Status.READY,)}
     settings.IMAGE_MISCATEGORISED_NEIGHBOURS = 10
-    shoe_filed_as_dress = add_image(make_product("X-99", "Dresses"), jpeg(variant(scene(5), 99)))
-    shoe_filed_as_shoe = add_image(make_product("S-99", "Shoes"), jpeg(variant(scene(5), 98)))
+    shoe_filed_as_dress = stored_image(make_product("X-99", "Dresses"), jpeg(variant(scene(5), 99)))
+    shoe_filed_as_shoe = stored_image(make_product("S-99", "Shoes"), jpeg(variant(scene(5), 98)))
     process(shoe_filed_as_dress, shoe_filed_as_shoe)
     assert shoe_filed_as_dress.reason_codes == ["miscategorised"]
     assert shoe_filed_as_dress.reason == "likely miscategorised: 10 of 10 nearest images are in Shoes"
     assert (shoe_filed_as_shoe.status, shoe_filed_as_shoe.reason_codes) == (Status.READY, [])
     # The first image of a new category resembles only older categories: not judged yet.
-    first_bag = add_image(make_product("B-1", "Bags"), jpeg(variant(scene(5), 97)))
+    first_bag = stored_image(make_product("B-1", "Bags"), jpeg(variant(scene(5), 97)))
     process(first_bag)
     assert (first_bag.status, first_bag.reason_codes) == (Status.READY, [])
 
 
 def test_one_broken_image_does_not_stop_the_batch(monkeypatch):
-    good, bad, also_good = (add_image(make_product(f"B-{n}"), scene_bytes(n)) for n in (1, 2, 3))
+    good, bad, also_good = (stored_image(make_product(f"B-{n}"), scene_bytes(n)) for n in (1, 2, 3))
     real = pipeline.measure_quality
 
     def crash_on_the_second(picture):
@@ -200,7 +183,7 @@ def test_one_broken_image_does_not_stop_the_batch(monkeypatch):
 
 def test_processing_twice_changes_nothing_and_writes_no_second_copy(settings):
     settings.IMAGE_BLUR_THRESHOLD = 0  # a large random scene is soft at thumbnail scale
-    image = add_image(make_product("I-1"), scene_bytes(1, size=(1300, 1500)))
+    image = stored_image(make_product("I-1"), scene_bytes(1, size=(1300, 1500)))
     process(image)
     first = (image.status, image.thumbnail.name, image.display.name, image.processed_at)
     assert process(image) == {image.pk: None}  # settled: a duplicate message is a no-op
@@ -216,7 +199,7 @@ def test_processing_twice_changes_nothing_and_writes_no_second_copy(settings):
 
 
 def test_a_deleted_image_is_skipped():
-    image = add_image(make_product("G-1"), scene_bytes(1))
+    image = stored_image(make_product("G-1"), scene_bytes(1))
     image_id = image.pk
     image.delete()
     assert pipeline.product_images_process([image_id]) == {image_id: None}
@@ -249,9 +232,9 @@ def test_a_phone_heic_and_a_rotated_jpeg_arrive_upright_through_the_import_check
 def test_a_close_perceptual_hash_counts_only_with_visual_similarity(settings, hash_min_cosine, expected):
     settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01  # the cosine rule alone never fires here
     settings.IMAGE_NEAR_DUPLICATE_HASH_MIN_COSINE = hash_min_cosine
-    first = add_image(make_product("Q-1"), scene_bytes(4, size=(480, 600)))
+    first = stored_image(make_product("Q-1"), scene_bytes(4, size=(480, 600)))
     process(first)
-    second = add_image(make_product("Q-2"), jpeg(scene(4, size=(480, 600)).resize((400, 500)), quality=60))
+    second = stored_image(make_product("Q-2"), jpeg(scene(4, size=(480, 600)).resize((400, 500)), quality=60))
     process(second)
     assert second.reason_codes == expected
     assert hamming_distance(first.phash, second.phash) <= 4

@@ -1,13 +1,9 @@
 """Model versions: a new version is built in the background and search switches atomically."""
 
-from decimal import Decimal
-
 import pytest
-from django.core.files.base import ContentFile
 
-from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.services import ProductData
+from catalog.tests.factories import make_product, stored_image
 from catalog.tests.images import scene_bytes
 from search import rebuild, selectors, services, vector_index
 from search.model.build import build_model
@@ -18,13 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def catalogue(count: int, start: int = 0) -> list[ProductImage]:
-    images = []
-    for n in range(start, start + count):
-        product = catalog_services.product_upsert(ProductData(sku=f"V-{n}", title="Tee", price=Decimal("5")))[0]
-        image = ProductImage(product=product)
-        image.file.save(f"v{n}.jpg", ContentFile(scene_bytes(n)), save=False)
-        image.save()
-        images.append(image)
+    images = [stored_image(make_product(f"V-{n}"), scene_bytes(n), f"v{n}.jpg") for n in range(start, start + count)]
     product_images_process([image.pk for image in images])
     return images
 

@@ -1,12 +1,10 @@
-from decimal import Decimal
 
 import pytest
-from django.core.files.base import ContentFile
 from prometheus_client.parser import text_string_to_metric_families
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.services import ProductData
+from catalog.tests.factories import stored_images
 from catalog.tests.images import scene_bytes
 from conftest import start_celery_worker, wait_for
 from search.pipeline import product_images_process
@@ -25,14 +23,7 @@ def samples(client) -> dict:
 
 
 def add_images(*contents: bytes) -> list[ProductImage]:
-    product = catalog_services.product_upsert(ProductData(sku="M-1", title="Tee", price=Decimal("5")))[0]
-    images = []
-    for n, content in enumerate(contents):
-        image = ProductImage(product=product)
-        image.file.save(f"m{n}.jpg", ContentFile(content), save=False)
-        image.save()
-        images.append(image)
-    return images
+    return stored_images("M-1", *contents)
 
 
 @pytest.mark.django_db
