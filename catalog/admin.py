@@ -1,12 +1,15 @@
 """Staff interface to the catalogue. Writes go through catalog.services."""
 
+import hashlib
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
 from catalog import services
-from catalog.image_files import InvalidImage
+from catalog.image_files import InvalidImage, inspect_image
 from catalog.models import Brand, Category, Product, ProductImage
 
 THUMBNAIL_STYLE = "width:64px;height:64px;object-fit:cover;border-radius:4px;background:#eee"
@@ -198,8 +201,39 @@ class ReasonFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProductImageAdminForm(forms.ModelForm):
+    """An uploaded file is checked here, so a bad one is a form error and nothing is saved."""
+
+    class Meta:
+        model = ProductImage
+        fields = ["product", "file", "position"]
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        if "file" not in self.changed_data or not upload:
+            return cleaned
+        content = upload.read()
+        upload.seek(0)
+        try:
+            inspect_image(content)
+        except InvalidImage as exc:
+            self.add_error("file", str(exc))
+            return cleaned
+        product = cleaned.get("product") or getattr(self.instance, "product", None)
+        sha256 = hashlib.sha256(content).hexdigest()
+        clash = (
+            ProductImage.objects.filter(product=product, sha256=sha256).exclude(pk=self.instance.pk)
+            .values_list("pk", flat=True).first()
+        )
+        if clash is not None:
+            self.add_error("file", f"the same picture is already image {clash} of this product")
+        return cleaned
+
+
 @admin.register(ProductImage)
 class ProductImageAdmin(admin.ModelAdmin):
+    form = ProductImageAdminForm
     list_display = ["preview", "product", "position", "status", "reasons", "duplicate", "width", "height", "format",
                     "processed_at"]
     list_display_links = ["preview", "product"]
@@ -246,6 +280,23 @@ class ProductImageAdmin(admin.ModelAdmin):
             '<a href="{0}"><img src="{0}" alt="" style="max-width:640px;max-height:640px" loading="lazy"></a>',
             obj.display.url,
         )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving an image to another product is a new upload there, not an edit.
+        return [*self.readonly_fields, "product"] if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        """Uploads go through the catalogue services (checksum, processing queue)."""
+        if not change:
+            saved, _ = services.product_image_add(
+                product=obj.product, content=obj.file.read(), position=obj.position,
+                source=f"admin upload: {obj.file.name}"[:1000],
+            )
+            obj.pk = saved.pk
+        elif "file" in form.changed_data:
+            services.product_image_replace_file(obj, content=obj.file.read(), position=obj.position)
+        else:
+            obj.save(update_fields=["position", "updated_at"])
 
     @admin.action(description="Reprocess the selected images")
     def reprocess(self, request, queryset):

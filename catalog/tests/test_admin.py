@@ -180,9 +180,9 @@ def test_flagged_reason_and_duplicate_link_on_the_image_change_page(admin_client
     assert '<div class="readonly">near_duplicate</div>' in html
     for value in ["812.5", "97.25", "123456789"]:
         assert f'<div class="readonly">{value}</div>' in html
-    # The pipeline's fields are not editable.
+    # The pipeline's fields are not editable, nor the product once the image exists.
     form_fields = set(response.context["adminform"].form.fields)
-    assert form_fields == {"product", "file", "position"}
+    assert form_fields == {"file", "position"}
 
 
 def test_rejected_and_failed_reasons_are_red_and_ready_is_plain(admin_client, products):
@@ -288,3 +288,48 @@ def test_product_summary_counts_failed_images_as_needing_attention(admin_client,
     ProductImage.objects.filter(pk=failed.pk).update(status=Status.FAILED, reason="error")
     html = admin_client.get(reverse("admin:catalog_product_changelist")).content.decode()
     assert "2 <strong" in html and "(2 need attention)" in html
+
+
+def test_replacing_a_file_on_the_image_page_resets_it_and_queues_processing(
+    admin_client, products, django_capture_on_commit_callbacks
+):
+    image = products[0].images.order_by("pk").first()
+    ProductImage.objects.filter(pk=image.pk).update(status=ProductImage.Status.READY, reason_codes=[])
+    upload = SimpleUploadedFile("new.png", image_bytes((640, 480), colour=(7, 7, 7)), content_type="image/png")
+    url = reverse("admin:catalog_productimage_change", args=[image.pk])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(url, {"file": upload, "position": "3"})
+    assert response.status_code == 302
+    image.refresh_from_db()
+    assert (image.status, image.width, image.height, image.position, image.product_id) == (
+        ProductImage.Status.PENDING, 640, 480, 3, products[0].pk)
+    assert len(callbacks) == 2  # delete the old file, queue processing
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [(b"not a picture", "Upload a valid image. The file you uploaded was either not an image or a corrupted image."),
+     ("sibling", "the same picture is already image {sibling} of this product")],
+)
+def test_a_bad_file_on_the_image_page_is_a_form_error_and_changes_nothing(admin_client, products, content, error):
+    image, sibling = products[0].images.order_by("pk")
+    if content == "sibling":
+        with sibling.file.open("rb") as handle:
+            content = handle.read()
+    before = (image.file.name, image.sha256)
+    upload = SimpleUploadedFile("x.png", content, content_type="image/png")
+    response = admin_client.post(reverse("admin:catalog_productimage_change", args=[image.pk]), {"file": upload, "position": "0"})
+    assert response.status_code == 200
+    assert error.format(sibling=sibling.pk) in response.content.decode()
+    image.refresh_from_db()
+    assert (image.file.name, image.sha256) == before
+
+
+def test_adding_an_image_on_the_image_page_goes_through_the_service(admin_client, products):
+    upload = SimpleUploadedFile("extra.jpg", image_bytes((400, 500), format="JPEG"), content_type="image/jpeg")
+    response = admin_client.post(
+        reverse("admin:catalog_productimage_add"), {"product": products[1].pk, "file": upload, "position": "5"}
+    )
+    assert response.status_code == 302
+    image = products[1].images.get(position=5)
+    assert (image.source, image.status, image.width, len(image.sha256)) == ("admin upload: extra.jpg", "pending", 400, 64)
