@@ -1,3 +1,5 @@
+import socket
+import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -57,16 +59,30 @@ def test_metrics_refuse_clients_outside_the_monitoring_networks(client, settings
 
 @pytest.mark.worker
 def test_metrics_add_up_what_the_worker_processes_recorded(client, settings, redis_socket, transactional_db, tmp_path):
+    """In one folder (make run) the web's /metrics adds up the worker's pool processes; where
+    the worker runs in its own container, it serves the same numbers on WORKER_METRICS_PORT."""
     settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
-    worker = start_celery_worker(pool="prefork", concurrency=2, env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    port = free_port()
+    worker = start_celery_worker(pool="prefork", concurrency=2, env={
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "WORKER_METRICS_PORT": str(port),
+    })
     try:
         images = add_images(scene_bytes(3), scene_bytes(4), b"")
         catalog_services.product_images_reprocess([image.pk for image in images])
         wait_for(lambda: not ProductImage.objects.filter(
             status__in=[ProductImage.Status.PENDING, ProductImage.Status.PROCESSING]).exists(), timeout=60)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            served = response.read().decode()
     finally:
         embedded.stop_process(worker)
     found = samples(client)
     assert found[("visualshop_images_processed_total", (("outcome", "ready"),))] == 2
     assert found[("visualshop_images_rejected_total", (("reason", "empty"),))] == 1
     assert found[("visualshop_image_stage_seconds_count", (("stage", "embed"),))] == 2
+    assert 'visualshop_images_processed_total{outcome="ready"} 2.0' in served.splitlines()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
