@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.db import connection, transaction
@@ -64,3 +65,81 @@ def image_neighbours(
         )
         return [Neighbour(*row) for row in cursor.fetchall()]
 
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    """What a shopper narrowed the results to; every field optional."""
+
+    category_ids: list[int] | None = None  # a category and its descendants (catalog.selectors)
+    brand_id: int | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+
+    def sql(self) -> tuple[str, list]:
+        clauses, params = ["p.is_active"], []
+        if self.category_ids is not None:
+            clauses.append("p.category_id = ANY(%s)")
+            params.append(list(self.category_ids))
+        if self.brand_id is not None:
+            clauses.append("p.brand_id = %s")
+            params.append(self.brand_id)
+        if self.price_min is not None:
+            clauses.append("p.price >= %s")
+            params.append(self.price_min)
+        if self.price_max is not None:
+            clauses.append("p.price <= %s")
+            params.append(self.price_max)
+        if self.in_stock:
+            clauses.append("p.stock > 0")
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    product_id: int
+    image_id: int  # the product's image nearest to the query
+    score: float  # cosine similarity of that image, -1..1
+
+
+# Images fetched per wanted product: a product with several photos near the query
+# fills several candidate slots before they collapse into one result.
+CANDIDATES_PER_RESULT = 4
+
+
+def products_nearest(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
+                     filters: ProductFilters = ProductFilters(), exclude_product_id: int | None = None
+                     ) -> list[ProductMatch]:
+    """Active products whose images are nearest to `vector`, one result per product, best first.
+
+    The filters are applied during the HNSW scan; pgvector's iterative scan keeps
+    reading the index until enough rows pass them, so a narrow filter still fills `limit`.
+    """
+    expression = vector_index.vector_expression(model.dimension)
+    literal = vector_index.halfvec_literal(vector)
+    where, params = filters.sql()
+    if exclude_product_id is not None:
+        where += " AND p.id <> %s"
+        params.append(exclude_product_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        vector_index.set_search_options(cursor, ef_search=max(vector_index.HNSW_EF_SEARCH, limit * 4))
+        cursor.execute(
+            f"""
+            WITH nearest AS MATERIALIZED (
+                SELECT e.image_id, i.product_id, {expression} <=> %s::halfvec AS distance
+                FROM search_imageembedding e
+                JOIN catalog_productimage i ON i.id = e.image_id
+                JOIN catalog_product p ON p.id = i.product_id
+                WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND {where}
+                ORDER BY {expression} <=> %s::halfvec
+                LIMIT %s
+            ), best AS (
+                SELECT DISTINCT ON (product_id) product_id, image_id, distance
+                FROM nearest ORDER BY product_id, distance
+            )
+            SELECT product_id, image_id, 1 - distance FROM best ORDER BY distance, product_id LIMIT %s
+            """,
+            [literal, model.pk, *params, literal, limit * CANDIDATES_PER_RESULT, limit],
+        )
+        return [ProductMatch(*row) for row in cursor.fetchall()]
