@@ -39,6 +39,12 @@ class DecodedImage:
     original_width: int  # before draft decoding and orientation
     original_height: int
 
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """Full-resolution size as displayed (EXIF may have turned it by 90 degrees)."""
+        turned = (self.image.width > self.image.height) != (self.original_width > self.original_height)
+        return (self.original_height, self.original_width) if turned else (self.original_width, self.original_height)
+
 
 def decode_image(content: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None) -> DecodedImage:
     """Decode to upright RGB. With min_side, a large JPEG is decoded at reduced scale

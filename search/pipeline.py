@@ -120,9 +120,7 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
         except ImageRejected as exc:
             return _reject(image, exc.code, str(exc))
     picture = decoded.image
-    width, height = decoded.original_width, decoded.original_height
-    if (picture.width > picture.height) != (width > height):  # EXIF rotated it by 90 degrees
-        width, height = height, width
+    width, height = decoded.upright_size
     if min(width, height) < settings.IMAGE_MIN_SIDE:
         return _reject(
             image, Reason.TOO_SMALL, f"{width}x{height} is too small (short side under {settings.IMAGE_MIN_SIDE} px)"
