@@ -2,14 +2,13 @@
 
 A pool of forked processes (one per core by default) each runs the same pipeline
 as the workers, on batches of image ids. Each process opens its own database
-connection and its own ONNX session (single-threaded: the processes are the
-parallelism).
+connection and its own ONNX session (EMBEDDING_THREADS, 1 by default: the
+processes are the parallelism).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -17,6 +16,7 @@ from django.db import connections
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
+from search.embedders import forget_embedders
 
 Status = ProductImage.Status
 SELECTIONS = {
@@ -39,8 +39,8 @@ def _process_batch(image_ids: list[int]) -> dict[int, str | None]:
 
 
 def _child_started() -> None:
-    os.environ["EMBEDDING_THREADS"] = "1"
     connections.close_all()  # never share the parent's socket
+    forget_embedders()  # nor an ONNX session the parent created before forking
 
 
 def images_process_in_pool(

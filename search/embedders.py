@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
+from PIL import Image
 
 from search.model.build import build_model, default_models_dir, file_sha256
-from search.model.runtime import ImageEmbedder
+from search.model.runtime import ImageEmbedder, l2_normalize
 from search.models import EmbeddingModel
 
 _embedders: dict[int, ImageEmbedder] = {}
@@ -39,6 +41,11 @@ def embedder_for(model: EmbeddingModel) -> ImageEmbedder:
         return embedder
 
 
+def embed_picture(model: EmbeddingModel, picture: Image.Image) -> np.ndarray:
+    """The vector stored and searched for an upright RGB picture under `model` (L2-normalised)."""
+    return l2_normalize(embedder_for(model).embed([picture]))[0]
+
+
 def _ensure_file(model: EmbeddingModel) -> Path:
     """The model's file, rebuilt from the pinned checkpoint if it is an fp32 file gone missing."""
     path = model_path(model)
@@ -55,6 +62,6 @@ def _ensure_file(model: EmbeddingModel) -> Path:
 
 
 def forget_embedders() -> None:
-    """Drop the cached sessions (after a fork, or in tests)."""
+    """Drop the cached sessions: a forked process must create its own."""
     with _lock:
         _embedders.clear()

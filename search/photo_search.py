@@ -10,9 +10,8 @@ from PIL import Image
 
 from catalog.preprocessing import ImageRejected, decode_image
 from search import selectors
-from search.embedders import embedder_for
+from search.embedders import embed_picture
 from search.model.preprocess import RESIZE
-from search.model.runtime import l2_normalize
 
 
 class PhotoSearchUnavailable(RuntimeError):
@@ -52,5 +51,5 @@ def photo_search(content: bytes, *, limit: int = 20, crop: CropBox | None = None
     picture = decoded.image
     if crop is not None:
         picture = crop.apply(picture, decoded.upright_size)
-    vector = l2_normalize(embedder_for(model).embed([picture]))[0]
+    vector = embed_picture(model, picture)
     return selectors.products_nearest(model, vector, limit=limit, filters=filters)

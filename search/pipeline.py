@@ -28,9 +28,8 @@ from catalog.image_quality import QualityMeasures, hamming_distance, measure_qua
 from catalog.models import Category, ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, encode_jpeg, make_derivatives
 from search import metrics, selectors, services
-from search.embedders import embedder_for
+from search.embedders import embed_picture
 from search.model.preprocess import RESIZE, resize_short_side
-from search.model.runtime import l2_normalize
 from search.models import EmbeddingModel, ImageEmbedding
 
 logger = logging.getLogger(__name__)
@@ -133,7 +132,7 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
     with _stage("derivatives"):
         derivative_names = _store_derivatives(image, decoded, sha256, working)
     with _stage("embed"):
-        vectors = {model.pk: l2_normalize(embedder_for(model).embed([working]))[0] for model in models}
+        vectors = {model.pk: embed_picture(model, working) for model in models}
     with _stage("checks"):
         verdict = _judge(image, elsewhere, quality, models[0], vectors[models[0].pk])
     with _stage("store"):
@@ -251,7 +250,8 @@ def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int |
             status=Status.REJECTED, reason=message[:255], reason_codes=[code], duplicate_of=duplicate_of,
             thumbnail="", display="", processed_at=timezone.now(), updated_at=timezone.now(),
         )
-        services.image_embeddings_delete(image.pk)
+        if updated:  # else the file changed meanwhile and its own run owns the vectors
+            services.image_embeddings_delete(image.pk)
     if not updated:
         return None
     metrics.IMAGES_PROCESSED.labels(Status.REJECTED).inc()

@@ -17,8 +17,7 @@ from django.db import transaction
 from catalog.models import ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image
 from search import services
-from search.embedders import embedder_for
-from search.model.runtime import l2_normalize
+from search.embedders import embed_picture
 from search.models import EmbeddingModel
 
 logger = logging.getLogger(__name__)
@@ -39,13 +38,12 @@ def rebuild_step(model_id: int) -> int:
             .order_by("pk")[:REBUILD_CHUNK]
         )
         rows, unreadable = [], []
-        embedder = embedder_for(model)
         for image in images:
             picture = _decode(image)
             if picture is None:
                 unreadable.append(image.pk)
             else:
-                rows.append((image.pk, l2_normalize(embedder.embed([picture]))[0]))
+                rows.append((image.pk, embed_picture(model, picture)))
         stored = services.image_embeddings_bulk_insert(model.pk, rows)
         if unreadable:  # the pipeline settles them again (and embeds them with every live version)
             from catalog import services as catalog_services

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 
 import numpy as np
@@ -12,7 +11,8 @@ from django.utils import timezone
 from PIL import Image
 
 from catalog.models import ProductImage
-from search import vector_index
+from catalog.preprocessing import ImageRejected, decode_image
+from search import selectors, vector_index
 from search.model.build import MODEL_NAME, build_model, file_sha256
 from search.model.graph import EMBEDDING_DIM
 from search.model.preprocess import CROP, MEAN, RESIZE, STD
@@ -42,7 +42,7 @@ class CannotBuildModel(ValueError):
 
 
 def _calibration_images(limit: int) -> list[Image.Image]:
-    """Decoded catalogue images (ready first, oldest first: stable across runs)."""
+    """Catalogue images decoded as the pipeline decodes them (oldest first: stable across runs)."""
     images = []
     names = (
         ProductImage.objects.filter(status__in=SEARCHABLE).order_by("pk").values_list("file", flat=True)[: limit * 2]
@@ -51,10 +51,8 @@ def _calibration_images(limit: int) -> list[Image.Image]:
     for name in names:
         try:
             with storage.open(name, "rb") as handle:
-                image = Image.open(io.BytesIO(handle.read()))
-                image.load()
-            images.append(image.convert("RGB"))
-        except (OSError, ValueError):
+                images.append(decode_image(handle.read(), min_side=RESIZE).image)
+        except (OSError, ImageRejected):
             continue
         if len(images) == limit:
             break
@@ -79,7 +77,7 @@ def _model_file(variant: str):
 
 
 def embedding_model_register(variant: str) -> EmbeddingModel:
-    """Build (or find) the model file for `variant` and its row; a new row starts as BUILDING."""
+    """Build (or find) the model file for `variant` and its row (a new row is parked as RETIRED)."""
     return embedding_model_register_file(_model_file(variant), variant=variant)
 
 
@@ -107,7 +105,7 @@ def embedding_model_register_file(path, *, variant: str) -> EmbeddingModel:
 def embedding_model_ensure_active() -> EmbeddingModel:
     """The active version; on a fresh install, the configured one becomes active at once
     (there is nothing to serve yet, so nothing to rebuild in the background)."""
-    active = EmbeddingModel.objects.filter(status=EmbeddingModel.Status.ACTIVE).first()
+    active = selectors.embedding_model_active()
     if active is not None:
         return active
     variant = settings.EMBEDDING_MODEL_VARIANT
@@ -147,10 +145,13 @@ def embedding_model_start_rebuild(model: EmbeddingModel) -> EmbeddingModel:
         except IntegrityError:  # another version started building a moment ago
             raise CannotBuildModel("another model version is already being built") from None
         model.status = EmbeddingModel.Status.BUILDING
-        transaction.on_commit(lambda: [
-            send_task("search.tasks.rebuild_embeddings", model.pk) for _ in range(REBUILD_CHAINS)
-        ])
+        transaction.on_commit(lambda: _send_rebuild_chains(model))
     return model
+
+
+def _send_rebuild_chains(model: EmbeddingModel) -> None:
+    for _ in range(REBUILD_CHAINS):
+        send_task("search.tasks.rebuild_embeddings", model.pk)
 
 
 def send_task(task_name: str, *args, countdown: float | None = None) -> None:
@@ -243,7 +244,6 @@ def image_embeddings_delete(image_id: int) -> None:
     ImageEmbedding.objects.filter(image_id=image_id).delete()
 
 
-
 def embedding_models_sweep() -> str:
     """Periodic: keep model versions moving. A rebuild whose task chain was lost (worker
     killed, broker flushed) is resumed; a configured variant that differs from the active
@@ -252,10 +252,9 @@ def embedding_models_sweep() -> str:
     if building is not None:
         if embedding_model_promote(building):
             return f"promoted {building.version}"
-        for _ in range(REBUILD_CHAINS):
-            send_task("search.tasks.rebuild_embeddings", building.pk)
+        _send_rebuild_chains(building)
         return f"resumed the rebuild of {building.version}"
-    active = EmbeddingModel.objects.filter(status=EmbeddingModel.Status.ACTIVE).first()
+    active = selectors.embedding_model_active()
     wanted = settings.EMBEDDING_MODEL_VARIANT
     if active is None or active.variant == wanted:
         return "nothing to do"
