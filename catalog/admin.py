@@ -1,14 +1,12 @@
 """Staff interface to the catalogue. Writes go through catalog.services."""
 
-import hashlib
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalog import services
+from catalog import selectors, services
 from catalog.image_files import InvalidImage, inspect_image
 from catalog.models import Brand, Category, Product, ProductImage
 
@@ -216,15 +214,13 @@ class ProductImageAdminForm(forms.ModelForm):
         content = upload.read()
         upload.seek(0)
         try:
-            inspect_image(content)
+            info = inspect_image(content)
         except InvalidImage as exc:
             self.add_error("file", str(exc))
             return cleaned
         product = cleaned.get("product") or getattr(self.instance, "product", None)
-        sha256 = hashlib.sha256(content).hexdigest()
-        clash = (
-            ProductImage.objects.filter(product=product, sha256=sha256).exclude(pk=self.instance.pk)
-            .values_list("pk", flat=True).first()
+        clash = selectors.product_image_with_same_bytes(
+            product and product.pk, info.sha256, exclude_pk=self.instance.pk
         )
         if clash is not None:
             self.add_error("file", f"the same picture is already image {clash} of this product")

@@ -167,3 +167,12 @@ def product_featured(limit: int = 8) -> list[Product]:
 def product_get(pk: int) -> Product:
     """An active product with its brand, category (and the category's parent) and visible images."""
     return _with_images(Product.objects.filter(is_active=True)).select_related("category__parent").get(pk=pk)
+
+
+def product_image_with_same_bytes(product_id: int | None, sha256: str, *, exclude_pk: int | None = None) -> int | None:
+    """The id of an image of this product with exactly these bytes, if any (one picture
+    twice on a product is a duplicate upload, not a second view)."""
+    return (
+        ProductImage.objects.filter(product_id=product_id, sha256=sha256).exclude(pk=exclude_pk)
+        .values_list("pk", flat=True).first()
+    )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.image_files import ImageInfo, InvalidImage, inspect_image
+from catalog import selectors
 from catalog.models import Brand, Category, Product, ProductImage
 
 logger = logging.getLogger(__name__)
@@ -121,10 +122,6 @@ def product_image_add(
     return image, True
 
 
-def _same_picture_elsewhere_on_product(image: ProductImage, sha256: str) -> int | None:
-    """The id of another image of the same product with these exact bytes, if any."""
-    others = ProductImage.objects.filter(product_id=image.product_id, sha256=sha256).exclude(pk=image.pk)
-    return others.values_list("pk", flat=True).first()
 
 
 def _store_bytes(image: ProductImage, info: ImageInfo, content: bytes, sku: str) -> None:
@@ -136,7 +133,7 @@ def _store_bytes(image: ProductImage, info: ImageInfo, content: bytes, sku: str)
 def product_image_replace_file(image: ProductImage, *, content: bytes, position: int | None = None) -> ProductImage:
     """Give an existing image new bytes (staff replaced the file); it is processed again."""
     info = inspect_image(content)
-    clash = _same_picture_elsewhere_on_product(image, info.sha256)
+    clash = selectors.product_image_with_same_bytes(image.product_id, info.sha256, exclude_pk=image.pk)
     if clash is not None:
         raise InvalidImage(f"the same picture is already image {clash} of this product")
     old_name = image.file.name
