@@ -1,4 +1,6 @@
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
 
@@ -54,6 +56,19 @@ class Product(models.Model):
     is_active = models.BooleanField("active", default=True)
     # Free-form text attributes: colour, material, size, pattern, ...
     attributes = models.JSONField(default=dict, blank=True)
+    # Derived by search from the product's images (search.attributes): dominant colour names,
+    # most dominant first, and the category its nearest catalogue neighbours suggest.
+    colours = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    predicted_category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Weighted full-text document (title > brand, category, colours > description), written by
+    # search.text; NULL until first written.
+    search_document = SearchVectorField(null=True, editable=False)
+    # Set by every write that changes what search derives from a product (its text, its images);
+    # cleared when the derived data (document, colours, predicted category, similar products)
+    # is refreshed. A periodic task sweeps what the on-commit refresh missed.
+    search_dirty = models.BooleanField(default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +76,9 @@ class Product(models.Model):
         ordering = ["title", "id"]
         indexes = [
             models.Index(fields=["category", "is_active"], name="product_category_active"),
+            GinIndex(fields=["search_document"], name="product_search_document"),
+            GinIndex(fields=["colours"], name="product_colours"),
+            models.Index(fields=["id"], condition=models.Q(search_dirty=True), name="product_search_dirty"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),
@@ -127,6 +145,9 @@ class ProductImage(models.Model):
     blur = models.FloatField(null=True, blank=True, help_text="variance of the Laplacian; low means blurred")
     brightness = models.FloatField(null=True, blank=True, help_text="mean luma 0-255")
     phash = models.BigIntegerField(null=True, blank=True, help_text="64-bit DCT perceptual hash")
+    # Dominant colour names of this picture with their share of pixels (search.colours),
+    # e.g. {"red": 0.62, "white": 0.3}; the product's colours are aggregated from these.
+    colours = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

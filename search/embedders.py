@@ -46,6 +46,20 @@ def embed_picture(model: EmbeddingModel, picture: Image.Image) -> np.ndarray:
     return l2_normalize(embedder_for(model).embed([picture]))[0]
 
 
+def warm_up_search() -> str:
+    """Load the active model's session and its projection now, so the first shopper's photo
+    search is not the one that pays for it (about 100 ms for the file, more for the first
+    run). Web processes call it at start; returns what it did, for the log."""
+    from search import reranking, selectors
+
+    model = selectors.embedding_model_active()
+    if model is None:
+        return "no active image model yet"
+    embedder_for(model)
+    projection = reranking.active_projection(model)
+    return f"{model.name} {model.version} loaded" + (f" with projection {projection.id}" if projection else "")
+
+
 def _ensure_file(model: EmbeddingModel) -> Path:
     """The model's file, rebuilt from the pinned checkpoint if it is an fp32 file gone missing."""
     path = model_path(model)

@@ -40,16 +40,20 @@ class CropBox:
                              round(box[2] * scale_x), round(box[3] * scale_y)))
 
 
-def photo_search(content: bytes, *, limit: int = 20, crop: CropBox | None = None,
-                 filters: selectors.ProductFilters = selectors.ProductFilters()) -> list[selectors.ProductMatch]:
-    """Products that look like the photo, best first. Raises ImageRejected (with a code and
-    a message for the shopper) for bytes that are no usable picture."""
-    model = selectors.embedding_model_active()
-    if model is None:
-        raise PhotoSearchUnavailable("no catalogue image has been processed yet")
+def embed_photo(model, content: bytes, crop: CropBox | None = None):
+    """The vector of a shopper's photo under `model`. Raises ImageRejected (with a code and a
+    message for the shopper) for bytes that are no usable picture."""
     decoded = decode_image(content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=RESIZE)
     picture = decoded.image
     if crop is not None:
         picture = crop.apply(picture, decoded.upright_size)
-    vector = embed_picture(model, picture)
-    return selectors.products_nearest(model, vector, limit=limit, filters=filters)
+    return embed_picture(model, picture)
+
+
+def photo_search(content: bytes, *, limit: int = 20, crop: CropBox | None = None,
+                 filters: selectors.ProductFilters = selectors.ProductFilters()) -> list[selectors.ProductMatch]:
+    """Products whose images are nearest to the photo by raw cosine, best first."""
+    model = selectors.embedding_model_active()
+    if model is None:
+        raise PhotoSearchUnavailable("no catalogue image has been processed yet")
+    return selectors.products_nearest(model, embed_photo(model, content, crop), limit=limit, filters=filters)

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from search import vector_index
+from search.reranking import Candidate, halfvec_from_send
 from search.models import EmbeddingModel
 
 
@@ -76,6 +77,7 @@ class ProductFilters:
     price_min: Decimal | None = None
     price_max: Decimal | None = None
     in_stock: bool = False
+    colours: tuple[str, ...] = ()  # any of these dominant colour names (search.colours)
 
     def sql(self) -> tuple[str, list]:
         clauses, params = ["p.is_active"], []
@@ -93,6 +95,9 @@ class ProductFilters:
             params.append(self.price_max)
         if self.in_stock:
             clauses.append("p.stock > 0")
+        if self.colours:
+            clauses.append("p.colours && %s::varchar[]")
+            params.append(list(self.colours))
         return " AND ".join(clauses), params
 
 
@@ -143,3 +148,52 @@ def products_nearest(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
             [literal, model.pk, *params, literal, limit * CANDIDATES_PER_RESULT, limit],
         )
         return [ProductMatch(*row) for row in cursor.fetchall()]
+
+
+def image_vector(model: EmbeddingModel, image_id: int) -> np.ndarray | None:
+    """The stored vector of one image under `model` (None if it has none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT halfvec_send(embedding) FROM search_imageembedding WHERE model_id = %s AND image_id = %s",
+            [model.pk, image_id],
+        )
+        row = cursor.fetchone()
+    return halfvec_from_send(row[0]) if row else None
+
+
+def image_candidates(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
+                     filters: ProductFilters = ProductFilters(), exclude_product_id: int | None = None,
+                     exact: bool = False) -> list[Candidate]:
+    """The `limit` searchable images nearest to `vector` among products passing `filters`, with
+    their vectors and their product's category (its own, else the predicted one), best first:
+    the candidates search.reranking re-scores.
+
+    exact=True scans every vector instead of the HNSW index (the reference recall is measured
+    against; slow on a large catalogue).
+    """
+    expression = vector_index.vector_expression(model.dimension)
+    literal = vector_index.halfvec_literal(vector)
+    where, params = filters.sql()
+    if exclude_product_id is not None:
+        where += " AND p.id <> %s"
+        params.append(exclude_product_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if exact:
+            cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
+        else:
+            vector_index.set_search_options(cursor, ef_search=max(vector_index.HNSW_EF_SEARCH, limit))
+        cursor.execute(
+            f"""
+            SELECT e.image_id, i.product_id, COALESCE(p.category_id, p.predicted_category_id),
+                   1 - ({expression} <=> %s::halfvec), halfvec_send(e.embedding)
+            FROM search_imageembedding e
+            JOIN catalog_productimage i ON i.id = e.image_id
+            JOIN catalog_product p ON p.id = i.product_id
+            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND {where}
+            ORDER BY {expression} <=> %s::halfvec
+            LIMIT %s
+            """,
+            [literal, model.pk, *params, literal, limit],
+        )
+        return [Candidate(image_id, product_id, category_id, float(cosine), halfvec_from_send(data))
+                for image_id, product_id, category_id, cosine, data in cursor.fetchall()]

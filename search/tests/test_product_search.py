@@ -1,0 +1,176 @@
+import http.server
+import io
+import threading
+
+import pytest
+from PIL import Image
+
+from catalog.importing.fetch import ImageFetchError
+from catalog.models import ProductImage
+from catalog.preprocessing import ImageRejected
+from catalog.tests.factories import make_product, stored_image
+from catalog.tests.images import scene, scene_bytes
+from search import selectors
+from search.photo_search import CropBox, PhotoSearchUnavailable
+from search.pipeline import product_images_process
+from search.product_search import InvalidSearch, SearchRequest, search_products
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue(settings):
+    settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    images = [stored_image(make_product(f"P-{seed}"), scene_bytes(seed), f"p{seed}.jpg") for seed in range(1, 6)]
+    product_images_process([image.pk for image in images])
+    return images
+
+
+def jpeg(picture: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def test_a_shoppers_photo_of_a_catalogue_item_finds_it_first_and_says_why(catalogue):
+    shopper_photo = jpeg(scene(3).resize((480, 600)))  # another size and compression of product P-3
+    results = search_products(SearchRequest(image=shopper_photo, limit=3))
+    assert results.mode == "photo" and results.total == 5 and results.facets is None
+    assert len(results.hits) == 3
+    first = results.hits[0]
+    assert (first.product_id, first.image_id) == (catalogue[2].product_id, catalogue[2].pk)
+    assert first.visual_similarity > 0.95
+    assert first.why == (f"looks similar ({first.visual_similarity:.2f})",)
+    assert [hit.score for hit in results.hits] == sorted((hit.score for hit in results.hits), reverse=True)
+
+
+def test_offset_pages_through_photo_results(catalogue):
+    everything = [hit.product_id for hit in search_products(SearchRequest(image=scene_bytes(3), limit=5)).hits]
+    page = search_products(SearchRequest(image=scene_bytes(3), limit=2, offset=2))
+    assert [hit.product_id for hit in page.hits] == everything[2:4]
+
+
+def test_a_crop_box_searches_for_the_part_the_shopper_means(catalogue):
+    street = Image.new("RGB", (1000, 800), (30, 30, 30))
+    street.paste(scene(4), (500, 300))  # P-4's picture in a corner of a larger, dark photo
+    box = CropBox(left=500, top=300, right=820, bottom=700)
+    assert search_products(SearchRequest(image=jpeg(street), crop=box, limit=1)).hits[0].product_id == catalogue[3].product_id
+
+
+def test_filters_apply_to_photo_search_and_are_named_in_every_reason(catalogue):
+    assert search_products(SearchRequest(image=scene_bytes(3), filters=selectors.ProductFilters(price_max=0))).hits == []
+    catalogue[1].product.__class__.objects.filter(pk=catalogue[1].product_id).update(colours=["red", "white"])
+    results = search_products(SearchRequest(image=scene_bytes(3), filters=selectors.ProductFilters(colours=("red",), in_stock=False)))
+    assert [hit.product_id for hit in results.hits] == [catalogue[1].product_id]
+    assert results.applied_filters == ("colour red",)
+    assert results.hits[0].why[1:] == ("filter: colour red",)
+
+
+def test_a_catalogue_image_searches_with_its_stored_vector_and_leaves_its_own_product_out(catalogue, django_assert_num_queries):
+    # image, active model, its stored vector, then as for an upload
+    with django_assert_num_queries(8):
+        results = search_products(SearchRequest(image_id=catalogue[0].pk, limit=10))
+    assert catalogue[0].product_id not in [hit.product_id for hit in results.hits]
+    assert results.total == 4
+
+
+def test_a_photo_search_costs_a_fixed_number_of_queries(catalogue, django_assert_num_queries):
+    search_products(SearchRequest(image=scene_bytes(2)))  # loads the model session
+    # active model; savepoint, HNSW options, candidates, release; active projection
+    with django_assert_num_queries(6):
+        search_products(SearchRequest(image=scene_bytes(2), limit=20))
+
+
+def test_exact_and_hnsw_candidates_agree_on_a_small_catalogue(catalogue):
+    request = SearchRequest(image=scene_bytes(4), limit=5)
+    assert ([hit.product_id for hit in search_products(request).hits]
+            == [hit.product_id for hit in search_products(request, exact=True).hits])
+
+
+def test_a_catalogue_image_that_is_not_searchable_is_refused(catalogue):
+    ProductImage.objects.filter(pk=catalogue[0].pk).update(status=ProductImage.Status.REJECTED)
+    with pytest.raises(InvalidSearch, match=f"^image {catalogue[0].pk} is not a searchable catalogue image$"):
+        search_products(SearchRequest(image_id=catalogue[0].pk))
+
+
+class PhotoHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = scene_bytes(5) if self.path == "/p5.jpg" else b"not found"
+        self.send_response(200 if self.path == "/p5.jpg" else 404)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def photo_server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PhotoHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_an_image_url_is_fetched_and_searched(catalogue, settings, photo_server):
+    settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = True
+    results = search_products(SearchRequest(image_url=f"{photo_server}/p5.jpg", limit=1))
+    assert results.hits[0].product_id == catalogue[4].product_id
+    with pytest.raises(ImageFetchError, match=r"/missing\.jpg: HTTP 404"):
+        search_products(SearchRequest(image_url=f"{photo_server}/missing.jpg"))
+
+
+def test_image_urls_on_private_addresses_and_local_paths_are_refused(catalogue, photo_server):
+    with pytest.raises(ImageFetchError, match="loopback"):
+        search_products(SearchRequest(image_url=f"{photo_server}/p5.jpg"))
+    with pytest.raises(InvalidSearch, match="^image_url must be an http or https URL$"):
+        search_products(SearchRequest(image_url="file:///etc/passwd"))
+
+
+@pytest.mark.parametrize(("content", "crop", "code", "message"), [
+    (b"", None, "empty", "empty file"),
+    (b"<html>", None, "undecodable", "not an image (content is not a recognised image format)"),
+    (scene_bytes(1), CropBox(0, 0, 20, 500), "bad_crop", "crop box 0,0,20,500 leaves less than 32x32 pixels of a 320x400 image"),
+])
+def test_unusable_photos_are_refused_with_a_reason(catalogue, content, crop, code, message):
+    with pytest.raises(ImageRejected) as refused:
+        search_products(SearchRequest(image=content, crop=crop))
+    assert (refused.value.code, str(refused.value)) == (code, message)
+
+
+@pytest.mark.parametrize(("request_", "message"), [
+    (SearchRequest(), "nothing to search: give words, a picture, or both"),
+    (SearchRequest(text="  "), "nothing to search: give words, a picture, or both"),
+    (SearchRequest(image=b"x", image_id=1), "give one picture: an upload, an image URL or a catalogue image id, not several"),
+    (SearchRequest(text="red", crop=CropBox(0, 0, 50, 50)), "a crop box needs a picture"),
+    (SearchRequest(text="red", limit=0), "limit must be between 1 and 100"),
+    (SearchRequest(text="red", limit=101), "limit must be between 1 and 100"),
+    (SearchRequest(text="red", offset=-1), "offset must not be negative"),
+])
+def test_requests_that_cannot_be_searched_are_refused(request_, message):
+    with pytest.raises(InvalidSearch) as refused:
+        search_products(request_)
+    assert str(refused.value) == message
+
+
+def test_before_any_image_is_processed_photo_search_says_so():
+    with pytest.raises(PhotoSearchUnavailable, match="^photo search is not available yet: no catalogue image has been processed$"):
+        search_products(SearchRequest(image=scene_bytes(1)))
+
+
+def test_warm_up_loads_the_active_model_and_projection(catalogue):
+    from search.embedders import _embedders, forget_embedders, warm_up_search
+
+    forget_embedders()
+    model = selectors.embedding_model_active()
+    assert warm_up_search() == f"efficientnet-lite0 {model.version} loaded"
+    assert list(_embedders) == [model.pk]
+
+
+def test_warm_up_before_any_image_is_processed_says_so():
+    from search.embedders import warm_up_search
+
+    assert warm_up_search() == "no active image model yet"
