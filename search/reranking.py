@@ -61,7 +61,7 @@ def halfvec_from_send(data: bytes | memoryview) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _catalogue_vectors(model: EmbeddingModel) -> tuple[np.ndarray, np.ndarray]:
+def _catalogue_vectors(model: EmbeddingModel, exclude_category_ids=()) -> tuple[np.ndarray, np.ndarray]:
     """Vectors of searchable images of active categorised products, and their category ids."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -71,10 +71,10 @@ def _catalogue_vectors(model: EmbeddingModel) -> tuple[np.ndarray, np.ndarray]:
             JOIN catalog_productimage i ON i.id = e.image_id
             JOIN catalog_product p ON p.id = i.product_id
             WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
-              AND p.category_id IS NOT NULL
+              AND p.category_id IS NOT NULL AND NOT (p.category_id = ANY(%s))
             ORDER BY e.image_id
             """,
-            [model.pk],
+            [model.pk, list(exclude_category_ids)],
         )
         rows = cursor.fetchall()
     if not rows:
@@ -109,12 +109,16 @@ def fit_arrays(vectors: np.ndarray, categories: np.ndarray, *, dimension: int,
 
 
 def projection_fit(model: EmbeddingModel, *, dimension: int | None = None,
-                   regularisation: float | None = None, activate: bool = True) -> SearchProjection:
+                   regularisation: float | None = None, activate: bool = True,
+                   exclude_category_ids=()) -> SearchProjection:
     """Fit a projection on the catalogue's current vectors and categories; store it as a new
-    version (the active one unless activate=False). Raises CannotFitProjection."""
+    version (the active one unless activate=False). Raises CannotFitProjection.
+
+    exclude_category_ids: left out of the fit, to measure what the projection does to
+    categories it never saw (bench/search.py)."""
     dimension = dimension or settings.SEARCH_PROJECTION_DIMENSION
     regularisation = settings.SEARCH_PROJECTION_REGULARISATION if regularisation is None else regularisation
-    vectors, categories = _catalogue_vectors(model)
+    vectors, categories = _catalogue_vectors(model, exclude_category_ids)
     counts = np.unique(categories, return_counts=True)[1]
     if (counts >= 2).sum() < 2 or len(vectors) < settings.SEARCH_PROJECTION_MIN_IMAGES:
         raise CannotFitProjection(
@@ -134,6 +138,7 @@ def projection_fit(model: EmbeddingModel, *, dimension: int | None = None,
         "categories": int(len(counts)),
         "dimension": int(dimension),
         "regularisation": float(regularisation),
+        "excluded_categories": sorted(int(pk) for pk in exclude_category_ids),
         "seconds": round((timezone.now() - started).total_seconds(), 3),
     }
     with transaction.atomic():

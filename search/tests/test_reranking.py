@@ -147,3 +147,15 @@ def test_the_periodic_refit_fits_once_then_waits_for_the_catalogue_to_change(cat
 def test_the_periodic_refit_reports_a_catalogue_too_small(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 100
     assert reranking.projection_refit_if_stale().startswith("not fitted: the catalogue has 8 categorised searchable images")
+
+
+@pytest.mark.django_db
+def test_categories_can_be_left_out_of_a_fit(categorised_catalogue, settings):
+    settings.SEARCH_PROJECTION_MIN_IMAGES = 4
+    shoes = categorised_catalogue[1].product.category_id
+    # Without Shoes only Dresses is left: nothing to tell apart.
+    with pytest.raises(reranking.CannotFitProjection, match="^the catalogue has 4 categorised searchable images in 1 categories"):
+        reranking.projection_fit(selectors.embedding_model_active(), dimension=3, exclude_category_ids=[shoes])
+    dresses = categorised_catalogue[0].product.category_id
+    projection = reranking.projection_fit(selectors.embedding_model_active(), dimension=3, exclude_category_ids=[dresses + shoes + 1])
+    assert (projection.fit["images"], projection.fit["excluded_categories"]) == (8, [dresses + shoes + 1])
