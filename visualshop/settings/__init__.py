@@ -12,5 +12,6 @@ from .logging import *  # noqa: F401,F403
 from .catalog import *  # noqa: F401,F403
 from .images import *  # noqa: F401,F403
 from .photo_search import *  # noqa: F401,F403
+from .search import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .security import *  # noqa: F401,F403
