@@ -144,6 +144,13 @@ class ProductAdmin(admin.ModelAdmin):
             return format_html('{} <strong style="color:#b00">({} need attention)</strong>', total, obj._problem_images)
         return total
 
+    def save_model(self, request, obj, form, change):
+        """A product edited here changes what search derives from it (its text document, the
+        similar lists it may leave when deactivated): marked search-dirty, refreshed on commit."""
+        super().save_model(request, obj, form, change)
+        if not change or form.changed_data:
+            services.products_mark_search_dirty([obj.pk])
+
     def save_formset(self, request, form, formset, change):
         """Images go through the catalogue services (checksum, dedupe, processing queue)."""
         if formset.model is not ProductImage:

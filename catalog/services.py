@@ -77,7 +77,11 @@ class ProductData:
 
 
 def product_upsert(data: ProductData) -> tuple[Product, bool]:
-    """Create the product with this SKU or update it in place; returns (product, created)."""
+    """Create the product with this SKU or update it in place; returns (product, created).
+
+    A product that is new or actually changed is marked search-dirty in the same write and
+    its search refresh is queued on commit; re-importing an unchanged row writes nothing.
+    """
     values = {
         "title": data.title,
         "slug": slugify(data.title)[:255] or "item",
@@ -90,7 +94,35 @@ def product_upsert(data: ProductData) -> tuple[Product, bool]:
         "is_active": data.is_active,
         "attributes": data.attributes or {},
     }
-    return Product.objects.update_or_create(sku=data.sku, defaults=values)
+    with transaction.atomic():
+        product = Product.objects.select_for_update(no_key=True).filter(sku=data.sku).first()
+        if product is None:
+            try:
+                with transaction.atomic():
+                    product = Product.objects.create(sku=data.sku, search_dirty=True, **values)
+            except IntegrityError:  # another process created this SKU a moment ago: update that one
+                product = Product.objects.select_for_update(no_key=True).get(sku=data.sku)
+            else:
+                products_enqueue_search_refresh([product.pk])
+                return product, True
+        changed = [name for name, value in values.items() if _field_value(product, name) != _raw(value)]
+        if changed:
+            for name in changed:
+                setattr(product, name, values[name])
+            product.search_dirty = True
+            product.save(update_fields=[*changed, "search_dirty", "updated_at"])
+            products_enqueue_search_refresh([product.pk])
+    return product, False
+
+
+def _field_value(product: Product, name: str):
+    """The stored value, foreign keys as their id (reading product.category would query)."""
+    field = Product._meta.get_field(name)
+    return getattr(product, field.attname)
+
+
+def _raw(value):
+    return value.pk if isinstance(value, (Category, Brand)) else value
 
 
 def product_image_add(
@@ -145,13 +177,17 @@ def product_image_replace_file(image: ProductImage, *, content: bytes, position:
     if old_name and old_name != image.file.name:
         transaction.on_commit(lambda: image.file.storage.delete(old_name))
     product_images_enqueue_processing([image.pk])
+    # The old picture no longer counts for the product's colours and similar products.
+    products_mark_search_dirty([image.product_id])
     return image
 
 
 def product_image_delete(image: ProductImage) -> None:
     """Delete the row, and its file once the deletion is committed."""
     name, storage = image.file.name, image.file.storage
+    product_id = image.product_id
     image.delete()
+    products_mark_search_dirty([product_id])
     if name:
         transaction.on_commit(lambda: storage.delete(name))
 
@@ -164,6 +200,7 @@ _broker_unavailable_until = 0.0
 
 
 _processing_batch: ContextVar[list[int] | None] = ContextVar("image_processing_batch", default=None)
+_refresh_batch: ContextVar[list[int] | None] = ContextVar("search_refresh_batch", default=None)
 
 
 def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
@@ -176,16 +213,22 @@ def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
 @contextmanager
 def images_processing_batched():
     """Inside this block (a bulk import), committed images are sent to the workers in
-    messages of IMAGE_PROCESSING_BATCH instead of one each; the rest when it ends. Ids
-    lost with a crashed process stay pending and the periodic sweep sends them."""
+    messages of IMAGE_PROCESSING_BATCH instead of one each, and products to refresh for
+    search in messages of SEARCH_REFRESH_BATCH; the rest when it ends. Ids lost with a
+    crashed process stay pending (dirty) and the periodic sweeps send them."""
     buffer: list[int] = []
+    refresh: list[int] = []
     token = _processing_batch.set(buffer)
+    refresh_token = _refresh_batch.set(refresh)
     try:
         yield
     finally:
         _processing_batch.reset(token)
+        _refresh_batch.reset(refresh_token)
         if buffer:
             _send_processing(buffer)
+        if refresh:
+            _send_refresh(refresh)
 
 
 def _queue_processing(image_ids: list[int]) -> None:
@@ -201,22 +244,64 @@ def _queue_processing(image_ids: list[int]) -> None:
 
 def _send_processing(image_ids: list[int]) -> None:
     """Send the ids to the pipeline (search.tasks, named in settings: catalog does not import search)."""
+    _send_in_batches(settings.IMAGE_PROCESSING_TASK, image_ids, settings.IMAGE_PROCESSING_BATCH,
+                     "image processing not queued (the periodic sweep will)")
+
+
+def _send_in_batches(task_name: str, ids: list[int], size: int, consequence: str) -> None:
     global _broker_unavailable_until
     from visualshop.celery import app
 
     if time.monotonic() < _broker_unavailable_until:
         return
-    size = settings.IMAGE_PROCESSING_BATCH
-    for start in range(0, len(image_ids), size):
+    for start in range(0, len(ids), size):
         try:
-            app.send_task(settings.IMAGE_PROCESSING_TASK, args=[image_ids[start:start + size]])
+            app.send_task(task_name, args=[ids[start:start + size]])
         except Exception as exc:  # kombu raises several kinds; all mean "not sent"
             _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-            logger.warning(
-                "broker unavailable, image processing not queued (the periodic sweep will) image_ids=%s error=%s",
-                image_ids[start:start + size], exc,
-            )
+            logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start:start + size], exc)
             return
+
+
+def products_mark_search_dirty(product_ids: Iterable[int]) -> None:
+    """Something search derives from these products changed (their text, their images):
+    mark them search-dirty now, in the caller's transaction, and queue their refresh once it
+    commits. A lost message costs nothing: the periodic sweep refreshes dirty products."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    if len(ids) == 1:
+        Product.objects.filter(pk=ids[0]).update(search_dirty=True)
+    else:
+        with transaction.atomic():
+            # Rows locked in id order: two writers marking overlapping sets cannot deadlock.
+            list(Product.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True).values_list("pk"))
+            Product.objects.filter(pk__in=ids).update(search_dirty=True)
+    products_enqueue_search_refresh(ids)
+
+
+def products_enqueue_search_refresh(product_ids: Iterable[int]) -> None:
+    """Queue the search refresh (search.tasks, named in SEARCH_REFRESH_TASK) after the
+    current transaction commits; nothing is sent for a rollback."""
+    ids = list(product_ids)
+    if ids:
+        transaction.on_commit(lambda: _queue_refresh(ids))
+
+
+def _queue_refresh(product_ids: list[int]) -> None:
+    buffer = _refresh_batch.get()
+    if buffer is None:
+        _send_refresh(product_ids)
+        return
+    buffer.extend(product_ids)
+    if len(buffer) >= settings.SEARCH_REFRESH_BATCH:
+        _send_refresh(list(dict.fromkeys(buffer)))
+        buffer.clear()
+
+
+def _send_refresh(product_ids: list[int]) -> None:
+    _send_in_batches(settings.SEARCH_REFRESH_TASK, list(dict.fromkeys(product_ids)), settings.SEARCH_REFRESH_BATCH,
+                     "search refresh not queued (the products stay dirty for the periodic sweep)")
 
 
 def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) -> int:

@@ -24,10 +24,12 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog import services as catalog_services
 from catalog.image_quality import QualityMeasures, hamming_distance, measure_quality
 from catalog.models import Category, ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image, encode_jpeg, make_derivatives
 from search import metrics, selectors, services
+from search.colours import dominant_colours
 from search.embedders import embed_picture
 from search.model.preprocess import RESIZE, resize_short_side
 from search.models import EmbeddingModel, ImageEmbedding
@@ -129,6 +131,7 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
         # the scale the quality measures use and the source of the 320 px thumbnail.
         working = resize_short_side(picture)
         quality = measure_quality(working if min(picture.size) >= RESIZE else picture)
+        colours = dominant_colours(working)  # ~1-2 ms on the 256 px copy (search.colours)
     with _stage("derivatives"):
         derivative_names = _store_derivatives(image, decoded, sha256, working)
     with _stage("embed"):
@@ -138,7 +141,8 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
     with _stage("store"):
         stored = _store(image, verdict, vectors, fields={
             "sha256": sha256, "width": width, "height": height, "format": decoded.format,
-            "blur": quality.blur, "brightness": quality.brightness, "phash": quality.phash, **derivative_names,
+            "blur": quality.blur, "brightness": quality.brightness, "phash": quality.phash, "colours": colours,
+            **derivative_names,
         })
     if not stored:
         return None
@@ -241,6 +245,9 @@ def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray]
         if not updated:
             return False
         services.image_embeddings_upsert(image.pk, vectors)
+        # The product's colours, predicted category and similar products now include this
+        # image: refreshed once this commits (search.product_refresh).
+        catalog_services.products_mark_search_dirty([image.product_id])
     return True
 
 
@@ -248,10 +255,12 @@ def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int |
     with transaction.atomic():
         updated = ProductImage.objects.filter(pk=image.pk, file=image.file.name).update(
             status=Status.REJECTED, reason=message[:255], reason_codes=[code], duplicate_of=duplicate_of,
-            thumbnail="", display="", processed_at=timezone.now(), updated_at=timezone.now(),
+            thumbnail="", display="", colours={}, processed_at=timezone.now(), updated_at=timezone.now(),
         )
         if updated:  # else the file changed meanwhile and its own run owns the vectors
             services.image_embeddings_delete(image.pk)
+            # A replaced file that is rejected takes the old picture out of the product's data.
+            catalog_services.products_mark_search_dirty([image.product_id])
     if not updated:
         return None
     metrics.IMAGES_PROCESSED.labels(Status.REJECTED).inc()
@@ -260,10 +269,14 @@ def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int |
 
 
 def _fail(image_id: int, exc: Exception) -> str | None:
-    updated = ProductImage.objects.filter(pk=image_id, status=Status.PROCESSING).update(
-        status=Status.FAILED, reason=f"processing error: {type(exc).__name__}: {exc}"[:255],
-        reason_codes=[Reason.ERROR], updated_at=timezone.now(),
-    )
+    with transaction.atomic():
+        updated = ProductImage.objects.filter(pk=image_id, status=Status.PROCESSING).update(
+            status=Status.FAILED, reason=f"processing error: {type(exc).__name__}: {exc}"[:255],
+            reason_codes=[Reason.ERROR], updated_at=timezone.now(),
+        )
+        if updated:  # a reprocessed image that was searchable no longer is
+            product_id = ProductImage.objects.filter(pk=image_id).values_list("product_id", flat=True).first()
+            catalog_services.products_mark_search_dirty([product_id] if product_id else [])
     if not updated:
         return None
     metrics.IMAGES_PROCESSED.labels(Status.FAILED).inc()

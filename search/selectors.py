@@ -197,3 +197,79 @@ def image_candidates(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
         )
         return [Candidate(image_id, product_id, category_id, float(cosine), halfvec_from_send(data))
                 for image_id, product_id, category_id, cosine, data in cursor.fetchall()]
+
+
+def product_image_vectors(model: EmbeddingModel, product_ids: list[int]) -> dict[int, list[tuple[int, np.ndarray]]]:
+    """The searchable (ready or flagged) images of these products with their vectors under
+    `model`: {product_id: [(image_id, vector), ...]} in image order; products without any
+    are left out. One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.product_id, i.id, halfvec_send(e.embedding)
+            FROM catalog_productimage i
+            JOIN search_imageembedding e ON e.image_id = i.id AND e.model_id = %s
+            WHERE i.product_id = ANY(%s) AND i.status IN ('ready', 'flagged')
+            ORDER BY i.product_id, i.position, i.id
+            """,
+            [model.pk, list(product_ids)],
+        )
+        found: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for product_id, image_id, data in cursor.fetchall():
+            found.setdefault(product_id, []).append((image_id, halfvec_from_send(data)))
+    return found
+
+
+@dataclass(frozen=True)
+class PairScore:
+    score: float  # the best cosine between an image of the product and an image of the other, -1..1
+    image_id: int  # the product's image in that best pair
+
+
+def product_pair_scores(model: EmbeddingModel, product_id: int, other_ids: list[int]) -> dict[int, PairScore]:
+    """Exact visual similarity of one product to each of `other_ids`: the best cosine over
+    all pairs of their searchable images (the score search.similar ranks by; symmetric).
+    Others without searchable images are left out. One query, no index: a handful of images
+    against a few dozen products."""
+    if not other_ids:
+        return {}
+    expression = vector_index.vector_expression(model.dimension)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH mine AS MATERIALIZED (
+                SELECT e.image_id, {expression} AS v
+                FROM search_imageembedding e JOIN catalog_productimage i ON i.id = e.image_id
+                WHERE e.model_id = %s AND i.product_id = %s AND i.status IN ('ready', 'flagged')
+            ), theirs AS MATERIALIZED (
+                SELECT i.product_id, {expression} AS v
+                FROM search_imageembedding e JOIN catalog_productimage i ON i.id = e.image_id
+                WHERE e.model_id = %s AND i.product_id = ANY(%s) AND i.status IN ('ready', 'flagged')
+            )
+            SELECT DISTINCT ON (t.product_id) t.product_id, m.image_id, 1 - (m.v <=> t.v)
+            FROM mine m CROSS JOIN theirs t
+            ORDER BY t.product_id, m.v <=> t.v, m.image_id
+            """,
+            [model.pk, product_id, model.pk, list(other_ids)],
+        )
+        return {other: PairScore(float(score), image_id) for other, image_id, score in cursor.fetchall()}
+
+
+def similar_products(product_id: int, limit: int) -> list["SimilarProduct"]:
+    """The cached visually similar products of a product, best first, with `similar` and the
+    matching `image` loaded (one query). Products deactivated since the list was computed
+    are left out until its refresh replaces them."""
+    from search.models import SimilarProduct
+
+    return list(
+        SimilarProduct.objects.filter(product_id=product_id, similar__is_active=True)
+        .select_related("similar", "image")
+        .order_by("rank")[:limit]
+    )
+
+
+def products_search_dirty(limit: int) -> list[int]:
+    """Ids of products whose search data waits for a refresh, oldest id first (partial index)."""
+    from catalog.models import Product
+
+    return list(Product.objects.filter(search_dirty=True).order_by("pk").values_list("pk", flat=True)[:limit])

@@ -45,3 +45,24 @@ def refit_search_projection() -> str:
     outcome = reranking.projection_refit_if_stale()
     logger.info("search projection: %s", outcome)
     return outcome
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=2, retry_backoff_max=60, max_retries=5)
+def refresh_products(product_ids: list[int]) -> int:
+    """Refresh search data of products marked dirty (queued on commit by catalog.services
+    and the pipeline). Products already refreshed meanwhile are skipped, so a re-delivered
+    or retried message is harmless."""
+    from search import product_refresh
+
+    return product_refresh.products_refresh(product_ids)
+
+
+@shared_task(acks_late=True)
+def sweep_search_dirty() -> int:
+    """Periodic (every 60 s): refresh dirty products whose message was lost."""
+    from search import product_refresh
+
+    refreshed = product_refresh.products_sweep_dirty()
+    if refreshed:
+        logger.info("search refresh sweep: %s product(s) refreshed", refreshed)
+    return refreshed

@@ -104,7 +104,9 @@ def test_staff_upload_in_admin_goes_through_the_service(admin_client, django_cap
     assert (image.width, image.height, image.format, image.status) == (500, 400, "JPEG", "pending")
     assert image.source == "admin upload: hat.jpg"
     assert len(image.sha256) == 64
-    assert len(callbacks) == 1
+    # One queues the image's processing, one the new product's search refresh.
+    assert sorted(callback.__qualname__.split(".")[0] for callback in callbacks) == [
+        "product_images_enqueue_processing", "products_enqueue_search_refresh"]
 
 
 def test_admin_upload_of_a_non_image_is_a_form_error(admin_client):
@@ -303,7 +305,7 @@ def test_replacing_a_file_on_the_image_page_resets_it_and_queues_processing(
     image.refresh_from_db()
     assert (image.status, image.width, image.height, image.position, image.product_id) == (
         ProductImage.Status.PENDING, 640, 480, 3, products[0].pk)
-    assert len(callbacks) == 2  # delete the old file, queue processing
+    assert len(callbacks) == 3  # delete the old file, queue processing, refresh the product's search data
 
 
 @pytest.mark.parametrize(

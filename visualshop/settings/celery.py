@@ -43,4 +43,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "search.tasks.refit_search_projection",
         "schedule": env_float("SEARCH_PROJECTION_REFIT_SECONDS", 900.0),
     },
+    # Products still search-dirty: their refresh message was lost, or the broker was down
+    # (search.product_refresh).
+    "sweep-search-dirty": {
+        "task": "search.tasks.sweep_search_dirty",
+        "schedule": 60.0,
+    },
 }

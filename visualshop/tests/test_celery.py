@@ -6,7 +6,10 @@ from visualshop.celery import app
 def test_every_periodic_task_is_registered():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"catalog.tasks.sweep_stale_images", "search.tasks.sweep_embedding_models"}
+    assert scheduled == {
+        "catalog.tasks.sweep_stale_images", "search.tasks.sweep_embedding_models",
+        "search.tasks.refit_search_projection", "search.tasks.sweep_search_dirty",
+    }
     assert scheduled <= set(app.tasks)
 
 
