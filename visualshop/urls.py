@@ -8,6 +8,7 @@ from visualshop.metrics import metrics_view
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
+    path("api/v1/", include("api.urls")),
     path("", include("catalog.urls")),
 ]
 

@@ -15,3 +15,4 @@ from .photo_search import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .security import *  # noqa: F401,F403
+from .api import *  # noqa: F401,F403

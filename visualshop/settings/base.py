@@ -17,10 +17,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally (offline docs)
     "catalog",
     "search",
     "ranking",
     "tracking",
+    "api",
 ]
 
 MIDDLEWARE = [

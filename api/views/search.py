@@ -1,0 +1,110 @@
+"""Search by photo (POST /api/v1/search/image) and by words (GET /api/v1/search)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import schema, selectors
+from api.errors import PayloadTooLarge
+from api.serializers import (
+    FilterParamsSerializer,
+    ImageReferenceSearchSerializer,
+    ImageUploadSearchSerializer,
+    SearchResultsSerializer,
+    TextSearchParamsSerializer,
+)
+from api.throttling import ImageSearchThrottle, TextSearchThrottle
+
+# Room in a multipart body for the form fields and the part headers beside the photo.
+MULTIPART_ALLOWANCE = 64 * 1024
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429],
+    description="Seconds until this address may search again.")
+
+
+def results_data(page: selectors.SearchPage, request) -> dict:
+    image_ids = {hit.product.pk: hit.image_id for hit in page.hits}
+    return SearchResultsSerializer(page, context={"request": request, "image_ids": image_ids}).data
+
+
+class ImageSearchView(APIView):
+    parser_classes = [MultiPartParser, JSONParser]
+    throttle_classes = [ImageSearchThrottle]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Refuse an oversized body before reading it: parsing would spool it to disk first.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.API_MAX_UPLOAD_BYTES
+        if length > limit + MULTIPART_ALLOWANCE:
+            raise PayloadTooLarge(f"The request body is {length} bytes, over the {limit}-byte upload limit.")
+
+    @extend_schema(
+        operation_id="search_by_image",
+        summary="Search by photo",
+        description=(
+            "Products that look like a photo, best first. Send the photo itself as multipart/form-data "
+            "(field `image`), or JSON naming a photo on the web (`image_url`) or a catalogue image "
+            "(`image_id`). Optionally a crop box (the part of the photo you mean), words (`q`, "
+            "searched together with the photo) and filters. Anonymous clients are rate limited."
+        ),
+        request={
+            "multipart/form-data": ImageUploadSearchSerializer,
+            "application/json": ImageReferenceSearchSerializer,
+        },
+        parameters=[RETRY_AFTER],
+        responses={
+            200: SearchResultsSerializer, 400: schema.INVALID_IMAGE, 403: schema.FORBIDDEN,
+            413: schema.TOO_LARGE, 415: schema.UNSUPPORTED,
+            429: schema.THROTTLED, 503: schema.UNAVAILABLE,
+        },
+        tags=["search"],
+    )
+    def post(self, request):
+        if (request.content_type or "").startswith("multipart/form-data"):
+            serializer = ImageUploadSearchSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            picture = {"image": serializer.validated_data["image"].read()}
+        else:
+            serializer = ImageReferenceSearchSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            picture = {"image_url": serializer.validated_data.get("image_url", ""),
+                       "image_id": serializer.validated_data.get("image_id")}
+        data = serializer.validated_data
+        page = selectors.search(
+            text=data["q"], crop=data["crop_box"], limit=data["limit"], offset=data["offset"],
+            filters=selectors.product_filters(**FilterParamsSerializer.filter_kwargs(data)), **picture,
+        )
+        return Response(results_data(page, request))
+
+
+class TextSearchView(APIView):
+    throttle_classes = [TextSearchThrottle]
+
+    @extend_schema(
+        operation_id="search_by_text",
+        summary="Search by words",
+        description="Products matching the words, best first, with facet counts for narrowing down. "
+                    "Anonymous clients are rate limited.",
+        parameters=[TextSearchParamsSerializer, RETRY_AFTER],
+        responses={200: SearchResultsSerializer, 400: schema.INVALID, 429: schema.THROTTLED},
+        tags=["search"],
+    )
+    def get(self, request):
+        params = TextSearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        page = selectors.search(
+            text=data["q"], limit=data["limit"], offset=data["offset"],
+            filters=selectors.product_filters(**FilterParamsSerializer.filter_kwargs(data)),
+        )
+        return Response(results_data(page, request))
