@@ -154,13 +154,17 @@ def projection_fit(model: EmbeddingModel, *, dimension: int | None = None,
 def projection_refit_if_stale() -> str:
     """Periodic: fit when the active model has no projection yet, or when the catalogue's count
     of categorised searchable images moved by more than SEARCH_PROJECTION_REFIT_CHANGE since
-    the active fit (a new category, a season's collection). Returns what it did, for the log."""
+    the active fit (a new category, a season's collection). A model whose projections were all
+    retired by staff is left alone. Returns what it did, for the log."""
     from search.selectors import embedding_model_active
 
     model = embedding_model_active()
     if model is None:
         return "no active image model"
     current = SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE).first()
+    if current is None and SearchProjection.objects.filter(embedding_model=model).exists():
+        # Every version retired: staff turned it off (fit_search_projection off); theirs to turn on.
+        return "projection switched off (fit_search_projection fit or activate turns it on)"
     images = _searchable_categorised_count(model)
     if current is not None:
         fitted = current.fit.get("images", 0)

@@ -119,6 +119,15 @@ def test_the_command_fits_lists_and_turns_off(categorised_catalogue, settings, c
     assert capsys.readouterr().out.startswith(f"active   {projection.version} 8 images, 2 categories, 5-d, created ")
     call_command("fit_search_projection", "off")
     assert capsys.readouterr().out == "1 projection(s) retired; photo search uses raw cosine and the category vote.\n"
+    # Off stays off: the periodic refit leaves a model whose versions were all retired alone.
+    assert reranking.projection_refit_if_stale() == "projection switched off (fit_search_projection fit or activate turns it on)"
+    assert not SearchProjection.objects.filter(status="active").exists()
+    call_command("fit_search_projection", "activate", projection.version)
+    assert capsys.readouterr().out == (
+        f"Projection {projection.version} is active again for efficientnet-lite0 {projection.embedding_model.version}.\n")
+    assert SearchProjection.objects.get().status == "active"
+    with pytest.raises(CommandError, match="^no projection version 'nope' for efficientnet-lite0 "):
+        call_command("fit_search_projection", "activate", "nope")
 
 
 @pytest.mark.django_db

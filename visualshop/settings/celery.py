@@ -38,10 +38,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "search.tasks.sweep_embedding_models",
         "schedule": 300.0,
     },
-    # A catalogue-fitted re-ranking projection for the active model (search.reranking).
+    # A catalogue-fitted re-ranking projection for the active model (search.reranking): fitted
+    # when missing or when the catalogue moved 20%; otherwise one count query.
     "refit-search-projection": {
         "task": "search.tasks.refit_search_projection",
-        "schedule": env_float("SEARCH_PROJECTION_REFIT_SECONDS", 900.0),
+        "schedule": env_float("SEARCH_PROJECTION_REFIT_SECONDS", 300.0),
     },
     # Products still search-dirty: their refresh message was lost, or the broker was down
     # (search.product_refresh).
