@@ -1,5 +1,5 @@
-"""Search by photo: the shopper's picture is decoded and embedded in this process with
-the active model version, then matched against the catalogue's vectors."""
+"""The shopper's photo as a vector: decoded, optionally cropped, and embedded in this process
+with the active model version (search.product_search matches it against the catalogue)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from django.conf import settings
 from PIL import Image
 
 from catalog.preprocessing import ImageRejected, decode_image
-from search import selectors
 from search.embedders import embed_picture
 from search.model.preprocess import RESIZE
 
@@ -49,11 +48,3 @@ def embed_photo(model, content: bytes, crop: CropBox | None = None):
         picture = crop.apply(picture, decoded.upright_size)
     return embed_picture(model, picture)
 
-
-def photo_search(content: bytes, *, limit: int = 20, crop: CropBox | None = None,
-                 filters: selectors.ProductFilters = selectors.ProductFilters()) -> list[selectors.ProductMatch]:
-    """Products whose images are nearest to the photo by raw cosine, best first."""
-    model = selectors.embedding_model_active()
-    if model is None:
-        raise PhotoSearchUnavailable("no catalogue image has been processed yet")
-    return selectors.products_nearest(model, embed_photo(model, content, crop), limit=limit, filters=filters)

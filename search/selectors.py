@@ -123,10 +123,7 @@ def products_nearest(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
     """
     expression = vector_index.vector_expression(model.dimension)
     literal = vector_index.halfvec_literal(vector)
-    where, params = filters.sql()
-    if exclude_product_id is not None:
-        where += " AND p.id <> %s"
-        params.append(exclude_product_id)
+    where, params = _product_conditions(filters, exclude_product_id)
     with transaction.atomic(), connection.cursor() as cursor:
         vector_index.set_search_options(cursor, ef_search=max(vector_index.HNSW_EF_SEARCH, limit * 4))
         cursor.execute(
@@ -148,6 +145,15 @@ def products_nearest(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
             [literal, model.pk, *params, literal, limit * CANDIDATES_PER_RESULT, limit],
         )
         return [ProductMatch(*row) for row in cursor.fetchall()]
+
+
+def _product_conditions(filters: ProductFilters, exclude_product_id: int | None) -> tuple[str, list]:
+    """SQL conditions on `p` (catalog_product) for the filters, leaving one product out."""
+    where, params = filters.sql()
+    if exclude_product_id is not None:
+        where += " AND p.id <> %s"
+        params.append(exclude_product_id)
+    return where, params
 
 
 def image_vector(model: EmbeddingModel, image_id: int) -> np.ndarray | None:
@@ -173,10 +179,7 @@ def image_candidates(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
     """
     expression = vector_index.vector_expression(model.dimension)
     literal = vector_index.halfvec_literal(vector)
-    where, params = filters.sql()
-    if exclude_product_id is not None:
-        where += " AND p.id <> %s"
-        params.append(exclude_product_id)
+    where, params = _product_conditions(filters, exclude_product_id)
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
