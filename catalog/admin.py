@@ -118,7 +118,9 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category", "brand"]
     search_fields = ["sku", "title", "description", "brand__name"]
     autocomplete_fields = ["category", "brand"]
-    readonly_fields = ["created_at", "updated_at"]
+    # Colours and the predicted category are derived from the pictures by search (each refresh
+    # recomputes them), so staff see them but do not edit them.
+    readonly_fields = ["colours", "predicted_category", "created_at", "updated_at"]
     inlines = [ProductImageInline]
     actions = ["reprocess_images"]
 

@@ -335,3 +335,27 @@ def test_adding_an_image_on_the_image_page_goes_through_the_service(admin_client
     assert response.status_code == 302
     image = products[1].images.get(position=5)
     assert (image.source, image.status, image.width, len(image.sha256)) == ("admin upload: extra.jpg", "pending", 400, 64)
+
+
+def test_colours_and_predicted_category_are_shown_but_not_editable(admin_client, products):
+    shoes = services.category_get_or_create_path(["Shoes"])
+    Product.objects.filter(pk=products[0].pk).update(colours=["red", "white"], predicted_category=shoes)
+    url = reverse("admin:catalog_product_change", args=[products[0].pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "colours" not in form.fields and "predicted_category" not in form.fields
+    html = response.content.decode()
+    assert '<div class="readonly">red, white</div>' in html
+    assert f'<div class="readonly"><a href="/admin/catalog/category/{shoes.pk}/change/">Shoes</a></div>' in html
+    # A post naming them does not change them: the next search refresh owns them.
+    data = {"sku": "SKU-0", "title": "Shirt 0", "description": "", "price": "10.00", "currency": "EUR",
+            "stock": "0", "is_active": "on", "attributes": "{}", "colours": "blue",
+            **inline_management(total=2, initial=2)}
+    for n, image in enumerate(products[0].images.order_by("position", "id")):
+        data |= {f"images-{n}-id": str(image.pk), f"images-{n}-product": str(products[0].pk),
+                 f"images-{n}-position": str(image.position)}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    products[0].refresh_from_db()
+    assert (products[0].colours, products[0].predicted_category_id) == (["red", "white"], shoes.pk)
