@@ -8,11 +8,25 @@ own throttles do, so a changed setting takes effect without a restart of the cla
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
 class AnonymousSearchThrottle(SimpleRateThrottle):
+    def allow_request(self, request, view) -> bool:
+        # The counters live in the shared cache (visualshop/settings/cache.py). If it is down,
+        # search stays up without limits rather than failing every request.
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            logger.warning("rate limit not applied: cache unavailable scope=%s error=%s", self.scope, exc)
+            return True
+
     def get_rate(self) -> str | None:
         return settings.API_THROTTLE_RATES.get(self.scope)
 

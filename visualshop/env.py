@@ -20,8 +20,9 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    # Empty counts as unset, as for the other types: compose passes `${NAME:-}` for "default".
     value = os.environ.get(name)
-    if value is None:
+    if value in (None, ""):
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
 

@@ -80,3 +80,30 @@ def test_rates_come_from_the_environment_with_safe_defaults(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(api_settings)
+
+
+def redis_cache(location: str) -> dict:
+    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
+                        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+
+
+def test_counts_live_in_the_shared_redis_so_every_web_process_sees_them(client, shop, low_rates, settings,
+                                                                        redis_socket):
+    import redis
+
+    settings.CACHES = redis_cache(f"unix://{redis_socket}?db=2")
+    server = redis.Redis(unix_socket_path=str(redis_socket), db=2)
+    server.flushdb()
+    assert [photo_search(client).status_code for _ in range(2)] == [503, 503]
+    # What another gunicorn worker would read: this address's two requests, in Redis.
+    [key] = [key for key in server.keys() if b"throttle_search_image_127.0.0.1" in key]
+    assert server.ttl(key) > 0
+    assert_throttled(photo_search(client))
+    server.flushdb()
+
+
+def test_a_cache_that_does_not_answer_lets_searches_through_unlimited(client, shop, low_rates, settings, tmp_path,
+                                                                      caplog):
+    settings.CACHES = redis_cache(f"unix://{tmp_path / 'no-redis.sock'}?db=2")
+    assert [photo_search(client).status_code for _ in range(4)] == [503] * 4  # over 2/min, never 429 or 500
+    assert caplog.text.count("rate limit not applied: cache unavailable scope=search_image") == 4

@@ -7,6 +7,7 @@ visualshop.settings.test for the test suite.
 from .base import *  # noqa: F401,F403
 from .database import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
+from .cache import *  # noqa: F401,F403
 from .storage import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
 from .catalog import *  # noqa: F401,F403

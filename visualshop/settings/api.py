@@ -13,7 +13,7 @@ API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 # Anonymous search rate limits, per client address: "<count>/<second|minute|hour|day>".
 # An empty value switches that limit off. Embedding a photo costs ~10 ms of CPU, a text
 # query ~1 ms, hence the lower photo rate. Counts live in the default Django cache
-# (per process unless CACHES points at a shared cache such as Redis).
+# (visualshop/settings/cache.py: the broker's Redis, shared by every web process).
 API_THROTTLE_RATES = {
     "search_image": env_str("API_THROTTLE_IMAGE_SEARCH", "30/min") or None,
     "search_text": env_str("API_THROTTLE_TEXT_SEARCH", "120/min") or None,

@@ -14,6 +14,8 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = f"redis+socket://{VAR_DIR / 'redis-test' / 'redis.sock'}"
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+# Per process: tests clear it between tests (rate-limit counters) and start no Redis for it.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A worker subprocess started by a test gets the parent's folder through DJANGO_MEDIA_ROOT.
 MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT") or tempfile.mkdtemp(prefix="visualshop-test-media-")
 if "DJANGO_MEDIA_ROOT" not in os.environ:
