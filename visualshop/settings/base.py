@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "ranking",
     "tracking",
     "api",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -51,6 +52,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "catalog.context_processors.navigation",
+                "orders.context_processors.cart",
             ],
         },
     },

@@ -1,0 +1,273 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog.models import Product
+from orders.models import Order, OrderLine
+from orders.tests.factories import CHECKOUT_POST, product
+
+pytestmark = pytest.mark.django_db
+
+# Pinned page costs, the same however many lines the cart has.
+CART_QUERIES = 4             # session, cart products, their first images, category tree (header)
+CHECKOUT_PAGE_QUERIES = 4    # session, cart products, their first images, category tree (header)
+# session, cart products, images; the transaction: savepoint, lock products, stock update, order,
+# lines, release; then the session save (savepoint, update, release).
+CHECKOUT_POST_QUERIES = 12
+
+
+def page(response):
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def message_texts(response):
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def add(client, item, quantity=1, *, drain=True):
+    """Add to the cart; unless asked not to, show the page it redirects to, as a browser would,
+    so its message does not linger into the next page the test reads."""
+    response = client.post(reverse("orders:cart_add"), {"product_id": item.pk, "quantity": quantity})
+    if drain and response.status_code == 302:
+        client.get(response.url)
+    return response
+
+
+@pytest.fixture
+def mug():
+    return product("M1", title="Stoneware mug in teal", price="14.35", stock=5, images=2)
+
+
+@pytest.fixture
+def dress():
+    return product("D1", title="Polka-dot midi dress", price="89.90", stock=3, images=1)
+
+
+# -- product page and adding ----------------------------------------------------------------
+
+
+def test_product_page_has_the_add_to_cart_form(client, mug):
+    html = page(client.get(mug.get_absolute_url()))
+    assert f'action="{reverse("orders:cart_add")}"' in html
+    assert f'<input type="hidden" name="product_id" value="{mug.pk}">' in html
+    assert '<label class="quantity-field__label" for="add-quantity">Quantity</label>' in html
+    assert 'max="5"' in html and "csrfmiddlewaretoken" in html
+
+
+def test_out_of_stock_product_page_offers_no_form(client):
+    scarf = product("S0", stock=0)
+    html = page(client.get(scarf.get_absolute_url()))
+    assert reverse("orders:cart_add") not in html
+    assert "This product is out of stock." in html
+
+
+def test_add_redirects_back_with_a_message_and_the_cart_shows_it(client, mug):
+    response = add(client, mug, 2, drain=False)
+    assert response.status_code == 302 and response.url == mug.get_absolute_url()
+    response = client.get(response.url)
+    assert message_texts(response) == ["Added “Stoneware mug in teal” to your cart."]
+    html = page(response)
+    assert 'aria-live="polite"' in html
+    assert re.search(r'class="cart-link__count" data-count="2">2<span class="visually-hidden"> items</span>', html)
+
+    html = page(client.get(reverse("orders:cart")))
+    assert f'<a href="{mug.get_absolute_url()}">Stoneware mug in teal</a>' in html
+    assert f'id="quantity-{mug.pk}" type="number" name="quantity" value="2"' in html
+    assert '<dd class="cart-summary__subtotal">€28.70</dd>' in html
+    assert f'action="{reverse("orders:cart_remove", args=[mug.pk])}"' in html
+    assert f'href="{reverse("orders:checkout")}"' in html
+    assert "/media/" in html  # the thumbnail
+
+
+def test_add_beyond_stock_is_clipped_with_a_warning(client, mug):
+    response = client.get(add(client, mug, 50, drain=False).url)
+    assert message_texts(response) == [
+        "Added “Stoneware mug in teal” to your cart, but we have only 5 in stock: your cart now has 5."]
+    assert client.session["cart"] == {str(mug.pk): 5}
+
+
+def test_add_out_of_stock_or_inactive_is_refused_without_a_500(client):
+    scarf, hidden = product("S0", title="Silk scarf", stock=0), product("H1", stock=3, active=False)
+    response = add(client, scarf, drain=False)
+    assert response.url == scarf.get_absolute_url()
+    assert message_texts(client.get(response.url)) == ["Sorry, “Silk scarf” is out of stock."]
+    response = add(client, hidden, drain=False)
+    assert response.url == reverse("orders:cart")  # its page would 404
+    assert message_texts(client.get(response.url)) == ["Sorry, this product is no longer available."]
+    assert "cart" not in client.session
+
+
+@pytest.mark.parametrize("data, status", [({}, 400), ({"product_id": "abc"}, 400), ({"product_id": "1", "quantity": "x"}, 302),
+                                          ({"product_id": "1", "quantity": "0"}, 302)])
+def test_add_with_bad_input_is_a_4xx_or_a_message(client, mug, data, status):
+    data = {**data, "product_id": mug.pk} if data.get("product_id") == "1" else data
+    response = client.post(reverse("orders:cart_add"), data)
+    assert response.status_code == status
+    if status == 302:
+        assert message_texts(client.get(response.url)) == ["Choose a quantity between 1 and 999."]
+    else:
+        assert response.content == b"No product given to add to the cart."
+
+
+def test_add_needs_post_and_csrf(mug):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    assert client.get(reverse("orders:cart_add")).status_code == 405
+    assert add(client, mug).status_code == 403
+
+
+# -- cart page --------------------------------------------------------------------------------
+
+
+def test_empty_cart_links_home(client):
+    html = page(client.get(reverse("orders:cart")))
+    assert "Your cart is empty." in html and '<a class="button button--primary" href="/">Start shopping</a>' in html
+    assert reverse("orders:checkout") not in html
+
+
+def test_update_and_remove(client, mug, dress):
+    add(client, mug)
+    add(client, dress)
+    response = client.post(reverse("orders:cart_update", args=[mug.pk]), {"quantity": "3"})
+    assert response.url == reverse("orders:cart")
+    assert message_texts(client.get(response.url)) == ["Updated “Stoneware mug in teal”: 3 in your cart."]
+    response = client.post(reverse("orders:cart_update", args=[dress.pk]), {"quantity": "0"})
+    assert message_texts(client.get(response.url)) == ["Removed “Polka-dot midi dress” from your cart."]
+    response = client.post(reverse("orders:cart_update", args=[mug.pk]), {"quantity": "-2"})
+    assert message_texts(client.get(response.url)) == ["Choose a quantity between 0 and 999."]
+    assert client.session["cart"] == {str(mug.pk): 3}
+    response = client.post(reverse("orders:cart_remove", args=[mug.pk]))
+    assert message_texts(client.get(response.url)) == ["Removed “Stoneware mug in teal” from your cart."]
+    assert client.session["cart"] == {}
+    response = client.post(reverse("orders:cart_update", args=[mug.pk]), {"quantity": "1"})
+    assert message_texts(client.get(response.url)) == ["That product is not in your cart any more."]
+
+
+def test_cart_flags_lines_that_cannot_be_ordered_and_forgets_deleted_products(client, mug, dress):
+    gone = product("G1")
+    for item in (mug, dress, gone):
+        add(client, item, 2)
+    Product.objects.filter(pk=mug.pk).update(is_active=False)
+    Product.objects.filter(pk=dress.pk).update(stock=1)
+    gone.delete()
+    html = page(client.get(reverse("orders:cart")))
+    assert f'<p class="cart-line__problem" id="problem-{mug.pk}">No longer available</p>' in html
+    assert f'<p class="cart-line__problem" id="problem-{dress.pk}">Only 1 left</p>' in html
+    assert client.session["cart"] == {str(mug.pk): 2, str(dress.pk): 2}
+
+
+def test_cart_page_query_count_does_not_grow_with_lines(client, mug, dress, django_assert_num_queries):
+    add(client, mug)
+    with django_assert_num_queries(CART_QUERIES):
+        page(client.get(reverse("orders:cart")))
+    for n in range(5):
+        add(client, product(f"X{n}", images=2))
+    add(client, dress)
+    with django_assert_num_queries(CART_QUERIES):
+        assert page(client.get(reverse("orders:cart"))).count('class="cart-line"') == 7
+
+
+# -- checkout -----------------------------------------------------------------------------------
+
+
+def test_checkout_page_has_labelled_autocompleting_fields(client, mug):
+    add(client, mug, 2)
+    html = page(client.get(reverse("orders:checkout")))
+    for name, autocomplete in [("name", "shipping name"), ("email", "email"), ("phone", "tel"),
+                               ("address_line1", "shipping address-line1"), ("postal_code", "shipping postal-code"),
+                               ("city", "shipping address-level2"), ("country", "shipping country")]:
+        assert f'<label class="form-field__label" for="id_{name}">' in html
+        assert re.search(rf'<(input|select)[^>]*name="{name}"[^>]*autocomplete="{autocomplete}"'
+                         rf'|<(input|select)[^>]*autocomplete="{autocomplete}"[^>]*name="{name}"', html), name
+    assert "Place order · €28.70" in html
+
+
+def test_checkout_creates_the_order_and_shows_the_confirmation(client, mug, dress):
+    add(client, mug, 3)
+    add(client, dress, 2)
+    response = client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    order = Order.objects.get()
+    assert response.status_code == 302 and response.url == f"/orders/{order.reference}/"
+    assert (order.name, order.email, order.address_line1, order.postal_code, order.city, order.country,
+            order.status, order.currency, order.total) == (
+        "Ada Lovelace", "ada@example.com", "12 St James's Square", "SW1Y 4JH", "London", "GB",
+        "placed", "EUR", Decimal("222.85"))
+    assert list(OrderLine.objects.filter(order=order).values_list("sku", "title", "unit_price", "quantity",
+                                                                  "line_total")) == [
+        ("M1", "Stoneware mug in teal", Decimal("14.35"), 3, Decimal("43.05")),
+        ("D1", "Polka-dot midi dress", Decimal("89.90"), 2, Decimal("179.80")),
+    ]
+    assert dict(Product.objects.values_list("sku", "stock")) == {"D1": 1, "M1": 2}
+    assert "cart" not in client.session
+
+    response = client.get(response.url)
+    html = page(response)
+    assert message_texts(response) == []
+    assert "<h1 class=\"page-header__title\">Thank you for your order</h1>" in html
+    assert f'<strong class="order-reference">{order.reference}</strong>' in html
+    assert '<td class="order-table__total">€222.85</td>' in html
+    assert "United Kingdom" in html
+    assert 'data-count="0"' in html
+
+
+def test_checkout_with_invalid_form_shows_errors_inline_and_writes_nothing(client, mug):
+    add(client, mug)
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "email": "not-an-email", "city": "  ",
+                                                        "country": "XX"})
+    html = page(response)
+    assert "Please correct the 3 fields marked below." in html
+    assert '<ul class="form-field__errors" id="id_email_error"><li>Enter a valid email address.</li></ul>' in html
+    assert '<ul class="form-field__errors" id="id_city_error"><li>This field is required.</li></ul>' in html
+    assert "Select a valid choice." in html
+    assert re.search(r'<input type="email" name="email" value="not-an-email"[^>]*aria-invalid="true"', html)
+    assert Order.objects.count() == 0 and Product.objects.get(pk=mug.pk).stock == 5
+
+
+def test_checkout_when_stock_ran_out_goes_back_to_the_cart_naming_the_product(client, mug, dress):
+    add(client, mug, 1)
+    add(client, dress, 3)
+    Product.objects.filter(pk=dress.pk).update(stock=2)
+    response = client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    assert response.url == reverse("orders:cart")
+    assert message_texts(client.get(response.url)) == [
+        "Sorry, only 2 of “Polka-dot midi dress” left. Please lower the quantity in your cart."]
+    assert Order.objects.count() == 0
+    assert dict(Product.objects.values_list("sku", "stock")) == {"D1": 2, "M1": 5}
+
+
+def test_checkout_page_with_problems_or_an_empty_cart_redirects_to_the_cart(client, mug):
+    response = client.get(reverse("orders:checkout"))
+    assert response.url == reverse("orders:cart")
+    assert message_texts(client.get(response.url)) == ["Your cart is empty."]
+    add(client, mug, 3)
+    Product.objects.filter(pk=mug.pk).update(stock=1)
+    response = client.get(reverse("orders:checkout"))
+    assert message_texts(client.get(response.url)) == [
+        "Please update your cart first: “Stoneware mug in teal” (only 1 left)."]
+
+
+def test_checkout_query_counts_do_not_grow_with_lines(client, mug, dress, django_assert_num_queries):
+    add(client, mug)
+    add(client, dress)
+    for n in range(4):
+        add(client, product(f"X{n}", images=1))
+    with django_assert_num_queries(CHECKOUT_PAGE_QUERIES):
+        page(client.get(reverse("orders:checkout")))
+    with django_assert_num_queries(CHECKOUT_POST_QUERIES):
+        response = client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    assert response.status_code == 302 and OrderLine.objects.count() == 6
+
+
+def test_confirmation_is_404_for_another_session(client, mug):
+    from django.test import Client
+
+    add(client, mug)
+    client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    order = Order.objects.get()
+    assert client.get(order.get_absolute_url()).status_code == 200
+    assert Client().get(order.get_absolute_url()).status_code == 404
+    assert client.get("/orders/NOSUCHORDER0/").status_code == 404
