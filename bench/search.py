@@ -1,0 +1,421 @@
+"""Benchmark: search quality and speed, from the shopper's photo to the ranked products.
+
+On ../shared/datasets/clothing-small (`train` = catalogue, `validation` = queries,
+relevant = same class), in a throw-away database `visualshop_bench_search`:
+
+  quality      the catalogue is imported and processed by the real pipeline, the projection
+               fitted, and every query picture searched (search.evaluation, the code behind
+               `manage.py evaluate_search`): map_at_10, p_at_1, p_at_10, and recall_at_10 of
+               the served results against the same ranking over an exact scan
+  methods,     after the quality run, untimed (search.evaluation.held_out_report): mAP@10
+  held_out     of all queries under raw features, the category vote alone, the projection
+               alone and both (`methods`); and for the sorted classes dealt into 3 groups,
+               each group's queries with a projection fitted without its classes (`held_out`)
+  photo        photo_p50_ms / p95 / p99: search_products on each query's uploaded bytes, in
+               this process (decode, embed, HNSW candidates, re-ranking; no HTTP), measured
+               during the quality run after one untimed warm-up search
+  text         text_p50_ms / p99: search_products with words only (search.text), 3 queries
+               per class cycled, after a warm-up
+  floor        floor_p50_ms: decode + embed + exact numpy scan of the same catalogue's
+               vectors, one thread, nothing else (bench/search_floor.py); ratio_to_floor =
+               photo_p50_ms / floor_p50_ms
+  load         gunicorn (2 workers) on loopback serving the real app against this database,
+               wrk (2 threads, 4 connections) sending GET /api/v1/search?q= and POST
+               /api/v1/search/image (multipart) for --load-seconds each: text only, photo
+               only, then 1 photo in 4 mixed (load_qps, load_errors = socket errors and
+               non-2xx answers of the mixed run). Rate limits are off: all load comes from
+               one loopback address.
+  scale        synthetic products with vectors (bench/lib/scale.py: same-class mixtures of
+               real vectors plus noise) bring the catalogue to --scale vectors; the model's
+               HNSW index is rebuilt once. scale_p50_ms: the product kNN query
+               (search.selectors.products_nearest, top 10) for every query picture's real
+               vector; scale_recall_at_10: its results against an exact numpy scan of every
+               stored vector
+
+Targets (booleans in `targets`): photo p50 <= 25 ms, photo p99 <= 60 ms, text p50 <= 10 ms,
+scale p50 <= 30 ms with recall >= 0.95, mAP@10 >= 0.78. The machine has 2 cores: latencies
+taken while anything else runs are inflated; `loadavg_before` says how busy it was.
+
+Query vectors for the scale step are cached in var/bench-cache (inputs, never a timed step).
+`--quick` (CI): 20 catalogue pictures and 5 queries per class, 5,000 scale vectors, 3 s of
+load per phase. One JSON object on stdout; progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+from bench import search_floor  # noqa: E402
+from bench.lib import load, scale  # noqa: E402
+from bench.lib.embeddings import cached_vectors  # noqa: E402
+
+DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
+BENCH_DATABASE = "visualshop_bench_search"
+QUICK = {"per_class": 20, "queries": 50, "scale": 5_000, "load_seconds": 3.0, "text_searches": 60}
+FULL = {"per_class": None, "queries": None, "scale": 100_000, "load_seconds": 15.0, "text_searches": 300}
+MEMORY_BROKER = "memory://localhost/"  # the import's processing messages go nowhere: processed here
+TARGETS = {
+    "photo_p50_le_25_ms": lambda r: _le(r["photo_p50_ms"], 25),
+    "photo_p99_le_60_ms": lambda r: _le(r["photo_p99_ms"], 60),
+    "text_p50_le_10_ms": lambda r: _le(r["text_p50_ms"], 10),
+    "scale_p50_le_30_ms_at_recall_ge_0_95": lambda r: _le(r["scale_p50_ms"], 30) and _ge(r["scale_recall_at_10"], 0.95),
+    "map_at_10_ge_0_78": lambda r: _ge(r["map_at_10"], 0.78),
+}
+K = 10
+
+
+def _le(value, bound) -> bool:
+    return value is not None and value <= bound
+
+
+def _ge(value, bound) -> bool:
+    return value is not None and value >= bound
+
+
+def say(message: str) -> None:
+    print(f"[bench/search] {message}", file=sys.stderr, flush=True)
+
+
+def percentiles(milliseconds: list[float], *names: int) -> list[float | None]:
+    if not milliseconds:
+        return [None] * len(names)
+    return [round(float(v), 2) for v in np.percentile(milliseconds, names)]
+
+
+# --------------------------------------------------------------------------- photo
+
+
+def measure_embed(model, paths: list[Path]) -> float:
+    """p50 of the part of a photo search before the database: decoding and embedding the
+    upload (search.photo_search.embed_photo), to tell it from the candidates and re-ranking."""
+    from search.photo_search import embed_photo
+
+    contents = [path.read_bytes() for path in paths]
+    times = []
+    for content in contents:
+        started = time.perf_counter()
+        embed_photo(model, content)
+        times.append((time.perf_counter() - started) * 1000)
+    return percentiles(times, 50)[0]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def text_queries(labels: list[str]) -> list[str]:
+    """Words a shopper might type for each class: the name, a colour with it, a typo."""
+    queries = []
+    for label in labels:
+        word = label.replace("_", " ").replace("-", " ").lower()
+        queries += [word, f"black {word}", word[:-1] + ("x" if word[-1] != "x" else "y")]
+    return queries
+
+
+def measure_text(queries: list[str], searches: int) -> dict:
+    from search.product_search import SearchRequest, search_products
+
+    try:
+        search_products(SearchRequest(text=queries[0], limit=20))  # warm-up (and: does it exist yet?)
+    except Exception as exc:  # the text backend is written in parallel: report, do not stop
+        say(f"text search unavailable: {type(exc).__name__}: {exc}")
+        return {"text_p50_ms": None, "text_p99_ms": None, "text_error": f"{type(exc).__name__}: {exc}"}
+    times, found = [], 0
+    for n in range(searches):
+        started = time.perf_counter()
+        results = search_products(SearchRequest(text=queries[n % len(queries)], limit=20))
+        times.append((time.perf_counter() - started) * 1000)
+        found += bool(results.hits)
+    p50, p99 = percentiles(times, 50, 99)
+    return {"text_p50_ms": p50, "text_p99_ms": p99, "text_searches": searches,
+            "text_searches_with_hits": found}
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _sequential_ms(send, count: int = 20) -> float:
+    times = []
+    for n in range(count):
+        started = time.perf_counter()
+        status, _ = send(n)
+        times.append((time.perf_counter() - started) * 1000)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status} during the sequential requests")
+    return percentiles(times, 50)[0]
+
+
+def measure_load(env: dict, workdir: Path, *, text_paths: list[str], photos: list[Path], seconds: float) -> dict:
+    server, url = load.start_gunicorn(env, workdir, workers=2)
+    try:
+        load.wait_until_serving(server, url + "/api/v1/search?q=warm")
+        probes = {
+            "text": load.request_once(url + text_paths[0]),
+            "photo": load.request_once(url + "/api/v1/search/image",
+                                       body=load.multipart_body("image", "q.jpg", photos[0].read_bytes())),
+        }
+        broken = {kind: status for kind, (status, _) in probes.items() if status != 200}
+        if broken:
+            say(f"load skipped: endpoints answered {broken}")
+            return {"load_qps": None, "load_errors": None, "load_error": f"endpoint status {broken}"}
+        bodies = [load.multipart_body("image", path.name, path.read_bytes()) for path in photos]
+        for n in range(4):  # every worker loads its model and projection before the clock runs
+            load.request_once(url + "/api/v1/search/image", body=bodies[n % len(bodies)])
+        sequential = {  # one request at a time: the API's own cost over search_products
+            "http_text_p50_ms": _sequential_ms(lambda n: load.request_once(url + text_paths[n % len(text_paths)])),
+            "http_photo_p50_ms": _sequential_ms(lambda n: load.request_once(
+                url + "/api/v1/search/image", body=bodies[n % len(bodies)])),
+        }
+        runs = {}
+        for name, share in (("text", 0.0), ("photo", 1.0), ("mixed", 0.25)):
+            say(f"load: {name} for {seconds:g} s")
+            runs[name] = load.wrk_run(url, text_paths=text_paths, photo_files=photos,
+                                      photo_path="/api/v1/search/image", photo_share=share, seconds=seconds,
+                                      connections=4, threads=2, workdir=workdir)
+    finally:
+        from visualshop import embedded
+
+        embedded.stop_process(server)
+    mixed = runs["mixed"]
+    return {
+        **sequential,
+        "load_qps": mixed["qps"],
+        "load_errors": mixed["errors"],
+        "load_requests": mixed["requests"],
+        "load_latency_p50_ms": mixed["latency_p50_ms"],
+        "load_latency_p99_ms": mixed["latency_p99_ms"],
+        "load_text_qps": runs["text"]["qps"],
+        "load_text_errors": runs["text"]["errors"],
+        "load_photo_qps": runs["photo"]["qps"],
+        "load_photo_errors": runs["photo"]["errors"],
+        "load_runs": runs,
+    }
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def catalogue_vectors(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(product ids, category ids, float32 vectors exactly as stored) of every searchable image."""
+    from django.db import connection
+
+    from search.reranking import halfvec_from_send
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.product_id, p.category_id, halfvec_send(e.embedding)
+            FROM search_imageembedding e
+            JOIN catalog_productimage i ON i.id = e.image_id
+            JOIN catalog_product p ON p.id = i.product_id
+            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
+            ORDER BY e.image_id
+            """,
+            [model.pk],
+        )
+        rows = cursor.fetchall()
+    return (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
+            np.stack([halfvec_from_send(r[2]) for r in rows]))
+
+
+def grow_catalogue(model, total: int, products: np.ndarray, categories: np.ndarray, vectors: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Add synthetic products until `total` vectors; (all product ids, all vectors, timings)."""
+    from django.db import connection
+
+    from search import services, vector_index
+
+    count = max(0, total - len(vectors))
+    say(f"scale: adding {count} synthetic products and vectors")
+    vector_index.drop_index(model.pk)  # one build at the end instead of maintaining it per row
+    started = time.perf_counter()
+    all_products, all_vectors, number = [products], [vectors.astype(np.float16)], 1
+    for labels, chunk in scale.synthetic_vectors(vectors, categories, count):
+        for category in np.unique(labels):
+            members = np.flatnonzero(labels == category)
+            rows = scale.add_products(int(category), len(members), first_number=number)
+            number += len(members)
+            services.image_embeddings_bulk_insert(model.pk, [(image_id, chunk[m]) for (image_id, _), m in zip(rows, members)])
+            all_products.append(np.array([product_id for _, product_id in rows]))
+            all_vectors.append(chunk[members])
+    insert_s = time.perf_counter() - started
+    say(f"scale: rows and vectors in {insert_s:.1f} s; building the HNSW index")
+    with connection.cursor() as cursor:
+        # The whole graph in memory: a build that spills is many times slower.
+        cursor.execute("SET maintenance_work_mem = '2GB'")
+        started = time.perf_counter()
+        vector_index.create_index(model.pk, model.dimension)
+        build_s = time.perf_counter() - started
+        cursor.execute("RESET maintenance_work_mem")
+        cursor.execute("ANALYZE search_imageembedding, catalog_productimage, catalog_product")
+        cursor.execute("SELECT pg_relation_size(%s::regclass)", [vector_index.index_name(model.pk)])
+        index_mb = cursor.fetchone()[0] / 2**20
+    say(f"scale: index built in {build_s:.1f} s ({index_mb:.0f} MB)")
+    return (np.concatenate(all_products), np.concatenate(all_vectors),
+            {"scale_insert_s": round(insert_s, 1), "scale_index_build_s": round(build_s, 1),
+             "scale_index_mb": round(index_mb, 1)})
+
+
+def exact_top_products(products: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> list[list[int]]:
+    """Top-K product ids per query by cosine over every stored vector (one image per product)."""
+    norms = np.linalg.norm(vectors.astype(np.float32), axis=1)
+    best: list[list[int]] = []
+    for query in queries:
+        similarity = np.empty(len(vectors), np.float32)
+        for start in range(0, len(vectors), 20_000):
+            block = vectors[start:start + 20_000].astype(np.float32)
+            similarity[start:start + 20_000] = (block @ query) / norms[start:start + 20_000]
+        top = np.argpartition(-similarity, K)[:K]
+        best.append(products[top[np.argsort(-similarity[top], kind="stable")]].tolist())
+    return best
+
+
+def measure_scale(model, total: int, query_vectors: np.ndarray) -> dict:
+    from search import evaluation, selectors
+
+    products, categories, vectors = catalogue_vectors(model)
+    all_products, all_vectors, timings = grow_catalogue(model, total, products, categories, vectors)
+    for vector in query_vectors[:5]:  # warm-up: the index's first pages come from disk
+        selectors.products_nearest(model, vector, limit=K)
+    times, found = [], []
+    for vector in query_vectors:
+        started = time.perf_counter()
+        matches = selectors.products_nearest(model, vector, limit=K)
+        times.append((time.perf_counter() - started) * 1000)
+        found.append([match.product_id for match in matches])
+    say("scale: exact scan for recall")
+    exact = exact_top_products(all_products, all_vectors, query_vectors)
+    recall = float(np.mean([evaluation.overlap_at_k(f, e) for f, e in zip(found, exact)]))
+    p50, p95, p99 = percentiles(times, 50, 95, 99)
+    return {"scale_vectors": int(len(all_vectors)), "scale_p50_ms": p50, "scale_p95_ms": p95, "scale_p99_ms": p99,
+            "scale_recall_at_10": round(recall, 4), "scale_queries": len(query_vectors), **timings}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small slice for CI (under ~2 minutes)")
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
+                        help="an ImageFolder with train/<class>/ and validation/<class>/")
+    parser.add_argument("--scale", type=int, help="catalogue vectors for the scale step (default 100,000; quick 5,000)")
+    parser.add_argument("--load-seconds", type=float, help="seconds per load phase (default 15; quick 3)")
+    args = parser.parse_args()
+    plan = dict(QUICK if args.quick else FULL)
+    plan["scale"] = args.scale or plan["scale"]
+    plan["load_seconds"] = args.load_seconds or plan["load_seconds"]
+
+    main_pid = os.getpid()
+
+    def interrupted(signum, frame):  # SIGTERM cleans up like Ctrl-C
+        if os.getpid() != main_pid:  # a forked processing process being stopped: just die
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    from visualshop import embedded
+    from visualshop.paths import VAR_DIR
+
+    wall_started = time.perf_counter()
+    loadavg_before = [round(v, 2) for v in os.getloadavg()]
+    result: dict = {}
+    with tempfile.TemporaryDirectory(prefix="visualshop-bench-search-") as tmp:
+        tmp = Path(tmp)
+        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
+        embedded.recreate_database(admin_url, BENCH_DATABASE)
+        env = {
+            "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}",
+            "DJANGO_MEDIA_ROOT": str(tmp / "media"),
+            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
+            "CELERY_BROKER_URL": MEMORY_BROKER,
+            "CELERY_RESULT_BACKEND": "cache+memory://",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        }
+        os.environ.update(env)
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        try:
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            from search import embedders, evaluation, selectors
+
+            say("migrating the throw-away database")
+            call_command("migrate", verbosity=0)
+            dataset = evaluation.read_dataset(args.dataset, per_class=plan["per_class"], queries=plan["queries"])
+            result.update(evaluation.evaluate(dataset, tmp, workers=os.cpu_count() or 1,
+                                              held_out=evaluation.held_out_groups(dataset.classes),
+                                              log=lambda message: say(message)))
+            model = selectors.embedding_model_active()
+            query_paths = [image.path for image in dataset.queries]
+
+            result["photo_embed_p50_ms"] = measure_embed(model, query_paths)
+            say("floor: decode + embed + exact numpy scan")
+            _, _, vectors = catalogue_vectors(model)
+            floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors,
+                                                 embedders.model_path(model))
+            result.update(search_floor.summary(floor))
+
+            say("text search")
+            words = text_queries(dataset.classes)
+            result.update(measure_text(words, plan["text_searches"]))
+
+            server_env = {
+                **os.environ, "API_THROTTLE_IMAGE_SEARCH": "", "API_THROTTLE_TEXT_SEARCH": "",
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
+            }
+            (tmp / "prometheus").mkdir()
+            try:
+                result.update(measure_load(
+                    server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
+                    text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
+                ))
+            except Exception as exc:  # the API is written in parallel: report, go on
+                say(f"load failed: {type(exc).__name__}: {exc}")
+                result.update({"load_qps": None, "load_errors": None, "load_error": f"{type(exc).__name__}: {exc}"})
+
+            query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, args.dataset,
+                                           VAR_DIR / "bench-cache")
+            result.update(measure_scale(model, plan["scale"], query_vectors))
+            from django.db import connections
+
+            connections.close_all()
+        finally:
+            embedded.drop_database(admin_url, BENCH_DATABASE)
+
+    result["photo_p50_ms"], result["photo_p95_ms"], result["photo_p99_ms"] = (
+        result.pop("p50_ms"), result.pop("p95_ms"), result.pop("p99_ms"))
+    result["ratio_to_floor"] = (round(result["photo_p50_ms"] / result["floor_p50_ms"], 2)
+                                if result["photo_p50_ms"] and result["floor_p50_ms"] else None)
+    targets = {name: check(result) for name, check in TARGETS.items()}
+    print(json.dumps({
+        "benchmark": "search",
+        "quick": args.quick,
+        **result,
+        "targets": targets,
+        "targets_met": all(targets.values()),
+        "cpus": os.cpu_count(),
+        "loadavg_before": loadavg_before,
+        "loadavg_after": [round(v, 2) for v in os.getloadavg()],
+        "wall_s": round(time.perf_counter() - wall_started, 1),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
