@@ -13,11 +13,12 @@ from rest_framework import serializers
 
 from api.errors import PayloadTooLarge, UnsupportedImage
 from search.photo_search import CropBox
+from search.product_search import MAX_PHOTO_DEPTH
 
 MAX_QUERY_LENGTH = 200
 MAX_COLOURS = 12
 MAX_OFFSET = 10_000
-PHOTO_MAX_OFFSET = 150
+PHOTO_MAX_OFFSET = MAX_PHOTO_DEPTH - settings.API_MAX_LIMIT  # any page size stays within the search's depth
 # Declared types that may hold an image; the bytes themselves are sniffed when decoded.
 GENERIC_UPLOAD_TYPES = {"", "application/octet-stream"}
 
@@ -95,9 +96,7 @@ class SimilarParamsSerializer(ParamsSerializer):
 class _ImageSearchSerializer(FilterParamsSerializer, PageParamsSerializer):
     """Options shared by both kinds of photo search body."""
 
-    # Photo results come from a bounded candidate set: the search reads 4 candidates per wanted
-    # result through the HNSW index, and pgvector's ef_search stops at 1000, so offset + limit
-    # must stay within 250 (a deeper page made search_products fail with a database error).
+    # Photo results go search.product_search.MAX_PHOTO_DEPTH deep (each costs 4 candidate images).
     offset = serializers.IntegerField(required=False, min_value=0, max_value=PHOTO_MAX_OFFSET, default=0,
                                       help_text="Results to skip.")
 

@@ -5,7 +5,9 @@ Photo: the picture is embedded in this process with the active model, the HNSW i
 candidate images (filters applied during the scan), and the candidates are re-scored in the
 catalogue-fitted projection space with a category vote from the nearest neighbours
 (search.reranking). Words: the configured text backend (search.text). Both: the two ranked
-lists are fused by reciprocal rank fusion.
+lists are fused (search.hybrid): by default the photo's re-ranked score plus a bonus for the
+share of the words a product matches, so products with the words come first, ordered by how
+much they look like the photo; reciprocal rank fusion is the alternative.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ class InvalidSearch(ValueError):
 
 
 MAX_LIMIT = 100
+# How deep photo results go (offset + limit): each wanted result costs 4 candidate images
+# read through the HNSW index and re-scored, so a page 10,000 deep would cost a full scan.
+MAX_PHOTO_DEPTH = 500
 
 
 def search_products(request: SearchRequest, *, exact: bool = False) -> SearchResults:
@@ -93,12 +98,9 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     vector, exclude_product_id = _query_vector(request, model)
     wanted = request.offset + request.limit
     if request.text.strip():
-        wanted = max(wanted, settings.SEARCH_HYBRID_TEXT_CANDIDATES)
-    candidates = selectors.image_candidates(
-        model, vector, limit=max(settings.SEARCH_CANDIDATES, wanted * selectors.CANDIDATES_PER_RESULT),
-        filters=request.filters, exclude_product_id=exclude_product_id, exact=exact,
-    )
-    visual = _best_per_product(reranking.rescore(vector, candidates, reranking.active_projection(model)))
+        wanted = max(wanted, settings.SEARCH_HYBRID_PHOTO_CANDIDATES)
+    visual = photo_ranking(model, vector, wanted=wanted, filters=request.filters,
+                           exclude_product_id=exclude_product_id, exact=exact)
     if not request.text.strip():
         page = visual[request.offset:wanted]
         hits = [SearchHit(r.candidate.product_id, r.score, r.candidate.image_id, r.candidate.cosine, (),
@@ -119,6 +121,8 @@ def _validate(request: SearchRequest) -> None:
         raise InvalidSearch(f"limit must be between 1 and {MAX_LIMIT}")
     if request.offset < 0:
         raise InvalidSearch("offset must not be negative")
+    if sources and request.offset + request.limit > MAX_PHOTO_DEPTH:
+        raise InvalidSearch(f"photo results go {MAX_PHOTO_DEPTH} deep: offset + limit must not exceed it")
 
 
 def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None]:
@@ -156,6 +160,18 @@ def _fetch_url(url: str) -> bytes:
     return fetch_image(url, base_dir=Path("/nonexistent"), limits=limits)
 
 
+def photo_ranking(model, vector: np.ndarray, *, wanted: int, filters: ProductFilters = ProductFilters(),
+                  exclude_product_id: int | None = None, exact: bool = False) -> list[reranking.Rescored]:
+    """The products nearest to the photo's vector, best first, at least `wanted` of them when
+    the catalogue has them: candidate images re-scored (search.reranking), the best image of
+    each product kept."""
+    candidates = selectors.image_candidates(
+        model, vector, limit=max(settings.SEARCH_CANDIDATES, wanted * selectors.CANDIDATES_PER_RESULT),
+        filters=filters, exclude_product_id=exclude_product_id, exact=exact,
+    )
+    return _best_per_product(reranking.rescore(vector, candidates, reranking.active_projection(model)))
+
+
 def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Rescored]:
     seen: set[int] = set()
     best = []
@@ -168,31 +184,22 @@ def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Resc
 
 def _hybrid(request: SearchRequest, visual: list[reranking.Rescored], applied: tuple[str, ...],
             exclude_product_id: int | None) -> SearchResults:
-    """Reciprocal rank fusion: each list adds 1 / (k + rank). A product near the photo that
-    also has the words beats one that is only either."""
-    from search import text
+    """The photo's products and the words' products fused (search.hybrid, SEARCH_HYBRID_METHOD).
+    The total counts every product of either list; the facets are the words' (over every match)."""
+    from search import hybrid, text
 
     found = text.search_text(request.text, filters=request.filters,
                              limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True)
-    k = settings.SEARCH_RRF_K
-    fused: dict[int, float] = {}
-    for rank, item in enumerate(visual, start=1):
-        fused[item.candidate.product_id] = 1.0 / (k + rank)
-    words: dict[int, tuple[str, ...]] = {}
-    for rank, hit in enumerate(found.hits, start=1):
-        if hit.product_id == exclude_product_id:
-            continue
-        fused[hit.product_id] = fused.get(hit.product_id, 0.0) + 1.0 / (k + rank)
-        words[hit.product_id] = hit.matched_words
-    by_product = {item.candidate.product_id: item for item in visual}
-    order = sorted(fused, key=lambda pid: (-fused[pid], pid))
+    fused = hybrid.fuse(
+        visual, found.hits, method=settings.SEARCH_HYBRID_METHOD, words=hybrid.query_word_count(request.text),
+        weight=settings.SEARCH_HYBRID_TEXT_WEIGHT, k=settings.SEARCH_RRF_K, exclude_product_id=exclude_product_id,
+    )
     hits = []
-    for product_id in order[request.offset:request.offset + request.limit]:
-        item = by_product.get(product_id)
-        cosine = item.candidate.cosine if item else None
-        matched = words.get(product_id, ())
-        hits.append(SearchHit(product_id, fused[product_id], item.candidate.image_id if item else None,
-                              cosine, matched, _why(cosine, matched, applied)))
+    for item in fused[request.offset:request.offset + request.limit]:
+        candidate = item.visual.candidate if item.visual else None
+        cosine = candidate.cosine if candidate else None
+        hits.append(SearchHit(item.product_id, item.score, candidate.image_id if candidate else None, cosine,
+                              item.matched_words, _why(cosine, item.matched_words, applied)))
     return SearchResults("hybrid", hits, len(fused), found.facets, applied)
 
 

@@ -69,6 +69,11 @@ def drop_index(model_id: int) -> None:
         cursor.execute(f"DROP INDEX IF EXISTS {index_name(model_id)}")
 
 
+# pgvector refuses a larger hnsw.ef_search; deeper pages come from the iterative scan, which
+# goes on reading the graph past ef_search until the query's LIMIT is filled.
+HNSW_EF_SEARCH_MAX = 1000
+
+
 def set_search_options(cursor, *, ef_search: int = HNSW_EF_SEARCH) -> None:
     """For the current transaction, in one round trip: enough candidates, iterative scans
     so filters do not starve results, and the HNSW index even where the planner has no
@@ -76,7 +81,7 @@ def set_search_options(cursor, *, ef_search: int = HNSW_EF_SEARCH) -> None:
     cursor.execute(
         "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
         " set_config('enable_sort', 'off', true)",
-        [str(int(ef_search))],
+        [str(min(int(ef_search), HNSW_EF_SEARCH_MAX))],
     )
 
 

@@ -45,6 +45,13 @@ def test_a_shoppers_photo_of_a_catalogue_item_finds_it_first_and_says_why(catalo
     assert [hit.score for hit in results.hits] == sorted((hit.score for hit in results.hits), reverse=True)
 
 
+def test_the_deepest_photo_page_is_served(catalogue):
+    # 500 deep = 2,000 candidate images: past pgvector's largest ef_search (1,000), which the
+    # iterative scan goes beyond.
+    page = search_products(SearchRequest(image=scene_bytes(3), limit=100, offset=400))
+    assert (page.hits, page.total) == ([], 5)
+
+
 def test_offset_pages_through_photo_results(catalogue):
     everything = [hit.product_id for hit in search_products(SearchRequest(image=scene_bytes(3), limit=5)).hits]
     page = search_products(SearchRequest(image=scene_bytes(3), limit=2, offset=2))
@@ -149,6 +156,7 @@ def test_unusable_photos_are_refused_with_a_reason(catalogue, content, crop, cod
     (SearchRequest(text="red", limit=0), "limit must be between 1 and 100"),
     (SearchRequest(text="red", limit=101), "limit must be between 1 and 100"),
     (SearchRequest(text="red", offset=-1), "offset must not be negative"),
+    (SearchRequest(image=b"x", limit=100, offset=401), "photo results go 500 deep: offset + limit must not exceed it"),
 ])
 def test_requests_that_cannot_be_searched_are_refused(request_, message):
     with pytest.raises(InvalidSearch) as refused:
@@ -174,3 +182,170 @@ def test_warm_up_before_any_image_is_processed_says_so():
     from search.embedders import warm_up_search
 
     assert warm_up_search() == "no active image model yet"
+
+
+# ---------------------------------------------------------------------------
+# Photo + words (search.hybrid)
+# ---------------------------------------------------------------------------
+
+RED, BLUE = (200, 25, 35), (35, 70, 200)
+
+
+def dress(colour, *, scale=1.0, dx=0, dy=0, size=(320, 400)) -> Image.Image:
+    """One dress drawing on a light backdrop; colour, size and place vary, the shape does not,
+    so every variant looks alike to the model (cosine > 0.85) and the colour step names it."""
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(picture)
+    cx, top = size[0] // 2 + dx, 40 + dy
+
+    def at(x, y):
+        return (cx + x * scale, top + y * scale)
+
+    draw.polygon([at(-45, 0), at(45, 0), at(35, 110), at(110, 320), at(-110, 320), at(-35, 110)], fill=colour)
+    draw.rectangle([at(-38, -30), at(-28, 0)], fill=colour)  # straps
+    draw.rectangle([at(28, -30), at(38, 0)], fill=colour)
+    draw.rectangle([at(-38, 100), at(38, 115)], fill=(30, 30, 30))  # belt
+    for y in (190, 240, 290):  # pleats
+        draw.line([at(-60, y), at(60, y)], fill=tuple(max(0, c - 60) for c in colour), width=4)
+    return picture
+
+
+def hat(colour, size=(320, 400)) -> Image.Image:
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse([20, 230, 300, 300], fill=colour)
+    draw.rectangle([90, 120, 230, 265], fill=colour)
+    draw.rectangle([90, 215, 230, 240], fill=(30, 30, 30))
+    return picture
+
+
+@pytest.fixture
+def wardrobe(settings):
+    """Two red and two blue dresses (one drawing, resized and moved), a red hat, three busy
+    scenes with no dominant colour; colours, category votes and text documents computed by
+    the real pipeline and refresh. The red hat is created first: the lowest id, so text alone
+    (every product matches "red" equally) ranks it first."""
+    from catalog.models import Product
+    from search.product_refresh import products_refresh
+
+    settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    pictures = {
+        "HAT-RED": ("Hats", hat(RED)),
+        "DRESS-RED-1": ("Dresses", dress(RED, scale=0.9, dx=10)),
+        "DRESS-BLUE-1": ("Dresses", dress(BLUE, scale=1.0, dx=-8)),
+        "DRESS-RED-2": ("Dresses", dress(RED, scale=0.75, dy=30)),
+        "DRESS-BLUE-2": ("Dresses", dress(BLUE, scale=0.8, dx=15, dy=20)),
+        "SCENE-2": (None, scene(2)), "SCENE-5": (None, scene(5)), "SCENE-6": (None, scene(6)),
+    }
+    images = [stored_image(make_product(sku, category), jpeg(picture), f"{sku}.jpg")
+              for sku, (category, picture) in pictures.items()]
+    product_images_process([image.pk for image in images])
+    ids = {image.product.sku: image.product_id for image in images}
+    # Until nothing is left dirty: a refresh that merges a product into its neighbours' similar
+    # lists may leave those for another round (search.product_refresh).
+    for _ in range(len(ids)):
+        if not products_refresh(list(ids.values())):
+            break
+    assert dict(Product.objects.values_list("sku", "colours")) == {
+        "HAT-RED": ["red"], "DRESS-RED-1": ["red"], "DRESS-RED-2": ["red", "pink"], "DRESS-BLUE-1": ["blue"],
+        "DRESS-BLUE-2": ["blue"], "SCENE-2": ["purple", "yellow", "green"], "SCENE-5": ["green", "navy"],
+        "SCENE-6": ["teal", "green", "grey"],
+    }
+    return ids
+
+
+def skus(results, ids) -> list[str]:
+    names = {pk: sku for sku, pk in ids.items()}
+    return [names[hit.product_id] for hit in results.hits]
+
+
+def blue_dress_photo() -> bytes:
+    return jpeg(dress(BLUE, scale=0.95))
+
+
+def test_a_dress_photo_with_red_puts_the_red_dresses_first_and_says_why(wardrobe):
+    results = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=10))
+    assert (results.mode, results.total) == ("hybrid", 8)
+    # Red dresses (by likeness), then the red hat (matches but looks different), then the
+    # rest by likeness.
+    found = skus(results, wardrobe)
+    assert found[:5] == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED", "DRESS-BLUE-1", "DRESS-BLUE-2"]
+    assert sorted(found[5:]) == ["SCENE-2", "SCENE-5", "SCENE-6"]
+    for hit in results.hits[:3]:
+        assert hit.matched_words == ("red",)
+        assert hit.why == (f"looks similar ({hit.visual_similarity:.2f})", "matches “red”")
+    for hit in results.hits[3:]:
+        assert hit.matched_words == ()
+        assert hit.why == (f"looks similar ({hit.visual_similarity:.2f})",)
+    assert all(hit.image_id is not None for hit in results.hits)
+    assert results.hits[0].visual_similarity > results.hits[1].visual_similarity > 0.8
+    assert [hit.score for hit in results.hits] == sorted((hit.score for hit in results.hits), reverse=True)
+    # The words' facets, over every match.
+    assert [(value.value, value.count) for value in results.facets.colour] == [("red", 3), ("pink", 1)]
+
+
+def test_photo_alone_and_words_alone_rank_the_wardrobe_differently(wardrobe):
+    photo = search_products(SearchRequest(image=blue_dress_photo(), limit=10))
+    assert skus(photo, wardrobe)[:5] == ["DRESS-BLUE-1", "DRESS-BLUE-2", "DRESS-RED-1", "DRESS-RED-2", "HAT-RED"]
+    words = search_products(SearchRequest(text="red", limit=10))
+    assert skus(words, wardrobe) == ["HAT-RED", "DRESS-RED-1", "DRESS-RED-2"]  # equal matches: by id
+
+
+def test_reciprocal_rank_fusion_stays_selectable(wardrobe, settings):
+    settings.SEARCH_HYBRID_METHOD = "rrf"
+    results = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=10))
+    # Its weakness: the hat, first among equal text matches by id, beats the second red dress.
+    assert skus(results, wardrobe)[:3] == ["DRESS-RED-1", "HAT-RED", "DRESS-RED-2"]
+    assert results.total == 8
+    assert results.hits[0].score == pytest.approx(1 / 63 + 1 / 62)  # photo rank 3, text rank 2
+
+
+def test_hybrid_results_page_and_leave_a_catalogue_images_own_product_out(wardrobe):
+    everything = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=10))
+    page = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=2, offset=2))
+    assert [hit.product_id for hit in page.hits] == [hit.product_id for hit in everything.hits[2:4]]
+    own = ProductImage.objects.get(product_id=wardrobe["DRESS-RED-1"])
+    more_like = search_products(SearchRequest(image_id=own.pk, text="red", limit=10))
+    assert skus(more_like, wardrobe)[:2] == ["DRESS-RED-2", "HAT-RED"]
+    assert more_like.total == 7
+
+
+def test_products_only_the_words_found_come_after_the_photos_matches(wardrobe, settings, monkeypatch):
+    # The photo's candidates cut to 4 images (the dresses): the red hat comes from the words
+    # alone (no image, no likeness), after the photo's red products, before its others.
+    settings.SEARCH_CANDIDATES = 1
+    monkeypatch.setattr(selectors, "CANDIDATES_PER_RESULT", 1)
+    settings.SEARCH_HYBRID_PHOTO_CANDIDATES = 4
+    results = search_products(SearchRequest(image=jpeg(dress(RED, scale=0.95)), text="red", limit=4))
+    assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED", "DRESS-BLUE-1"]
+    assert results.total == 5
+    hat_hit = results.hits[2]
+    assert (hat_hit.image_id, hat_hit.visual_similarity, hat_hit.why) == (None, None, ("matches “red”",))
+
+
+def test_a_hybrid_search_costs_a_fixed_number_of_queries(wardrobe, django_assert_num_queries):
+    search_products(SearchRequest(image=blue_dress_photo(), text="red"))  # loads the model session
+    # the photo's 6 (test_a_photo_search_costs_a_fixed_number_of_queries), then the words': resolve
+    # them, then the page with total and facets
+    with django_assert_num_queries(8):
+        search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=20))
+
+
+def test_the_share_of_words_counts_distinct_wanted_words():
+    from search.hybrid import query_word_count
+
+    assert query_word_count("red") == 1
+    assert query_word_count("the Red red dress -blue") == 2  # stop words, repeats and exclusions left out
+    assert query_word_count('"red dress" or skirt') == 3
+
+
+def test_an_unknown_fusion_method_is_refused():
+    from search.hybrid import fuse
+
+    with pytest.raises(ValueError, match="^unknown hybrid method 'max': expected one of score, rrf$"):
+        fuse([], [], method="max", words=1)
