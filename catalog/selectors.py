@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Sequence
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, F, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Category, Product, ProductImage
+from catalog.preprocessing import DERIVATIVE_SIZES
 
 VISIBLE_IMAGE_STATUSES = [ProductImage.Status.READY, ProductImage.Status.FLAGGED, ProductImage.Status.PENDING,
                           ProductImage.Status.PROCESSING]
@@ -115,7 +120,7 @@ def category_covers(tree: CategoryTree) -> None:
         .annotate(cover_category_id=F("product__category_id"))
         .order_by("product__category_id", "product_id", "position", "id")
         .distinct("product__category_id")
-        .only("id", "file", "thumbnail", "width", "height", "product_id")
+        .only("id", "file", "thumbnail", "display", "width", "height", "product_id")
     )
     own = {image.cover_category_id: image for image in rows}
 
@@ -176,3 +181,166 @@ def product_image_with_same_bytes(product_id: int | None, sha256: str, *, exclud
         ProductImage.objects.filter(product_id=product_id, sha256=sha256).exclude(pk=exclude_pk)
         .values_list("pk", flat=True).first()
     )
+
+
+# -- listings: sort orders and facets --------------------------------------------------------
+
+# Sort keys of a product listing (the `sort` query parameter) and their labels, default first.
+PRODUCT_SORTS = {
+    "featured": "Featured",
+    "price-asc": "Price: low to high",
+    "price-desc": "Price: high to low",
+    "newest": "Newest",
+}
+DEFAULT_SORT = "featured"
+
+
+def products_sorted(queryset: QuerySet[Product], sort: str) -> QuerySet[Product]:
+    """The products in a listing order (PRODUCT_SORTS); unknown keys sort as featured.
+
+    Featured: in stock before sold out, then by title. Every order ends with the id, so
+    pages never share or skip a product.
+    """
+    if sort == "price-asc":
+        return queryset.order_by("price", "id")
+    if sort == "price-desc":
+        return queryset.order_by("-price", "-id")
+    if sort == "newest":
+        return queryset.order_by("-created_at", "-id")
+    sold_out = ExpressionWrapper(Q(stock=0), output_field=BooleanField())
+    return queryset.alias(sold_out=sold_out).order_by("sold_out", "title", "id")
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str  # brand slug, colour name, or the index of a price bucket as text
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ListingFacets:
+    """Counts beside a category listing. Each facet counts with every other active filter
+    applied but not its own, so its values say what choosing them would show."""
+
+    total: int  # products listed with every filter applied
+    brand: tuple[FacetCount, ...]  # most products first, then by name
+    colour: tuple[FacetCount, ...]  # most products first, then by name
+    price: tuple[int, ...]  # one count per price bucket (len(price_edges) + 1), cheapest first
+    in_stock: int
+
+
+def listing_facets(category_ids: Sequence[int], *, price_edges: Sequence[Decimal], brand_id: int | None = None,
+                   colours: Sequence[str] = (), price_min: Decimal | None = None,
+                   price_max: Decimal | None = None, in_stock: bool = False) -> ListingFacets:
+    """Facet counts over the active products of these categories (a category and its
+    descendants), with the listing's filters (the meaning of search.selectors.ProductFilters:
+    price_min <= price <= price_max, any of the colours). One query.
+
+    Price buckets are cut at `price_edges` (a bucket holds its lower edge, as width_bucket).
+    """
+    conditions = {
+        "brand": ("p.brand_id = %s", [brand_id]) if brand_id is not None else None,
+        "colour": ("p.colours && %s::varchar[]", [list(colours)]) if colours else None,
+        "price": _price_condition(price_min, price_max),
+        "in_stock": ("p.stock > 0", []) if in_stock else None,
+    }
+
+    def where(leave_out: str | None = None) -> tuple[str, list]:
+        chosen = [c for name, c in conditions.items() if c is not None and name != leave_out]
+        params = [param for _, values in chosen for param in values]
+        return " AND ".join(["TRUE", *(sql for sql, _ in chosen)]), params
+
+    everything, everything_params = where()
+    not_brand, not_brand_params = where("brand")
+    not_colour, not_colour_params = where("colour")
+    not_price, not_price_params = where("price")
+    not_stock, not_stock_params = where("in_stock")
+    sql = f"""
+        WITH listed AS MATERIALIZED (
+            SELECT p.brand_id, p.colours, p.price, p.stock
+            FROM catalog_product p
+            WHERE p.is_active AND p.category_id = ANY(%s)
+        )
+        SELECT
+            (SELECT count(*) FROM listed p WHERE {everything}),
+            (SELECT json_agg(json_build_array(b.slug, b.name, f.n) ORDER BY f.n DESC, b.name, b.slug) FROM (
+                SELECT p.brand_id, count(*) AS n FROM listed p WHERE {not_brand} GROUP BY p.brand_id
+             ) f JOIN catalog_brand b ON b.id = f.brand_id),
+            (SELECT json_agg(json_build_array(f.colour, f.n) ORDER BY f.n DESC, f.colour) FROM (
+                SELECT c.colour, count(*) AS n
+                FROM listed p, LATERAL (SELECT DISTINCT unnest(p.colours)) AS c(colour)
+                WHERE {not_colour} GROUP BY c.colour
+             ) f),
+            (SELECT json_agg(json_build_array(f.bucket, f.n)) FROM (
+                SELECT width_bucket(p.price, %s::numeric[]) AS bucket, count(*) AS n
+                FROM listed p WHERE {not_price} GROUP BY 1
+             ) f),
+            (SELECT count(*) FROM listed p WHERE {not_stock} AND p.stock > 0)
+    """
+    params = [list(category_ids), *everything_params, *not_brand_params, *not_colour_params,
+              list(price_edges), *not_price_params, *not_stock_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, brands, colour_rows, buckets, stocked = cursor.fetchone()
+    prices = [0] * (len(price_edges) + 1)
+    for bucket, count in _json(buckets):
+        prices[bucket] = count  # width_bucket: 0 below the first edge, len(edges) from the last one
+    return ListingFacets(
+        total=total,
+        brand=tuple(FacetCount(slug, name, count) for slug, name, count in _json(brands)),
+        colour=tuple(FacetCount(colour, colour, count) for colour, count in _json(colour_rows)),
+        price=tuple(prices),
+        in_stock=stocked,
+    )
+
+
+def _price_condition(price_min: Decimal | None, price_max: Decimal | None) -> tuple[str, list] | None:
+    parts, params = [], []
+    if price_min is not None:
+        parts.append("p.price >= %s")
+        params.append(price_min)
+    if price_max is not None:
+        parts.append("p.price <= %s")
+        params.append(price_max)
+    return (" AND ".join(parts), params) if parts else None
+
+
+def _json(value) -> list:
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# -- pictures: srcset from the stored derivatives --------------------------------------------
+
+
+def image_srcset(image: ProductImage) -> str:
+    """`srcset` candidates of an image: its derivatives (catalog.preprocessing.DERIVATIVE_SIZES,
+    long side bounded, never enlarged) and the upload, each with its width, smallest first
+    and each width once. Empty for an unprocessed image (the upload is all there is) or one
+    whose size is unknown."""
+    if not (image.width and image.height) or not (image.thumbnail or image.display):
+        return ""
+    long_side = max(image.width, image.height)
+    candidates: dict[int, str] = {}
+    for name in ("thumbnail", "display"):
+        file = getattr(image, name)
+        if file:
+            width = round(image.width * min(1.0, DERIVATIVE_SIZES[name] / long_side))
+            candidates.setdefault(width, file.url)
+    if not image.display:  # no display derivative: the upload is the large one
+        candidates.setdefault(image.width, image.file.url)
+    return ", ".join(f"{url} {width}w" for width, url in sorted(candidates.items()))
+
+
+def images_with_srcset(images: Iterable[ProductImage]) -> None:
+    """Give each image a `srcset` attribute for the templates (no query)."""
+    for image in images:
+        image.srcset = image_srcset(image)
+
+
+def products_with_srcset(products: Iterable[Product]) -> None:
+    """`srcset` on the visible images of products loaded by the selectors here (no query)."""
+    for product in products:
+        images_with_srcset(getattr(product, "visible_images", ()))

@@ -1,33 +1,77 @@
+"""The storefront pages: home, category listings, product pages.
+
+catalog does not import search at module level (imports flow catalog <- search). Two page
+parts read what search and the API layer own: the listing's filters and price buckets
+(api.selectors.product_filters / product_list, search.text price buckets) and the product
+page's "Visually similar" row (search's cached SimilarProduct rows through
+api.selectors.similar_products). Those imports sit inside the view functions, so importing
+catalog (its models, services, admin, tasks) never loads search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from catalog import selectors
 from catalog.context_processors import category_tree_for
+from catalog.forms import ListingForm
 from catalog.models import Product
 
 PAGE_SIZE = 24
 FEATURED_COUNT = 12
+CENT = Decimal("0.01")
 
 
 def home(request):
     tree = category_tree_for(request)
     selectors.category_covers(tree)
+    featured = selectors.product_featured(FEATURED_COUNT)
+    selectors.products_with_srcset(featured)
+    selectors.images_with_srcset(c.cover for c in tree.roots if c.cover is not None)
     return render(request, "catalog/home.html", {
         "categories": tree.roots,
         # The hero's call to action: the department with the widest choice.
         "hero_category": max(tree.roots, key=lambda c: (len(c.subcategories), -tree.roots.index(c)), default=None),
-        "featured": selectors.product_featured(FEATURED_COUNT),
+        "featured": featured,
     })
 
 
 def category_detail(request, slug: str):
+    from api import selectors as api_selectors
+    from search.text import PRICE_EDGES, price_bucket_values
+
     tree = category_tree_for(request)
     category = tree.get(slug)
     if category is None:
         raise Http404("No such category")
     ancestors = tree.ancestors(category)
-    page = Paginator(selectors.product_list(category=category), PAGE_SIZE).get_page(request.GET.get("page"))
+
+    buckets = price_bucket_values()
+    chosen = ListingForm(request.GET, price_buckets=buckets).values()
+    price_min, price_max = _bucket_range(chosen["price"])
+    try:
+        filters = api_selectors.product_filters(brand=chosen["brand"], price_min=price_min, price_max=price_max,
+                                                in_stock=chosen["in_stock"], colours=chosen["colour"])
+    except api_selectors.UnknownFilterValue:  # a brand the shop does not have: not a filter
+        chosen["brand"] = ""
+        filters = api_selectors.product_filters(price_min=price_min, price_max=price_max,
+                                                in_stock=chosen["in_stock"], colours=chosen["colour"])
+    filters = dataclasses.replace(filters, category_ids=tree.descendant_ids(category))
+    facets = selectors.listing_facets(
+        filters.category_ids, price_edges=PRICE_EDGES, brand_id=filters.brand_id, colours=filters.colours,
+        price_min=filters.price_min, price_max=filters.price_max, in_stock=filters.in_stock,
+    )
+
+    paginator = Paginator(selectors.products_sorted(api_selectors.product_list(filters), chosen["sort"]), PAGE_SIZE)
+    paginator.count = facets.total  # counted by the facet query already
+    page = paginator.get_page(request.GET.get("page"))
+    selectors.products_with_srcset(page.object_list)
     return render(request, "catalog/category.html", {
         "category": category,
         "ancestors": ancestors[:-1],
@@ -35,10 +79,18 @@ def category_detail(request, slug: str):
         "subcategories": category.subcategories,
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+        "chosen": chosen,
+        "facets": _facet_options(facets, chosen, buckets),
+        "chips": _chips(request, facets, chosen, buckets),
+        "sorts": [{"value": value, "label": label, "selected": value == chosen["sort"]}
+                  for value, label in selectors.PRODUCT_SORTS.items()],
+        "filtered": _is_filtered(chosen),
     })
 
 
 def product_detail(request, pk: int, slug: str):
+    from api import selectors as api_selectors
+
     try:
         product = selectors.product_get(pk)
     except Product.DoesNotExist:
@@ -46,9 +98,74 @@ def product_detail(request, pk: int, slug: str):
     if slug != (product.slug or "item"):
         return redirect(product, permanent=True)
     ancestors = category_tree_for(request).ancestors(product.category) if product.category_id else []
+    selectors.products_with_srcset([product])
+    # The picture that made each one similar (api.selectors picks a visible one).
+    similar = [
+        {"product": row.product, "image": next((i for i in row.product.visible_images if i.pk == row.image_id), None)}
+        for row in api_selectors.similar_products(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT)
+    ]
+    selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
     return render(request, "catalog/product.html", {
         "product": product,
         "ancestors": ancestors,
         "active_category_slug": ancestors[0].slug if ancestors else "",
         "images": product.visible_images,
+        "similar": similar,
     })
+
+
+# -- the listing's filters as the template shows them -------------------------------------------
+
+
+def _bucket_range(value: str) -> tuple[Decimal | None, Decimal | None]:
+    """"25-50" -> (25, 49.99): prices have cents, and a bucket holds its lower edge only."""
+    if not value:
+        return None, None
+    low, _, high = value.partition("-")
+    return Decimal(low), (Decimal(high) - CENT if high else None)
+
+
+def _is_filtered(chosen: dict) -> bool:
+    return bool(chosen["brand"] or chosen["colour"] or chosen["price"] or chosen["in_stock"])
+
+
+def _facet_options(facets: selectors.ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> dict:
+    brands = [{"value": f.value, "label": f.label, "count": f.count, "selected": f.value == chosen["brand"]}
+              for f in facets.brand]
+    colours = [{"value": f.value, "label": f.label, "count": f.count, "selected": f.value in chosen["colour"]}
+               for f in facets.colour]
+    # A chosen value nothing matches any more stays listed, so it can be unticked.
+    if chosen["brand"] and not any(b["selected"] for b in brands):
+        brands.append({"value": chosen["brand"], "label": chosen["brand"], "count": 0, "selected": True})
+    shown = {c["value"] for c in colours}
+    colours += [{"value": c, "label": c, "count": 0, "selected": True} for c in chosen["colour"] if c not in shown]
+    prices = [{"value": value, "label": label, "count": count, "selected": value == chosen["price"]}
+              for (value, label), count in zip(buckets, facets.price) if count or value == chosen["price"]]
+    return {"brand": brands, "colour": colours, "price": prices, "in_stock": facets.in_stock}
+
+
+def _chips(request, facets: selectors.ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> list[dict]:
+    """One removable chip per active filter: its label and the URL without it (page reset, sort kept)."""
+
+    def without(key: str, value: str | None = None) -> str:
+        query = request.GET.copy()
+        query.pop("page", None)
+        if value is None:
+            query.pop(key, None)
+        else:
+            query.setlist(key, [v for v in query.getlist(key) if " ".join(v.split()).lower() != value])
+        encoded = query.urlencode()
+        return f"{request.path}?{encoded}" if encoded else request.path
+
+    chips = []
+    if chosen["brand"]:
+        name = next((f.label for f in facets.brand if f.value == chosen["brand"]), chosen["brand"])
+        chips.append({"label": f"Brand: {name}", "url": without("brand")})
+    for colour in chosen["colour"]:
+        chips.append({"label": f"Colour: {colour}", "url": without("colour", colour)})
+    if chosen["price"]:
+        label = dict(buckets)[chosen["price"]]
+        chips.append({"label": f"Price: {label}", "url": without("price")})
+    if chosen["in_stock"]:
+        chips.append({"label": "In stock", "url": without("in_stock")})
+    return chips

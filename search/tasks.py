@@ -66,3 +66,15 @@ def sweep_search_dirty() -> int:
     if refreshed:
         logger.info("search refresh sweep: %s product(s) refreshed", refreshed)
     return refreshed
+
+
+@shared_task(acks_late=True)
+def cleanup_query_photos() -> int:
+    """Periodic (hourly): delete shoppers' query photos older than a day (their results links
+    stop working then; search.query_photos)."""
+    from search import query_photos
+
+    deleted = query_photos.query_photos_cleanup()
+    if deleted:
+        logger.info("query photos: %s older than a day deleted", deleted)
+    return deleted

@@ -127,3 +127,108 @@ def test_category_covers_come_from_own_or_first_subcategory_products(tree, djang
     assert categories.get("shirts").cover.pk == shirt_image.pk
     assert categories.get("dresses").cover is None
     assert home.cover is None
+
+
+# -- listings: sort orders and facets ---------------------------------------------------------
+
+EDGES = (Decimal(25), Decimal(50), Decimal(100), Decimal(200))
+
+
+@pytest.fixture
+def listed(tree):
+    """Products under Clothing with brands, colours, prices and stock; one inactive, one elsewhere."""
+    rows = [  # sku, title, category, brand, colours, price, stock
+        ("A", "Apple dress", "dresses", "Northwind", ["red", "white"], "24.99", 3),
+        ("B", "Birch dress", "dresses", "Northwind", ["blue"], "25.00", 0),
+        ("C", "Cedar shirt", "shirts", "Lumen", ["red"], "49.99", 2),
+        ("D", "Dune shirt", "shirts", "Lumen", ["white"], "120.00", 1),
+        ("E", "Elm shirt", "shirts", None, [], "250.00", 0),
+    ]
+    products = {}
+    for sku, title, category, brand, colours, price, stock in rows:
+        product, _ = services.product_upsert(ProductData(
+            sku=sku, title=title, price=Decimal(price), category=tree[category], stock=stock,
+            brand=services.brand_get_or_create(brand) if brand else None,
+        ))
+        Product.objects.filter(pk=product.pk).update(colours=colours)
+        products[sku] = product
+    make("X", "Hidden red dress", tree["dresses"], active=False)
+    make("Y", "Red mug", tree["home"])
+    Product.objects.filter(sku__in=["X", "Y"]).update(colours=["red"])
+    return products
+
+
+def clothing_ids(tree):
+    return selectors.category_descendant_ids(Category.objects.get(name="Clothing"))
+
+
+def test_listing_facets_count_every_value_over_the_category_and_its_descendants(tree, listed,
+                                                                              django_assert_num_queries):
+    ids = clothing_ids(tree)
+    with django_assert_num_queries(1):
+        facets = selectors.listing_facets(ids, price_edges=EDGES)
+    F = selectors.FacetCount
+    assert facets == selectors.ListingFacets(
+        total=5,
+        brand=(F("lumen", "Lumen", 2), F("northwind", "Northwind", 2)),
+        colour=(F("red", "red", 2), F("white", "white", 2), F("blue", "blue", 1)),
+        price=(1, 2, 0, 1, 1),  # 24.99 | 25.00, 49.99 | - | 120 | 250
+        in_stock=3,
+    )
+
+
+def test_each_facet_counts_with_the_other_filters_but_not_its_own(tree, listed, django_assert_num_queries):
+    F = selectors.FacetCount
+    ids = clothing_ids(tree)
+    with django_assert_num_queries(1):
+        facets = selectors.listing_facets(ids, price_edges=EDGES, brand_id=listed["C"].brand_id,
+                                          colours=["red"], in_stock=True)
+    assert facets == selectors.ListingFacets(
+        total=1,  # Cedar shirt: Lumen, red, in stock
+        brand=(F("lumen", "Lumen", 1), F("northwind", "Northwind", 1)),  # red and in stock, any brand
+        colour=(F("red", "red", 1), F("white", "white", 1)),  # Lumen and in stock, any colour
+        price=(0, 1, 0, 0, 0),
+        in_stock=1,  # Lumen and red, in stock or not
+    )
+    priced = selectors.listing_facets(clothing_ids(tree), price_edges=EDGES, price_min=Decimal(25),
+                                      price_max=Decimal("49.99"))
+    assert (priced.total, priced.price, priced.in_stock) == (2, (1, 2, 0, 1, 1), 1)
+    assert priced.brand == (F("lumen", "Lumen", 1), F("northwind", "Northwind", 1))
+
+
+def test_listing_facets_of_an_empty_category(tree):
+    facets = selectors.listing_facets(selectors.category_descendant_ids(tree["home"]), price_edges=EDGES)
+    assert facets == selectors.ListingFacets(total=0, brand=(), colour=(), price=(0, 0, 0, 0, 0), in_stock=0)
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("featured", ["Apple dress", "Cedar shirt", "Dune shirt", "Birch dress", "Elm shirt"]),  # in stock first
+    ("price-asc", ["Apple dress", "Birch dress", "Cedar shirt", "Dune shirt", "Elm shirt"]),
+    ("price-desc", ["Elm shirt", "Dune shirt", "Cedar shirt", "Birch dress", "Apple dress"]),
+    ("newest", ["Elm shirt", "Dune shirt", "Cedar shirt", "Birch dress", "Apple dress"]),
+    ("nonsense", ["Apple dress", "Cedar shirt", "Dune shirt", "Birch dress", "Elm shirt"]),
+])
+def test_products_sorted(tree, listed, sort, expected):
+    Product.objects.filter(sku="C").update(created_at=timezone.now() - timedelta(days=1))
+    Product.objects.filter(sku="B").update(created_at=timezone.now() - timedelta(days=2))
+    Product.objects.filter(sku="A").update(created_at=timezone.now() - timedelta(days=3))
+    Product.objects.filter(sku__in=["D", "E"]).update(created_at=timezone.now())  # a tie: the id decides
+    queryset = selectors.product_list(category=Category.objects.get(name="Clothing"))
+    assert titles(selectors.products_sorted(queryset, sort)) == expected
+
+
+def test_image_srcset_lists_the_derivatives_by_width():
+    image = ProductImage(width=960, height=1200, file="products/a.jpg", thumbnail="derived/a-thumbnail.jpg",
+                         display="derived/a-display.jpg")
+    assert selectors.image_srcset(image) == "/media/derived/a-thumbnail.jpg 256w, /media/derived/a-display.jpg 960w"
+    large = ProductImage(width=3000, height=2000, file="products/b.jpg", thumbnail="derived/b-thumbnail.jpg",
+                         display="derived/b-display.jpg")
+    assert selectors.image_srcset(large) == "/media/derived/b-thumbnail.jpg 320w, /media/derived/b-display.jpg 1200w"
+    # A small JPEG upload is its own display image; the upload stands in for a missing display file.
+    own = ProductImage(width=480, height=600, file="products/c.jpg", thumbnail="derived/c-thumbnail.jpg")
+    assert selectors.image_srcset(own) == "/media/derived/c-thumbnail.jpg 256w, /media/products/c.jpg 480w"
+    tiny = ProductImage(width=200, height=250, file="products/d.jpg", thumbnail="derived/d-thumbnail.jpg",
+                        display="derived/d-display.jpg")
+    assert selectors.image_srcset(tiny) == "/media/derived/d-thumbnail.jpg 200w"  # one width, the first file
+    assert selectors.image_srcset(ProductImage(width=480, height=600, file="products/e.jpg")) == ""
+    assert selectors.image_srcset(ProductImage(file="products/f.jpg", thumbnail="derived/f-thumbnail.jpg")) == ""

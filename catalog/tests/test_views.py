@@ -16,8 +16,13 @@ pytestmark = pytest.mark.django_db
 
 # Pinned page costs. Each is independent of how many products and images are shown.
 HOME_QUERIES = 4      # category tree (header + tiles), tile covers, featured products, their images
-CATEGORY_QUERIES = 4  # category tree (header, category, breadcrumb, subcategories), count, page, images
-PRODUCT_QUERIES = 3   # product with brand and category, its images, category tree (header, breadcrumb)
+# category tree (header, category, breadcrumb, subcategories), facets with the total, page, images;
+# a brand filter adds its slug's lookup
+CATEGORY_QUERIES = 4
+# product with brand and category, its images, category tree (header, breadcrumb), similar: is the
+# product active (api.selectors), the cached rows; with rows, their products and their images
+PRODUCT_QUERIES = 5
+PRODUCT_WITH_SIMILAR_QUERIES = 7
 
 
 def make(sku, title, category, *, price="24.90", stock=7, brand="Northwind", images=2, active=True,
@@ -62,6 +67,15 @@ def cards(page_html):
     return page_html.count('class="product-card"')
 
 
+def titles(page_html):
+    return re.findall(r'class="product-card__link" href="[^"]+">([^<]+)</a>', page_html)
+
+
+def section(page_html, start, end="</section>"):
+    begin = page_html.index(start)
+    return page_html[begin:page_html.index(end, begin)]
+
+
 # -- home ---------------------------------------------------------------------------
 
 
@@ -88,9 +102,13 @@ def test_home_on_an_empty_shop(client):
 
 def test_product_cards_have_sized_lazy_images_with_alt_text(client, shop):
     page = html(client.get(reverse("catalog:category", kwargs={"slug": "shirts"})))
-    image = shop["shirt"].images.get(position=0)
-    assert (f'<img class="product-card__image" src="{image.file.url}" width="300" height="375" loading="lazy" '
+    first = shop["shirt"].images.get(position=0)
+    second = shop["sold_out"].images.get(position=0)
+    # The first card is above the fold: fetched at once. The rest wait until scrolled near.
+    assert (f'<img class="product-card__image" src="{first.file.url}" width="300" height="375" fetchpriority="high" '
             f'decoding="async" alt="Striped linen shirt in navy">') in page
+    assert (f'<img class="product-card__image" src="{second.file.url}" width="300" height="375" loading="lazy" '
+            f'decoding="async" alt="Oxford shirt in white">') in page
     assert '<p class="product-card__brand">Lumen &amp; Loom</p>' in page
 
 
@@ -113,8 +131,8 @@ def test_category_page_lists_descendants_with_breadcrumb_and_subcategories(clien
     assert '<h1 class="page-header__title">Clothing</h1>' in page
     assert "3 products" in page
     assert cards(page) == 3
-    assert ["Oxford shirt in white", "Polka-dot midi dress in navy", "Striped linen shirt in navy"] == re.findall(
-        r'class="product-card__link" href="[^"]+">([^<]+)</a>', page)
+    # Featured order: in stock first, then by title.
+    assert titles(page) == ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]
     assert page.count("Out of stock") == 1
     assert "Hidden shirt" not in page
     assert '<a class="chip" href="/c/dresses/">Dresses</a>' in page
@@ -142,7 +160,8 @@ def test_category_pagination(client, shop):
     assert "<title>Dresses · page 2 · VisualShop</title>" in second
     assert '<a class="pagination__step" href="/c/dresses/" rel="prev">‹ Previous</a>' in second
     assert '<a href="/c/dresses/?page=2" aria-current="page" aria-label="Page 2">2</a>' in second
-    assert ">Plain dress 27<" in second and ">Polka-dot midi dress in navy<" in second
+    # In stock first: 22 in stock, then the 7 sold out (stock 0 for every fourth) by title.
+    assert titles(second) == ["Plain dress 08", "Plain dress 12", "Plain dress 16", "Plain dress 20", "Plain dress 24"]
     assert cards(html(client.get("/c/dresses/?page=99"))) == 5  # out of range: the last page
     assert cards(html(client.get("/c/dresses/?page=abc"))) == 24
 
@@ -272,3 +291,288 @@ def test_processed_images_are_shown_through_their_derivatives(client, shop):
     assert '<img src="/media/derived/ab/abc-thumbnail.jpg"' in page
     category = html(client.get(shop["dresses"].get_absolute_url()))
     assert 'class="product-card__image" src="/media/derived/ab/abc-thumbnail.jpg"' in category
+
+
+# -- category listing: facets, filters, chips, sort, pagination --------------------------------
+
+
+@pytest.fixture
+def coloured(shop):
+    for key, colours in [("dress", ["navy", "white"]), ("shirt", ["navy"]), ("sold_out", ["white"]),
+                         ("mug", ["teal"]), ("hidden", ["white"])]:
+        Product.objects.filter(pk=shop[key].pk).update(colours=colours)
+    return shop
+
+
+def option(kind, name, value, label, count=None, checked=False):
+    counted = f' <span class="filters__count">({count})</span>' if count is not None else ""
+    return (f'<label class="filters__option"><input type="{kind}" name="{name}" value="{value}"'
+            f'{" checked" if checked else ""}> {label}{counted}</label>')
+
+
+def colour_option(value, count, checked=False):
+    return (f'<label class="filters__option"><input type="checkbox" name="colour" value="{value}"'
+            f'{" checked" if checked else ""}> <span class="swatch" data-colour="{value}" aria-hidden="true"></span>'
+            f'{value.capitalize()} <span class="filters__count">({count})</span></label>')
+
+
+def options(page_html, name):
+    return re.findall(rf'<label class="filters__option"><input type="\w+" name="{name}" value="([^"]*)"', page_html)
+
+
+def test_category_facets_count_the_category_with_its_descendants(client, coloured):
+    page = html(client.get("/c/clothing/"))
+    form = section(page, '<form class="filters__form" method="get" action="/c/clothing/">', "</form>")
+    assert option("checkbox", "in_stock", "1", "In stock", 2) in form
+    assert options(form, "price") == ["", "25-50", "50-100"]  # empty buckets left out
+    assert option("radio", "price", "", "Any price", checked=True) in form
+    assert option("radio", "price", "25-50", "€25–50", 2) in form
+    assert option("radio", "price", "50-100", "€50–100", 1) in form
+    assert options(form, "brand") == ["", "northwind", "lumen-loom"]  # most products first
+    assert option("radio", "brand", "northwind", "Northwind", 2) in form
+    assert option("radio", "brand", "lumen-loom", "Lumen &amp; Loom", 1) in form
+    assert options(form, "colour") == ["navy", "white"]
+    assert colour_option("navy", 2) in form and colour_option("white", 2) in form
+    assert '<select class="filters__select" id="sort" name="sort">' in form
+    assert '<option value="featured" selected>Featured</option>' in form
+    assert '<label class="filters__label" for="sort">Sort by</label>' in form
+    assert '<button class="button button--primary filters__apply" type="submit">Show products</button>' in form
+    assert "Clear filters" not in form and "Active filters" not in page
+
+
+def test_filters_narrow_the_listing_and_each_facet_counts_without_its_own_filter(client, coloured):
+    page = html(client.get("/c/clothing/?brand=northwind&colour=white"))
+    assert titles(page) == ["Polka-dot midi dress in navy", "Oxford shirt in white"]
+    assert '<p class="page-header__count" id="result-count">2 products</p>' in page
+    form = section(page, '<form class="filters__form"', "</form>")
+    assert option("radio", "brand", "northwind", "Northwind", 2, checked=True) in form
+    assert options(form, "brand") == ["", "northwind"]  # no white Lumen &amp; Loom product
+    assert colour_option("navy", 1) in form and colour_option("white", 2, checked=True) in form
+    assert option("radio", "price", "25-50", "€25–50", 1) in form
+    assert option("radio", "price", "50-100", "€50–100", 1) in form
+    assert option("checkbox", "in_stock", "1", "In stock", 1) in form
+    assert '<a class="filters__clear" href="/c/clothing/">Clear filters</a>' in form
+
+    assert titles(html(client.get("/c/clothing/?price=25-50"))) == ["Striped linen shirt in navy",
+                                                                   "Oxford shirt in white"]
+    assert titles(html(client.get("/c/clothing/?price=50-100"))) == ["Polka-dot midi dress in navy"]
+    assert titles(html(client.get("/c/clothing/?in_stock=1"))) == ["Polka-dot midi dress in navy",
+                                                                  "Striped linen shirt in navy"]
+    assert titles(html(client.get("/c/clothing/?colour=navy&colour=white"))) == [
+        "Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]
+    assert titles(html(client.get("/c/clothing/?colour=teal"))) == []
+
+
+def test_a_price_bucket_holds_its_lower_edge_only(client, coloured):
+    Product.objects.filter(pk=coloured["shirt"].pk).update(price=Decimal("50.00"))
+    assert titles(html(client.get("/c/clothing/?price=25-50"))) == ["Oxford shirt in white"]
+    assert titles(html(client.get("/c/clothing/?price=50-100"))) == ["Polka-dot midi dress in navy",
+                                                                    "Striped linen shirt in navy"]
+
+
+def test_active_filters_are_chips_that_remove_one_filter_each(client, coloured):
+    page = html(client.get("/c/clothing/?brand=northwind&colour=white&colour=Navy&price=50-100&in_stock=1"
+                           "&sort=price-asc&page=1"))
+    chips = section(page, '<div class="active-filters">', "</div>")
+    assert re.findall(r'<a class="chip chip--remove" href="([^"]+)"><span class="visually-hidden">Remove filter '
+                      r'</span>([^<]+)<span class="chip__x" aria-hidden="true">×</span></a>', chips) == [
+        ("/c/clothing/?colour=white&amp;colour=Navy&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
+         "Brand: Northwind"),
+        ("/c/clothing/?brand=northwind&amp;colour=Navy&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
+         "Colour: white"),
+        ("/c/clothing/?brand=northwind&amp;colour=white&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
+         "Colour: navy"),
+        ("/c/clothing/?brand=northwind&amp;colour=white&amp;colour=Navy&amp;in_stock=1&amp;sort=price-asc",
+         "Price: 50–100"),
+        ("/c/clothing/?brand=northwind&amp;colour=white&amp;colour=Navy&amp;price=50-100&amp;sort=price-asc",
+         "In stock"),
+    ]
+    assert titles(page) == ["Polka-dot midi dress in navy"]
+    assert ('<h2 id="filters-title" class="filters__title">Filter and sort '
+            '<span class="filters__active">(5 active)</span></h2>') in page
+    # Clearing keeps the sort order.
+    assert '<a class="filters__clear" href="/c/clothing/?sort=price-asc">Clear filters</a>' in page
+    removed = html(client.get("/c/clothing/?colour=white&colour=Navy&price=50-100&in_stock=1&sort=price-asc"))
+    assert "Brand: Northwind" not in removed and titles(removed) == ["Polka-dot midi dress in navy"]
+
+
+def test_nothing_matching_the_filters(client, coloured):
+    page = html(client.get("/c/shirts/?colour=navy&price=200-"))
+    assert cards(page) == 0 and "0 products" in page
+    assert ('<p class="empty-state">No products match these filters. '
+            '<a href="/c/shirts/">Clear all filters</a></p>') in page
+    # The chosen price bucket stays listed (with its zero), so it can be unticked.
+    assert option("radio", "price", "200-", "€200+", 0, checked=True) in page
+
+
+def test_values_that_do_not_clean_are_ignored(client, coloured):
+    page = html(client.get("/c/clothing/?brand=no-such-brand&price=7-9&sort=cheapest&colour=%3Cb%3E&page=x"))
+    assert titles(page) == ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]
+    assert "Active filters" not in page and "<b>" not in page
+    assert '<option value="featured" selected>Featured</option>' in page
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
+    ("featured", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
+    ("price-asc", ["Oxford shirt in white", "Striped linen shirt in navy", "Polka-dot midi dress in navy"]),
+    ("price-desc", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
+    ("newest", ["Oxford shirt in white", "Striped linen shirt in navy", "Polka-dot midi dress in navy"]),
+])
+def test_category_sort_orders(client, coloured, sort, expected):
+    page = html(client.get(f"/c/clothing/?sort={sort}"))
+    assert titles(page) == expected
+    selected = sort or "featured"
+    assert re.findall(r'<option value="([^"]+)" selected>', page) == [selected]
+
+
+def test_pagination_keeps_filters_and_sort(client, shop):
+    for n in range(30):
+        product = make(f"P{n:02d}", f"Plain dress {n:02d}", shop["dresses"], images=0, price=f"{10 + n}.00")
+        Product.objects.filter(pk=product.pk).update(colours=["red"])
+    first = html(client.get("/c/dresses/?colour=red&sort=price-desc"))
+    assert cards(first) == 24 and "30 products" in first
+    assert titles(first)[:2] == ["Plain dress 29", "Plain dress 28"]
+    assert ('<a class="pagination__step" href="/c/dresses/?colour=red&amp;sort=price-desc&amp;page=2" '
+            'rel="next">') in first
+    second = html(client.get("/c/dresses/?colour=red&sort=price-desc&page=2"))
+    assert titles(second) == ["Plain dress 05", "Plain dress 04", "Plain dress 03", "Plain dress 02",
+                              "Plain dress 01", "Plain dress 00"]
+    assert '<a class="pagination__step" href="/c/dresses/?colour=red&amp;sort=price-desc" rel="prev">' in second
+    # Removing a filter starts again at page 1 and keeps the sort.
+    assert '<a class="chip chip--remove" href="/c/dresses/?sort=price-desc">' in second
+
+
+def test_filtered_category_query_count_is_fixed(client, coloured, django_assert_num_queries):
+    with django_assert_num_queries(CATEGORY_QUERIES):
+        assert cards(html(client.get("/c/clothing/?colour=navy&price=25-50&in_stock=1&sort=newest"))) == 1
+    with django_assert_num_queries(CATEGORY_QUERIES + 1):
+        assert cards(html(client.get("/c/clothing/?brand=northwind&colour=white"))) == 2
+    for n in range(30):
+        make(f"X{n:02d}", f"Extra {n:02d}", coloured["shirts"], images=2, brand="Northwind")
+    with django_assert_num_queries(CATEGORY_QUERIES + 1):
+        assert cards(html(client.get("/c/clothing/?brand=northwind&page=2"))) == 8
+
+
+def test_listing_images_offer_their_derivatives(client, shop):
+    image = shop["shirt"].images.order_by("position").first()
+    image.thumbnail.name, image.display.name = "derived/ab/s-thumbnail.jpg", "derived/ab/s-display.jpg"
+    image.save(update_fields=["thumbnail", "display"])
+    page = html(client.get("/c/shirts/"))
+    assert ('<img class="product-card__image" src="/media/derived/ab/s-thumbnail.jpg" '
+            'srcset="/media/derived/ab/s-thumbnail.jpg 256w, /media/derived/ab/s-display.jpg 300w" '
+            'sizes="(min-width: 1240px) 220px, (min-width: 900px) 21vw, (min-width: 700px) 31vw, 46vw" '
+            'width="300" height="375" fetchpriority="high" decoding="async" alt="Striped linen shirt in navy">') in page
+
+
+# -- home: photo search --------------------------------------------------------------------------
+
+
+def test_home_has_a_photo_search_form(client, shop):
+    page = html(client.get("/"))
+    form = section(page, '<section id="photo-search"')
+    assert '<h2 id="photo-search-title" class="photo-search__title">Search with a photo</h2>' in form
+    assert ('<form class="photo-search__form" method="post" action="/search/photo/" '
+            'enctype="multipart/form-data">') in form
+    assert 'name="csrfmiddlewaretoken"' in form
+    assert '<label class="photo-search__label" for="home-photo-input">Choose a photo</label>' in form
+    assert ('<input class="photo-search__input" id="home-photo-input" type="file" name="photo" accept="image/*" '
+            'required aria-describedby="photo-search-help">') in form
+    assert ('<button class="button button--primary photo-search__button" type="submit">'
+            'Find similar items</button>') in form
+
+
+def test_home_images_are_lazy_but_the_first_in_view(client, shop):
+    page = html(client.get("/"))
+    collage = section(page, '<div class="hero__collage" aria-hidden="true">', "</div>")
+    assert [("loading" in tag) for tag in re.findall(r"<img [^>]+>", collage)] == [False, True, True]
+    grid = section(page, '<section id="new-in"')
+    assert re.findall(r"<img [^>]+>", grid) and all('loading="lazy"' in t for t in re.findall(r"<img [^>]+>", grid))
+
+
+# -- product: visually similar ---------------------------------------------------------------------
+
+
+def similar_to(product, *rows):
+    from search.models import SimilarProduct
+
+    for rank, (other, image) in enumerate(rows, start=1):
+        SimilarProduct.objects.create(product=product, similar=other, rank=rank, score=1 - rank / 10, image=image)
+
+
+def test_product_page_shows_the_cached_similar_products_in_their_order(client, shop, django_assert_num_queries):
+    mug_second_photo = shop["mug"].images.get(position=1)
+    similar_to(shop["dress"], (shop["mug"], mug_second_photo), (shop["hidden"], None), (shop["sold_out"], None),
+               (shop["shirt"], shop["shirt"].images.get(position=0)))
+    with django_assert_num_queries(PRODUCT_WITH_SIMILAR_QUERIES):
+        page = html(client.get(shop["dress"].get_absolute_url()))
+    row = section(page, '<section class="similar" aria-labelledby="similar-title">')
+    assert '<h2 id="similar-title" class="section__title">Visually similar</h2>' in row
+    # Rank order; the inactive product is left out.
+    assert titles(row) == ["Stoneware mug in teal", "Oxford shirt in white", "Striped linen shirt in navy"]
+    images = re.findall(r"<img [^>]+>", row)
+    assert images[0] == (f'<img class="product-card__image" src="{mug_second_photo.file.url}" width="300" '
+                         'height="375" loading="lazy" decoding="async" alt="Stoneware mug in teal">')
+    assert all('loading="lazy"' in tag and 'width="' in tag and 'height="' in tag for tag in images)
+
+
+def test_similar_row_offers_derivatives(client, shop):
+    image = shop["mug"].images.get(position=0)
+    image.thumbnail.name = "derived/cd/m-thumbnail.jpg"
+    image.save(update_fields=["thumbnail"])
+    similar_to(shop["dress"], (shop["mug"], image))
+    page = html(client.get(shop["dress"].get_absolute_url()))
+    assert ('<img class="product-card__image" src="/media/derived/cd/m-thumbnail.jpg" '
+            f'srcset="/media/derived/cd/m-thumbnail.jpg 256w, {image.file.url} 300w" '
+            'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" height="375" '
+            'loading="lazy" decoding="async" alt="Stoneware mug in teal">') in page
+
+
+def test_similar_row_is_hidden_when_there_is_none(client, shop):
+    page = html(client.get(shop["dress"].get_absolute_url()))
+    assert "Visually similar" not in page and 'class="similar"' not in page
+    similar_to(shop["shirt"], (shop["hidden"], None))  # only an inactive one
+    assert "Visually similar" not in html(client.get(shop["shirt"].get_absolute_url()))
+
+
+def test_product_page_keeps_the_add_to_cart_form(client, shop):
+    page = html(client.get(shop["dress"].get_absolute_url()))
+    assert '<button class="button button--primary buy-box__button" type="submit">Add to cart</button>' in page
+    assert '<p class="product__price">€89.00</p>' in page and "Only 3 left" in page
+
+
+def test_gallery_switches_srcset_with_the_photo(client, shop):
+    image = shop["dress"].images.get(position=1)
+    image.thumbnail.name, image.display.name = "derived/ef/d-thumbnail.jpg", "derived/ef/d-display.jpg"
+    image.save(update_fields=["thumbnail", "display"])
+    page = html(client.get(shop["dress"].get_absolute_url()))
+    assert ('href="/media/derived/ef/d-display.jpg" data-full="/media/derived/ef/d-display.jpg" '
+            'data-srcset="/media/derived/ef/d-thumbnail.jpg 256w, /media/derived/ef/d-display.jpg 300w" '
+            'data-alt="Polka-dot midi dress in navy, photo 2 of 3"') in page
+
+
+# -- static assets ---------------------------------------------------------------------------------
+
+
+def test_collected_static_files_are_fingerprinted_compressed_and_cached_for_good(tmp_path, settings):
+    """The production storage (visualshop.settings.storage) with WhiteNoise in front: a
+    collected asset's URL carries its content hash, a gzip copy sits beside it, and it is
+    served with a far-future immutable Cache-Control."""
+    from django.core.management import call_command
+    from django.templatetags.static import static
+    from django.test import Client
+
+    from visualshop.settings import storage as production
+
+    settings.STORAGES = production.STORAGES
+    settings.STATIC_ROOT = str(tmp_path)
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]  # static/ only
+    call_command("collectstatic", interactive=False, verbosity=0)  # (setting_changed rebuilt the storage)
+    url = static("css/site.css")
+    assert re.fullmatch(r"/static/css/site\.[0-9a-f]{12}\.css", url), url
+    assert (tmp_path / (url.removeprefix("/static/") + ".gz")).is_file()
+    response = Client().get(url, HTTP_ACCEPT_ENCODING="gzip")  # a new client: WhiteNoise reads STATIC_ROOT
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
+    assert response["Cache-Control"] == "max-age=315360000, public, immutable"
+    assert f'<link rel="stylesheet" href="{url}">' in html(Client().get("/"))

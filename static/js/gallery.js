@@ -8,6 +8,9 @@
     thumb.addEventListener("click", function (event) {
       if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
       event.preventDefault();
+      // srcset wins over src, so both change together (a photo not yet processed has no srcset).
+      var srcset = thumb.getAttribute("data-srcset");
+      if (srcset) main.setAttribute("srcset", srcset); else main.removeAttribute("srcset");
       main.src = thumb.getAttribute("data-full");
       main.alt = thumb.getAttribute("data-alt");
       Array.prototype.forEach.call(thumbs, function (other) { other.removeAttribute("aria-current"); });

@@ -46,6 +46,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Products still search-dirty: their refresh message was lost, or the broker was down
     # (search.product_refresh).
+    # Shoppers' uploaded search photos live a day (search.query_photos).
+    "cleanup-query-photos": {
+        "task": "search.tasks.cleanup_query_photos",
+        "schedule": 3600.0,
+    },
     "sweep-search-dirty": {
         "task": "search.tasks.sweep_search_dirty",
         "schedule": 60.0,

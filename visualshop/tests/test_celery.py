@@ -9,6 +9,7 @@ def test_every_periodic_task_is_registered():
     assert scheduled == {
         "catalog.tasks.sweep_stale_images", "search.tasks.sweep_embedding_models",
         "search.tasks.refit_search_projection", "search.tasks.sweep_search_dirty",
+        "search.tasks.cleanup_query_photos",
     }
     assert scheduled <= set(app.tasks)
 

@@ -1,0 +1,223 @@
+"""Benchmark: server-side rendering time of the storefront pages on the demo catalogue.
+
+In a throw-away database (`visualshop_bench_pages` on the embedded server, dropped at the
+end) with a temporary media and static folder, it loads the demo catalogue
+(catalog.demo.load_demo_catalog), processes every photo in this process through the real
+pipeline (derivatives, vectors) and refreshes the products' search data (colours, text
+documents, the cached "visually similar" rows), then collects the static files as
+production does (fingerprinted manifest). Then it renders, with Django's test Client in
+this process (no HTTP, no network; middleware, templates and SQL included), after a
+warm-up:
+
+    home        /
+    category    the department with the most products, filtered to in-stock products of
+                its most common colour
+    product     a product that has cached similar products (the row is shown)
+    search      /search/?q=<a word of the demo titles>; null while the search pages do
+                not exist yet (the answer is not 200)
+
+Prints one JSON object on stdout (progress goes to stderr):
+
+    {"benchmark": "pages", "pages": {"home": {"p50_ms": .., "p95_ms": .., "queries": ..,
+     "bytes": .., "path": ..}, ...}, "target_p50_ms": 50, "target_met": true, ...}
+
+`--quick` (for CI) loads 48 demo products and renders each page 30 times.
+"""
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+BENCH_DATABASE = "visualshop_bench_pages"
+MEMORY_BROKER = "memory://localhost/"  # on-commit messages go nowhere: processed here
+TARGET_P50_MS = 50
+PLANS = {
+    "full": {"products": None, "warmup": 20, "iterations": 200},
+    "quick": {"products": 48, "warmup": 5, "iterations": 30},
+}
+PROCESS_BATCH = 32
+
+
+def say(message: str) -> None:
+    print(f"[bench/pages] {message}", file=sys.stderr, flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="48 products, 30 renders per page (for CI)")
+    parser.add_argument("--iterations", type=int, help="timed renders per page (default 200; quick 30)")
+    args = parser.parse_args()
+    plan = dict(PLANS["quick" if args.quick else "full"])
+    plan["iterations"] = args.iterations or plan["iterations"]
+
+    def interrupted(signum, frame):  # SIGTERM cleans up like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    from visualshop import embedded
+    from visualshop.paths import VAR_DIR
+
+    wall_started = time.perf_counter()
+    result: dict = {}
+    with tempfile.TemporaryDirectory(prefix="visualshop-bench-pages-") as tmp:
+        tmp = Path(tmp)
+        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
+        embedded.recreate_database(admin_url, BENCH_DATABASE)
+        os.environ.update({
+            "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}",
+            "DJANGO_MEDIA_ROOT": str(tmp / "media"),
+            "DJANGO_STATIC_ROOT": str(tmp / "static"),
+            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
+            "CELERY_BROKER_URL": MEMORY_BROKER,
+            "CELERY_RESULT_BACKEND": "cache+memory://",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        })
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        try:
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            say("migrating the throw-away database")
+            call_command("migrate", verbosity=0)
+            result["catalogue"] = load_catalogue(plan["products"])
+            say("collecting static files (manifest, compressed)")
+            started = time.perf_counter()
+            call_command("collectstatic", interactive=False, verbosity=0)
+            result["collectstatic_s"] = round(time.perf_counter() - started, 1)
+            result["pages"] = measure_pages(plan["warmup"], plan["iterations"])
+            from django.db import connections
+
+            connections.close_all()
+        finally:
+            embedded.drop_database(admin_url, BENCH_DATABASE)
+
+    measured = [page["p50_ms"] for page in result["pages"].values() if page is not None]
+    print(json.dumps({
+        "benchmark": "pages",
+        "quick": args.quick,
+        **result,
+        "iterations": plan["iterations"],
+        "warmup": plan["warmup"],
+        "target_p50_ms": TARGET_P50_MS,
+        "target_met": bool(measured) and all(p50 <= TARGET_P50_MS for p50 in measured),
+        "cpus": os.cpu_count(),
+        "wall_s": round(time.perf_counter() - wall_started, 1),
+    }))
+    return 0
+
+
+def load_catalogue(limit: int | None) -> dict:
+    """The demo catalogue with every photo processed and every product's search data refreshed."""
+    from catalog.demo import load_demo_catalog
+    from catalog.models import Product, ProductImage
+    from search.models import SimilarProduct
+    from search.pipeline import product_images_process
+    from search.product_refresh import products_refresh
+
+    started = time.perf_counter()
+    loaded = load_demo_catalog(limit=limit)
+    say(f"demo catalogue: {loaded.products} products, {loaded.images} images "
+        f"({time.perf_counter() - started:.1f} s); processing the photos")
+    started = time.perf_counter()
+    image_ids = list(ProductImage.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(image_ids), PROCESS_BATCH):
+        product_images_process(image_ids[start:start + PROCESS_BATCH])
+    processed_s = time.perf_counter() - started
+    say(f"processed {len(image_ids)} images in {processed_s:.1f} s; refreshing search data")
+    started = time.perf_counter()
+    product_ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
+    products_refresh(product_ids, only_dirty=False)
+    refresh_s = time.perf_counter() - started
+    statuses = {}
+    for status in ProductImage.objects.values_list("status", flat=True):
+        statuses[status] = statuses.get(status, 0) + 1
+    return {
+        "products": loaded.products, "images": loaded.images, "categories": loaded.categories,
+        "image_statuses": dict(sorted(statuses.items())), "similar_rows": SimilarProduct.objects.count(),
+        "process_s": round(processed_s, 1), "refresh_s": round(refresh_s, 1),
+    }
+
+
+def page_paths() -> dict[str, str]:
+    """The URL of each measured page in this catalogue."""
+    import re
+    from urllib.parse import urlencode
+
+    from django.db.models import Count
+
+    from catalog import selectors
+    from catalog.models import Product
+    from search.models import SimilarProduct
+    from search.text import PRICE_EDGES
+
+    tree = selectors.category_tree()
+    sizes = dict(Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id"))
+                 .order_by())
+    department = max(tree.roots, key=lambda c: (sum(sizes.get(i, 0) for i in tree.descendant_ids(c)), -c.pk))
+    facets = selectors.listing_facets(tree.descendant_ids(department), price_edges=PRICE_EDGES)
+    query = {"colour": facets.colour[0].value, "in_stock": "1"} if facets.colour else {"in_stock": "1"}
+    category_path = f"{department.get_absolute_url()}?{urlencode(query)}"
+
+    with_similar = (SimilarProduct.objects.filter(product__is_active=True).order_by("product_id")
+                    .values_list("product_id", flat=True).first())
+    product = Product.objects.get(pk=with_similar) if with_similar else Product.objects.filter(is_active=True).first()
+
+    words = [w.lower() for title in Product.objects.filter(is_active=True).values_list("title", flat=True)[:200]
+             for w in re.findall(r"[A-Za-z]{4,}", title)]
+    word = statistics.mode(words) if words else "dress"
+    return {
+        "home": "/",
+        "category": category_path,
+        "product": product.get_absolute_url(),
+        "search": f"/search/?{urlencode({'q': word})}",
+    }
+
+
+def measure_pages(warmup: int, iterations: int) -> dict:
+    from django.db import connection
+    from django.test import Client
+
+    client = Client()
+    pages = {}
+    for name, path in page_paths().items():
+        response = client.get(path)
+        if response.status_code != 200:
+            say(f"{name}: {path} answered {response.status_code}; not measured")
+            pages[name] = None
+            continue
+        for _ in range(warmup):
+            client.get(path)
+        queries = []
+        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+            client.get(path)
+        times = []
+        for _ in range(iterations):
+            started = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        times.sort()
+        pages[name] = {
+            "path": path,
+            "p50_ms": round(statistics.median(times), 2),
+            "p95_ms": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 2),
+            "min_ms": round(times[0], 2),
+            "queries": len(queries),
+            "bytes": len(response.content),
+        }
+        say(f"{name}: {path} p50 {pages[name]['p50_ms']} ms, {pages[name]['queries']} queries")
+    return pages
+
+
+if __name__ == "__main__":
+    sys.exit(main())

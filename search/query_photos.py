@@ -1,0 +1,121 @@
+"""The shopper's query photo, kept for a while so the results page can re-run the search
+(paging, filters, words) without another upload.
+
+A photo is validated (search.photo_search's decoder: format sniffing, pixel cap, EXIF
+orientation), normalised to an upright RGB JPEG of at most QUERY_PHOTO_MAX_SIDE px, and
+stored in the default storage under its content hash, the token:
+    query-photos/<token>.jpg
+Crop boxes on the results page are in that stored picture's pixels. Old photos are deleted
+by query_photos_cleanup (safe to run periodically and concurrently).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from catalog.preprocessing import ImageRejected, decode_image, encode_jpeg
+from search.photo_search import CropBox
+
+QUERY_PHOTO_DIR = "query-photos"
+QUERY_PHOTO_MAX_SIDE = 1024  # long side of the stored copy
+QUERY_PHOTO_MIN_SIDE = 64  # a shorter side than this says too little to search with
+QUERY_PHOTO_QUALITY = 90
+QUERY_PHOTO_MAX_AGE = timedelta(hours=24)  # how long a results link keeps working
+TOKEN_LENGTH = 32
+TOKEN_RE = re.compile(rf"^[0-9a-f]{{{TOKEN_LENGTH}}}$")
+
+
+class QueryPhotoNotFound(LookupError):
+    """No stored photo for this token: never stored, malformed, or cleaned up."""
+
+
+@dataclass(frozen=True)
+class StoredQueryPhoto:
+    token: str
+    width: int  # of the stored copy
+    height: int
+    scale: float  # stored pixels per uploaded (upright) pixel, <= 1
+
+    def crop_in_stored_pixels(self, crop: CropBox) -> CropBox:
+        """A crop box drawn on the uploaded picture, in the stored copy's pixels."""
+        return CropBox(*(round(value * self.scale) for value in (crop.left, crop.top, crop.right, crop.bottom)))
+
+
+def _path(token: str) -> str:
+    return f"{QUERY_PHOTO_DIR}/{token}.jpg"
+
+
+def query_photo_store(content: bytes) -> StoredQueryPhoto:
+    """Validate and store a shopper's photo. Raises catalog.preprocessing.ImageRejected (code
+    and message for the shopper): empty, unsupported, undecodable, too_many_pixels, too_small.
+    Storing the same picture twice keeps one file (and makes it young again)."""
+    decoded = decode_image(content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=QUERY_PHOTO_MAX_SIDE)
+    width, height = decoded.upright_size
+    if min(width, height) < QUERY_PHOTO_MIN_SIDE:
+        raise ImageRejected("too_small", f"{width}x{height} is too small (short side under {QUERY_PHOTO_MIN_SIDE} px)")
+    picture = decoded.image
+    if max(picture.size) > QUERY_PHOTO_MAX_SIDE:
+        ratio = QUERY_PHOTO_MAX_SIDE / max(picture.size)
+        picture = picture.resize((max(1, round(picture.width * ratio)), max(1, round(picture.height * ratio))),
+                                 Image.Resampling.LANCZOS, reducing_gap=3.0)
+    data = encode_jpeg(picture, quality=QUERY_PHOTO_QUALITY)
+    token = hashlib.sha256(data).hexdigest()[:TOKEN_LENGTH]
+    path = _path(token)
+    if default_storage.exists(path):
+        default_storage.delete(path)  # written again below: the cleanup measures age from now
+    default_storage.save(path, ContentFile(data))
+    return StoredQueryPhoto(token, picture.width, picture.height, picture.width / width)
+
+
+def query_photo_content(token: str) -> bytes:
+    """The stored JPEG of a token. Raises QueryPhotoNotFound."""
+    if not TOKEN_RE.match(token or ""):
+        raise QueryPhotoNotFound(token)
+    try:
+        with default_storage.open(_path(token), "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, OSError):
+        raise QueryPhotoNotFound(token) from None
+
+
+def query_photo_url(token: str) -> str:
+    return default_storage.url(_path(token))
+
+
+def query_photo_exists(token: str) -> bool:
+    return bool(TOKEN_RE.match(token or "")) and default_storage.exists(_path(token))
+
+
+def query_photos_cleanup(*, max_age: timedelta = QUERY_PHOTO_MAX_AGE, now: datetime | None = None) -> int:
+    """Delete stored query photos older than max_age; the number deleted. Idempotent and safe
+    beside uploads and other runs (a file gone meanwhile is skipped), so a periodic task can
+    call it as often as it likes."""
+    cutoff = (now or datetime.now(timezone.utc)) - max_age
+    try:
+        _folders, files = default_storage.listdir(QUERY_PHOTO_DIR)
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for name in files:
+        path = f"{QUERY_PHOTO_DIR}/{name}"
+        try:
+            modified = default_storage.get_modified_time(path)
+        except (FileNotFoundError, OSError):
+            continue
+        if modified.tzinfo is None:
+            modified = modified.replace(tzinfo=timezone.utc)
+        if modified < cutoff:
+            try:
+                default_storage.delete(path)
+            except (FileNotFoundError, OSError):
+                continue
+            deleted += 1
+    return deleted

@@ -1,0 +1,424 @@
+import hashlib
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from api.tests.conftest import jpeg, processed_shop, shop  # noqa: F401 (fixtures)
+from catalog import services
+from catalog.models import Product
+from catalog.services import ProductData
+from catalog.tests.images import image_bytes, scene, scene_bytes
+from search.forms import upload_too_large_message
+from search.product_search import SearchRequest, search_products
+from search.query_photos import QUERY_PHOTO_DIR, query_photo_store
+from search.views import PHOTO_GONE
+
+pytestmark = pytest.mark.django_db
+
+# Pinned costs of the results page, the same however many results it shows: the category
+# tree (header navigation, facets, chips), the words and the page with total and facets
+# (search.text.postgres), the hits' products with brand and category, and their images.
+TEXT_PAGE_QUERIES = 5
+# ... plus, per filter: the category tree or the brand id (api.selectors.product_filters)
+# and the name the search describes it with.
+FILTERED_TEXT_PAGE_QUERIES = 9
+# A photo (after the first search, which loads the model): the active model; savepoint, HNSW
+# options, candidates, release; the projection; the products and their images; the tree.
+PHOTO_PAGE_QUERIES = 9
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def indexed_shop(shop):  # noqa: F811
+    from search.text import index_products
+
+    index_products([product.pk for product in shop.products.values()])
+    return shop
+
+
+@pytest.fixture
+def indexed_processed_shop(processed_shop, media):  # noqa: F811
+    from search.text import index_products
+
+    index_products([product.pk for product in processed_shop.products.values()])
+    return processed_shop
+
+
+def page(response, status=200) -> str:
+    assert response.status_code == status, response.content.decode()[:2000]
+    assert [t.name for t in response.templates][0] == "search/results.html"
+    return response.content.decode()
+
+
+def card_titles(html: str) -> list[str]:
+    return re.findall(r'<a class="product-card__link" href="[^"]+">([^<]+)</a>', html)
+
+
+def upload(content: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def stored_photos(media: Path) -> list[str]:
+    folder = media / QUERY_PHOTO_DIR
+    return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
+
+
+def token_of(response) -> str:
+    assert response.status_code == 303, response.content.decode()[:2000]
+    match = re.fullmatch(r"/search/\?(?:q=[^&]+&)?photo=([0-9a-f]{32})(?:&crop=[0-9,%C]+)?", response["Location"])
+    assert match, response["Location"]
+    return match.group(1)
+
+
+# --- words ---------------------------------------------------------------------------------
+
+
+def test_a_text_search_lists_the_matches_in_order_with_their_words(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "linen"}))
+    expected = [Product.objects.get(pk=hit.product_id).title
+                for hit in search_products(SearchRequest(text="linen", limit=24)).hits]
+    assert sorted(expected) == ["Linen wrap dress", "Striped linen shirt"]
+    assert card_titles(html) == expected
+    assert html.count('<li class="result-card__reason result-card__reason--words">Matches “linen”</li>') == 2
+    assert "Looks similar" not in html
+    assert "<title>“linen” · Search · VisualShop</title>" in html
+    assert '<h1 class="page-header__title">Results for “linen”</h1>' in html
+    assert '<p class="page-header__count">2 products</p>' in html
+    assert 'id="search-page" data-search-page data-mode="text" data-total="2" data-page="1"' in html
+    assert '<ol class="product-grid search-results" start="1">' in html
+    # The header's box keeps the words.
+    assert '<input class="header-search__input" id="site-search-q" type="search" name="q" value="linen"' in html
+
+
+def test_text_facets_are_links_that_narrow_the_results(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "linen"}))
+    for facet, value, label, count in [("category", "dresses", "Dresses", 1), ("category", "shirts", "Shirts", 1),
+                                       ("brand", "lumen", "Lumen", 1), ("brand", "northwind", "Northwind", 1),
+                                       ("price", "25-50", "25–50", 1), ("price", "50-100", "50–100", 1)]:
+        assert (f'<a class="facet__link" href="/search/?q=linen&amp;{facet}={value}" data-value="{value}">'
+                f'<span class="facet__label">{label}</span><span class="facet__count">{count}'
+                f'<span class="visually-hidden"> product</span></span></a>') in html
+    assert '<a class="facet__link" href="/search/?q=linen&amp;in_stock=1">' in html
+    narrowed = page(client.get("/search/", {"q": "linen", "price": "25-50"}))
+    assert card_titles(narrowed) == ["Striped linen shirt"]
+    # The chosen value links to the results without it.
+    assert ('<a class="facet__link" href="/search/?q=linen" data-value="25-50" aria-current="true">'
+            '<span class="facet__label">25–50</span>') in narrowed
+
+
+def test_applied_filters_are_chips_each_removing_itself(client, indexed_shop):
+    Product.objects.filter(pk__in=[indexed_shop.id("M1"), indexed_shop.id("M2")]).update(colours=["teal", "white"])
+    html = page(client.get("/search/", {"q": "mug", "category": "home", "brand": "pebble-home",
+                                        "colour": ["teal", "white"], "price": "0-25", "in_stock": "1"}))
+    assert sorted(card_titles(html)) == ["Enamel mug", "Stoneware mug"]
+    chips = re.findall(r'<a class="chip chip--removable" href="([^"]+)" data-filter="(\w+)" data-value="([^"]*)">'
+                       r'([^<]+)<span', html)
+    base = ("/search/?q=mug&amp;category=home&amp;brand=pebble-home&amp;colour=teal&amp;colour=white"
+            "&amp;price=0-25&amp;in_stock=1")
+    assert chips == [
+        (base.replace("&amp;category=home", ""), "category", "home", "Category: Home"),
+        (base.replace("&amp;brand=pebble-home", ""), "brand", "pebble-home", "Brand: Pebble Home"),
+        (base.replace("&amp;colour=teal", ""), "colour", "teal", "Colour: teal"),
+        (base.replace("&amp;colour=white", ""), "colour", "white", "Colour: white"),
+        (base.replace("&amp;price=0-25", ""), "price", "0-25", "Price: 0–25"),
+        (base.replace("&amp;in_stock=1", ""), "in_stock", "1", "In stock only"),
+    ]
+    assert '<a class="applied-filters__clear" href="/search/?q=mug">Clear all filters</a>' in html
+
+
+def test_no_results_suggest_removing_filters(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "mug", "category": "dresses"}))
+    assert card_titles(html) == []
+    assert '<p class="search-empty__title">No products match “mug” with these filters.</p>' in html
+    assert '<li><a class="chip" href="/search/?q=mug">Remove Category: Dresses</a></li>' in html
+    assert '<p class="page-header__count">0 products</p>' in html
+
+
+def test_no_results_without_filters_suggest_other_words_or_a_photo(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "submarine"}))
+    assert '<p class="search-empty__title">No products match “submarine”.</p>' in html
+    assert "<p>Check the spelling, try fewer or more general words, or search with a photo.</p>" in html
+    assert "Try removing a filter" not in html
+
+
+def test_an_empty_search_offers_words_and_a_photo(client, indexed_shop):
+    html = page(client.get("/search/"))
+    assert '<p class="search-empty__title">Search by words or with a photo.</p>' in html
+    assert '<label class="search-start__label" for="search-page-q">What are you looking for?</label>' in html
+    assert ('<form class="photo-upload" id="search-photo-form" action="/search/photo/" method="post" '
+            'enctype="multipart/form-data" data-photo-search-form>') in html
+    assert "<title>Search · VisualShop</title>" in html
+    assert 'data-mode="" data-total="0"' in html
+
+
+@pytest.fixture
+def many_mugs(db):
+    mugs = services.category_get_or_create_path(["Home", "Mugs"])
+    for n in range(30):
+        services.product_upsert(ProductData(sku=f"MUG{n:02}", title=f"Mug number {n:02}", price=Decimal("10.00"),
+                                            stock=1, category=mugs))
+    from search.text import index_products
+
+    index_products(list(Product.objects.values_list("pk", flat=True)))
+
+
+def test_results_are_paged_24_at_a_time(client, many_mugs):
+    first = page(client.get("/search/", {"q": "mug"}))
+    second = page(client.get("/search/", {"q": "mug", "page": "2"}))
+    assert (len(card_titles(first)), len(card_titles(second))) == (24, 6)
+    assert set(card_titles(first)).isdisjoint(card_titles(second))
+    assert '<a class="pagination__step" href="/search/?q=mug&amp;page=2" rel="next">Next ›</a>' in first
+    assert '<a href="/search/?q=mug" aria-current="page" aria-label="Page 1">1</a>' in first
+    assert '<p class="pagination__status">Page 1 of 2</p>' in first
+    assert '<a class="pagination__step" href="/search/?q=mug" rel="prev">‹ Previous</a>' in second
+    assert '<ol class="product-grid search-results" start="25">' in second
+    assert "<title>“mug” · Search · page 2 · VisualShop</title>" in second
+    # A bad page number is the first page; one past the end says so.
+    assert card_titles(page(client.get("/search/", {"q": "mug", "page": "x"}))) == card_titles(first)
+    beyond = page(client.get("/search/", {"q": "mug", "page": "3"}))
+    assert '<p class="search-empty__title">No more results on page 3.</p>' in beyond
+    assert '<a href="/search/?q=mug">Back to the first page</a>' in beyond
+
+
+def test_the_text_results_page_costs_a_fixed_number_of_queries(client, indexed_shop, many_mugs,
+                                                               django_assert_num_queries):
+    with django_assert_num_queries(TEXT_PAGE_QUERIES):
+        assert len(card_titles(page(client.get("/search/", {"q": "polka"})))) == 1
+    with django_assert_num_queries(TEXT_PAGE_QUERIES):
+        assert len(card_titles(page(client.get("/search/", {"q": "mug"})))) == 24
+    with django_assert_num_queries(FILTERED_TEXT_PAGE_QUERIES):
+        html = page(client.get("/search/", {"q": "mug", "category": "home", "brand": "pebble-home"}))
+    assert len(card_titles(html)) == 2
+
+
+# --- bad query strings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params, message, clean_url", [
+    ({"q": "mug", "category": "nope"}, "No category with the slug &#x27;nope&#x27;.", "/search/?q=mug"),
+    ({"q": "mug", "brand": "nope"}, "No brand with the slug &#x27;nope&#x27;.", "/search/?q=mug"),
+    ({"q": "mug", "colour": "mauve"}, "There is no colour “mauve”.", "/search/?q=mug"),
+    ({"q": "mug", "price": "1-2"}, "There is no price range “1-2”.", "/search/?q=mug"),
+    ({"q": "mug", "photo": "../../etc/passwd"}, "That photo link is not valid; upload the photo again.",
+     "/search/?q=mug"),
+    ({"q": "mug", "crop": "1,2,3,4"}, "A crop box needs a photo.", "/search/?q=mug"),
+    ({"q": "mug", "crop": "1,2,3"}, "The crop box must be four whole numbers: left,top,right,bottom.",
+     "/search/?q=mug"),
+])
+def test_bad_parameters_give_a_message_and_a_way_out(client, indexed_shop, params, message, clean_url):
+    html = page(client.get("/search/", params), status=400)
+    assert f'<div class="search-alert" role="alert">\n    <p>{message}</p>' in html
+    assert f'<p><a href="{clean_url}">Search without it</a></p>' in html
+    assert card_titles(html) == []
+
+
+# --- photos ----------------------------------------------------------------------------------
+
+
+def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(
+        client, processed_shop, media):  # noqa: F811
+    response = client.post("/search/photo/", {"photo": upload(jpeg(scene(3).resize((480, 600))))})
+    token = token_of(response)
+    assert response["Location"] == f"/search/?photo={token}"
+    stored = media / QUERY_PHOTO_DIR / f"{token}.jpg"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest()[:32] == token
+    html = page(client.get(response["Location"]))
+    titles = card_titles(html)
+    assert titles[0] == "Striped linen shirt"
+    assert sorted(titles) == sorted(p.title for p in processed_shop.products.values() if p.is_active)
+    similarity = re.findall(r'<li class="result-card__reason result-card__reason--photo">Looks similar \((\d+)%\)</li>',
+                            html)
+    assert len(similarity) == 5 and int(similarity[0]) >= 95
+    assert '<h1 class="page-header__title">Products like your photo</h1>' in html
+    assert (f'<section class="query-photo" id="search-query-photo" aria-labelledby="query-photo-title" '
+            f'data-photo-token="{token}" data-photo-url="/media/query-photos/{token}.jpg" data-photo-width="480" '
+            f'data-photo-height="600" data-crop="">') in html
+    assert (f'<img class="query-photo__image" src="/media/query-photos/{token}.jpg" width="480" height="600" '
+            f'alt="Your photo">') in html
+    # Refine with words: a GET form keeping the photo.
+    assert f'<input type="hidden" name="photo" id="search-refine-photo" value="{token}">' in html
+    assert '<label class="refine__label" for="search-refine-q">Refine with words</label>' in html
+
+
+def test_photo_results_show_their_derivatives_with_a_srcset(client, processed_shop, media):  # noqa: F811
+    token = query_photo_store(scene_bytes(4)).token
+    html = page(client.get("/search/", {"photo": token}))
+    image = processed_shop.images["M1"]  # 320x400: thumbnail 256x320, display its full 320x400
+    assert (f'<img class="product-card__image" src="{image.thumbnail.url}" srcset="{image.thumbnail.url} 256w, '
+            f'{image.display.url} 320w" sizes="(min-width: 1240px) 260px, (min-width: 1024px) 22vw, '
+            f'(min-width: 700px) 30vw, 50vw" width="256" height="320" loading="lazy" decoding="async" '
+            f'alt="Stoneware mug">') in html
+
+
+def test_photo_only_results_offer_category_and_colour_filters(client, processed_shop, media):  # noqa: F811
+    token = query_photo_store(scene_bytes(1)).token
+    html = page(client.get("/search/", {"photo": token}))
+    assert f'<a class="facet__link" href="/search/?photo={token}&amp;category=clothing" data-value="clothing">' in html
+    assert f'<a class="facet__link" href="/search/?photo={token}&amp;category=dresses" data-value="dresses">' in html
+    assert (f'<a class="facet__link" href="/search/?photo={token}&amp;colour=red" data-value="red">'
+            '<span class="swatch swatch--red" aria-hidden="true"></span><span class="facet__label">red</span></a>'
+            ) in html
+    narrowed = page(client.get("/search/", {"photo": token, "category": "dresses"}))
+    assert sorted(card_titles(narrowed)) == ["Linen wrap dress", "Polka-dot midi dress"]
+    assert (f'<a class="chip chip--removable" href="/search/?photo={token}" data-filter="category" '
+            f'data-value="dresses">Category: Dresses<span') in narrowed
+
+
+def test_a_photo_with_words_is_a_hybrid_search(client, indexed_processed_shop):
+    response = client.post("/search/photo/", {"photo": upload(scene_bytes(5)), "q": "enamel"})
+    token = token_of(response)
+    assert response["Location"] == f"/search/?q=enamel&photo={token}"
+    html = page(client.get(response["Location"]))
+    assert card_titles(html)[0] == "Enamel mug"
+    first_card = html.split('<article class="product-card result-card"')[1]
+    assert re.search(r'<li class="result-card__reason result-card__reason--photo">Looks similar \(\d+%\)</li>\s*'
+                     r'<li class="result-card__reason result-card__reason--words">Matches “enamel”</li>',
+                     first_card)
+    assert '<h1 class="page-header__title">Like your photo, matching “enamel”</h1>' in html
+    assert 'data-mode="hybrid"' in html
+    assert f'<a href="/search/?photo={token}">Search by the photo only</a>' in html
+    assert '<a href="/search/?q=enamel">Search by the words only</a>' in html
+
+
+def test_refining_photo_results_with_words_keeps_the_photo_and_filters(client, indexed_processed_shop):
+    token = query_photo_store(scene_bytes(3)).token
+    html = page(client.get("/search/", {"photo": token, "category": "clothing"}))
+    assert '<input type="hidden" name="category" value="clothing">' in html
+    refined = page(client.get("/search/", {"photo": token, "crop": "", "category": "clothing", "q": "linen"}))
+    assert 'data-mode="hybrid"' in refined
+    assert card_titles(refined)[0] == "Striped linen shirt"
+    assert set(card_titles(refined)) <= {"Striped linen shirt", "Linen wrap dress", "Polka-dot midi dress"}
+
+
+def test_a_crop_box_on_upload_is_scaled_to_the_stored_photo(client, processed_shop, media):  # noqa: F811
+    street = Image.new("RGB", (2000, 1600), (30, 30, 30))
+    street.paste(scene(4).resize((640, 800)), (1000, 600))  # M1's picture in a corner
+    response = client.post("/search/photo/", {"photo": upload(jpeg(street)), "crop_left": "1000", "crop_top": "600",
+                                              "crop_right": "1640", "crop_bottom": "1400"})
+    token = token_of(response)
+    assert response["Location"] == f"/search/?photo={token}&crop=512%2C307%2C840%2C717"
+    html = page(client.get(response["Location"]))
+    assert card_titles(html)[0] == "Stoneware mug"
+    assert 'data-crop="512,307,840,717"' in html
+    assert 'alt="Your photo (searching the part you marked)"' in html
+
+
+def test_a_crop_box_too_small_gives_a_message(client, processed_shop, media):  # noqa: F811
+    token = query_photo_store(scene_bytes(4)).token
+    html = page(client.get("/search/", {"photo": token, "crop": "0,0,10,10"}), status=400)
+    assert ('<div class="search-alert" id="search-photo-problem" role="alert"><p>We could not use that photo: crop box '
+            '0,0,10,10 leaves less than 32x32 pixels of a 320x400 image.</p><p><a href="/search/?photo='
+            f'{token}">Search without the crop</a></p></div>') in html
+
+
+def test_an_unknown_photo_token_says_so(client, indexed_shop, media):
+    html = page(client.get("/search/", {"photo": "0" * 32}), status=404)
+    assert f'<div class="search-alert" id="search-photo-problem" role="alert"><p>{PHOTO_GONE}</p>' in html
+    assert card_titles(html) == []
+    # With words, the words are still searched.
+    html = page(client.get("/search/", {"photo": "0" * 32, "q": "linen"}))
+    assert PHOTO_GONE in html
+    assert sorted(card_titles(html)) == ["Linen wrap dress", "Striped linen shirt"]
+
+
+def test_photo_search_before_any_image_is_processed_says_it_is_unavailable(client, indexed_shop, media):
+    token = query_photo_store(scene_bytes(1)).token
+    html = page(client.get("/search/", {"photo": token}), status=503)
+    assert "Search by photo is not available yet. Try searching with words." in html
+
+
+def test_the_photo_results_page_costs_a_fixed_number_of_queries(client, processed_shop, media,  # noqa: F811
+                                                                 django_assert_num_queries):
+    token = query_photo_store(scene_bytes(2)).token
+    client.get("/search/", {"photo": token})  # loads the model session
+    with django_assert_num_queries(PHOTO_PAGE_QUERIES):
+        assert len(card_titles(page(client.get("/search/", {"photo": token})))) == 5
+
+
+# --- bad uploads -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("photo, message", [
+    (upload(b""), "We could not use that photo: empty file."),
+    (upload(b"%PDF-1.4 not a picture", "photo.pdf", "application/pdf"),
+     "We could not use that photo: not an image (content is not a recognised image format)."),
+    (upload(image_bytes((50, 300)), "tiny.png", "image/png"),
+     "We could not use that photo: 50x300 is too small (short side under 64 px)."),
+    (upload(b"x" * 1001), "The photo is 1001 bytes; the limit is 1000 bytes. Try a smaller photo or a screenshot."),
+    (None, "Choose a photo to search with."),
+])
+def test_a_bad_upload_renders_the_page_with_a_message_beside_the_control(client, indexed_shop, media, settings,
+                                                                         photo, message):
+    settings.API_MAX_UPLOAD_BYTES = 1000 if message.startswith("The photo is") else 10 * 1024 * 1024
+    data = {"q": "red dress"}
+    if photo is not None:
+        data["photo"] = photo
+    html = page(client.post("/search/photo/", data), status=400)
+    assert (f'<div class="field-error" id="search-photo-error" role="alert"><p>{message}</p></div>') in html
+    assert ('<input class="photo-upload__file" id="search-photo-input" type="file" name="photo" accept="image/*" '
+            'required aria-describedby="search-photo-hint search-photo-error" aria-invalid="true" '
+            'data-photo-search-input>') in html
+    assert '<input class="search-input" id="search-photo-q" type="text" name="q" value="red dress"' in html
+    assert stored_photos(media) == []
+
+
+def test_an_oversized_upload_is_refused_before_its_body_is_read(client, indexed_shop, media, settings):
+    settings.API_MAX_UPLOAD_BYTES = 1000
+    response = client.post("/search/photo/", {"photo": upload(b"x" * 100_000)})
+    length = int(response.wsgi_request.META["CONTENT_LENGTH"])
+    html = page(response, status=400)
+    assert f"<p>{upload_too_large_message(length)}</p>" in html
+    assert upload_too_large_message(length).startswith("The upload is 98 KB; the limit is 1000 bytes.")
+    assert stored_photos(media) == []
+
+
+def test_a_bad_crop_on_upload_is_a_message(client, indexed_shop, media):
+    html = page(client.post("/search/photo/", {"photo": upload(scene_bytes(1)), "crop_left": "5"}), status=400)
+    assert "<p>The crop box needs all four of left, top, right and bottom.</p>" in html
+    assert stored_photos(media) == []
+
+
+def test_get_on_the_upload_url_goes_to_the_search_page(client, db):
+    response = client.get("/search/photo/")
+    assert (response.status_code, response["Location"]) == (302, "/search/")
+
+
+# --- the header ------------------------------------------------------------------------------
+
+
+def test_every_page_has_a_labelled_word_search_and_photo_search_in_the_header(client, indexed_shop):
+    response = client.get("/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<link rel="stylesheet" href="/static/css/search.css">' in html
+    assert ('<form class="header-search__text" action="/search/" method="get" role="search" '
+            'aria-label="Search products by words">') in html
+    assert '<label class="visually-hidden" for="site-search-q">Search products</label>' in html
+    assert ('<form class="header-search__photo" id="site-photo-search" action="/search/photo/" method="post" '
+            'enctype="multipart/form-data" aria-label="Search by photo" data-photo-search-form>') in html
+    assert '<label class="header-search__photo-label" for="site-photo-search-file">' in html
+    assert ('<input class="header-search__file" id="site-photo-search-file" type="file" name="photo" '
+            'accept="image/*" required data-photo-search-input>') in html
+    assert ('<button class="header-search__button header-search__button--photo" type="submit">Find similar</button>'
+            ) in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_the_header_photo_form_works_with_csrf_checks(indexed_processed_shop):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    html = browser.get("/").content.decode()
+    csrf = re.search(r'<form class="header-search__photo".*?name="csrfmiddlewaretoken" value="([^"]+)"', html,
+                     re.S).group(1)
+    response = browser.post("/search/photo/", {"csrfmiddlewaretoken": csrf, "photo": upload(scene_bytes(2))})
+    assert response.status_code == 303
