@@ -29,7 +29,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:category", kwargs={"slug": self.slug})
+        return reverse("storefront:category", kwargs={"slug": self.slug})
 
 
 class Brand(models.Model):
@@ -88,7 +88,7 @@ class Product(models.Model):
         return f"{self.title} ({self.sku})"
 
     def get_absolute_url(self) -> str:
-        return reverse("catalog:product", kwargs={"pk": self.pk, "slug": self.slug or "item"})
+        return reverse("storefront:product", kwargs={"pk": self.pk, "slug": self.slug or "item"})
 
     @property
     def in_stock(self) -> bool:

@@ -10,8 +10,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("api.urls")),
     path("", include("orders.urls")),
-    path("", include("search.urls")),  # before the catalogue's catch-all patterns
-    path("", include("catalog.urls")),
+    path("", include("storefront.urls")),
 ]
 
 # Uploaded media: served by Django itself here; behind a real web server in production

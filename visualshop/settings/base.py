@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "ranking",
     "tracking",
     "api",
+    "storefront",
     "orders",
 ]
 

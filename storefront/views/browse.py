@@ -1,12 +1,5 @@
-"""The storefront pages: home, category listings, product pages.
-
-catalog does not import search at module level (imports flow catalog <- search). Two page
-parts read what search and the API layer own: the listing's filters and price buckets
-(api.selectors.product_filters / product_list, search.text price buckets) and the product
-page's "Visually similar" row (search's cached SimilarProduct rows through
-api.selectors.similar_products). Those imports sit inside the view functions, so importing
-catalog (its models, services, admin, tasks) never loads search.
-"""
+"""The shop's browsing pages: home, category listings (filters from search.selectors, price
+buckets from search.text), product pages with their "Visually similar" row."""
 
 from __future__ import annotations
 
@@ -20,8 +13,10 @@ from django.shortcuts import redirect, render
 
 from catalog import selectors
 from catalog.context_processors import category_tree_for
-from catalog.forms import ListingForm
 from catalog.models import Product
+from search import selectors as search_selectors
+from search.text import PRICE_EDGES, price_bucket_values
+from storefront.forms import ListingForm
 
 PAGE_SIZE = 24
 FEATURED_COUNT = 12
@@ -43,8 +38,6 @@ def home(request):
 
 
 def category_detail(request, slug: str):
-    from api import selectors as api_selectors
-    from search.text import PRICE_EDGES, price_bucket_values
 
     tree = category_tree_for(request)
     category = tree.get(slug)
@@ -56,11 +49,11 @@ def category_detail(request, slug: str):
     chosen = ListingForm(request.GET, price_buckets=buckets).values()
     price_min, price_max = _bucket_range(chosen["price"])
     try:
-        filters = api_selectors.product_filters(brand=chosen["brand"], price_min=price_min, price_max=price_max,
+        filters = search_selectors.product_filters(brand=chosen["brand"], price_min=price_min, price_max=price_max,
                                                 in_stock=chosen["in_stock"], colours=chosen["colour"])
-    except api_selectors.UnknownFilterValue:  # a brand the shop does not have: not a filter
+    except search_selectors.UnknownFilterValue:  # a brand the shop does not have: not a filter
         chosen["brand"] = ""
-        filters = api_selectors.product_filters(price_min=price_min, price_max=price_max,
+        filters = search_selectors.product_filters(price_min=price_min, price_max=price_max,
                                                 in_stock=chosen["in_stock"], colours=chosen["colour"])
     filters = dataclasses.replace(filters, category_ids=tree.descendant_ids(category))
     facets = selectors.listing_facets(
@@ -68,7 +61,7 @@ def category_detail(request, slug: str):
         price_min=filters.price_min, price_max=filters.price_max, in_stock=filters.in_stock,
     )
 
-    paginator = Paginator(selectors.products_sorted(api_selectors.product_list(filters), chosen["sort"]), PAGE_SIZE)
+    paginator = Paginator(selectors.products_sorted(search_selectors.product_list(filters), chosen["sort"]), PAGE_SIZE)
     paginator.count = facets.total  # counted by the facet query already
     page = paginator.get_page(request.GET.get("page"))
     selectors.products_with_srcset(page.object_list)
@@ -89,7 +82,6 @@ def category_detail(request, slug: str):
 
 
 def product_detail(request, pk: int, slug: str):
-    from api import selectors as api_selectors
 
     try:
         product = selectors.product_get(pk)
@@ -99,10 +91,10 @@ def product_detail(request, pk: int, slug: str):
         return redirect(product, permanent=True)
     ancestors = category_tree_for(request).ancestors(product.category) if product.category_id else []
     selectors.products_with_srcset([product])
-    # The picture that made each one similar (api.selectors picks a visible one).
+    # The picture that made each one similar (search.selectors picks a visible one).
     similar = [
         {"product": row.product, "image": next((i for i in row.product.visible_images if i.pk == row.image_id), None)}
-        for row in api_selectors.similar_products(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT)
+        for row in search_selectors.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT)
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
     return render(request, "catalog/product.html", {

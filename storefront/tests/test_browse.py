@@ -101,7 +101,7 @@ def test_home_on_an_empty_shop(client):
 
 
 def test_product_cards_have_sized_lazy_images_with_alt_text(client, shop):
-    page = html(client.get(reverse("catalog:category", kwargs={"slug": "shirts"})))
+    page = html(client.get(reverse("storefront:category", kwargs={"slug": "shirts"})))
     first = shop["shirt"].images.get(position=0)
     second = shop["sold_out"].images.get(position=0)
     # The first card is above the fold: fetched at once. The rest wait until scrolled near.

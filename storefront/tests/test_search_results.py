@@ -12,10 +12,10 @@ from catalog import services
 from catalog.models import Product
 from catalog.services import ProductData
 from catalog.tests.images import image_bytes, scene, scene_bytes
-from search.forms import upload_too_large_message
+from storefront.forms import upload_too_large_message
 from search.product_search import SearchRequest, search_products
 from search.query_photos import QUERY_PHOTO_DIR, query_photo_store
-from search.views import PHOTO_GONE
+from storefront.views.search_results import PHOTO_GONE
 
 pytestmark = pytest.mark.django_db
 

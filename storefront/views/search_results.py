@@ -2,8 +2,7 @@
 (POST /search/photo/), which stores the photo under a token and redirects to the results.
 
 The searching is search.product_search.search_products; filters from slugs and the hits'
-products come from api.selectors (product_filters, hydrate), so the page and the API read
-alike. Bad input renders the normal page with a message beside the control it concerns.
+products come from search.selectors (product_filters, hydrate), as for the API. Bad input renders the normal page with a message beside the control it concerns.
 """
 
 from __future__ import annotations
@@ -20,14 +19,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from PIL import Image
 
-from api.selectors import UnknownFilterValue, hydrate, product_filters
 from catalog import selectors as catalog_selectors
 from catalog.context_processors import category_tree_for
 from catalog.models import ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected
 from search.colours import NAMES as COLOUR_NAMES
-from search.forms import (
+from search.selectors import UnknownFilterValue, hydrate, product_filters
+from storefront.forms import (
     MAX_PAGE,
+    SEARCH_PAGE_SIZE,
     PRICE_BUCKETS,
     PhotoUploadForm,
     SearchForm,
@@ -39,7 +39,7 @@ from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store, query_photo_url
 
-PAGE_SIZE = 24
+PAGE_SIZE = SEARCH_PAGE_SIZE
 # Room in a multipart body for the other fields and part headers beside the photo.
 MULTIPART_ALLOWANCE = 64 * 1024
 # The query string's parameters, in the order links write them.
@@ -100,7 +100,7 @@ class Query:
 
     def url(self, page: int = 1) -> str:
         pairs = list(self.pairs) + ([("page", str(page))] if page > 1 else [])
-        base = reverse("search:results")
+        base = reverse("storefront:search")
         return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
@@ -248,7 +248,7 @@ def _photo_size(content: bytes) -> tuple[int, int]:
 
 
 def results(request):
-    """GET /search/ — see search.forms for the parameters."""
+    """GET /search/ — see storefront.forms for the parameters."""
     form = SearchForm(request.GET)
     context, status = _results_context(request, form)
     return render(request, "search/results.html", context, status=status)
@@ -258,7 +258,7 @@ def results(request):
 def photo_upload(request):
     """POST /search/photo/ — store the photo, then 303 to its results. GET goes to the search page."""
     if request.method == "GET":
-        return redirect("search:results")
+        return redirect("storefront:search")
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
