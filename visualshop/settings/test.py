@@ -12,7 +12,9 @@ from visualshop.settings import *  # noqa: F401,F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_BROKER_URL = f"redis+socket://{VAR_DIR / 'redis-test' / 'redis.sock'}"
+# Parallel test runs (TEST_DATABASE_NAME, below) each get their own Redis too.
+TEST_REDIS_DIR = VAR_DIR / f"redis-{os.environ.get('TEST_DATABASE_NAME', 'test_visualshop')}"
+CELERY_BROKER_URL = f"redis+socket://{TEST_REDIS_DIR / 'redis.sock'}"
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 # Per process: tests clear it between tests (rate-limit counters) and start no Redis for it.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
