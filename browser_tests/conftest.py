@@ -1,0 +1,267 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+How it fits together
+--------------------
+- `browser` (package scope): one Playwright and one headless Chromium for the whole browser
+  suite, started at its first test and stopped after its last (package scope rather than
+  session scope: pytest-django groups every live-server test together, so this is the same
+  single launch, but the Playwright event loop does not outlive the browser tests while the
+  rest of `make test` runs). The binary is /usr/bin/chromium (Debian's package, which
+  `.ci/run` installs; `VISUALSHOP_CHROMIUM` points elsewhere). If it is missing, every
+  browser test FAILS with a message saying how to install it: never a silent skip.
+  Playwright's `launch()` gives Chromium a fresh, empty user-data dir of its own (it refuses a
+  --user-data-dir flag) and deletes it afterwards; each test also gets its own context
+  (cookies, storage, session), so no test sees another's cart.
+- `live_server` (pytest-django): Django's LiveServerThread on http://localhost:<port>, with
+  the transactional database (committed for real, flushed after each test). pytest-django
+  wraps it in django.contrib.staticfiles' StaticFilesHandler, so /static/ is served from the
+  finders (no collectstatic); /media/ (the processed photos) is served by Django itself
+  because SERVE_MEDIA is on. The `page` fixture fails the test if any /static/ or /media/
+  request fails or the page throws a JavaScript error.
+- `page`: a fresh page per test (1280 x 900), base URL = the live server, so
+  `page.goto("/cart/")` works. When the test ends (passed or failed) it saves the final
+  screenshots var/screenshots/<test-name>-390.png and -1280.png.
+- `screenshot(page, name)`: full-page PNGs at 390 px and 1280 px wide,
+  var/screenshots/<name>-<width>.png; the `snap` fixture prefixes the test's name
+  (`snap("cart")` -> <test-name>-cart-390.png, ...).
+- `shop_with_photos`: the API tests' six-product shop (api/tests/conftest.py, build_shop),
+  every photo processed by the real pipeline (model, derivatives, vectors), so product
+  pages show real images and photo search has vectors to find. `shop`: the same catalogue
+  without processing (no model run; faster) for tests that need no photos.
+- `upload_photo(page, content)`: puts bytes into the header's photo-search file input
+  (set_input_files, no file on disk) and submits its form; for the photo-search tests to come.
+
+Why DJANGO_ALLOW_ASYNC_UNSAFE: Playwright's sync API runs an asyncio loop in the main thread
+(asyncio.get_running_loop() succeeds while it lives), so Django would refuse ORM calls made by
+the test itself (building the shop, asserting on orders, the flush between tests) as if they
+came from async code. They do not, so the check is switched off while the browser lives.
+
+No broker: catalogue writes queue Celery tasks on commit (the live server commits for real).
+Browser tests start no Redis and no worker; the shop's photos are processed synchronously in
+the fixture, so the "broker unavailable" back-off of catalog.services is engaged for each
+test and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from visualshop.paths import VAR_DIR
+
+CHROMIUM = os.environ.get("VISUALSHOP_CHROMIUM", "/usr/bin/chromium")
+# What this machine needs: as root, no sandbox; no GPU; and none of Chromium's own network
+# traffic (a closed network refuses it, slowly).
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT_DIR = VAR_DIR / "screenshots"
+SCREENSHOT_WIDTHS = (390, 1280)
+VIEWPORT = {"width": 1280, "height": 900}
+ACTION_TIMEOUT_MS = 10_000
+NAVIGATION_TIMEOUT_MS = 20_000
+
+
+# --- the browser --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """One headless Chromium for the browser suite (see the module docstring)."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}, so the browser tests cannot run. "
+            "Install Debian's package (`apt-get install -y chromium`; .ci/run does it) or set "
+            "VISUALSHOP_CHROMIUM to a Chromium binary.", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed in this virtualenv: run `make venv` "
+                    "(requirements.txt pins it).", pytrace=False)
+
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            try:
+                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            except Exception as exc:
+                pytest.fail(f"Chromium at {CHROMIUM} did not start: {exc}", pytrace=False)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    """Nothing is sent to Celery from a browser test (see the module docstring)."""
+    from catalog import services
+
+    monkeypatch.setattr(services, "_broker_unavailable_until", math.inf)
+
+
+def node_file_name(request) -> str:
+    """The test's name as a file name: test_keyboard[390] -> test_keyboard-390."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    """A fresh page in its own browser context, against the live server. Fails the test when
+    a static file or photo does not load or the page throws; saves the final screenshots."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="en-GB")
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_response(response):
+        path = response.url.removeprefix(live_server.url)
+        if response.status >= 400 and path.startswith(("/static/", "/media/")):
+            problems.append(f"{response.status} {path}")
+
+    def on_request_failed(request_):
+        path = request_.url.removeprefix(live_server.url)
+        if path.startswith(("/static/", "/media/")):
+            problems.append(f"failed {path}: {request_.failure}")
+
+    page.on("response", on_response)
+    page.on("requestfailed", on_request_failed)
+    page.on("pageerror", lambda error: problems.append(f"JavaScript error on {page.url}: {error}"))
+    try:
+        yield page
+        if not page.is_closed():
+            try:
+                screenshot(page, node_file_name(request))
+            except Exception as exc:  # a crashed page: report it, do not hide the test's own failure
+                problems.append(f"the final screenshot failed: {exc}")
+    finally:
+        context.close()
+    assert not problems, f"the pages had broken resources or scripts: {problems}"
+
+
+# --- screenshots --------------------------------------------------------------------------
+
+
+def screenshot(page, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
+    """Full-page screenshots of the current page at each width, var/screenshots/<name>-<width>.png.
+    The viewport comes back to what it was; lazy images are loaded first so they show."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    original = page.viewport_size or VIEWPORT
+    paths = []
+    try:
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": original["height"]})
+            _load_images(page)
+            path = SCREENSHOT_DIR / f"{name}-{width}.png"
+            page.screenshot(path=str(path), full_page=True, animations="disabled", caret="initial")
+            paths.append(path)
+    finally:
+        page.set_viewport_size(original)
+    return paths
+
+
+def _load_images(page, timeout_ms: int = 5_000) -> None:
+    # A full-page screenshot shows images below the fold, which loading="lazy" never fetched.
+    page.evaluate("""async (timeout) => {
+        const images = [...document.images];
+        images.forEach((image) => { if (image.loading === "lazy") image.loading = "eager"; });
+        const pending = images.filter((image) => !image.complete)
+            .map((image) => new Promise((done) => { image.addEventListener("load", done); image.addEventListener("error", done); }));
+        await Promise.race([Promise.all(pending), new Promise((done) => setTimeout(done, timeout))]);
+    }""", timeout_ms)
+
+
+@pytest.fixture
+def snap(page, request):
+    """snap("cart") saves var/screenshots/<test-name>-cart-<width>.png at both widths."""
+    prefix = node_file_name(request)
+    return lambda step: screenshot(page, f"{prefix}-{step}")
+
+
+# --- the shop -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(transactional_db):
+    """The API tests' catalogue (api/tests/conftest.py SHOP): six products in Clothing and
+    Home, one inactive, D2 out of stock; one unprocessed photo each."""
+    from api.tests.conftest import build_shop
+
+    return build_shop(process=False)
+
+
+@pytest.fixture
+def shop_with_photos(transactional_db, settings):
+    """The same catalogue with every photo processed by the real pipeline: derivatives for
+    the pages, an active image model and vectors for photo search. Returns api's Shop:
+    shop.products["M1"], shop.images["M1"], shop.id("M1")."""
+    from api.tests.conftest import build_shop
+
+    # As api's processed_shop: the generated scenes are neither duplicates nor blurred.
+    settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    shop = build_shop(process=True)
+    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, \
+        {sku: (image.status, image.reason) for sku, image in shop.images.items()}
+    return shop
+
+
+# --- actions for the tests to come ---------------------------------------------------------
+
+
+def upload_photo(page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg",
+                 submit: bool = True) -> None:
+    """Choose `content` in the header's photo-search input (the data-photo-search-input hook
+    of templates/search/_header_search.html) without a file on disk. With submit=True the
+    form is submitted as its button would (requestSubmit) and the navigation awaited; pass
+    submit=False to test what a script does on "change" (preview, crop, auto-submit)."""
+    page.locator("[data-photo-search-input]").first.set_input_files(
+        files=[{"name": name, "mimeType": mime_type, "buffer": content}])
+    if submit:
+        with page.expect_navigation():
+            page.locator("[data-photo-search-form]").first.evaluate("form => form.requestSubmit()")
+
+
+def focus_ring(page) -> dict:
+    """The focused element and how its focus shows: tag, id, classes, text, whether it matches
+    :focus-visible, and its outline and box-shadow both focused and at rest (read by blurring
+    it for a moment and focusing it again, which keeps the Tab sequence where it was)."""
+    return page.evaluate("""() => {
+        const element = document.activeElement;
+        const read = () => {
+            const style = getComputedStyle(element);
+            return {outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
+                    boxShadow: style.boxShadow};
+        };
+        const focused = read();
+        const focusVisible = element.matches(":focus-visible");
+        let rest = focused;
+        if (element !== document.body) {
+            element.blur();
+            rest = read();
+            element.focus({preventScroll: true});
+        }
+        return {tag: element.tagName.toLowerCase(), id: element.id, className: String(element.className),
+                text: (element.innerText || element.value || "").trim().slice(0, 60), focusVisible,
+                ...focused, rest};
+    }""")
+
+
+def has_visible_focus(ring: dict) -> bool:
+    """An outline (width > 0) or a box-shadow that the element shows only while focused."""
+    rest = ring["rest"]
+    outline = ring["outlineStyle"] != "none" and ring["outlineWidth"] > 0
+    outline_changed = (ring["outlineStyle"], ring["outlineWidth"]) != (rest["outlineStyle"], rest["outlineWidth"])
+    shadow = ring["boxShadow"] not in ("", "none") and ring["boxShadow"] != rest["boxShadow"]
+    return (outline and outline_changed) or shadow
