@@ -14,6 +14,11 @@ relevant = same class), in a throw-away database `visualshop_bench_search`:
   photo        photo_p50_ms / p95 / p99: search_products on each query's uploaded bytes, in
                this process (decode, embed, HNSW candidates, re-ranking; no HTTP), measured
                during the quality run after one untimed warm-up search
+  hybrid       after the load step, untimed (search.hybrid_evaluation, as `evaluate_search
+               --hybrid`): every query picture with its own colour word and with each of 8
+               colours, relevant = same class and that colour; mAP@10 / P@1 of photo only,
+               text only, rrf k=60, score at the served weight and the served fusion, and a
+               sample checked against search_products (`hybrid.served_check`)
   text         text_p50_ms / p99: search_products with words only (search.text), 3 queries
                per class cycled, after a warm-up
   floor        floor_p50_ms: decode + embed + exact numpy scan of the same catalogue's
@@ -353,7 +358,7 @@ def main() -> int:
             django.setup()
             from django.core.management import call_command
 
-            from search import embedders, evaluation, selectors
+            from search import embedders, evaluation, hybrid_evaluation, selectors
 
             say("migrating the throw-away database")
             call_command("migrate", verbosity=0)
@@ -388,6 +393,12 @@ def main() -> int:
             except Exception as exc:  # the API is written in parallel: report, go on
                 say(f"load failed: {type(exc).__name__}: {exc}")
                 result.update({"load_qps": None, "load_errors": None, "load_error": f"{type(exc).__name__}: {exc}"})
+
+            # After every timed step but the scale one (which adds synthetic products): the
+            # extra searches neither warm nor load anything the timed numbers measure.
+            say("hybrid: photo + a colour word (untimed)")
+            result["hybrid"] = hybrid_evaluation.hybrid_report(
+                dataset.queries, evaluation.searchable_labels(), log=lambda message: say(f"hybrid: {message}"))
 
             query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, args.dataset,
                                            VAR_DIR / "bench-cache")

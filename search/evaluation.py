@@ -24,6 +24,14 @@ group of classes with a projection fitted without that group's categories, over 
 queries (`held_out`, the full fit's numbers for the same queries beside them). The shop's
 projection is active again afterwards.
 
+Hybrid (`--hybrid`, search.hybrid_evaluation): then every query picture with a colour word,
+the fusion methods of photo + words compared (result key "hybrid").
+
+Before any query, every catalogue product's search data (colours, predicted category, text
+document, similar products) is refreshed in rounds until none is search-dirty
+(`products_refresh_until_clean`; result key "search_refresh"); a product left dirty is a
+problem.
+
 `evaluate` fills whatever database Django is connected to. `evaluate_in_throwaway_database`
 is what the command calls: it creates a database of its own on the same server and runs
 `evaluate` in a child process connected to it (with its own media folder and an in-memory
@@ -315,6 +323,7 @@ class Catalogue:
     imported: int  # images the import stored
     statuses: dict[str, int]  # pipeline outcome -> images
     problems: list[str]
+    refresh: dict  # products_refresh_until_clean
 
 
 def _linked_folder(images: Sequence[LabelledImage], folder: Path) -> Path:
@@ -330,8 +339,8 @@ def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: i
                    log: Callable[[str], None] = say) -> Catalogue:
     """Import the pictures as products and run the image pipeline on them here."""
     from catalog.importing.service import ImportOptions, import_catalog
-    from catalog.models import Product, ProductImage
-    from search import backfill, product_refresh
+    from catalog.models import ProductImage
+    from search import backfill
 
     folder = _linked_folder(images, workdir / "catalogue")
     names = {f"{image.label}/{image.path.name}": image.name for image in images}
@@ -345,20 +354,53 @@ def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: i
     statuses = backfill.images_process_in_pool(ids, workers=workers, batch=PROCESS_BATCH)
     log(f"processed in {time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
-    # What the workers do next for every product whose image settled: colours, predicted
-    # category, the text document and the cached similar products (search.product_refresh).
-    started = time.perf_counter()
-    refreshed = product_refresh.products_refresh(list(Product.objects.values_list("pk", flat=True)))
-    log(f"refreshed the search data of {refreshed} products in {time.perf_counter() - started:.1f} s")
+    refresh = products_refresh_until_clean(log=log)
+    if refresh["left_dirty"]:
+        problems.append(f"catalogue: {refresh['left_dirty']} products still search-dirty after "
+                        f"{len(refresh['rounds'])} refresh rounds (colours and text document may be missing)")
     bad = ProductImage.objects.filter(status__in=[ProductImage.Status.REJECTED, ProductImage.Status.FAILED])
     for source, status, reason in bad.order_by("source").values_list("source", "status", "reason"):
         problems.append(f"catalogue {names.get(source, source)}: {status}: {reason}")
+    return Catalogue(searchable_labels(), report.images_added, dict(sorted(statuses.items())), problems, refresh)
+
+
+# Refresh rounds before giving up on products that stay search-dirty.
+MAX_REFRESH_ROUNDS = 10
+
+
+def products_refresh_until_clean(*, log: Callable[[str], None] = say) -> dict:
+    """What the workers do next for every product whose image settled: colours, predicted
+    category, the text document and the cached similar products (search.product_refresh),
+    in rounds until no product is search-dirty, a round refreshes none or MAX_REFRESH_ROUNDS.
+    A refresh merging a product into its neighbours' similar lists moves their row versions
+    on, so a neighbour that computed before the merge stays dirty for another round.
+    {"rounds": [{"dirty": before the round, "refreshed": n, "seconds": s}, ...], "left_dirty": n}."""
+    from catalog.models import Product
+    from search import product_refresh
+
+    rounds = []
+    dirty = Product.objects.filter(search_dirty=True).count()
+    while dirty and len(rounds) < MAX_REFRESH_ROUNDS:
+        started = time.perf_counter()
+        refreshed = product_refresh.products_sweep_dirty(limit=dirty)
+        seconds = time.perf_counter() - started
+        rounds.append({"dirty": dirty, "refreshed": refreshed, "seconds": round(seconds, 1)})
+        log(f"refresh round {len(rounds)}: {refreshed} of {dirty} search-dirty products in {seconds:.1f} s")
+        dirty = Product.objects.filter(search_dirty=True).count()
+        if refreshed == 0:
+            break
+    return {"rounds": rounds, "left_dirty": dirty}
+
+
+def searchable_labels() -> dict[int, str]:
+    """Searchable product id -> class (the folder its picture came from) of the connected database."""
+    from catalog.models import ProductImage
+
     searchable = ProductImage.objects.filter(
         status__in=[ProductImage.Status.READY, ProductImage.Status.FLAGGED], product__is_active=True
     )
-    labels = {product_id: source.split("/", 1)[0] for product_id, source in
-              searchable.values_list("product_id", "source")}
-    return Catalogue(labels, report.images_added, dict(sorted(statuses.items())), problems)
+    return {product_id: source.split("/", 1)[0] for product_id, source in
+            searchable.values_list("product_id", "source")}
 
 
 def projection_fit() -> dict:
@@ -560,10 +602,11 @@ def held_out_report(queries: Sequence[LabelledImage], labels: dict[int, str], gr
 
 
 def evaluate(dataset: EvaluationSet, workdir: Path, *, workers: int, log: Callable[[str], None] = say,
-             held_out: Sequence[Sequence[str]] | None = None) -> dict:
+             held_out: Sequence[Sequence[str]] | None = None, hybrid: bool = False) -> dict:
     """Load the catalogue into the connected database, fit, search with every query: the result.
     held_out: groups of classes (held_out_groups) for held_out_report, run afterwards (result
-    keys "methods" and "held_out"); None skips it."""
+    keys "methods" and "held_out"); None skips it. hybrid: then photo + a colour word
+    (search.hybrid_evaluation.hybrid_report, result key "hybrid")."""
     catalogue = catalogue_load(dataset.catalogue, workdir, workers=workers, log=log)
     if not catalogue.labels:
         raise DatasetError("no catalogue picture became searchable (every one was refused; see the problems)")
@@ -574,12 +617,17 @@ def evaluate(dataset: EvaluationSet, workdir: Path, *, workers: int, log: Callab
     extra = {}
     if held_out is not None:
         extra = held_out_report(dataset.queries, catalogue.labels, held_out, log=log)
+    if hybrid:
+        from search.hybrid_evaluation import hybrid_report
+
+        extra["hybrid"] = hybrid_report(dataset.queries, catalogue.labels, log=lambda m: log(f"hybrid: {m}"))
     return {
         "dataset": str(dataset.root),
         "layout": dataset.layout,
         "catalogue_images": len(dataset.catalogue),
         "catalogue_searchable": len(catalogue.labels),
         "catalogue_statuses": catalogue.statuses,
+        "search_refresh": catalogue.refresh,
         "queries": len(outcomes),
         "queries_listed": len(dataset.queries),
         "classes": len(dataset.classes),
@@ -632,7 +680,7 @@ def _child_environment(url: str, workdir: Path) -> dict[str, str]:
 
 
 def evaluate_in_throwaway_database(dataset: EvaluationSet, *, workers: int | None = None, keep_db: bool = False,
-                                   held_out: Sequence[Sequence[str]] | None = None,
+                                   held_out: Sequence[Sequence[str]] | None = None, hybrid: bool = False,
                                    log: Callable[[str], None] = say) -> dict:
     """`evaluate` in a new database on the shop's server, dropped afterwards (unless keep_db)."""
     from django.db import connection
@@ -649,7 +697,7 @@ def evaluate_in_throwaway_database(dataset: EvaluationSet, *, workers: int | Non
     spec.write_text(json.dumps({
         "database": name, "dataset": dataset.to_json(), "workers": workers or os.cpu_count() or 1,
         "workdir": str(workdir), "result": str(result_file),
-        "held_out": None if held_out is None else [list(group) for group in held_out],
+        "held_out": None if held_out is None else [list(group) for group in held_out], "hybrid": hybrid,
     }))
     log(f"creating the throw-away database {name}")
     embedded.recreate_database(admin_url, name)
@@ -694,7 +742,7 @@ def child_main(spec_path: str) -> int:
     call_command("migrate", verbosity=0)
     try:
         result = evaluate(EvaluationSet.from_json(spec["dataset"]), Path(spec["workdir"]), workers=spec["workers"],
-                          held_out=spec.get("held_out"))
+                          held_out=spec.get("held_out"), hybrid=spec.get("hybrid", False))
     except DatasetError as exc:
         result = {"error": str(exc)}
     Path(spec["result"]).write_text(json.dumps(result))

@@ -63,6 +63,7 @@ def test_json_report_on_a_small_image_folder_and_the_shop_database_untouched(tmp
     assert result["per_class"]["hats"] == {"queries": 2, "map_at_10": 1.0, "p_at_1": 1.0}
     assert result["projection"]["fitted"] is False  # six pictures are too few to fit on
     assert result["problems"] == [] and result["database"] is None
+    assert result["search_refresh"]["left_dirty"] == 0 and "hybrid" not in result  # --hybrid adds it
     assert Product.objects.count() == 0  # everything happened in the throw-away database...
     assert throw_away_databases() == []  # ...which is gone
 
@@ -91,6 +92,7 @@ def test_split_folder_with_a_broken_picture_names_it_counts_the_rest_and_exits_n
     # Relevant products: 2 coats (the blank one is out), 2 dresses, 3 hats.
     assert report[4:8] == ["  mAP@10      1.000", "  P@1         1.000", "  P@10        0.220",
                            "  recall@10   1.000  (HNSW results against exact search)"]
+    assert "  refresh     1 round (7 products), 0 left search-dirty" in report
     problems = [line for line in err.getvalue().splitlines() if not line.startswith("[evaluate_search]")]
     assert problems == [
         "catalogue coats/blank.jpg: empty file",
@@ -197,3 +199,84 @@ def test_held_out_groups_naming_an_unknown_class_are_refused_before_any_database
         call_command("evaluate_search", str(image_folder(tmp_path / "clothes")), "--held-out-groups", "hats;scarves",
                      stdout=io.StringIO())
     assert str(refused.value) == "--held-out-groups: no class 'scarves' in the catalogue (its classes: coats, dresses, hats)"
+
+
+RED, BLUE = (200, 20, 30), (20, 50, 200)
+
+
+def coloured_image_folder(root):
+    """3 classes, each a scene with a large garment painted over most of it: train/ a.jpg with
+    a red garment and b.jpg with a blue one, validation/ c.jpg and d.png, other views of the
+    same two. Every picture's colours (search.colours) are exactly ["red"] or ["blue"]; the
+    garment also makes pictures of one colour look alike across classes."""
+    from PIL import ImageDraw
+
+    for label, seed in CLASSES.items():
+        for colour, train, validation in ((RED, "a.jpg", "c.jpg"), (BLUE, "b.jpg", "d.png")):
+            picture = scene(seed)
+            ImageDraw.Draw(picture).rectangle((30, 40, 290, 360), fill=colour)
+            for part, name, view in (("train", train, picture),
+                                     ("validation", validation, picture.crop((20, 0, 320, 380)))):
+                folder = root / part / label
+                folder.mkdir(parents=True, exist_ok=True)
+                view.save(folder / name)
+    return root
+
+
+def pair(map_at_10, p_at_1):
+    return {"map_at_10": map_at_10, "p_at_1": p_at_1}
+
+
+@pytest.mark.django_db
+def test_hybrid_compares_the_fusions_on_colour_words_and_the_served_one_is_search_products(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("evaluate_search", str(coloured_image_folder(tmp_path / "clothes")), "--json", "--hybrid",
+                 stdout=out, stderr=err)
+    result = json.loads(out.getvalue())
+    # One refresh round leaves nothing search-dirty (colours and text documents all written).
+    refresh = result["search_refresh"]
+    assert [(r["dirty"], r["refreshed"]) for r in refresh["rounds"]] == [(6, 6)] and refresh["left_dirty"] == 0
+    hybrid = result["hybrid"]
+    assert 0 < hybrid["served_check"].pop("p50_ms")
+    assert hybrid == {
+        "served": {"method": "score", "weight": 3.0, "k": 60, "photo_candidates": 200, "text_candidates": 5000},
+        "colours_asked": ["black", "white", "grey", "blue", "red", "pink", "beige", "green"],
+        "catalogue_colours": {"red": 3, "blue": 3}, "catalogue_without_colours": 0,
+        "text_matches": {"blue": 3, "red": 3},
+        # Own colour: each query's word is its garment's colour, one relevant product. The
+        # garment makes two queries' nearest picture another class's of the same colour; the
+        # words cannot undo that when every candidate of that colour matches them. The text
+        # alone ranks a colour's three products equally, by id: first for the coats only.
+        "own": {"queries": 6, "methods": {
+            "photo only": pair(0.8333, 0.6667), "text only": pair(0.6111, 0.3333), "rrf k=60": pair(0.8333, 0.6667),
+            "score w=3": pair(0.8333, 0.6667), "served": pair(0.8333, 0.6667)}},
+        # Asked: every query with "red" and with "blue" (no product holds the other colours):
+        # half ask for the colour the photo does not have, where the photo alone is weakest.
+        "asked": {"queries": 12, "methods": {
+            "photo only": pair(0.5792, 0.3333), "text only": pair(0.6111, 0.3333), "rrf k=60": pair(0.8333, 0.6667),
+            "score w=3": pair(0.7778, 0.5833), "served": pair(0.7778, 0.5833)}},
+        # Every distinct (picture, word) pair, as search_products returns it: the same lists.
+        "served_check": {"queries": 12, "mismatches": []},
+        "unusable_queries": [],
+    }
+    assert result["problems"] == [] and throw_away_databases() == []
+
+
+def test_hybrid_table_in_the_text_report():
+    from search.management.commands.evaluate_search import hybrid_text
+
+    methods = {"photo only": pair(0.37, 0.5432), "text only": pair(0.095, 0.094), "rrf k=60": None,
+               "score w=3": pair(0.835, 0.85), "served": pair(0.835, 0.85)}
+    hybrid = {"served": {"method": "score", "weight": 3.0, "k": 60, "photo_candidates": 200, "text_candidates": 5000},
+              "own": {"queries": 341, "methods": methods}, "asked": {"queries": 2728, "methods": methods},
+              "served_check": {"queries": 20, "mismatches": [], "p50_ms": 50.04}}
+    assert hybrid_text(hybrid) == [
+        "  hybrid      photo + a colour word, mAP@10 / P@1 (served: score w=3, photo 200, text 5000 deep)",
+        "                  own colour (341)      asked (2728)",
+        "    photo only    0.370 / 0.543         0.370 / 0.543",
+        "    text only     0.095 / 0.094         0.095 / 0.094",
+        "    rrf k=60      n/a                   n/a",
+        "    score w=3     0.835 / 0.850         0.835 / 0.850",
+        "    served        0.835 / 0.850         0.835 / 0.850",
+        "    served = search_products on 20 pairs: 0 differ, p50 50.0 ms",
+    ]

@@ -18,7 +18,7 @@ SEARCH_PROJECTION_REGULARISATION = env_float("SEARCH_PROJECTION_REGULARISATION",
 SEARCH_PROJECTION_MIN_IMAGES = env_int("SEARCH_PROJECTION_MIN_IMAGES", 20)
 # Photo + words (search.hybrid): "score" = the photo's re-ranked score + weight x share of
 # the words the product matches; "rrf" = reciprocal rank fusion, sum of 1 / (k + rank).
-# Measured with bench/hybrid.py on clothing-small (3068 catalogue products with colours from
+# Measured (a one-off sweep; `evaluate_search --hybrid` reports the served row) on clothing-small (3068 catalogue products with colours from
 # their photos; query = a validation photo + a colour word; relevant = same class and that
 # colour), mAP@10 / P@1, every text match fused:
 #                        own colour (341 queries)   each of 8 colours (2728 queries)
@@ -35,8 +35,8 @@ if SEARCH_HYBRID_METHOD not in ("score", "rrf"):
     raise ImproperlyConfigured(f"SEARCH_HYBRID_METHOD={SEARCH_HYBRID_METHOD!r}: expected score or rrf")
 SEARCH_HYBRID_TEXT_WEIGHT = env_float("SEARCH_HYBRID_TEXT_WEIGHT", 3.0)
 SEARCH_RRF_K = env_int("SEARCH_RRF_K", 60)
-# Products of the photo's ranking fused in a hybrid query (x4 candidate images; at most 250:
-# pgvector caps hnsw.ef_search at 1000). The words' matches beyond it are ordered by the text
+# Products of the photo's ranking fused in a hybrid query (x4 candidate images; deeper costs
+# re-scoring time). The words' matches beyond it are ordered by the text
 # alone. "score" w=3, each of 8 colours: 50 -> 0.653 / 0.835, 100 -> 0.756 / 0.846,
 # 200 -> 0.806 / 0.852, 250 -> 0.816 / 0.850; hybrid search_products p50 about 23, 31 and
 # 50 ms for 50, 100, 200 (photo alone 16 ms), the re-scoring of the candidates being most of it.

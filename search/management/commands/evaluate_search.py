@@ -14,7 +14,8 @@ class Command(BaseCommand):
         "recall@10 of the HNSW index against exact search and search_products latency. The shop's "
         "own database is never touched. Exits non-zero if any input was left out. --held-out adds what "
         "each part of the re-ranking does (raw features, category vote, projection, both) and the mAP@10 of "
-        "classes left out of the projection's fit."
+        "classes left out of the projection's fit. --hybrid adds photo + a colour word: photo only, text only, "
+        "rrf k=60, score at the served weight and the served fusion (checked against search_products)."
     )
 
     def add_arguments(self, parser):
@@ -32,11 +33,15 @@ class Command(BaseCommand):
                                  f"the sorted classes dealt into {evaluation.HELD_OUT_GROUPS} groups)")
         parser.add_argument("--held-out-groups", metavar="GROUPS",
                             help='the groups for --held-out (implies it): "dress,hat;pants,shirt"')
+        parser.add_argument("--hybrid", action="store_true",
+                            help="then search with every query picture and a colour word (its own colour, and each "
+                                 "of a fixed list): mAP@10 / P@1 of photo only, text only, rrf k=60, score at the "
+                                 "served weight and the served fusion (relevant = same class and that colour)")
         parser.add_argument("--keep-db", action="store_true",
                             help="keep the throw-away database and its media afterwards (their names are printed)")
 
     def handle(self, *args, dataset, as_json, split, per_class, queries, keep_db, held_out, held_out_groups,
-               **options):
+               hybrid, **options):
         try:
             selection = evaluation.read_dataset(dataset, split=split, per_class=per_class, queries=queries)
             groups = None
@@ -46,7 +51,7 @@ class Command(BaseCommand):
                     None if held_out_groups is None else evaluation.parse_held_out_groups(held_out_groups),
                 )
             result = evaluation.evaluate_in_throwaway_database(
-                selection, keep_db=keep_db, held_out=groups,
+                selection, keep_db=keep_db, held_out=groups, hybrid=hybrid,
                 log=lambda message: self.stderr.write(f"[evaluate_search] {message}"),
             )
         except (evaluation.DatasetError, evaluation.EvaluationFailed) as exc:
@@ -81,8 +86,16 @@ def report_text(result: dict) -> str:
         f"p99 {_number(result['p99_ms'], 1)} ms  (search_products in one process, no HTTP)",
         "  per class   " + ", ".join(f"{label} {_number(row['map_at_10'])}" for label, row in result["per_class"].items()),
     ]
+    refresh = result.get("search_refresh")
+    if refresh:
+        rounds = refresh["rounds"]
+        per_round = " + ".join(str(r["refreshed"]) for r in rounds) or "none"
+        lines.append(f"  refresh     {len(rounds)} round{'' if len(rounds) == 1 else 's'} ({per_round} products), "
+                     f"{refresh['left_dirty']} left search-dirty")
     if "methods" in result:
         lines += held_out_text(result["methods"], result["held_out"])
+    if "hybrid" in result:
+        lines += hybrid_text(result["hybrid"])
     if result.get("database"):
         lines.append(f"  database    {result['database']} (kept)")
     return "\n".join(lines)
@@ -109,4 +122,23 @@ def held_out_text(methods: dict, held_out: dict) -> list[str]:
         full = group["map_at_10_full_fit"]
         lines.append(f"              (full fit: projection {_number(full['projection'])}  "
                      f"projection+vote {_number(full['projection_vote'])})")
+    return lines
+
+
+def _pair(row: dict | None) -> str:
+    return "n/a" if row is None else f"{_number(row['map_at_10'])} / {_number(row['p_at_1'])}"
+
+
+def hybrid_text(hybrid: dict) -> list[str]:
+    served = hybrid["served"]
+    fusion = (f"score w={served['weight']:g}" if served["method"] == "score" else f"rrf k={served['k']}")
+    own, asked = hybrid["own"], hybrid["asked"]
+    lines = [f"  hybrid      photo + a colour word, mAP@10 / P@1 (served: {fusion}, "
+             f"photo {served['photo_candidates']}, text {served['text_candidates']} deep)",
+             f"    {'':<14}{'own colour (' + str(own['queries']) + ')':<22}{'asked (' + str(asked['queries']) + ')'}"]
+    for name in own["methods"]:
+        lines.append(f"    {name:<14}{_pair(own['methods'][name]):<22}{_pair(asked['methods'][name])}")
+    check = hybrid["served_check"]
+    lines.append(f"    served = search_products on {check['queries']} pairs: {len(check['mismatches'])} differ, "
+                 f"p50 {_number(check['p50_ms'], 1)} ms")
     return lines
