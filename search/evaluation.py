@@ -415,7 +415,8 @@ def projection_fit() -> dict:
     return {"fitted": True, "version": projection.version, **projection.fit}
 
 
-def _search_ids(content: bytes, *, exact: bool) -> list[int]:
+def photo_search_ids(content: bytes, *, exact: bool) -> list[int]:
+    """The product ids of a shopper's photo search (top K), as served or over an exact scan."""
     from search.product_search import SearchRequest, search_products
 
     request = SearchRequest(image=content, limit=K)
@@ -441,7 +442,7 @@ def queries_run(queries: Sequence[LabelledImage], labels: dict[int, str], *, exa
     # (a web process does this at start, SEARCH_WARM_AT_START).
     for _, content in loaded if timed else ():
         try:
-            _search_ids(content, exact=False)
+            photo_search_ids(content, exact=False)
             break
         except ImageRejected:
             continue
@@ -453,7 +454,7 @@ def queries_run(queries: Sequence[LabelledImage], labels: dict[int, str], *, exa
             continue
         started = time.perf_counter()
         try:
-            ids = _search_ids(content, exact=False)
+            ids = photo_search_ids(content, exact=False)
         except ImageRejected as exc:
             problems.append(f"query {image.name}: {exc}")
             continue
@@ -464,7 +465,7 @@ def queries_run(queries: Sequence[LabelledImage], labels: dict[int, str], *, exa
     for image, content, ids, latency_ms in served:
         recall = None
         if exact:
-            reference = _search_ids(content, exact=True)
+            reference = photo_search_ids(content, exact=True)
             recall = overlap_at_k(ids, reference) if reference else None
         outcomes.append(QueryOutcome(
             query=image.name, label=image.label, hits=tuple(labels.get(pid) for pid in ids),
