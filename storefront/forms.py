@@ -9,7 +9,8 @@ photo's pixels), category (slug), brand (slug), colour (repeatable name), price 
 POST /search/photo/ (PhotoUploadForm, multipart): photo (the file), q, and a crop box in the
 uploaded picture's upright pixels: crop ("l,t,r,b") or crop_left, crop_top, crop_right,
 crop_bottom. Success: 303 to /search/?q=…&photo=<token>&crop=…; failure: the search page
-with status 400 and the message beside the upload control.
+with status 400 and the message beside the upload control. With "Accept: application/json"
+(the photo widget, static/js/photo-search.js): 200 {"url": <results>} or 400 {"errors": [...]}.
 """
 
 from __future__ import annotations

@@ -395,7 +395,7 @@ def test_get_on_the_upload_url_goes_to_the_search_page(client, db):
 # --- the header ------------------------------------------------------------------------------
 
 
-def test_every_page_has_a_labelled_word_search_and_photo_search_in_the_header(client, indexed_shop):
+def test_every_page_has_a_labelled_word_search_and_photo_search_in_the_header(client, indexed_shop, settings):
     response = client.get("/")
     html = response.content.decode()
     assert response.status_code == 200
@@ -404,7 +404,8 @@ def test_every_page_has_a_labelled_word_search_and_photo_search_in_the_header(cl
             'aria-label="Search products by words">') in html
     assert '<label class="visually-hidden" for="site-search-q">Search products</label>' in html
     assert ('<form class="header-search__photo" id="site-photo-search" action="/search/photo/" method="post" '
-            'enctype="multipart/form-data" aria-label="Search by photo" data-photo-search-form>') in html
+            'enctype="multipart/form-data" aria-label="Search by photo" data-photo-search-form '
+            f'data-max-upload-bytes="{settings.API_MAX_UPLOAD_BYTES}">') in html
     assert '<label class="header-search__photo-label" for="site-photo-search-file">' in html
     assert ('<input class="header-search__file" id="site-photo-search-file" type="file" name="photo" '
             'accept="image/*" required data-photo-search-input>') in html
@@ -422,3 +423,89 @@ def test_the_header_photo_form_works_with_csrf_checks(indexed_processed_shop):
                      re.S).group(1)
     response = browser.post("/search/photo/", {"csrfmiddlewaretoken": csrf, "photo": upload(scene_bytes(2))})
     assert response.status_code == 303
+
+
+# --- the photo widget (static/js/photo-search.js) ----------------------------------------------
+
+
+def test_every_page_loads_the_photo_widget_once_and_deferred(client, indexed_shop):
+    product = indexed_shop.products["M1"]
+    for url in ("/", "/search/", product.get_absolute_url()):
+        html = client.get(url).content.decode()
+        assert html.count('<script src="/static/js/photo-search.js" defer></script>') == 1, url
+
+
+def test_the_search_page_gives_the_widget_the_upload_limit(client, indexed_shop, settings):
+    settings.API_MAX_UPLOAD_BYTES = 123456
+    html = page(client.get("/search/"))
+    assert ('<div class="container search-page" id="search-page" data-search-page data-mode="" data-total="0" '
+            'data-page="1" data-max-upload-bytes="123456">') in html
+
+
+def test_every_pages_header_photo_form_gives_the_widget_the_upload_limit(client, indexed_shop, settings):
+    settings.API_MAX_UPLOAD_BYTES = 123456
+    product = indexed_shop.products["M1"]
+    for url in ("/", "/search/", product.get_absolute_url(), "/cart/"):
+        html = client.get(url).content.decode()
+        assert html.count('data-photo-search-form data-max-upload-bytes="123456">') == 1, url
+
+
+def test_the_widget_uploads_for_json_and_gets_the_results_url(client, processed_shop, media):  # noqa: F811
+    street = Image.new("RGB", (2000, 1600), (30, 30, 30))
+    street.paste(scene(4).resize((640, 800)), (1000, 600))
+    response = client.post("/search/photo/", {"photo": upload(jpeg(street)), "q": "mug", "crop": "1000,600,1640,1400"},
+                           HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    url = response.json()["url"]
+    token = re.fullmatch(r"/search/\?q=mug&photo=([0-9a-f]{32})&crop=512%2C307%2C840%2C717", url).group(1)
+    assert stored_photos(media) == [f"{token}.jpg"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"photo": upload(b"garbage", "photo.jpg")},
+     "We could not use that photo: not an image (content is not a recognised image format)."),
+    ({"photo": upload(b"x" * 1001)}, "The photo is 1001 bytes; the limit is 1000 bytes. Try a smaller photo or a screenshot."),
+    ({"photo": upload(scene_bytes(1)), "crop": "5,5,1,1"},
+     "The crop box must have its right edge after its left and its bottom below its top."),
+    ({}, "Choose a photo to search with."),
+])
+def test_a_bad_upload_for_json_is_its_messages(client, indexed_shop, media, settings, data, message):
+    settings.API_MAX_UPLOAD_BYTES = 1000 if message.startswith("The photo is") else 10 * 1024 * 1024
+    response = client.post("/search/photo/", data, HTTP_ACCEPT="application/json")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert response.json() == {"errors": [message]}
+    assert stored_photos(media) == []
+
+
+def test_an_oversized_upload_for_json_is_refused_before_its_body_is_read(client, indexed_shop, media, settings):
+    settings.API_MAX_UPLOAD_BYTES = 1000
+    response = client.post("/search/photo/", {"photo": upload(b"x" * 100_000)}, HTTP_ACCEPT="application/json")
+    length = int(response.wsgi_request.META["CONTENT_LENGTH"])
+    assert response.status_code == 400
+    assert response.json() == {"errors": [upload_too_large_message(length)]}
+
+
+def test_the_query_photo_shows_its_crop_box_and_offers_the_whole_photo(client, processed_shop, media):  # noqa: F811
+    token = query_photo_store(scene_bytes(4)).token  # stored at 320x400
+    html = page(client.get("/search/", {"photo": token, "crop": "32,40,288,240", "q": "mug", "colour": "red"}))
+    assert ('<div class="crop-stage query-photo__stage" id="search-query-stage" style="--w: 320; --h: 400">') in html
+    assert ('<span class="crop-stage__mark" data-crop-mark aria-hidden="true" style="left: 10.00%; top: 10.00%; '
+            'width: 80.00%; height: 50.00%"></span>') in html
+    assert (f'<a class="query-photo__whole" id="search-crop-whole" href="/search/?q=mug&amp;photo={token}&amp;'
+            'colour=red">Search the whole photo</a>') in html
+    assert ('<button class="button button--primary query-photo__apply" type="button" id="search-crop-apply" hidden '
+            'disabled>Search this area</button>') in html
+    assert '<p class="query-photo__status" id="search-crop-status" role="status" aria-live="polite"></p>' in html
+    # The refine form keeps photo, crop and the filters; the chips keep photo, crop and words.
+    assert '<input type="hidden" name="crop" id="search-refine-crop" value="32,40,288,240">' in html
+    assert '<input type="hidden" name="colour" value="red">' in html
+    assert (f'<a class="chip chip--removable" href="/search/?q=mug&amp;photo={token}&amp;crop=32%2C40%2C288%2C240" '
+            'data-filter="colour" data-value="red">') in html
+
+
+def test_the_query_photo_without_a_crop_has_no_mark_and_no_whole_photo_link(client, processed_shop, media):  # noqa: F811
+    token = query_photo_store(scene_bytes(4)).token
+    html = page(client.get("/search/", {"photo": token}))
+    assert 'id="search-query-stage"' in html
+    assert "data-crop-mark" not in html and "search-crop-whole" not in html

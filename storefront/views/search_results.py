@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -49,6 +49,12 @@ FILTER_PARAMS = ("category", "brand", "colour", "price", "in_stock")
 
 PHOTO_GONE = "That photo is no longer available. Upload it again to search with it."
 PHOTO_UNAVAILABLE = "Search by photo is not available yet. Try searching with words."
+
+
+def wants_json(request) -> bool:
+    """The photo widget (static/js/photo-search.js) asks for JSON: the results URL instead of a
+    303 it would follow (and search twice), the messages instead of the page around them."""
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def photo_rejected_message(error: ImageRejected) -> str:
@@ -244,6 +250,16 @@ def _photo_size(content: bytes) -> tuple[int, int]:
         return picture.size
 
 
+def _crop_mark(crop, width: int, height: int) -> dict | None:
+    """The crop box as percentages of the photo, to draw it over the picture."""
+    if crop is None:
+        return None
+    left, top = min(crop.left, width), min(crop.top, height)
+    right, bottom = min(max(crop.right, left), width), min(max(crop.bottom, top), height)
+    return {name: f"{100 * value / whole:.2f}" for name, value, whole in (
+        ("left", left, width), ("top", top, height), ("width", right - left, width), ("height", bottom - top, height))}
+
+
 # --- views --------------------------------------------------------------------------------
 
 
@@ -256,7 +272,9 @@ def results(request):
 
 @require_http_methods(["GET", "POST"])
 def photo_upload(request):
-    """POST /search/photo/ — store the photo, then 303 to its results. GET goes to the search page."""
+    """POST /search/photo/ — store the photo, then 303 to its results. GET goes to the search page.
+    Asked for JSON (Accept: application/json, as the photo widget does): 200 {"url": results} or
+    400 {"errors": [messages]}, the same messages the page shows."""
     if request.method == "GET":
         return redirect("storefront:search")
     try:
@@ -280,12 +298,16 @@ def photo_upload(request):
                 "q": data["q"], "photo": stored.token,
                 "crop": stored.crop_in_stored_pixels(crop) if crop is not None else None,
             })
+            if wants_json(request):
+                return JsonResponse({"url": query.url()})
             return HttpResponseRedirect(query.url(), status=303)
     return _upload_failed(request, form)
 
 
 def _upload_failed(request, form: PhotoUploadForm, message: str = ""):
     errors = [message] if message else [str(error) for errors in form.errors.values() for error in errors]
+    if wants_json(request):
+        return JsonResponse({"errors": errors}, status=400)
     q = form.data.get("q", "") if form.is_bound else ""
     query = Query.from_cleaned({"q": q.strip()[:200]})
     context = _base_context(request, query, SearchForm())
@@ -299,7 +321,7 @@ def _base_context(request, query: Query, form: SearchForm) -> dict:
         "mode": "", "cards": [], "total": 0, "chips": [], "facet_groups": [], "pagination": None,
         "errors": [], "upload_errors": [], "photo_errors": [], "photo": None, "searched": False,
         "page_number": 1, "clean_url": "", "clear_filters_url": query.without(*FILTER_PARAMS).url(),
-        "upload_limit": size_text(settings.API_MAX_UPLOAD_BYTES),
+        "upload_limit": size_text(settings.API_MAX_UPLOAD_BYTES), "upload_limit_bytes": settings.API_MAX_UPLOAD_BYTES,
     }
 
 
@@ -331,7 +353,9 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             width, height = _photo_size(content)
             context["photo"] = {"token": token, "url": query_photo_url(token), "width": width, "height": height,
                                 "crop": query.get("crop"), "remove_url": query.without("photo").url() if text else "",
-                                "words_remove_url": query.without("q").url() if text else ""}
+                                "words_remove_url": query.without("q").url() if text else "",
+                                "crop_mark": _crop_mark(crop, width, height),
+                                "whole_url": query.without("crop").url() if crop is not None else ""}
     context["chips"] = chips(query, (), tree)
     if not text and content is None:
         return context, status  # nothing to search for: the page offers both ways

@@ -54,6 +54,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "catalog.context_processors.navigation",
                 "orders.context_processors.cart",
+                "storefront.context_processors.photo_search",
             ],
         },
     },
