@@ -29,7 +29,13 @@ How it fits together
   pages show real images and photo search has vectors to find. `shop`: the same catalogue
   without processing (no model run; faster) for tests that need no photos.
 - `upload_photo(page, content)`: puts bytes into the header's photo-search file input
-  (set_input_files, no file on disk) and submits its form; for the photo-search tests to come.
+  (set_input_files, no file on disk) and submits its form (submit=False: only chooses it, so
+  the photo widget opens its dialog).
+- `photo_shop`: the API shop plus a Lamps category where three lamps share one look (variants
+  of scene(21), `lookalike_picture`), photos processed and every product refreshed by
+  search.product_refresh.products_refresh (text index, "Visually similar" rows).
+- `page_without_js`: as `page`, with JavaScript switched off; `console_errors`: the page's
+  console messages of type "error".
 
 Why DJANGO_ALLOW_ASYNC_UNSAFE: Playwright's sync API runs an asyncio loop in the main thread
 (asyncio.get_running_loop() succeeds while it lives), so Django would refuse ORM calls made by
@@ -47,6 +53,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -115,11 +122,12 @@ def node_file_name(request) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
 
-@pytest.fixture
-def page(browser, live_server, request):
-    """A fresh page in its own browser context, against the live server. Fails the test when
-    a static file or photo does not load or the page throws; saves the final screenshots."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="en-GB")
+def open_page(browser, live_server, request, **context_options):
+    """A fresh page in its own browser context against the live server (a generator: yields
+    the page, then saves the final screenshots, closes the context and fails the test if a
+    static file or photo did not load or the page threw). `context_options` go to
+    browser.new_context (e.g. java_script_enabled=False)."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="en-GB", **context_options)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     page = context.new_page()
@@ -148,6 +156,30 @@ def page(browser, live_server, request):
     finally:
         context.close()
     assert not problems, f"the pages had broken resources or scripts: {problems}"
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    """A fresh page in its own browser context, against the live server. Fails the test when
+    a static file or photo does not load or the page throws; saves the final screenshots."""
+    yield from open_page(browser, live_server, request)
+
+
+@pytest.fixture
+def page_without_js(browser, live_server, request):
+    """As `page`, in a context with JavaScript switched off (java_script_enabled=False): the
+    pages as a shopper without scripts gets them (Playwright's own evaluate still works)."""
+    yield from open_page(browser, live_server, request, java_script_enabled=False)
+
+
+@pytest.fixture
+def console_errors(page):
+    """Every console message of type "error" the page logs, as "text (url)"; a test asserts
+    the list is empty where nothing may go wrong."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url', '')})")
+            if message.type == "error" else None)
+    return errors
 
 
 # --- screenshots --------------------------------------------------------------------------
@@ -265,3 +297,78 @@ def has_visible_focus(ring: dict) -> bool:
     outline_changed = (ring["outlineStyle"], ring["outlineWidth"]) != (rest["outlineStyle"], rest["outlineWidth"])
     shadow = ring["boxShadow"] not in ("", "none") and ring["boxShadow"] != rest["boxShadow"]
     return (outline and outline_changed) or shadow
+
+
+# --- the photo-search shop ------------------------------------------------------------------
+
+# sku: (title, category path, brand, price, stock, picture): the API shop's six products plus
+# a Lamps category where three lamps share one look (variants of scene(21)) and a fourth, and
+# a vase, look different. Pictures are named by `lookalike_picture`.
+PHOTO_SHOP_EXTRA = {
+    "L1": ("Brass table lamp", ["Home", "Lamps"], "Lumen", "45.00", 6, "lamp-a"),
+    "L2": ("Ceramic table lamp", ["Home", "Lamps"], "Lumen", "39.00", 4, "lamp-b"),
+    "L3": ("Ceramic floor lamp", ["Home", "Lamps"], "Lumen", "89.00", 2, "lamp-c"),
+    "L4": ("Paper pendant lamp", ["Home", "Lamps"], "Pebble Home", "25.00", 9, 22),
+    "V1": ("Glass vase", ["Home", "Vases"], "Pebble Home", "18.00", 12, 23),
+}
+LAMP_SEED = 21
+
+
+def lookalike_picture(name):
+    """A picture by name: an int is scene(seed); "lamp-a/b/c" and "lamp-query" are variants
+    of scene(LAMP_SEED) (the same shapes, seen a little differently)."""
+    from PIL import ImageEnhance, ImageOps
+
+    from catalog.tests.images import scene
+
+    if isinstance(name, int):
+        return scene(name)
+    base = scene(LAMP_SEED)
+    if name == "lamp-a":
+        return base
+    if name == "lamp-b":
+        return ImageOps.mirror(base)
+    if name == "lamp-c":
+        return base.crop((24, 30, 296, 370)).resize(base.size)
+    if name == "lamp-query":  # a shopper's photo of the look: bigger, a little brighter, a margin
+        return ImageOps.expand(ImageEnhance.Brightness(base).enhance(1.08), border=16, fill=(230, 230, 230)).resize((480, 600))
+    raise ValueError(name)
+
+
+def build_photo_shop():
+    """The API shop plus PHOTO_SHOP_EXTRA, every photo processed, then every product refreshed
+    as a worker would (search.product_refresh.products_refresh): colours, predicted category,
+    the text index and the cached "Visually similar" rows. Returns api's Shop."""
+    from api.tests.conftest import build_shop, jpeg
+    from catalog import services
+    from catalog.services import ProductData
+    from catalog.tests.factories import stored_image
+    from search.pipeline import product_images_process
+    from search.product_refresh import products_refresh
+
+    shop = build_shop(process=False)
+    for sku, (title, path, brand, price, stock, picture) in PHOTO_SHOP_EXTRA.items():
+        product, _ = services.product_upsert(ProductData(
+            sku=sku, title=title, price=Decimal(price), stock=stock, is_active=True,
+            category=services.category_get_or_create_path(path), brand=services.brand_get_or_create(brand),
+        ))
+        shop.products[sku] = product
+        shop.images[sku] = stored_image(product, jpeg(lookalike_picture(picture), quality=90), f"{sku.lower()}.jpg")
+    product_images_process([image.pk for image in shop.images.values()])
+    for image in shop.images.values():
+        image.refresh_from_db()
+    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, \
+        {sku: (image.status, image.reason) for sku, image in shop.images.items()}
+    products_refresh([product.pk for product in shop.products.values()], only_dirty=False)
+    for product in shop.products.values():
+        product.refresh_from_db()
+    return shop
+
+
+@pytest.fixture
+def photo_shop(transactional_db, settings):
+    """build_photo_shop(): eleven products (one inactive) with processed photos, the text index
+    and the similar rows, for the photo-search and product-page tests."""
+    settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01  # the look-alike lamps are meant to look alike
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    return build_photo_shop()

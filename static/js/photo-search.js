@@ -366,10 +366,19 @@
     return d;
   }
 
+  var sayTimer = 0;
+
   function say(text) {
     // Re-set even the same text so it is announced again.
+    hush();
+    sayTimer = setTimeout(function () { dialog.status.textContent = text; }, 30);
+  }
+
+  // Clear the status, and drop a message still on its way (else "Uploaded. Searching…" lands
+  // after an error has cleared it).
+  function hush() {
+    clearTimeout(sayTimer);
     dialog.status.textContent = "";
-    setTimeout(function () { dialog.status.textContent = text; }, 30);
   }
 
   function setState(name) {
@@ -402,7 +411,7 @@
     state.file = null; state.url = ""; state.form = form; state.previewOk = false;
     if (!keepWords && (previous !== form || !dialog.root.open)) dialog.words.value = formWords(form);
     showError("");
-    dialog.status.textContent = "";
+    hush();
     dialog.nopreview.hidden = true;
     dialog.stage.hidden = false;
     dialog.preview.removeAttribute("src");
@@ -495,6 +504,7 @@
       if (!event.lengthComputable) return;
       var done = Math.round(event.loaded / event.total * 100);
       dialog.progress.value = done;
+      clearTimeout(sayTimer);
       dialog.status.textContent = "Uploading your photo… " + done + "%";
       lastSaid = done;
     });
@@ -534,7 +544,7 @@
     setState("error");
     dialog.submit.disabled = false;
     showError(message);
-    dialog.status.textContent = "";
+    hush();
     (state.previewOk ? dialog.crop.node : dialog.choose).focus();
   }
 
