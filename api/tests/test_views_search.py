@@ -1,6 +1,3 @@
-import http.server
-import threading
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -8,6 +5,7 @@ from PIL import Image
 from api.tests.conftest import jpeg
 from catalog.models import Product
 from catalog.tests.images import scene, scene_bytes
+from search.tests.photo_server import serving_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -114,26 +112,10 @@ def test_a_catalogue_image_searches_for_more_like_it_as_json(client, processed_s
     assert sorted(ids) == sorted(processed_shop.id(sku) for sku in ("D2", "S1", "M1", "M2"))
 
 
-class PhotoHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        found = self.path == "/m2.jpg"
-        body = scene_bytes(5) if found else b"not found"
-        self.send_response(200 if found else 404)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def photo_server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PhotoHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving_photo("/m2.jpg", scene_bytes(5)) as url:
+        yield url
 
 
 def test_an_image_url_is_fetched_and_searched(client, processed_shop, settings, photo_server):

@@ -1,6 +1,4 @@
-import http.server
 import io
-import threading
 
 import pytest
 from PIL import Image
@@ -14,6 +12,7 @@ from search import selectors
 from search.photo_search import CropBox, PhotoSearchUnavailable
 from search.pipeline import product_images_process
 from search.product_search import InvalidSearch, SearchRequest, search_products
+from search.tests.photo_server import serving_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -101,25 +100,10 @@ def test_a_catalogue_image_that_is_not_searchable_is_refused(catalogue):
         search_products(SearchRequest(image_id=catalogue[0].pk))
 
 
-class PhotoHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = scene_bytes(5) if self.path == "/p5.jpg" else b"not found"
-        self.send_response(200 if self.path == "/p5.jpg" else 404)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def photo_server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PhotoHandler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving_photo("/p5.jpg", scene_bytes(5)) as url:
+        yield url
 
 
 def test_an_image_url_is_fetched_and_searched(catalogue, settings, photo_server):
