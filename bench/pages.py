@@ -15,6 +15,9 @@ warm-up:
     product     a product that has cached similar products (the row is shown)
     search      /search/?q=<a word of the demo titles>; null while the search pages do
                 not exist yet (the answer is not 200)
+    photo       /search/?photo=<token>: photo results for a demo product's picture stored as
+                a shopper's upload (search.query_photos); every render decodes and embeds it
+    hybrid      the same photo refined with the word above
 
 Prints one JSON object on stdout (progress goes to stderr):
 
@@ -175,11 +178,17 @@ def page_paths() -> dict[str, str]:
     words = [w.lower() for title in Product.objects.filter(is_active=True).values_list("title", flat=True)[:200]
              for w in re.findall(r"[A-Za-z]{4,}", title)]
     word = statistics.mode(words) if words else "dress"
+    from search.query_photos import query_photo_store
+
+    picture = product.images.filter(status__in=["ready", "flagged"]).order_by("position", "id").first()
+    token = query_photo_store(picture.file.read()).token
     return {
         "home": "/",
         "category": category_path,
         "product": product.get_absolute_url(),
         "search": f"/search/?{urlencode({'q': word})}",
+        "photo": f"/search/?{urlencode({'photo': token})}",
+        "hybrid": f"/search/?{urlencode({'photo': token, 'q': word})}",
     }
 
 
