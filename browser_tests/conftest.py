@@ -290,6 +290,29 @@ def focus_ring(page) -> dict:
     }""")
 
 
+def focus_rings(page, levels: int = 3) -> list[dict]:
+    """focus_ring(page) for the focused element, then the same reading (outline and box-shadow
+    focused and at rest) for up to `levels` ancestors: where a whole card shows the focus of the
+    link inside it (.product-card:has(.product-card__link:focus-visible)) the ring is on the
+    card. A stop shows focus when has_visible_focus() holds for any of them."""
+    rings = [focus_ring(page)]
+    rings += page.evaluate("""(levels) => {
+        const element = document.activeElement;
+        if (!element || element === document.body) return [];
+        const ancestors = [];
+        for (let a = element.parentElement; a && a !== document.body && ancestors.length < levels; a = a.parentElement) ancestors.push(a);
+        const read = (a) => { const style = getComputedStyle(a);
+            return {outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0, boxShadow: style.boxShadow}; };
+        const focused = ancestors.map(read);
+        element.blur();
+        const rest = ancestors.map(read);
+        element.focus({preventScroll: true});
+        return ancestors.map((a, n) => ({tag: a.tagName.toLowerCase(), id: a.id, className: String(a.className),
+                                         text: "", focusVisible: false, ...focused[n], rest: rest[n]}));
+    }""", levels)
+    return rings
+
+
 def has_visible_focus(ring: dict) -> bool:
     """An outline (width > 0) or a box-shadow that the element shows only while focused."""
     rest = ring["rest"]
