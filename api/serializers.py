@@ -17,7 +17,8 @@ from search.product_search import MAX_PHOTO_DEPTH
 
 MAX_QUERY_LENGTH = 200
 MAX_COLOURS = 12
-MAX_OFFSET = 10_000
+# Elasticsearch serves at most 10,000 results deep (index.max_result_window): offset + limit stays within.
+MAX_OFFSET = 10_000 - settings.API_MAX_LIMIT
 PHOTO_MAX_OFFSET = MAX_PHOTO_DEPTH - settings.API_MAX_LIMIT  # any page size stays within the search's depth
 # Declared types that may hold an image; the bytes themselves are sniffed when decoded.
 GENERIC_UPLOAD_TYPES = {"", "application/octet-stream"}

@@ -133,11 +133,7 @@ def text_queries(labels: list[str]) -> list[str]:
 def measure_text(queries: list[str], searches: int) -> dict:
     from search.product_search import SearchRequest, search_products
 
-    try:
-        search_products(SearchRequest(text=queries[0], limit=20))  # warm-up (and: does it exist yet?)
-    except Exception as exc:  # the text backend is written in parallel: report, do not stop
-        say(f"text search unavailable: {type(exc).__name__}: {exc}")
-        return {"text_p50_ms": None, "text_p99_ms": None, "text_error": f"{type(exc).__name__}: {exc}"}
+    search_products(SearchRequest(text=queries[0], limit=20))  # warm-up
     times, found = [], 0
     for n in range(searches):
         started = time.perf_counter()
@@ -174,8 +170,7 @@ def measure_load(env: dict, workdir: Path, *, text_paths: list[str], photos: lis
         }
         broken = {kind: status for kind, (status, _) in probes.items() if status != 200}
         if broken:
-            say(f"load skipped: endpoints answered {broken}")
-            return {"load_qps": None, "load_errors": None, "load_error": f"endpoint status {broken}"}
+            raise RuntimeError(f"the endpoints under load answered {broken} before the load started")
         bodies = [load.multipart_body("image", path.name, path.read_bytes()) for path in photos]
         for n in range(4):  # every worker loads its model and projection before the clock runs
             load.request_once(url + "/api/v1/search/image", body=bodies[n % len(bodies)])
@@ -403,14 +398,10 @@ def main() -> int:
                 "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
             }
             (tmp / "prometheus").mkdir()
-            try:
-                result.update(measure_load(
-                    server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
-                    text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
-                ))
-            except Exception as exc:  # the API is written in parallel: report, go on
-                say(f"load failed: {type(exc).__name__}: {exc}")
-                result.update({"load_qps": None, "load_errors": None, "load_error": f"{type(exc).__name__}: {exc}"})
+            result.update(measure_load(
+                server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
+                text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
+            ))
 
             # After every timed step but the scale one (which adds synthetic products): the
             # extra searches neither warm nor load anything the timed numbers measure.

@@ -4,7 +4,8 @@ import os
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # Empty counts as unset, as for the other types: compose passes `${NAME:-}` for "default".
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:

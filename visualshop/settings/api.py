@@ -2,7 +2,9 @@
 Swagger UI (drf-spectacular-sidecar: no CDN), rate limits for anonymous search and the
 photo upload limit. Every value a deployment may want to change comes from the environment."""
 
-from visualshop.env import env_bool, env_int, env_str
+import os
+
+from visualshop.env import env_bool, env_int
 
 from .base import REST_FRAMEWORK as _BASE_REST_FRAMEWORK
 
@@ -14,9 +16,15 @@ API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 # An empty value switches that limit off. Embedding a photo costs ~10 ms of CPU, a text
 # query ~1 ms, hence the lower photo rate. Counts live in the default Django cache
 # (visualshop/settings/cache.py: the broker's Redis, shared by every web process).
+def _rate(name: str, default: str) -> str | None:
+    """Unset: the default; set but empty: no limit (unlike env_str, where empty means default)."""
+    value = os.environ.get(name)
+    return default if value is None else (value.strip() or None)
+
+
 API_THROTTLE_RATES = {
-    "search_image": env_str("API_THROTTLE_IMAGE_SEARCH", "30/min") or None,
-    "search_text": env_str("API_THROTTLE_TEXT_SEARCH", "120/min") or None,
+    "search_image": _rate("API_THROTTLE_IMAGE_SEARCH", "30/min"),
+    "search_text": _rate("API_THROTTLE_TEXT_SEARCH", "120/min"),
 }
 # Proxies in front of the shop that append to X-Forwarded-For. 0 (the default without a
 # proxy) means the client address is REMOTE_ADDR and a client-sent X-Forwarded-For is
