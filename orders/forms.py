@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from orders.services import CustomerData
 
@@ -54,6 +55,12 @@ class CheckoutForm(forms.Form):
             if isinstance(value, str) and name != "email":
                 cleaned[name] = " ".join(value.split())
         return cleaned
+
+    @property
+    def field_error_count(self) -> int:
+        """Fields with errors, for the summary above the form (form-wide errors are listed
+        there by themselves)."""
+        return sum(1 for name in self.errors if name != NON_FIELD_ERRORS)
 
     def customer(self) -> CustomerData:
         return CustomerData(**self.cleaned_data)

@@ -17,6 +17,11 @@ class Order(models.Model):
     # Shown to the shopper and used in the confirmation URL; random (orders.services) so
     # order numbers leak neither volume nor each other.
     reference = models.CharField(max_length=16, unique=True, editable=False)
+    # The one-time key of the checkout form that placed this order (orders.services.cart_checkout).
+    # Unique, so a form submitted twice (a double click, a second tab) cannot place a second
+    # order even when both submits race; NULL for orders placed before keys existed, or not
+    # through the checkout form.
+    checkout_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLACED, db_index=True)
     name = models.CharField("full name", max_length=200)
     email = models.EmailField()

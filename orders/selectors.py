@@ -12,6 +12,8 @@ from orders.models import Order
 
 CART_SESSION_KEY = "cart"
 ORDERS_SESSION_KEY = "orders"
+# The one-time key of the checkout form now open for this session's cart (orders.services).
+CHECKOUT_KEY_SESSION_KEY = "checkout_key"
 
 
 def cart_get(session: Mapping) -> dict[int, int]:
@@ -121,3 +123,12 @@ def order_get_for_session(session: Mapping, reference: str) -> Order:
     if not isinstance(placed, list) or reference not in placed:
         raise Order.DoesNotExist(reference)
     return Order.objects.prefetch_related("lines").get(reference=reference)
+
+
+def order_for_checkout_key(session: Mapping, checkout_key: str) -> Order | None:
+    """The order a checkout key placed, only if this session placed it; None otherwise (and
+    without a query when the session has placed no order)."""
+    placed = session.get(ORDERS_SESSION_KEY)
+    if not isinstance(placed, list) or not placed or not checkout_key:
+        return None
+    return Order.objects.filter(checkout_key=checkout_key, reference__in=placed).first()

@@ -7,19 +7,21 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from catalog import services as catalog_services
 from catalog.models import Product
 from orders import selectors
 from orders.models import Order, OrderLine
-from orders.selectors import CART_SESSION_KEY, ORDERS_SESSION_KEY
+from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY
 
 # Crockford's base 32: no I, L, O or U, so a reference read out on the phone is unambiguous.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_LENGTH = 12  # 60 random bits: not guessable, still short enough to read out
 # Past this a session is no ledger: the confirmation page only needs the latest orders.
 ORDERS_REMEMBERED = 20
+# Checkout keys: token_urlsafe(32) is 43 characters (Order.checkout_key holds 64).
+CHECKOUT_KEY_BYTES = 32
 
 
 class CartError(Exception):
@@ -28,6 +30,12 @@ class CartError(Exception):
 
 class OrderError(Exception):
     """An order that could not be placed; nothing was written. The message is for the shopper."""
+
+
+class CheckoutKeyError(Exception):
+    """A checkout form submitted without the one-time key this session issued for it (none
+    at all, or one from an earlier visit); nothing was written. The message is for the
+    shopper, shown on the form again (with a fresh key)."""
 
 
 @dataclass(frozen=True)
@@ -148,14 +156,33 @@ def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def order_place(*, cart: dict[int, int], customer: CustomerData) -> Order:
-    """Turn a cart into an order, all or nothing.
+def order_place(*, cart: dict[int, int], customer: CustomerData,
+                checkout_key: str | None = None) -> tuple[Order, bool]:
+    """Turn a cart into an order, all or nothing; returns (order, created).
 
     The cart's products are locked (in id order, so two checkouts sharing products cannot
     deadlock), then re-checked: any line that went off sale or exceeds the stock left
     raises OrderError naming the product, and nothing is written. Otherwise the stock is
     decremented and the order is created with price snapshots.
+
+    With a checkout_key (stored on the order, unique) the same key never places two orders.
+    Two submits of one checkout form (a double click, a second tab) that race each other
+    both get here: the second waits for the first's product locks, then either fails its
+    stock check or its insert of the order hits the unique key (IntegrityError; also when
+    the carts differ and no lock was shared). Either way everything it did is rolled back,
+    and if an order with its key exists it gets (that order, False) instead of the error.
     """
+    try:
+        return _order_create(cart=cart, customer=customer, checkout_key=checkout_key), True
+    except (OrderError, IntegrityError):
+        # Read after the rollback: a committed twin is visible (READ COMMITTED).
+        placed = Order.objects.filter(checkout_key=checkout_key).first() if checkout_key else None
+        if placed is None:
+            raise
+        return placed, False
+
+
+def _order_create(*, cart: dict[int, int], customer: CustomerData, checkout_key: str | None) -> Order:
     cart = {product_id: quantity for product_id, quantity in cart.items() if quantity > 0}
     if not cart:
         raise OrderError("Your cart is empty.")
@@ -192,7 +219,7 @@ def order_place(*, cart: dict[int, int], customer: CustomerData) -> Order:
             for product in products
         ]
         order = Order.objects.create(
-            reference=_new_reference(), status=Order.Status.PLACED,
+            reference=_new_reference(), checkout_key=checkout_key or None, status=Order.Status.PLACED,
             name=customer.name, email=customer.email, phone=customer.phone,
             address_line1=customer.address_line1, address_line2=customer.address_line2,
             postal_code=customer.postal_code, city=customer.city, region=customer.region, country=customer.country,
@@ -204,20 +231,55 @@ def order_place(*, cart: dict[int, int], customer: CustomerData) -> Order:
     return order
 
 
-def cart_checkout(session: MutableMapping, *, customer: CustomerData) -> Order:
+def checkout_key_issue(session: MutableMapping) -> str:
+    """The one-time key for the checkout form of the session's cart, for its hidden field.
+
+    The key stays the same until it places an order, so every reload and every tab of the
+    checkout form carries the same one, and only one of their submits can place an order;
+    the next checkout gets a new key.
+    """
+    key = session.get(CHECKOUT_KEY_SESSION_KEY)
+    if not isinstance(key, str) or not key:
+        key = secrets.token_urlsafe(CHECKOUT_KEY_BYTES)
+        session[CHECKOUT_KEY_SESSION_KEY] = key
+    return key
+
+
+def cart_checkout(session: MutableMapping, *, customer: CustomerData, checkout_key: str) -> tuple[Order, bool]:
     """Place the session cart's order, then empty the cart and let this session (and only
-    this one) see the order's confirmation page."""
+    this one) see the order's confirmation page. Returns (order, created).
+
+    checkout_key is the key the checkout form was given (checkout_key_issue). A key that
+    already placed an order of this session places nothing: (that order, False), also
+    when the cart is empty by then. A missing key, or one this session did not issue (or
+    no longer holds: an earlier visit's form), raises CheckoutKeyError.
+    """
+    if not isinstance(checkout_key, str) or not checkout_key:
+        raise CheckoutKeyError("This checkout form was sent without its checkout key. "
+                               "Please check your details and place the order again.")
+    if checkout_key != session.get(CHECKOUT_KEY_SESSION_KEY):
+        # Not the open checkout's key: the repeat of one that already placed its order
+        # (this request loaded the session after the first one saved it), or unknown.
+        placed = selectors.order_for_checkout_key(session, checkout_key)
+        if placed is None:
+            raise CheckoutKeyError("This checkout form is out of date (it was opened in an earlier visit). "
+                                   "Please check your details and place the order again.")
+        return placed, False
     cart = selectors.cart_get(session)
     try:
-        order = order_place(cart=cart, customer=customer)
+        order, created = order_place(cart=cart, customer=customer, checkout_key=checkout_key)
     except OrderError:
         # Products deleted meanwhile cannot be named or bought: take them out of the cart
         # so the shopper is not stuck with a line they cannot see or remove.
         missing = set(cart) - set(Product.objects.filter(pk__in=list(cart)).values_list("pk", flat=True))
         cart_forget_missing(session, sorted(missing))
         raise
+    # Also when a twin request placed the order (both loaded the session before either
+    # saved it): both leave the session the same, so whichever saves last loses nothing.
     cart_clear(session)
+    session.pop(CHECKOUT_KEY_SESSION_KEY, None)
     placed = session.get(ORDERS_SESSION_KEY)
     placed = placed if isinstance(placed, list) else []
-    session[ORDERS_SESSION_KEY] = [*placed, order.reference][-ORDERS_REMEMBERED:]
-    return order
+    if order.reference not in placed:
+        session[ORDERS_SESSION_KEY] = [*placed, order.reference][-ORDERS_REMEMBERED:]
+    return order, created

@@ -70,25 +70,35 @@ def cart_remove(request, product_id: int):
 
 @require_http_methods(["GET", "POST"])
 def checkout(request):
+    form = CheckoutForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        # Before looking at the cart: a repeated submit (double click, second tab) finds
+        # its order even once the first one has emptied the cart.
+        try:
+            order, created = services.cart_checkout(request.session, customer=form.customer(),
+                                                    checkout_key=request.POST.get("checkout_key", ""))
+        except services.CheckoutKeyError as error:
+            form.add_error(None, str(error))  # shown again below, with a good key
+        except services.OrderError as error:
+            messages.error(request, str(error))
+            return redirect("orders:cart")
+        else:
+            # No message for a new order: the confirmation page's heading says it.
+            if not created:
+                messages.info(request, "This order was already placed.")
+            return redirect(order)
     summary = selectors.cart_summary(selectors.cart_get(request.session))
     if not summary.lines:
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
-    form = CheckoutForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            order = services.cart_checkout(request.session, customer=form.customer())
-        except services.OrderError as error:
-            messages.error(request, str(error))
-            return redirect("orders:cart")
-        # No message: the confirmation page's heading says it.
-        return redirect(order)
     if request.method == "GET" and summary.problems:
         # Say so before the shopper types an address, not after.
         names = ", ".join(f"“{line.product.title}” ({line.problem.lower()})" for line in summary.problems)
         messages.warning(request, f"Please update your cart first: {names}.")
         return redirect("orders:cart")
-    return render(request, "orders/checkout.html", {"cart": summary, "form": form})
+    return render(request, "orders/checkout.html", {
+        "cart": summary, "form": form, "checkout_key": services.checkout_key_issue(request.session),
+    })
 
 
 @require_GET

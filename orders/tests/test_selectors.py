@@ -42,7 +42,7 @@ def test_cart_summary_of_an_empty_cart_costs_no_query(django_assert_num_queries)
 
 
 def test_order_get_for_session_only_for_the_session_that_placed_it():
-    order = services.order_place(cart={product("M1").pk: 1}, customer=customer())
+    order, _ = services.order_place(cart={product("M1").pk: 1}, customer=customer())
     assert selectors.order_get_for_session({"orders": [order.reference]}, order.reference) == order
     for session in ({}, {"orders": ["SOMEONEELSE0"]}, {"orders": order.reference}):
         with pytest.raises(order.DoesNotExist):

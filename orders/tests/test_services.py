@@ -7,8 +7,9 @@ from django.db import connection, transaction
 from catalog.models import Product
 from orders import services
 from orders.models import Order, OrderLine
-from orders.selectors import CART_SESSION_KEY, ORDERS_SESSION_KEY
+from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY
 from orders.tests.factories import customer, product
+from orders.tests.locks import wait_until_waiting_for_locks
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,8 @@ def test_cart_remove_and_clear():
 def test_order_place_snapshots_lines_totals_and_decrements_stock():
     dress = product("D1", title="Midi dress", price="89.90", stock=3)
     mug = product("M1", title="Teal mug", price="14.35", stock=40)
-    order = services.order_place(cart={mug.pk: 3, dress.pk: 2}, customer=customer())
+    order, created = services.order_place(cart={mug.pk: 3, dress.pk: 2}, customer=customer())
+    assert created
 
     order = Order.objects.get(pk=order.pk)
     assert len(order.reference) == 12 and set(order.reference) <= set(services.REFERENCE_ALPHABET)
@@ -103,7 +105,7 @@ def test_order_place_snapshots_lines_totals_and_decrements_stock():
 
 def test_order_lines_keep_their_snapshot_when_the_product_changes():
     mug = product("M1", title="Teal mug", price="14.00")
-    order = services.order_place(cart={mug.pk: 1}, customer=customer())
+    order, _ = services.order_place(cart={mug.pk: 1}, customer=customer())
     Product.objects.filter(pk=mug.pk).update(price=Decimal("99.00"), title="Renamed")
     line = OrderLine.objects.get(order=order)
     assert (line.title, line.unit_price, line.line_total) == ("Teal mug", Decimal("14.00"), Decimal("14.00"))
@@ -115,14 +117,16 @@ def test_order_place_fails_whole_when_stock_ran_out_meanwhile():
     session = {}
     services.cart_add(session, product_id=dress.pk, quantity=2)
     services.cart_add(session, product_id=mug.pk, quantity=1)
+    key = services.checkout_key_issue(session)
     Product.objects.filter(pk=dress.pk).update(stock=1)  # someone else bought two
     with pytest.raises(services.OrderError) as raised:
-        services.cart_checkout(session, customer=customer())
+        services.cart_checkout(session, customer=customer(), checkout_key=key)
     assert str(raised.value) == "Sorry, only 1 of “Midi dress” left. Please lower the quantity in your cart."
     assert Order.objects.count() == 0 and OrderLine.objects.count() == 0
     assert dict(Product.objects.values_list("sku", "stock")) == {"D1": 1, "M1": 40}
     assert session[CART_SESSION_KEY] == {str(dress.pk): 2, str(mug.pk): 1}  # kept, to fix and retry
     assert ORDERS_SESSION_KEY not in session
+    assert session[CHECKOUT_KEY_SESSION_KEY] == key  # the retry's form keeps its key
 
 
 @pytest.mark.parametrize("change", [{"is_active": False}, {"stock": 0}])
@@ -148,8 +152,10 @@ def test_checkout_empties_the_cart_and_remembers_the_order_in_the_session():
     mug = product("M1", stock=5)
     session = {ORDERS_SESSION_KEY: ["OLDER0000000"]}
     services.cart_add(session, product_id=mug.pk, quantity=2)
-    order = services.cart_checkout(session, customer=customer())
-    assert CART_SESSION_KEY not in session
+    key = services.checkout_key_issue(session)
+    order, created = services.cart_checkout(session, customer=customer(), checkout_key=key)
+    assert created
+    assert CART_SESSION_KEY not in session and CHECKOUT_KEY_SESSION_KEY not in session
     assert session[ORDERS_SESSION_KEY] == ["OLDER0000000", order.reference]
 
 
@@ -160,7 +166,7 @@ def test_checkout_forgets_products_deleted_meanwhile():
     services.cart_add(session, product_id=gone.pk)
     gone.delete()
     with pytest.raises(services.OrderError, match="no longer sold"):
-        services.cart_checkout(session, customer=customer())
+        services.cart_checkout(session, customer=customer(), checkout_key=services.checkout_key_issue(session))
     assert session[CART_SESSION_KEY] == {str(mug.pk): 1}
 
 
@@ -174,7 +180,7 @@ def test_a_checkout_waits_for_a_concurrent_one_and_sees_the_stock_it_left():
     def second_checkout():
         first_holds_lock.wait()
         try:
-            outcome["order"] = services.order_place(cart={last.pk: 1}, customer=customer(name="Second"))
+            outcome["order"], _ = services.order_place(cart={last.pk: 1}, customer=customer(name="Second"))
         except services.OrderError as error:
             outcome["error"] = str(error)
         finally:
@@ -204,3 +210,138 @@ def test_selling_the_last_unit_queues_a_search_refresh_for_that_product_only(mon
         services.order_place(cart={last.pk: 2, plenty.pk: 1}, customer=customer())
     assert queued == [[last.pk]]
     assert dict(Product.objects.values_list("sku", "search_dirty")) == {"L1": True, "P1": False}
+
+
+# -- one order per checkout key ---------------------------------------------------------------
+
+
+def test_checkout_key_stays_the_same_until_it_places_an_order():
+    session, mug = {}, product("M1", stock=5)
+    services.cart_add(session, product_id=mug.pk)
+    key = services.checkout_key_issue(session)
+    assert len(key) >= 40 and session[CHECKOUT_KEY_SESSION_KEY] == key
+    assert services.checkout_key_issue(session) == key  # a reload, a second tab: the same key
+    services.cart_checkout(session, customer=customer(), checkout_key=key)
+    assert services.checkout_key_issue(session) not in (key, "")  # the next checkout's
+
+
+def test_order_place_with_a_key_that_placed_an_order_returns_that_order():
+    mug = product("M1", stock=5)
+    first, created = services.order_place(cart={mug.pk: 2}, customer=customer(), checkout_key="K" * 43)
+    assert created and Order.objects.get().checkout_key == "K" * 43
+    again, created = services.order_place(cart={mug.pk: 2}, customer=customer(), checkout_key="K" * 43)
+    assert (again.pk, created) == (first.pk, False)
+    # Even when the repeat would now fail (not enough stock left, or an empty cart).
+    assert services.order_place(cart={mug.pk: 4}, customer=customer(), checkout_key="K" * 43) == (first, False)
+    assert services.order_place(cart={}, customer=customer(), checkout_key="K" * 43) == (first, False)
+    assert Order.objects.count() == 1 and Product.objects.get(pk=mug.pk).stock == 3
+    # Without a key, or with another one, each call is an order of its own.
+    assert services.order_place(cart={mug.pk: 1}, customer=customer())[1] is True
+    assert services.order_place(cart={mug.pk: 1}, customer=customer(), checkout_key="other")[1] is True
+    assert Order.objects.count() == 3 and Product.objects.get(pk=mug.pk).stock == 1
+    assert Order.objects.filter(checkout_key__isnull=True).count() == 1
+
+
+def test_checkout_submitted_twice_places_one_order_and_decrements_the_stock_once():
+    session, mug = {}, product("M1", stock=5)
+    services.cart_add(session, product_id=mug.pk, quantity=2)
+    key = services.checkout_key_issue(session)
+    order, created = services.cart_checkout(session, customer=customer(), checkout_key=key)
+    assert created
+    # The second submit loads the session the first one saved: no cart, no open key.
+    again, created = services.cart_checkout(session, customer=customer(), checkout_key=key)
+    assert (again.pk, created) == (order.pk, False)
+    assert Order.objects.count() == 1 and Product.objects.get(pk=mug.pk).stock == 3
+    assert session[ORDERS_SESSION_KEY] == [order.reference]
+    # A new cart meanwhile is not placed by the old form, nor emptied by it.
+    services.cart_add(session, product_id=mug.pk)
+    assert services.cart_checkout(session, customer=customer(), checkout_key=key) == (order, False)
+    assert session[CART_SESSION_KEY] == {str(mug.pk): 1} and Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", [None, "", 42, "a key this session never had"])
+def test_checkout_without_the_sessions_key_is_refused(key):
+    session, mug = {}, product("M1", stock=5)
+    services.cart_add(session, product_id=mug.pk)
+    issued = services.checkout_key_issue(session)
+    with pytest.raises(services.CheckoutKeyError, match="Please check your details and place the order again.$"):
+        services.cart_checkout(session, customer=customer(), checkout_key=key)
+    assert Order.objects.count() == 0 and Product.objects.get(pk=mug.pk).stock == 5
+    assert session[CHECKOUT_KEY_SESSION_KEY] == issued and session[CART_SESSION_KEY] == {str(mug.pk): 1}
+
+
+def test_another_sessions_checkout_key_is_refused_not_redirected_to_its_order():
+    mug = product("M1", stock=5)
+    theirs = {}
+    services.cart_add(theirs, product_id=mug.pk)
+    their_key = services.checkout_key_issue(theirs)
+    services.cart_checkout(theirs, customer=customer(), checkout_key=their_key)
+    mine = {ORDERS_SESSION_KEY: ["OLDER0000000"]}
+    services.cart_add(mine, product_id=mug.pk)
+    services.checkout_key_issue(mine)
+    with pytest.raises(services.CheckoutKeyError, match="out of date"):
+        services.cart_checkout(mine, customer=customer(), checkout_key=their_key)
+    assert Order.objects.count() == 1 and Product.objects.get(pk=mug.pk).stock == 4
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("stock", [3, 5], ids=["second-fails-the-stock-check", "second-hits-the-unique-key"])
+def test_two_submits_of_one_checkout_at_once_place_one_order(stock):
+    """A double click: two requests load the same session (cart and key) before either saved
+    it, and both reach order_place. Both wait on the products' locks (held here), then run
+    one after the other: one order, the stock decremented once, both get that order, and
+    both leave the session the same."""
+    mug = product("M1", stock=stock)
+    session = {}
+    services.cart_add(session, product_id=mug.pk, quantity=2)
+    key = services.checkout_key_issue(session)
+    sessions = [dict(session), dict(session)]
+    outcomes = [None, None]
+
+    def submit(n):
+        try:
+            outcomes[n] = services.cart_checkout(sessions[n], customer=customer(), checkout_key=key)
+        except Exception as error:  # reported by the assertions below
+            outcomes[n] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(2)]
+    with transaction.atomic():
+        Product.objects.select_for_update().filter(pk=mug.pk).get()
+        for thread in threads:
+            thread.start()
+        wait_until_waiting_for_locks(2)
+    for thread in threads:
+        thread.join(timeout=10)
+    order = Order.objects.get()
+    assert sorted(outcomes, key=lambda outcome: not outcome[1]) == [(order, True), (order, False)], outcomes
+    assert Product.objects.get(pk=mug.pk).stock == stock - 2
+    assert sessions[0] == sessions[1] == {ORDERS_SESSION_KEY: [order.reference]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_twin_submit_that_shares_no_lock_waits_on_the_unique_key():
+    """Two submits of one form whose carts differ (changed in another tab in between) lock
+    different products; the unique checkout key still lets only one order in. The second
+    waits for the first's transaction, then gets its order; its own stock change is undone."""
+    mug, bowl = product("M1", stock=5), product("B1", stock=5)
+    outcome = {}
+
+    def second():
+        try:
+            outcome["result"] = services.order_place(cart={bowl.pk: 1}, customer=customer(), checkout_key="twin")
+        except Exception as error:
+            outcome["result"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=second)
+    with transaction.atomic():
+        first, created = services.order_place(cart={mug.pk: 1}, customer=customer(), checkout_key="twin")
+        thread.start()
+        wait_until_waiting_for_locks(1)  # on the first's uncommitted row with the same key
+    thread.join(timeout=10)
+    assert created and outcome == {"result": (first, False)}
+    assert Order.objects.count() == 1 and OrderLine.objects.get().product_id == mug.pk
+    assert dict(Product.objects.values_list("sku", "stock")) == {"M1": 4, "B1": 5}

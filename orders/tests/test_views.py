@@ -1,4 +1,5 @@
 import re
+import threading
 from decimal import Decimal
 
 import pytest
@@ -13,9 +14,12 @@ pytestmark = pytest.mark.django_db
 # Pinned page costs, the same however many lines the cart has.
 CART_QUERIES = 4             # session, cart products, their first images, category tree (header)
 CHECKOUT_PAGE_QUERIES = 4    # session, cart products, their first images, category tree (header)
-# session, cart products, images; the transaction: savepoint, lock products, stock update, order,
-# lines, release; then the session save (savepoint, update, release).
-CHECKOUT_POST_QUERIES = 12
+# The first visit issues the checkout key, so the session is saved too (savepoint, update, release).
+CHECKOUT_FIRST_PAGE_QUERIES = CHECKOUT_PAGE_QUERIES + 3
+# session; the transaction: savepoint, lock products, stock update, order, lines, release; then
+# the session save (savepoint, update, release). Was 12: since the checkout key, a valid form goes
+# to the service before the cart's products and images are read (only a form shown again needs them).
+CHECKOUT_POST_QUERIES = 10
 
 
 def page(response):
@@ -34,6 +38,17 @@ def add(client, item, quantity=1, *, drain=True):
     if drain and response.status_code == 302:
         client.get(response.url)
     return response
+
+
+def checkout_key(client) -> str:
+    """Open the checkout page, as a shopper does before submitting it, and return the one-time
+    key in its hidden field."""
+    html = page(client.get(reverse("orders:checkout")))
+    return re.search(r'<input type="hidden" name="checkout_key" value="([^"]+)">', html).group(1)
+
+
+def place(client, data=CHECKOUT_POST):
+    return client.post(reverse("orders:checkout"), {**data, "checkout_key": checkout_key(client)})
 
 
 @pytest.fixture
@@ -189,7 +204,7 @@ def test_checkout_page_has_labelled_autocompleting_fields(client, mug):
 def test_checkout_creates_the_order_and_shows_the_confirmation(client, mug, dress):
     add(client, mug, 3)
     add(client, dress, 2)
-    response = client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    response = place(client)
     order = Order.objects.get()
     assert response.status_code == 302 and response.url == f"/orders/{order.reference}/"
     assert (order.name, order.email, order.address_line1, order.postal_code, order.city, order.country,
@@ -216,8 +231,7 @@ def test_checkout_creates_the_order_and_shows_the_confirmation(client, mug, dres
 
 def test_checkout_with_invalid_form_shows_errors_inline_and_writes_nothing(client, mug):
     add(client, mug)
-    response = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "email": "not-an-email", "city": "  ",
-                                                        "country": "XX"})
+    response = place(client, {**CHECKOUT_POST, "email": "not-an-email", "city": "  ", "country": "XX"})
     html = page(response)
     assert "Please correct the 3 fields marked below." in html
     assert '<ul class="form-field__errors" id="id_email_error"><li>Enter a valid email address.</li></ul>' in html
@@ -230,8 +244,9 @@ def test_checkout_with_invalid_form_shows_errors_inline_and_writes_nothing(clien
 def test_checkout_when_stock_ran_out_goes_back_to_the_cart_naming_the_product(client, mug, dress):
     add(client, mug, 1)
     add(client, dress, 3)
+    key = checkout_key(client)
     Product.objects.filter(pk=dress.pk).update(stock=2)
-    response = client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key})
     assert response.url == reverse("orders:cart")
     assert message_texts(client.get(response.url)) == [
         "Sorry, only 2 of “Polka-dot midi dress” left. Please lower the quantity in your cart."]
@@ -255,10 +270,12 @@ def test_checkout_query_counts_do_not_grow_with_lines(client, mug, dress, django
     add(client, dress)
     for n in range(4):
         add(client, product(f"X{n}", images=1))
+    with django_assert_num_queries(CHECKOUT_FIRST_PAGE_QUERIES):
+        key = checkout_key(client)
     with django_assert_num_queries(CHECKOUT_PAGE_QUERIES):
-        page(client.get(reverse("orders:checkout")))
+        assert checkout_key(client) == key
     with django_assert_num_queries(CHECKOUT_POST_QUERIES):
-        response = client.post(reverse("orders:checkout"), CHECKOUT_POST)
+        response = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key})
     assert response.status_code == 302 and OrderLine.objects.count() == 6
 
 
@@ -266,8 +283,107 @@ def test_confirmation_is_404_for_another_session(client, mug):
     from django.test import Client
 
     add(client, mug)
-    client.post(reverse("orders:checkout"), CHECKOUT_POST)
+    place(client)
     order = Order.objects.get()
     assert client.get(order.get_absolute_url()).status_code == 200
     assert Client().get(order.get_absolute_url()).status_code == 404
     assert client.get("/orders/NOSUCHORDER0/").status_code == 404
+
+
+# -- one order per checkout form ------------------------------------------------------------------
+
+
+def test_checkout_form_has_one_key_for_every_tab_and_a_new_one_after_the_order(client, mug):
+    add(client, mug)
+    key = checkout_key(client)
+    assert len(key) >= 40 and client.session["checkout_key"] == key
+    assert checkout_key(client) == key  # a reload or a second tab: the same form, the same key
+    place(client)
+    add(client, mug)
+    assert checkout_key(client) != key
+
+
+def test_placing_the_same_checkout_twice_places_one_order_and_shows_it_again(client, mug):
+    add(client, mug, 2)
+    key = checkout_key(client)
+    first = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key})
+    order = Order.objects.get()
+    assert first.status_code == 302 and first.url == order.get_absolute_url()
+    # A double click's second request, or the second tab: the cart is empty by now.
+    second = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key})
+    assert second.status_code == 302 and second.url == order.get_absolute_url()
+    assert Order.objects.count() == 1 and Product.objects.get(pk=mug.pk).stock == 3
+    response = client.get(second.url)
+    assert message_texts(response) == ["This order was already placed."]
+    assert f'<strong class="order-reference">{order.reference}</strong>' in page(response)
+
+
+@pytest.mark.parametrize("key", [None, "", "not-a-key-this-session-was-given"])
+def test_checkout_without_or_with_an_unknown_key_shows_the_form_again_with_an_error(client, mug, key):
+    add(client, mug)
+    issued = checkout_key(client)
+    data = CHECKOUT_POST if key is None else {**CHECKOUT_POST, "checkout_key": key}
+    html = page(client.post(reverse("orders:checkout"), data))
+    expected = ("This checkout form is out of date (it was opened in an earlier visit)." if key
+                else "This checkout form was sent without its checkout key.")
+    assert f"<ul><li>{expected} Please check your details and place the order again.</li></ul>" in html
+    assert "Please correct the" not in html  # no field is wrong
+    assert 'value="ada@example.com"' in html  # what was typed is kept
+    assert f'<input type="hidden" name="checkout_key" value="{issued}">' in html  # a good key this time
+    assert Order.objects.count() == 0 and Product.objects.get(pk=mug.pk).stock == 5
+    response = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": issued})
+    assert response.url == Order.objects.get().get_absolute_url()
+
+
+def test_another_sessions_key_does_not_lead_to_its_order(client, mug):
+    from django.test import Client
+
+    add(client, mug)
+    key = checkout_key(client)
+    place(client)
+    other = Client()
+    add(other, mug)
+    html = page(other.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key}))
+    assert "This checkout form is out of date" in html
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_placing_one_checkout_at_once_make_one_order(client, mug):
+    """A double click, for real: two requests with the same session cookie and key, each on
+    its own database connection, both loading the session (cart and key) before either has
+    saved it, and both waiting for the cart's product locks (held here). One order; both
+    are sent to it; the stock went down once; the session saved last still knows the order."""
+    from django.conf import settings
+    from django.db import connection, transaction
+    from django.test import Client
+
+    from orders.tests.locks import wait_until_waiting_for_locks
+
+    add(client, mug, 2)
+    data = {**CHECKOUT_POST, "checkout_key": checkout_key(client)}
+    twin = Client()
+    twin.cookies[settings.SESSION_COOKIE_NAME] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    responses = {}
+
+    def submit(browser):
+        try:
+            responses[browser] = browser.post(reverse("orders:checkout"), data)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(browser,)) for browser in (client, twin)]
+    with transaction.atomic():
+        Product.objects.select_for_update().filter(pk=mug.pk).get()
+        for thread in threads:
+            thread.start()
+        wait_until_waiting_for_locks(2)
+    for thread in threads:
+        thread.join(timeout=10)
+    order = Order.objects.get()
+    assert [(r.status_code, r.url) for r in responses.values()] == [(302, order.get_absolute_url())] * 2
+    assert Product.objects.get(pk=mug.pk).stock == 3 and OrderLine.objects.count() == 1
+    shown = [message_texts(browser.get(order.get_absolute_url())) for browser in (client, twin)]
+    assert sorted(shown) == [[], ["This order was already placed."]]
+    assert "cart" not in client.session and "checkout_key" not in client.session
+    assert client.session["orders"] == [order.reference]
