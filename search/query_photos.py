@@ -12,6 +12,7 @@ by query_photos_cleanup (safe to run periodically and concurrently).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -53,6 +54,18 @@ def _path(token: str) -> str:
     return f"{QUERY_PHOTO_DIR}/{token}.jpg"
 
 
+def _keep(path: str) -> bool:
+    """Make a stored photo young again (query_photos_cleanup measures its age from its
+    modification time); False if there is none."""
+    try:
+        os.utime(default_storage.path(path))
+    except FileNotFoundError:
+        return False
+    except NotImplementedError:  # a storage without local files: kept as it is
+        return default_storage.exists(path)
+    return True
+
+
 def query_photo_store(content: bytes) -> StoredQueryPhoto:
     """Validate and store a shopper's photo. Raises catalog.preprocessing.ImageRejected (code
     and message for the shopper): empty, unsupported, undecodable, too_many_pixels, too_small.
@@ -69,9 +82,12 @@ def query_photo_store(content: bytes) -> StoredQueryPhoto:
     data = encode_jpeg(picture, quality=QUERY_PHOTO_QUALITY)
     token = hashlib.sha256(data).hexdigest()[:TOKEN_LENGTH]
     path = _path(token)
-    if default_storage.exists(path):
-        default_storage.delete(path)  # written again below: the cleanup measures age from now
-    default_storage.save(path, ContentFile(data))
+    # The token is the content's hash: a file under it already holds these bytes. It is never
+    # deleted and written again (a results page reading it meanwhile would find it gone).
+    if not _keep(path):
+        saved = default_storage.save(path, ContentFile(data))
+        if saved != path:  # the same photo stored meanwhile by another upload: keep that one
+            default_storage.delete(saved)
     return StoredQueryPhoto(token, picture.width, picture.height, picture.width / width)
 
 
@@ -88,10 +104,6 @@ def query_photo_content(token: str) -> bytes:
 
 def query_photo_url(token: str) -> str:
     return default_storage.url(_path(token))
-
-
-def query_photo_exists(token: str) -> bool:
-    return bool(TOKEN_RE.match(token or "")) and default_storage.exists(_path(token))
 
 
 def query_photos_cleanup(*, max_age: timedelta = QUERY_PHOTO_MAX_AGE, now: datetime | None = None) -> int:

@@ -381,10 +381,11 @@ class SimilarCard:
     image_id: int | None
 
 
-def similar_product_cards(product_id: int, *, limit: int) -> list[SimilarCard]:
+def similar_product_cards(product_id: int, *, limit: int, known_active: bool = False) -> list[SimilarCard]:
     """The cached visually similar products of an active product (similar_products), each
-    with brand, category and images. Product.DoesNotExist for an inactive or unknown product."""
-    if not Product.objects.filter(pk=product_id, is_active=True).exists():
+    with brand, category and images. Product.DoesNotExist for an inactive or unknown product,
+    unless the caller has just read it active (known_active: no query to check again)."""
+    if not known_active and not Product.objects.filter(pk=product_id, is_active=True).exists():
         raise Product.DoesNotExist(f"No product with id {product_id}.")
     rows = similar_products(product_id, limit)
     products = products_by_id(row.similar_id for row in rows)

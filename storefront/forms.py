@@ -78,9 +78,6 @@ class ListingForm(forms.Form):
         }
 
 
-
-
-
 # Search results pages: 24 a page, as deep as photo results go (MAX_PHOTO_DEPTH, 500).
 SEARCH_PAGE_SIZE = 24
 MAX_PAGE = MAX_PHOTO_DEPTH // SEARCH_PAGE_SIZE

@@ -16,7 +16,6 @@ from search.query_photos import (
     QUERY_PHOTO_DIR,
     QueryPhotoNotFound,
     query_photo_content,
-    query_photo_exists,
     query_photo_store,
     query_photo_url,
     query_photos_cleanup,
@@ -43,7 +42,6 @@ def test_a_photo_is_stored_as_an_upright_jpeg_of_at_most_1024_px_under_its_hash(
         assert (picture.format, picture.size, picture.mode) == ("JPEG", (1024, 768), "RGB")
     assert stored_files(media) == [f"{stored.token}.jpg"]
     assert query_photo_url(stored.token) == f"/media/query-photos/{stored.token}.jpg"
-    assert query_photo_exists(stored.token)
 
 
 def test_exif_orientation_is_applied(media):
@@ -85,7 +83,6 @@ def test_unusable_photos_are_rejected_and_not_stored(media, content, code, messa
 def test_unknown_and_malformed_tokens_are_not_found(media, token):
     with pytest.raises(QueryPhotoNotFound):
         query_photo_content(token)
-    assert not query_photo_exists(token)
 
 
 def test_cleanup_deletes_only_photos_older_than_the_limit(media):
@@ -105,6 +102,32 @@ def test_storing_a_photo_again_makes_it_young_again(media):
     os.utime(media / QUERY_PHOTO_DIR / f"{stored.token}.jpg", (day_ago, day_ago))
     query_photo_store(content)
     assert query_photos_cleanup(max_age=timedelta(hours=24)) == 0
+    assert stored_files(media) == [f"{stored.token}.jpg"]
+
+
+def test_storing_a_photo_again_never_removes_or_rewrites_it(media, monkeypatch):
+    from django.core.files.storage import default_storage
+
+    content = jpeg(scene(1))
+    stored = query_photo_store(content)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the stored photo was deleted or written again")
+
+    monkeypatch.setattr(default_storage, "delete", refused)
+    monkeypatch.setattr(default_storage, "save", refused)
+    assert query_photo_store(content) == stored
+    assert query_photo_content(stored.token) == (media / QUERY_PHOTO_DIR / f"{stored.token}.jpg").read_bytes()
+
+
+def test_the_same_photo_stored_by_two_uploads_at_once_keeps_one_file(media, monkeypatch):
+    from search import query_photos
+
+    content = jpeg(scene(2))
+    stored = query_photo_store(content)
+    # The second upload looked before the first had written: it saves too, and keeps no copy.
+    monkeypatch.setattr(query_photos, "_keep", lambda path: False)
+    assert query_photo_store(content) == stored
     assert stored_files(media) == [f"{stored.token}.jpg"]
 
 

@@ -3,8 +3,9 @@
 
    What it adds
    - Every form marked [data-photo-search-form] (the header's #site-photo-search, the search
-     page's #search-photo-form) and the home page's #photo-search form: choosing a file, dropping
-     one on the form or pasting one opens the photo dialog (below). Submitting the form itself
+     page's #search-photo-form, the home page's form): choosing a file, dropping one on the form
+     (or on the [data-photo-drop-zone] around it, as the home page's section) or pasting one
+     opens the photo dialog (below). Submitting the form itself
      (its button, or form.requestSubmit()) uploads its file at once, with the dialog's crop box.
    - Paste (Ctrl/Cmd+V) anywhere while no text field has focus: the photo goes to the form that
      holds the focus, else to the header's form.
@@ -261,7 +262,6 @@
     var mode = handle || (this.node.contains(event.target) ? "move" : "draw");
     this.node.focus({preventScroll: true});
     this.stage.setPointerCapture(event.pointerId);
-    this.stage.classList.add("crop-stage--dragging");
     function move(e) {
       var p = self.toPicture(e), dx = p.x - start.x, dy = p.y - start.y;
       if (mode === "move") {
@@ -285,7 +285,6 @@
       self.stage.removeEventListener("pointermove", move);
       self.stage.removeEventListener("pointerup", end);
       self.stage.removeEventListener("pointercancel", end);
-      self.stage.classList.remove("crop-stage--dragging");
       if (self.stage.hasPointerCapture(e.pointerId)) self.stage.releasePointerCapture(e.pointerId);
       self.announceSoon();
     }
@@ -499,14 +498,12 @@
     setState("uploading");
     dialog.progress.value = 0;
     say("Uploading your photo…");
-    var lastSaid = 0;
     xhr.upload.addEventListener("progress", function (event) {
       if (!event.lengthComputable) return;
       var done = Math.round(event.loaded / event.total * 100);
       dialog.progress.value = done;
       clearTimeout(sayTimer);
       dialog.status.textContent = "Uploading your photo… " + done + "%";
-      lastSaid = done;
     });
     xhr.upload.addEventListener("load", function () {
       dialog.progress.value = 100;
@@ -578,7 +575,7 @@
     if (form.hasAttribute("data-photo-search-enhanced")) return;
     form.setAttribute("data-photo-search-enhanced", "");
     var input = form.querySelector("input[type=file]");
-    var zone = form.closest("#photo-search") || form;
+    var zone = form.closest("[data-photo-drop-zone]") || form;
     zone.setAttribute("data-photo-drop-zone", "");
     dropZone(zone, function () { return form; });
     if (input) {
@@ -619,10 +616,7 @@
   }
 
   function pageForms() {
-    var forms = Array.prototype.slice.call(document.querySelectorAll("form[data-photo-search-form]"));
-    var home = document.querySelector("#photo-search form");
-    if (home && forms.indexOf(home) === -1) forms.push(home);
-    return forms;
+    return Array.prototype.slice.call(document.querySelectorAll("form[data-photo-search-form]"));
   }
 
   function setUpUploads() {
@@ -662,7 +656,7 @@
       event.preventDefault();
       var form = null;
       if (dialog.root.open) form = state.form;
-      if (!form && active) form = forms.filter(function (f) { return f.contains(active) || (f.closest("#photo-search") || f).contains(active); })[0] || null;
+      if (!form && active) form = forms.filter(function (f) { return f.contains(active) || (f.closest("[data-photo-drop-zone]") || f).contains(active); })[0] || null;
       if (!form) form = document.getElementById("site-photo-search") || forms[0];
       openWith(file, form, dialog.root.open);
     });

@@ -19,10 +19,10 @@ HOME_QUERIES = 4      # category tree (header + tiles), tile covers, featured pr
 # category tree (header, category, breadcrumb, subcategories), facets with the total, page, images;
 # a brand filter adds its slug's lookup
 CATEGORY_QUERIES = 4
-# product with brand and category, its images, category tree (header, breadcrumb), similar: is the
-# product active (api.selectors), the cached rows; with rows, their products and their images
-PRODUCT_QUERIES = 5
-PRODUCT_WITH_SIMILAR_QUERIES = 7
+# product with brand and category, its images, category tree (header, breadcrumb), the cached
+# similar rows; with rows, their products and their images
+PRODUCT_QUERIES = 4
+PRODUCT_WITH_SIMILAR_QUERIES = 6
 
 
 def make(sku, title, category, *, price="24.90", stock=7, brand="Northwind", images=2, active=True,
@@ -470,14 +470,16 @@ def test_listing_images_offer_their_derivatives(client, shop):
 
 def test_home_has_a_photo_search_form(client, shop):
     page = html(client.get("/"))
+    assert ('<section id="photo-search" class="photo-search" aria-labelledby="photo-search-title" '
+            'data-photo-drop-zone>') in page
     form = section(page, '<section id="photo-search"')
     assert '<h2 id="photo-search-title" class="photo-search__title">Search with a photo</h2>' in form
     assert ('<form class="photo-search__form" method="post" action="/search/photo/" '
-            'enctype="multipart/form-data">') in form
+            'enctype="multipart/form-data" data-photo-search-form>') in form
     assert 'name="csrfmiddlewaretoken"' in form
     assert '<label class="photo-search__label" for="home-photo-input">Choose a photo</label>' in form
     assert ('<input class="photo-search__input" id="home-photo-input" type="file" name="photo" accept="image/*" '
-            'required aria-describedby="photo-search-help">') in form
+            'required aria-describedby="photo-search-help" data-photo-search-input>') in form
     assert ('<button class="button button--primary photo-search__button" type="submit">'
             'Find similar items</button>') in form
 
@@ -491,6 +493,21 @@ def test_home_images_are_lazy_but_the_first_in_view(client, shop):
 
 
 # -- product: visually similar ---------------------------------------------------------------------
+
+
+def test_a_product_deactivated_while_its_page_is_built_still_renders_as_it_was_read(client, shop, monkeypatch):
+    from catalog import selectors as catalog_selectors
+
+    product_get = catalog_selectors.product_get
+
+    def deactivated_right_after(pk):  # between product_get and the similar row
+        product = product_get(pk)
+        Product.objects.filter(pk=pk).update(is_active=False)
+        return product
+
+    monkeypatch.setattr(catalog_selectors, "product_get", deactivated_right_after)
+    assert client.get(shop["dress"].get_absolute_url()).status_code == 200
+    assert client.get(shop["dress"].get_absolute_url()).status_code == 404  # gone on the next view
 
 
 def similar_to(product, *rows):

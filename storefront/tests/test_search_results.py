@@ -1,4 +1,5 @@
 import hashlib
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -265,7 +266,7 @@ def test_photo_only_results_offer_category_and_colour_filters(client, processed_
     assert f'<a class="facet__link" href="/search/?photo={token}&amp;category=clothing" data-value="clothing">' in html
     assert f'<a class="facet__link" href="/search/?photo={token}&amp;category=dresses" data-value="dresses">' in html
     assert (f'<a class="facet__link" href="/search/?photo={token}&amp;colour=red" data-value="red">'
-            '<span class="swatch swatch--red" aria-hidden="true"></span><span class="facet__label">red</span></a>'
+            '<span class="swatch" data-colour="red" aria-hidden="true"></span><span class="facet__label">red</span></a>'
             ) in html
     narrowed = page(client.get("/search/", {"photo": token, "category": "dresses"}))
     assert sorted(card_titles(narrowed)) == ["Linen wrap dress", "Polka-dot midi dress"]
@@ -378,6 +379,56 @@ def test_an_oversized_upload_is_refused_before_its_body_is_read(client, indexed_
     html = page(response, status=400)
     assert f"<p>{upload_too_large_message(length)}</p>" in html
     assert upload_too_large_message(length).startswith("The upload is 98 KB; the limit is 1000 bytes.")
+    assert stored_photos(media) == []
+
+
+class _UnreadableBody:
+    """A wsgi.input that fails the test if anything reads it."""
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the upload's body was read")
+
+    readline = read
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_an_oversized_upload_is_refused_on_its_content_length_alone(db, settings, accept):
+    from django.test import RequestFactory
+
+    from storefront.views.search_results import photo_upload
+
+    settings.API_MAX_UPLOAD_BYTES = 1000
+    length = 50 * 1024 * 1024
+    request = RequestFactory().generic(
+        "POST", "/search/photo/", CONTENT_TYPE="multipart/form-data; boundary=x", CONTENT_LENGTH=str(length),
+        HTTP_ACCEPT=accept, **{"wsgi.input": _UnreadableBody()})
+    response = photo_upload(request)
+    assert response.status_code == 400
+    if accept == "application/json":
+        assert json.loads(response.content) == {"errors": [upload_too_large_message(length)]}
+    else:
+        assert f"<p>{upload_too_large_message(length)}</p>" in response.content.decode()
+
+
+def test_an_oversized_upload_is_refused_before_the_csrf_check_reads_its_body(indexed_shop, settings):
+    from django.test import Client
+
+    settings.API_MAX_UPLOAD_BYTES = 1000
+    length = 50 * 1024 * 1024
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32  # a cookie, so the check would go on to request.POST
+    response = browser.generic(  # through the middleware, CsrfViewMiddleware too
+        "POST", "/search/photo/", content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(length),
+        HTTP_ACCEPT="application/json", **{"wsgi.input": _UnreadableBody()})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [upload_too_large_message(length)]}
+
+
+def test_an_upload_without_a_csrf_token_is_refused(indexed_processed_shop, media):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/search/photo/", {"photo": upload(scene_bytes(2))})
+    assert response.status_code == 403
     assert stored_photos(media) == []
 
 

@@ -4,7 +4,6 @@ buckets from search.text), product pages with their "Visually similar" row."""
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -16,11 +15,10 @@ from catalog.context_processors import category_tree_for
 from catalog.models import Product
 from search import selectors as search_selectors
 from search.text import PRICE_EDGES, price_bucket_values
-from storefront.forms import ListingForm
+from storefront.forms import ListingForm, price_range
 
 PAGE_SIZE = 24
 FEATURED_COUNT = 12
-CENT = Decimal("0.01")
 
 
 def home(request):
@@ -47,7 +45,7 @@ def category_detail(request, slug: str):
 
     buckets = price_bucket_values()
     chosen = ListingForm(request.GET, price_buckets=buckets).values()
-    price_min, price_max = _bucket_range(chosen["price"])
+    price_min, price_max = price_range(chosen["price"]) if chosen["price"] else (None, None)
     try:
         filters = search_selectors.product_filters(brand=chosen["brand"], price_min=price_min, price_max=price_max,
                                                 in_stock=chosen["in_stock"], colours=chosen["colour"])
@@ -82,7 +80,6 @@ def category_detail(request, slug: str):
 
 
 def product_detail(request, pk: int, slug: str):
-
     try:
         product = selectors.product_get(pk)
     except Product.DoesNotExist:
@@ -91,10 +88,12 @@ def product_detail(request, pk: int, slug: str):
         return redirect(product, permanent=True)
     ancestors = category_tree_for(request).ancestors(product.category) if product.category_id else []
     selectors.products_with_srcset([product])
+    rows = search_selectors.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT,
+                                                  known_active=True)
     # The picture that made each one similar (search.selectors picks a visible one).
     similar = [
         {"product": row.product, "image": next((i for i in row.product.visible_images if i.pk == row.image_id), None)}
-        for row in search_selectors.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT)
+        for row in rows
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
     return render(request, "catalog/product.html", {
@@ -107,14 +106,6 @@ def product_detail(request, pk: int, slug: str):
 
 
 # -- the listing's filters as the template shows them -------------------------------------------
-
-
-def _bucket_range(value: str) -> tuple[Decimal | None, Decimal | None]:
-    """"25-50" -> (25, 49.99): prices have cents, and a bucket holds its lower edge only."""
-    if not value:
-        return None, None
-    low, _, high = value.partition("-")
-    return Decimal(low), (Decimal(high) - CENT if high else None)
 
 
 def _is_filtered(chosen: dict) -> bool:

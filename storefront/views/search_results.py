@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 from PIL import Image
 
@@ -270,11 +271,16 @@ def results(request):
     return render(request, "search/results.html", context, status=status)
 
 
+@csrf_exempt  # checked below, once the size is known: CsrfViewMiddleware would read the body first
 @require_http_methods(["GET", "POST"])
 def photo_upload(request):
     """POST /search/photo/ — store the photo, then 303 to its results. GET goes to the search page.
     Asked for JSON (Accept: application/json, as the photo widget does): 200 {"url": results} or
-    400 {"errors": [messages]}, the same messages the page shows."""
+    400 {"errors": [messages]}, the same messages the page shows.
+
+    An upload too large by its Content-Length is refused before anything reads the body (the
+    CSRF check reads request.POST, which parses and spools the whole body); then the CSRF check
+    runs as usual (_photo_upload, csrf_protect): 403 without a valid token."""
     if request.method == "GET":
         return redirect("storefront:search")
     try:
@@ -282,9 +288,13 @@ def photo_upload(request):
     except ValueError:
         length = 0
     if length > settings.API_MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE:
-        # Refused before the body is read (parsing would spool it to disk first).
         form = PhotoUploadForm()
         return _upload_failed(request, form, upload_too_large_message(length))
+    return _photo_upload(request)
+
+
+@csrf_protect
+def _photo_upload(request):
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
