@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html
@@ -66,12 +67,54 @@ class CategoryAdmin(admin.ModelAdmin):
     def product_count(self, obj):
         return obj._product_count
 
+    # The category path (names walked up to the root) is in the search documents and facets
+    # of every product filed (or predicted) in the subtree.
+    SEARCHED_FIELDS = {"name", "slug", "parent"}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and self.SEARCHED_FIELDS.intersection(form.changed_data):
+            services.category_products_mark_search_dirty(obj)
+
+    def delete_model(self, request, obj):
+        # Products are protected; those merely predicted in it lose their predicted category.
+        with transaction.atomic():
+            product_ids = services.category_product_ids(obj)
+            super().delete_model(request, obj)
+            services.products_mark_search_dirty(product_ids)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            product_ids = [pk for category in queryset for pk in services.category_product_ids(category)]
+            super().delete_queryset(request, queryset)
+            services.products_mark_search_dirty(product_ids)
+
 
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+    # The brand's name is in its products' search documents and facets.
+    SEARCHED_FIELDS = {"name", "slug"}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and self.SEARCHED_FIELDS.intersection(form.changed_data):
+            services.brand_products_mark_search_dirty(obj)
+
+    def delete_model(self, request, obj):
+        # Its products keep existing without a brand: collected before the delete clears it.
+        with transaction.atomic():
+            product_ids = services.brand_product_ids(obj)
+            super().delete_model(request, obj)
+            services.products_mark_search_dirty(product_ids)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            product_ids = services.brand_product_ids(queryset)
+            super().delete_queryset(request, queryset)
+            services.products_mark_search_dirty(product_ids)
 
 
 class ProductImageInline(admin.TabularInline):

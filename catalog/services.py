@@ -215,7 +215,11 @@ def images_processing_batched():
     """Inside this block (a bulk import), committed images are sent to the workers in
     messages of IMAGE_PROCESSING_BATCH instead of one each, and products to refresh for
     search in messages of SEARCH_REFRESH_BATCH; the rest when it ends. Ids lost with a
-    crashed process stay pending (dirty) and the periodic sweeps send them."""
+    crashed process stay pending (dirty) and the periodic sweeps send them. A block opened
+    inside another one joins it (the outer block sends)."""
+    if _processing_batch.get() is not None and _refresh_batch.get() is not None:
+        yield
+        return
     buffer: list[int] = []
     refresh: list[int] = []
     token = _processing_batch.set(buffer)
@@ -278,6 +282,38 @@ def products_mark_search_dirty(product_ids: Iterable[int]) -> None:
             list(Product.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True).values_list("pk"))
             Product.objects.filter(pk__in=ids).update(search_dirty=True)
     products_enqueue_search_refresh(ids)
+
+
+def brand_product_ids(brands: Brand | Iterable[Brand]) -> list[int]:
+    """The products of these brands (for brands about to be deleted: collect them first)."""
+    brands = [brands] if isinstance(brands, Brand) else brands
+    return list(Product.objects.filter(brand__in=brands).order_by("pk").values_list("pk", flat=True))
+
+
+def brand_products_mark_search_dirty(brand: Brand) -> list[int]:
+    """The brand's name is in its products' text documents and facets: a renamed brand
+    marks them search-dirty (refreshed on commit). Returns their ids."""
+    ids = brand_product_ids(brand)
+    products_mark_search_dirty(ids)
+    return ids
+
+
+def category_product_ids(category: Category) -> list[int]:
+    """The products filed (or, without a category, predicted) anywhere in the category's
+    subtree: the category path of their text documents and facets runs through it."""
+    subtree = selectors.category_descendant_ids(category)
+    return list(
+        Product.objects.filter(Q(category_id__in=subtree) | Q(predicted_category_id__in=subtree))
+        .order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def category_products_mark_search_dirty(category: Category) -> list[int]:
+    """A category renamed or moved changes the path in the documents of its whole subtree's
+    products: marked search-dirty (refreshed on commit). Returns their ids."""
+    ids = category_product_ids(category)
+    products_mark_search_dirty(ids)
+    return ids
 
 
 def products_enqueue_search_refresh(product_ids: Iterable[int]) -> None:

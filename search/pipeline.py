@@ -76,17 +76,22 @@ def _stage(name: str):
 
 def product_images_process(image_ids: list[int]) -> dict[int, str | None]:
     """Process each image on its own: one broken image never stops the others.
-    Returns the status each ended in (None: deleted, replaced or settled meanwhile)."""
+    Returns the status each ended in (None: deleted, replaced or settled meanwhile).
+
+    Each settled image marks its product search-dirty as it commits; the refreshes are sent
+    once for the batch (messages of SEARCH_REFRESH_BATCH product ids, a product once),
+    not one message per image."""
     models = selectors.embedding_models_live() or [services.embedding_model_ensure_active()]
     outcomes = {}
-    for image_id in image_ids:
-        try:
-            outcomes[image_id] = product_image_process(image_id, models=models)
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception as exc:  # a bug or an unforeseen file: record it, go on with the batch
-            logger.exception("image processing failed image_id=%s", image_id)
-            outcomes[image_id] = _fail(image_id, exc)
+    with catalog_services.images_processing_batched():
+        for image_id in image_ids:
+            try:
+                outcomes[image_id] = product_image_process(image_id, models=models)
+            except TRANSIENT_ERRORS:
+                raise  # what already committed is still sent when the block ends
+            except Exception as exc:  # a bug or an unforeseen file: record it, go on with the batch
+                logger.exception("image processing failed image_id=%s", image_id)
+                outcomes[image_id] = _fail(image_id, exc)
     return outcomes
 
 

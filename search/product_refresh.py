@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from catalog import services as catalog_services
 from catalog.models import Product
 from search import attributes, selectors, similar
+from search.text import index_products
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +48,8 @@ def _versions(product_ids: list[int], *, only_dirty: bool) -> dict[int, tuple[st
 
 def _write(product_id: int, version: str, colours: list[str], category_id: int | None,
            rows: list[similar.SimilarRow]) -> bool:
-    """Store the results and clear the flag, unless the row changed since `version` was read."""
-    # Imported on use: the text search feature is developed alongside, and this module (and
-    # the tasks importing it) must load without it.
-    from search.text import index_products
-
+    """Store the results and clear the flag, unless the row changed since `version` was read.
+    The text document is written by the caller, once for the batch, in the same transaction."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -64,7 +62,6 @@ def _write(product_id: int, version: str, colours: list[str], category_id: int |
             colours=colours, predicted_category_id=category_id, search_dirty=False
         )
         similar.similar_store(product_id, rows)
-        index_products([product_id])  # reads the colours and predicted category just written
     return True
 
 
@@ -79,21 +76,48 @@ def products_refresh(product_ids: list[int], *, only_dirty: bool = True) -> int:
     model = selectors.embedding_model_active()
     vectors = selectors.product_image_vectors(model, list(versions)) if model else {}
     colours = attributes.products_colours(list(versions))
-    refreshed, changed_meanwhile, written = 0, [], []
+    computed = []
     for product_id, (version, is_active) in versions.items():
         images = vectors.get(product_id, [])
         try:
             category_id = attributes.predict_category(model, product_id, images)
             rows = similar.similar_compute(model, product_id, images)
-            if not _write(product_id, version, colours[product_id], category_id, rows):
-                changed_meanwhile.append(product_id)
-                continue
-            refreshed += 1
-            written.append((product_id, is_active, rows))
         except TRANSIENT_ERRORS:
-            raise  # the task retries the batch; products not yet written are still dirty
+            raise  # the task retries the batch; nothing is written yet, every product is still dirty
         except Exception:  # one bad product must not stop the batch; it stays dirty for the sweep
             logger.exception("search refresh failed product_id=%s", product_id)
+            continue
+        computed.append((product_id, version, is_active, category_id, rows))
+    changed_meanwhile, written = [], []
+    # One transaction for the batch: each product's results (its own savepoint, so one that
+    # fails is left dirty and the others go on), then the text documents of all that were
+    # written in one index call (one statement on PostgreSQL, one bulk request on
+    # Elasticsearch, instead of one per product). A flag is never cleared without its
+    # document: if indexing fails, the whole batch stays dirty. The row locks are taken in
+    # id order and held only for the writes, not while computing.
+    try:
+        with transaction.atomic():
+            for product_id, version, is_active, category_id, rows in computed:
+                try:
+                    if not _write(product_id, version, colours[product_id], category_id, rows):
+                        changed_meanwhile.append(product_id)
+                        continue
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception:
+                    logger.exception("search refresh failed product_id=%s", product_id)
+                    continue
+                written.append((product_id, is_active, rows))
+            # Reads the colours and predicted categories just written (a later change marks
+            # the product dirty again and its refresh writes the document again).
+            index_products([product_id for product_id, _, _ in written])
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception("search documents not written; products stay dirty ids=%s",
+                         [product_id for product_id, _, _ in written])
+        return 0
+    refreshed = len(written)
     # Other products' lists are brought up to date once the whole batch is written: a merge
     # moves the row version on, so syncing inline would make every later product of the batch
     # that the merge reached drop its results and be queued again (one product per message

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
-from catalog.models import ProductImage
+from catalog.models import Product, ProductImage
 from catalog.preprocessing import ImageRejected, decode_image
 from search import selectors, vector_index
 from search.model.build import MODEL_NAME, build_model, file_sha256
@@ -186,6 +186,10 @@ def embedding_model_promote(model: EmbeddingModel) -> bool:
         EmbeddingModel.objects.filter(pk__in=[m.pk for m in old]).update(status=EmbeddingModel.Status.RETIRED)
         locked.status, locked.activated_at = EmbeddingModel.Status.ACTIVE, timezone.now()
         locked.save(update_fields=["status", "activated_at"])
+        # Similar products and predicted categories were computed from the retired model's
+        # vectors: every active product is refreshed under the new one. One UPDATE; the
+        # periodic sweep (search.product_refresh.products_sweep_dirty) works through them.
+        Product.objects.filter(is_active=True, search_dirty=False).update(search_dirty=True)
     for retired in old:  # nothing reads them any more
         vector_index.drop_index(retired.pk)
         ImageEmbedding.objects.filter(model=retired).delete()

@@ -359,3 +359,76 @@ def test_colours_and_predicted_category_are_shown_but_not_editable(admin_client,
     assert response.status_code == 302, response.context["errors"] if response.context else response
     products[0].refresh_from_db()
     assert (products[0].colours, products[0].predicted_category_id) == (["red", "white"], shoes.pk)
+
+
+# Brand and category names are in the search documents and facets of their products ------------
+
+
+@pytest.fixture
+def labelled():
+    """Products under Apparel > Dresses, Apparel > Shoes and Garden, two of them by Acme."""
+    acme = services.brand_get_or_create("Acme")
+    other = services.brand_get_or_create("Other")
+
+    def product(sku, path, brand):
+        return services.product_upsert(ProductData(
+            sku=sku, title=sku, price=Decimal("10.00"), brand=brand,
+            category=services.category_get_or_create_path(path)))[0]
+
+    made = {
+        "DRESS": product("DRESS", ["Apparel", "Dresses"], acme),
+        "SHOE": product("SHOE", ["Apparel", "Shoes"], other),
+        "SPADE": product("SPADE", ["Garden"], acme),
+        "PHOTO": product("PHOTO", [], None),
+    }
+    # A photo-only product whose predicted category is in the Apparel subtree.
+    Product.objects.filter(sku="PHOTO").update(
+        predicted_category=made["DRESS"].category)
+    Product.objects.update(search_dirty=False)
+    return made
+
+
+def dirty() -> list[str]:
+    return sorted(Product.objects.filter(search_dirty=True).values_list("sku", flat=True))
+
+
+def test_renaming_a_brand_in_admin_marks_exactly_its_products_dirty(
+    admin_client, labelled, django_capture_on_commit_callbacks
+):
+    brand = labelled["DRESS"].brand
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(reverse("admin:catalog_brand_change", args=[brand.pk]),
+                                     {"name": "Acme Studio", "slug": brand.slug})
+    assert response.status_code == 302
+    assert dirty() == ["DRESS", "SPADE"]
+    assert len(callbacks) == 1  # one refresh queued for both
+    # Saving it unchanged marks nothing.
+    Product.objects.update(search_dirty=False)
+    admin_client.post(reverse("admin:catalog_brand_change", args=[brand.pk]),
+                      {"name": "Acme Studio", "slug": brand.slug})
+    assert dirty() == []
+
+
+def test_deleting_a_brand_in_admin_marks_its_former_products_dirty(admin_client, labelled):
+    brand = labelled["DRESS"].brand
+    response = admin_client.post(reverse("admin:catalog_brand_delete", args=[brand.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert dirty() == ["DRESS", "SPADE"]
+    assert Product.objects.get(sku="DRESS").brand_id is None
+
+
+def test_renaming_a_parent_category_marks_the_products_of_its_subtree_dirty(admin_client, labelled):
+    apparel = labelled["DRESS"].category.parent
+    response = admin_client.post(reverse("admin:catalog_category_change", args=[apparel.pk]),
+                                 {"name": "Clothing", "slug": apparel.slug, "parent": "", "description": ""})
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert dirty() == ["DRESS", "PHOTO", "SHOE"]  # PHOTO: predicted under Apparel
+
+
+def test_moving_a_category_marks_its_products_dirty(admin_client, labelled):
+    dresses, garden = labelled["DRESS"].category, labelled["SPADE"].category
+    response = admin_client.post(reverse("admin:catalog_category_change", args=[dresses.pk]),
+                                 {"name": dresses.name, "slug": dresses.slug, "parent": garden.pk,
+                                  "description": ""})
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+    assert dirty() == ["DRESS", "PHOTO"]

@@ -183,3 +183,16 @@ def test_images_committed_inside_a_bulk_block_are_sent_in_batches(monkeypatch, s
     with django_capture_on_commit_callbacks(execute=True):  # outside the block: one message per commit
         ids.append(services.product_image_add(product=product, content=image_bytes(colour=(9, 0, 0)))[0].pk)
     assert sent[-1] == [ids[-1]]
+
+
+def test_a_category_covers_the_products_filed_or_predicted_in_its_subtree():
+    leaf = services.category_get_or_create_path(["Apparel", "Dresses"])
+    other = services.category_get_or_create_path(["Garden"])
+    filed = make_product("FILED", category=leaf)
+    predicted = make_product("PREDICTED")
+    outside = make_product("OUTSIDE", category=other)
+    Product.objects.filter(pk=predicted.pk).update(predicted_category=leaf)
+    Product.objects.update(search_dirty=False)
+    assert services.category_products_mark_search_dirty(leaf.parent) == sorted([filed.pk, predicted.pk])
+    assert set(Product.objects.filter(search_dirty=True).values_list("pk", flat=True)) == {filed.pk, predicted.pk}
+    assert services.category_product_ids(other) == [outside.pk]

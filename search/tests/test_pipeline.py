@@ -238,3 +238,19 @@ def test_a_close_perceptual_hash_counts_only_with_visual_similarity(settings, ha
     process(second)
     assert second.reason_codes == expected
     assert hamming_distance(first.phash, second.phash) <= 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_of_images_queues_one_search_refresh_for_its_products(monkeypatch, settings):
+    # Committed for real (each image settles in its own transaction, as in a worker): the
+    # refreshes of one batch are sent together, not one message per settled image.
+    sent = []
+    monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(catalog_services, "_broker_unavailable_until", 0.0)  # an earlier test's broker outage
+    first, second = make_product("M-1"), make_product("M-2")
+    images = [stored_image(first, scene_bytes(1), "a.jpg"), stored_image(first, scene_bytes(2), "b.jpg"),
+              stored_image(second, scene_bytes(3), "c.jpg")]
+    sent.clear()
+    outcomes = pipeline.product_images_process([image.pk for image in images])
+    assert set(outcomes.values()) <= {Status.READY, Status.FLAGGED}
+    assert sent == [(settings.SEARCH_REFRESH_TASK, [[first.pk, second.pk]])]

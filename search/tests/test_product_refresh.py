@@ -291,3 +291,24 @@ def test_a_photo_only_product_becomes_findable_by_its_colour_and_predicted_categ
     assert found("red shoes") == {product.pk for product, _ in shoes} | {photo_only.pk}
     assert found("blue") == {product.pk for product, _ in bags}
     assert photo_only.pk not in found("bags")
+
+
+def test_a_batch_writes_its_text_documents_in_one_index_call(shop, monkeypatch):
+    calls = []
+    real_index = product_refresh.index_products
+    monkeypatch.setattr(product_refresh, "index_products", lambda ids: (calls.append(sorted(ids)), real_index(ids)))
+    assert product_refresh.products_refresh(shop.pks("SHOE1", "SHOE2", "NEW")) == 3
+    assert calls == [sorted(shop.pks("SHOE1", "SHOE2", "NEW"))]
+    assert shop.found("red") == ["NEW", "SHOE1", "SHOE2"]
+
+
+def test_a_batch_refresh_costs_a_fixed_number_of_queries_per_product(shop, django_assert_num_queries):
+    product_refresh.products_refresh(shop.pks())  # lists settled: the syncs below merge nothing
+    batch = shop.pks("SHOE1", "SHOE2", "BAG1")
+    Product.objects.filter(pk__in=batch).update(search_dirty=True)
+    # Pinned: reads for the batch (versions, model, vectors, colours), per product its
+    # computation, its write (savepoints, row check, update, similar rows) and its neighbour
+    # sync, and ONE text-index statement for the whole batch (there was one per product,
+    # inside each product's write). A query per product more or less shows up here.
+    with django_assert_num_queries(64):
+        assert product_refresh.products_refresh(batch) == 3

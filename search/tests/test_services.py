@@ -104,3 +104,23 @@ def test_the_sweep_switches_to_the_configured_int8_variant_calibrated_on_the_cat
     # The int8 vectors find the same nearest image as fp32 did for a query image.
     query = ImageEmbedding.objects.get(image=images[3], model=int8).embedding
     assert selectors.image_neighbours(int8, query, limit=1)[0].image_id == images[3].pk
+
+
+def test_promoting_a_model_marks_every_active_product_for_a_refresh():
+    from catalog.models import Product
+
+    def model(version, status):
+        return EmbeddingModel.objects.create(
+            name="test", version=version, variant="fp32", dimension=8, checksum=version * 64,
+            file_name="none.onnx", status=status,
+        )
+
+    old, new = model("a", EmbeddingModel.Status.ACTIVE), model("b", EmbeddingModel.Status.BUILDING)
+    active, inactive = make_product("P-1"), make_product("P-2")
+    Product.objects.filter(pk=inactive.pk).update(is_active=False)
+    Product.objects.update(search_dirty=False)
+    assert services.embedding_model_promote(new)
+    # Its similar products and predicted category came from the retired model's vectors.
+    assert list(Product.objects.filter(search_dirty=True).values_list("pk", flat=True)) == [active.pk]
+    old.refresh_from_db()
+    assert old.status == EmbeddingModel.Status.RETIRED
