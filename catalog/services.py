@@ -236,13 +236,19 @@ def images_processing_batched():
 
 
 def _queue_processing(image_ids: list[int]) -> None:
-    buffer = _processing_batch.get()
+    _queue_in_batch(_processing_batch, image_ids, settings.IMAGE_PROCESSING_BATCH, _send_processing)
+
+
+def _queue_in_batch(batch: ContextVar[list[int] | None], ids: list[int], size: int, send) -> None:
+    """Send the ids now, or inside images_processing_batched add them to its buffer and send
+    the buffer once it holds `size`."""
+    buffer = batch.get()
     if buffer is None:
-        _send_processing(image_ids)
+        send(ids)
         return
-    buffer.extend(image_ids)
-    if len(buffer) >= settings.IMAGE_PROCESSING_BATCH:
-        _send_processing(buffer[:])
+    buffer.extend(ids)
+    if len(buffer) >= size:
+        send(buffer[:])
         buffer.clear()
 
 
@@ -325,14 +331,7 @@ def products_enqueue_search_refresh(product_ids: Iterable[int]) -> None:
 
 
 def _queue_refresh(product_ids: list[int]) -> None:
-    buffer = _refresh_batch.get()
-    if buffer is None:
-        _send_refresh(product_ids)
-        return
-    buffer.extend(product_ids)
-    if len(buffer) >= settings.SEARCH_REFRESH_BATCH:
-        _send_refresh(list(dict.fromkeys(buffer)))
-        buffer.clear()
+    _queue_in_batch(_refresh_batch, product_ids, settings.SEARCH_REFRESH_BATCH, _send_refresh)  # it dedupes
 
 
 def _send_refresh(product_ids: list[int]) -> None:

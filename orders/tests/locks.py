@@ -1,9 +1,11 @@
-"""For concurrency tests: wait until other connections are blocked on a lock."""
+"""For concurrency tests: wait until other connections are blocked on a lock, and race
+requests against a row lock the test holds."""
 
+import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 
 def wait_until_waiting_for_locks(count: int, *, timeout: float = 10.0) -> None:
@@ -20,3 +22,24 @@ def wait_until_waiting_for_locks(count: int, *, timeout: float = 10.0) -> None:
                 return
         time.sleep(0.02)
     pytest.fail(f"{count} connections did not wait for a lock within {timeout} s")
+
+
+def race_while_locked(product, *submits) -> None:
+    """Run each callable in a thread of its own (its own connection, closed afterwards) while
+    the test holds `product`'s row lock; let go once all of them wait for it, then wait for them."""
+    from catalog.models import Product
+
+    def run(submit):
+        try:
+            submit()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(submit,)) for submit in submits]
+    with transaction.atomic():
+        Product.objects.select_for_update().filter(pk=product.pk).get()
+        for thread in threads:
+            thread.start()
+        wait_until_waiting_for_locks(len(threads))
+    for thread in threads:
+        thread.join(timeout=10)

@@ -9,7 +9,7 @@ from orders import services
 from orders.models import Order, OrderLine
 from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY
 from orders.tests.factories import customer, product
-from orders.tests.locks import wait_until_waiting_for_locks
+from orders.tests.locks import race_while_locked, wait_until_waiting_for_locks
 
 pytestmark = pytest.mark.django_db
 
@@ -303,17 +303,8 @@ def test_two_submits_of_one_checkout_at_once_place_one_order(stock):
             outcomes[n] = services.cart_checkout(sessions[n], customer=customer(), checkout_key=key)
         except Exception as error:  # reported by the assertions below
             outcomes[n] = error
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=submit, args=(n,)) for n in range(2)]
-    with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=mug.pk).get()
-        for thread in threads:
-            thread.start()
-        wait_until_waiting_for_locks(2)
-    for thread in threads:
-        thread.join(timeout=10)
+    race_while_locked(mug, lambda: submit(0), lambda: submit(1))
     order = Order.objects.get()
     assert sorted(outcomes, key=lambda outcome: not outcome[1]) == [(order, True), (order, False)], outcomes
     assert Product.objects.get(pk=mug.pk).stock == stock - 2

@@ -1,5 +1,4 @@
 import re
-import threading
 from decimal import Decimal
 
 import pytest
@@ -355,10 +354,9 @@ def test_two_requests_placing_one_checkout_at_once_make_one_order(client, mug):
     saved it, and both waiting for the cart's product locks (held here). One order; both
     are sent to it; the stock went down once; the session saved last still knows the order."""
     from django.conf import settings
-    from django.db import connection, transaction
     from django.test import Client
 
-    from orders.tests.locks import wait_until_waiting_for_locks
+    from orders.tests.locks import race_while_locked
 
     add(client, mug, 2)
     data = {**CHECKOUT_POST, "checkout_key": checkout_key(client)}
@@ -367,19 +365,9 @@ def test_two_requests_placing_one_checkout_at_once_make_one_order(client, mug):
     responses = {}
 
     def submit(browser):
-        try:
-            responses[browser] = browser.post(reverse("orders:checkout"), data)
-        finally:
-            connection.close()
+        responses[browser] = browser.post(reverse("orders:checkout"), data)
 
-    threads = [threading.Thread(target=submit, args=(browser,)) for browser in (client, twin)]
-    with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=mug.pk).get()
-        for thread in threads:
-            thread.start()
-        wait_until_waiting_for_locks(2)
-    for thread in threads:
-        thread.join(timeout=10)
+    race_while_locked(mug, lambda: submit(client), lambda: submit(twin))
     order = Order.objects.get()
     assert [(r.status_code, r.url) for r in responses.values()] == [(302, order.get_absolute_url())] * 2
     assert Product.objects.get(pk=mug.pk).stock == 3 and OrderLine.objects.count() == 1
