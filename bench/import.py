@@ -11,13 +11,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench.lib.datasets import slice_of  # noqa: E402
+from bench.lib.throwaway import throwaway_database  # noqa: E402
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
 BENCH_DATABASE = "visualshop_bench"
 
@@ -35,14 +35,10 @@ def main() -> int:
         parser.error(f"{args.dataset}: no such folder")
 
     from visualshop import embedded
-    from visualshop.paths import VAR_DIR
 
-    with tempfile.TemporaryDirectory(prefix="visualshop-bench-") as tmp:
-        tmp = Path(tmp)
-        # Throw-away database and media; a real Redis for the queued processing messages.
-        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
-        embedded.recreate_database(admin_url, BENCH_DATABASE)
-        os.environ["DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
+    # Throw-away database and media; a real Redis for the queued processing messages.
+    with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-") as (tmp, database_url):
+        os.environ["DATABASE_URL"] = database_url
         os.environ["DJANGO_MEDIA_ROOT"] = str(tmp / "media")
         redis = None
         if args.no_broker:
@@ -65,13 +61,9 @@ def main() -> int:
             started = time.perf_counter()
             report = import_catalog(dataset)
             seconds = time.perf_counter() - started
-            from django.db import connections
-
-            connections.close_all()
         finally:
             if redis is not None:
                 embedded.stop_process(redis)
-            embedded.drop_database(admin_url, BENCH_DATABASE)
 
     print(json.dumps({
         "benchmark": "import",

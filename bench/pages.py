@@ -30,15 +30,15 @@ Prints one JSON object on stdout (progress goes to stderr):
 import argparse
 import json
 import os
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.lib.throwaway import throwaway_database  # noqa: E402
+
 BENCH_DATABASE = "visualshop_bench_pages"
 MEMORY_BROKER = "memory://localhost/"  # on-commit messages go nowhere: processed here
 TARGET_P50_MS = 50
@@ -61,21 +61,11 @@ def main() -> int:
     plan = dict(PLANS["quick" if args.quick else "full"])
     plan["iterations"] = args.iterations or plan["iterations"]
 
-    def interrupted(signum, frame):  # SIGTERM cleans up like Ctrl-C
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
-    from visualshop import embedded
-    from visualshop.paths import VAR_DIR
-
     wall_started = time.perf_counter()
     result: dict = {}
-    with tempfile.TemporaryDirectory(prefix="visualshop-bench-pages-") as tmp:
-        tmp = Path(tmp)
-        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
-        embedded.recreate_database(admin_url, BENCH_DATABASE)
+    with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-pages-") as (tmp, database_url):
         os.environ.update({
-            "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}",
+            "DATABASE_URL": database_url,
             "DJANGO_MEDIA_ROOT": str(tmp / "media"),
             "DJANGO_STATIC_ROOT": str(tmp / "static"),
             "DJANGO_SETTINGS_MODULE": "visualshop.settings",
@@ -84,25 +74,19 @@ def main() -> int:
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         })
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        try:
-            import django
+        import django
 
-            django.setup()
-            from django.core.management import call_command
+        django.setup()
+        from django.core.management import call_command
 
-            say("migrating the throw-away database")
-            call_command("migrate", verbosity=0)
-            result["catalogue"] = load_catalogue(plan["products"])
-            say("collecting static files (manifest, compressed)")
-            started = time.perf_counter()
-            call_command("collectstatic", interactive=False, verbosity=0)
-            result["collectstatic_s"] = round(time.perf_counter() - started, 1)
-            result["pages"] = measure_pages(plan["warmup"], plan["iterations"])
-            from django.db import connections
-
-            connections.close_all()
-        finally:
-            embedded.drop_database(admin_url, BENCH_DATABASE)
+        say("migrating the throw-away database")
+        call_command("migrate", verbosity=0)
+        result["catalogue"] = load_catalogue(plan["products"])
+        say("collecting static files (manifest, compressed)")
+        started = time.perf_counter()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        result["collectstatic_s"] = round(time.perf_counter() - started, 1)
+        result["pages"] = measure_pages(plan["warmup"], plan["iterations"])
 
     measured = [page["p50_ms"] for page in result["pages"].values() if page is not None]
     print(json.dumps({

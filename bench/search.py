@@ -53,9 +53,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -66,6 +64,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench import search_floor  # noqa: E402
 from bench.lib import load, scale  # noqa: E402
+from bench.lib.throwaway import throwaway_database  # noqa: E402
 from bench.lib.embeddings import cached_vectors  # noqa: E402
 
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
@@ -335,28 +334,14 @@ def main() -> int:
     plan["scale"] = args.scale or plan["scale"]
     plan["load_seconds"] = args.load_seconds or plan["load_seconds"]
 
-    main_pid = os.getpid()
-
-    def interrupted(signum, frame):  # SIGTERM cleans up like Ctrl-C
-        if os.getpid() != main_pid:  # a forked processing process being stopped: just die
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
-    from visualshop import embedded
     from visualshop.paths import VAR_DIR
 
     wall_started = time.perf_counter()
     loadavg_before = [round(v, 2) for v in os.getloadavg()]
     result: dict = {}
-    with tempfile.TemporaryDirectory(prefix="visualshop-bench-search-") as tmp:
-        tmp = Path(tmp)
-        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
-        embedded.recreate_database(admin_url, BENCH_DATABASE)
+    with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-search-") as (tmp, database_url):
         env = {
-            "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}",
+            "DATABASE_URL": database_url,
             "DJANGO_MEDIA_ROOT": str(tmp / "media"),
             "DJANGO_SETTINGS_MODULE": "visualshop.settings",
             "CELERY_BROKER_URL": MEMORY_BROKER,
@@ -365,58 +350,52 @@ def main() -> int:
         }
         os.environ.update(env)
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        try:
-            import django
+        import django
 
-            django.setup()
-            from django.core.management import call_command
+        django.setup()
+        from django.core.management import call_command
 
-            from search import embedders, evaluation, hybrid_evaluation, selectors
+        from search import embedders, evaluation, hybrid_evaluation, selectors
 
-            say("migrating the throw-away database")
-            call_command("migrate", verbosity=0)
-            dataset = evaluation.read_dataset(args.dataset, per_class=plan["per_class"], queries=plan["queries"])
-            result.update(evaluation.evaluate(dataset, tmp, workers=os.cpu_count() or 1,
-                                              held_out=evaluation.held_out_groups(dataset.classes),
-                                              log=lambda message: say(message)))
-            model = selectors.embedding_model_active()
-            query_paths = [image.path for image in dataset.queries]
+        say("migrating the throw-away database")
+        call_command("migrate", verbosity=0)
+        dataset = evaluation.read_dataset(args.dataset, per_class=plan["per_class"], queries=plan["queries"])
+        result.update(evaluation.evaluate(dataset, tmp, workers=os.cpu_count() or 1,
+                                          held_out=evaluation.held_out_groups(dataset.classes),
+                                          log=lambda message: say(message)))
+        model = selectors.embedding_model_active()
+        query_paths = [image.path for image in dataset.queries]
 
-            result["photo_embed_p50_ms"] = measure_embed(model, query_paths)
-            say("floor: decode + embed + exact numpy scan")
-            _, _, vectors = catalogue_vectors(model)
-            floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors,
-                                                 embedders.model_path(model))
-            result.update(search_floor.summary(floor))
+        result["photo_embed_p50_ms"] = measure_embed(model, query_paths)
+        say("floor: decode + embed + exact numpy scan")
+        _, _, vectors = catalogue_vectors(model)
+        floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors,
+                                             embedders.model_path(model))
+        result.update(search_floor.summary(floor))
 
-            say("text search")
-            words = text_queries(dataset.classes)
-            result.update(measure_text(words, plan["text_searches"]))
+        say("text search")
+        words = text_queries(dataset.classes)
+        result.update(measure_text(words, plan["text_searches"]))
 
-            server_env = {
-                **os.environ, "API_THROTTLE_IMAGE_SEARCH": "", "API_THROTTLE_TEXT_SEARCH": "",
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
-            }
-            (tmp / "prometheus").mkdir()
-            result.update(measure_load(
-                server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
-                text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
-            ))
+        server_env = {
+            **os.environ, "API_THROTTLE_IMAGE_SEARCH": "", "API_THROTTLE_TEXT_SEARCH": "",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
+        }
+        (tmp / "prometheus").mkdir()
+        result.update(measure_load(
+            server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
+            text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
+        ))
 
-            # After every timed step but the scale one (which adds synthetic products): the
-            # extra searches neither warm nor load anything the timed numbers measure.
-            say("hybrid: photo + a colour word (untimed)")
-            result["hybrid"] = hybrid_evaluation.hybrid_report(
-                dataset.queries, evaluation.searchable_labels(), log=lambda message: say(f"hybrid: {message}"))
+        # After every timed step but the scale one (which adds synthetic products): the
+        # extra searches neither warm nor load anything the timed numbers measure.
+        say("hybrid: photo + a colour word (untimed)")
+        result["hybrid"] = hybrid_evaluation.hybrid_report(
+            dataset.queries, evaluation.searchable_labels(), log=lambda message: say(f"hybrid: {message}"))
 
-            query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, args.dataset,
-                                           VAR_DIR / "bench-cache")
-            result.update(measure_scale(model, plan["scale"], query_vectors, query_paths))
-            from django.db import connections
-
-            connections.close_all()
-        finally:
-            embedded.drop_database(admin_url, BENCH_DATABASE)
+        query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, args.dataset,
+                                       VAR_DIR / "bench-cache")
+        result.update(measure_scale(model, plan["scale"], query_vectors, query_paths))
 
     result["photo_p50_ms"], result["photo_p95_ms"], result["photo_p99_ms"] = (
         result.pop("p50_ms"), result.pop("p95_ms"), result.pop("p99_ms"))
