@@ -24,6 +24,17 @@ def redis_socket():
     embedded.stop_process(process)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Search rate-limit counts (visualshop.rate_limits) live in the default cache, which
+    outlives a test: each test (API, pages, the live server's) starts with a full budget."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def start_celery_worker(*, pool: str = "solo", concurrency: int = 1, env: dict | None = None) -> subprocess.Popen:
     """A real `celery worker` process (in its own process group, so a test can kill all of it)
     consuming from the test Redis and writing to the test database."""

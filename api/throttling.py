@@ -1,44 +1,33 @@
-"""Rate limits for anonymous search, one bucket per client address and scope.
+"""Rate limits for anonymous search: DRF's throttle interface over the counters the shop's pages
+share (visualshop.rate_limits: one budget per client address and kind, in the shared cache,
+signed-in staff not limited, a cache that does not answer lets searches through and logs).
 
-Signed-in users (staff with a session) are not limited. Rates come from
-settings.API_THROTTLE_RATES (environment: API_THROTTLE_IMAGE_SEARCH,
-API_THROTTLE_TEXT_SEARCH), read on every request rather than frozen at import as DRF's
-own throttles do, so a changed setting takes effect without a restart of the class.
+Rates come from settings.API_THROTTLE_RATES (environment: API_THROTTLE_IMAGE_SEARCH,
+API_THROTTLE_TEXT_SEARCH), read on every request rather than frozen at import as DRF's own
+throttles do. An over-the-limit request is DRF's Throttled: 429 with Retry-After.
 """
 
 from __future__ import annotations
 
-import logging
+from rest_framework.throttling import BaseThrottle
 
-from django.conf import settings
-from redis.exceptions import RedisError
-from rest_framework.throttling import SimpleRateThrottle
-
-logger = logging.getLogger(__name__)
+from visualshop.rate_limits import IMAGE_SEARCH, TEXT_SEARCH, search_rate_limit_hit
 
 
-class AnonymousSearchThrottle(SimpleRateThrottle):
+class AnonymousSearchThrottle(BaseThrottle):
+    scope: str = ""
+
     def allow_request(self, request, view) -> bool:
-        # The counters live in the shared cache (visualshop/settings/cache.py). If it is down,
-        # search stays up without limits rather than failing every request.
-        try:
-            return super().allow_request(request, view)
-        except (RedisError, OSError) as exc:
-            logger.warning("rate limit not applied: cache unavailable scope=%s error=%s", self.scope, exc)
-            return True
+        self._wait = search_rate_limit_hit(request, self.scope)
+        return self._wait is None
 
-    def get_rate(self) -> str | None:
-        return settings.API_THROTTLE_RATES.get(self.scope)
-
-    def get_cache_key(self, request, view) -> str | None:
-        if request.user and request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def wait(self) -> int | None:
+        return self._wait
 
 
 class ImageSearchThrottle(AnonymousSearchThrottle):
-    scope = "search_image"
+    scope = IMAGE_SEARCH
 
 
 class TextSearchThrottle(AnonymousSearchThrottle):
-    scope = "search_text"
+    scope = TEXT_SEARCH

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from PIL import Image
 
 from catalog import services
@@ -16,14 +15,6 @@ from catalog.services import ProductData
 from catalog.tests.factories import stored_image
 from catalog.tests.images import scene_bytes
 from search.pipeline import product_images_process
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Throttle counts live in the default cache, which outlives a test."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @dataclass

@@ -36,6 +36,7 @@ from storefront.forms import (
     size_text,
     upload_too_large_message,
 )
+from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store, query_photo_url
@@ -264,6 +265,7 @@ def _crop_mark(crop, width: int, height: int) -> dict | None:
 # --- views --------------------------------------------------------------------------------
 
 
+@search_rate_limit(results_scope)
 def results(request):
     """GET /search/ — see storefront.forms for the parameters."""
     form = SearchForm(request.GET)
@@ -273,6 +275,7 @@ def results(request):
 
 @csrf_exempt  # checked below, once the size is known: CsrfViewMiddleware would read the body first
 @require_http_methods(["GET", "POST"])
+@search_rate_limit(upload_scope)  # before anything reads the body
 def photo_upload(request):
     """POST /search/photo/ — store the photo, then 303 to its results. GET goes to the search page.
     Asked for JSON (Accept: application/json, as the photo widget does): 200 {"url": results} or
