@@ -3,7 +3,8 @@
 Fetching image URLs is the top source of import bug reports, so every failure is
 one clear sentence: bounded time, bounded size, content sniffed (never trusted
 from the extension or Content-Type), and non-public addresses refused unless
-allowed (a feed must not make the shop's server probe its own network).
+allowed (a feed must not make the shop's server probe its own network). Local
+paths are read only inside the feed's own folder (catalog.importing.local_files).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from catalog.image_files import InvalidImage, inspect_image
+from catalog.importing.local_files import LocalImageError, read_confined
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 USER_AGENT = "VisualShop-catalogue-import/1.0"
@@ -48,51 +50,35 @@ def fetch_image(
     base_dir: Path,
     limits: FetchLimits,
     session: requests.Session | None = None,
-    confine_to: Path | None = None,
+    image_root: Path | None = None,
+    root_name: str = "the feed folder",
 ) -> bytes:
-    """Bytes of the image `ref` names (URL, file:// URL or path relative to base_dir), checked to be an image.
+    """Bytes of the image `ref` names (an http(s) URL or a path relative to base_dir), checked to be an image.
 
-    confine_to: local paths must stay inside this folder (a feed unpacked from a zip
-    may only use the zip's own files, not any picture on the server).
+    A local path must lead to a file inside image_root (base_dir when not given), which
+    messages call root_name: a feed may use its own pictures, never any file on the
+    server. file:// URLs are refused, not read: they are only a way of spelling a
+    server path that no shop feed needs.
     """
     scheme = urllib.parse.urlsplit(ref).scheme.lower()
     if scheme in ("http", "https"):
         content = _fetch_url(ref, limits, session or image_http_session())
     elif scheme == "file":
-        content = _read_file(ref, Path(urllib.parse.unquote(urllib.parse.urlsplit(ref).path)), limits, confine_to)
+        raise ImageFetchError(ref, f"refused, file:// URLs are not accepted (use a path relative to {root_name})")
     elif scheme and len(scheme) > 1:  # 'c:' would be a Windows drive, not a scheme
         raise ImageFetchError(ref, f"unsupported URL scheme {scheme!r} (use http, https or a file path)")
     else:
-        path = Path(ref)
-        content = _read_file(ref, path if path.is_absolute() else base_dir / path, limits, confine_to)
+        try:
+            content = read_confined(
+                ref, base_dir=base_dir, root=image_root or base_dir, root_name=root_name, max_bytes=limits.max_bytes
+            )
+        except LocalImageError as exc:
+            raise ImageFetchError(ref, str(exc)) from None
     try:
         inspect_image(content)
     except InvalidImage as exc:
         raise ImageFetchError(ref, str(exc)) from None
     return content
-
-
-# ---------------------------------------------------------------------------
-# Local files
-# ---------------------------------------------------------------------------
-
-
-def _read_file(ref: str, path: Path, limits: FetchLimits, confine_to: Path | None) -> bytes:
-    if confine_to is not None and not path.resolve().is_relative_to(confine_to.resolve()):
-        raise ImageFetchError(ref, "refused, the path leads outside the zip's folder")
-    try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise ImageFetchError(ref, f"file is {size} bytes, over the {limits.max_bytes}-byte limit")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ImageFetchError(ref, "no such file") from None
-    except IsADirectoryError:
-        raise ImageFetchError(ref, "is a folder, not an image file") from None
-    except PermissionError:
-        raise ImageFetchError(ref, "permission denied") from None
-    except OSError as exc:
-        raise ImageFetchError(ref, f"cannot be read ({exc.strerror or exc})") from None
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from catalog.models import Brand, Category, Product
+
 
 class RowError(ValueError):
     """One row could not be imported; str() is the reason shown to the user."""
@@ -40,6 +42,11 @@ class ProductRecord:
     label: str = ""  # how to name the row in messages besides its number (e.g. a file path)
     given: frozenset[str] = FIELDS  # which FIELDS the row states; the others keep their values on update
 
+
+# The catalogue's column sizes, read from the models so that they never drift apart.
+SKU_MAX_CHARS = Product._meta.get_field("sku").max_length
+TITLE_MAX_CHARS = Product._meta.get_field("title").max_length
+NAME_MAX_CHARS = min(Brand._meta.get_field("name").max_length, Category._meta.get_field("name").max_length)
 
 DEFAULT_CURRENCY = "EUR"
 # GMC's `availability` values (and common spellings) -> stock when the feed gives no count.
@@ -103,11 +110,11 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
     sku = feed_row_sku(row)
     if not sku:
         raise RowError("missing id (the SKU)")
-    if len(sku) > 64:
-        raise RowError(f"id {sku[:20]!r}... is longer than 64 characters")
+    check_length("id", sku, SKU_MAX_CHARS)
     title = _text(row.get("title"))
     if not title:
         raise RowError("missing title")
+    check_length("title", title, TITLE_MAX_CHARS)
     price, currency = parse_price(_text(row.get("price")))
     stock = parse_stock(row)
     images = [ref for ref in [_text(row.get("image_link"))] if ref]
@@ -115,6 +122,10 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
     extra_refs = extra if isinstance(extra, list) else _text(extra).split(",")  # JSON lists or GMC's commas
     images += [ref for ref in (_text(item) for item in extra_refs) if ref]
     category_path = [part.strip() for part in _text(row.get("product_type")).split(">") if part.strip()]
+    for part in category_path:  # measured as the catalogue stores names: runs of spaces collapsed
+        check_length("product_type level", " ".join(part.split()), NAME_MAX_CHARS)
+    brand = _text(row.get("brand"))
+    check_length("brand", " ".join(brand.split()), NAME_MAX_CHARS)
     attributes: dict[str, str | None] = {}
     for column, name in ATTRIBUTE_COLUMNS.items():
         if column in row:
@@ -132,11 +143,17 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
         # feed must not strip a catalogue bare).
         given.add("images")
     return ProductRecord(
-        row=row_number, sku=sku, title=title[:255], price=price, currency=currency,
-        description=_text(row.get("description")), brand=_text(row.get("brand")),
+        row=row_number, sku=sku, title=title, price=price, currency=currency,
+        description=_text(row.get("description")), brand=brand,
         category_path=category_path, stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock,
         attributes=attributes, image_refs=images, given=frozenset(given),
     )
+
+
+def check_length(name: str, value: str, limit: int) -> None:
+    """A value longer than its column is a row error: cutting it would change the product unseen."""
+    if len(value) > limit:
+        raise RowError(f"{name} {value[:20]!r}... is {len(value)} characters long, over the {limit}-character limit")
 
 
 def _text(value) -> str:

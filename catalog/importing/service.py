@@ -70,6 +70,8 @@ class ImportOptions:
     default_price: Decimal | None = None
     default_currency: str = "EUR"
     default_stock: int = IN_STOCK_DEFAULT_QUANTITY
+    # Where a feed file's local images are; None: the feed's own folder. Paths never leave it.
+    image_root: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def import_catalog(
         allow_private=options.allow_private,
     )
     report = ImportReport()
-    with open_source(Path(path)) as source, image_http_session() as http, services.images_processing_batched():
+    with open_source(Path(path), image_root=options.image_root) as source, image_http_session() as http, services.images_processing_batched():
         importer = _RowImporter(source, limits, http)
         on_total(_count_rows(source))
         first_row_of_sku: dict[str, int] = {}
@@ -164,7 +166,7 @@ class _RowImporter:
         images = [
             (ref, fetch_image(
                 ref, base_dir=self.source.base_dir, limits=self.limits, session=self.http,
-                confine_to=self.source.confine_to,
+                image_root=self.source.image_root, root_name=self.source.root_name,
             ))
             for ref in dict.fromkeys(record.image_refs)
         ]

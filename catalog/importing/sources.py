@@ -23,27 +23,42 @@ class Source:
     kind: str  # "folder" or "feed"
     path: Path  # the folder, or the feed file
     base_dir: Path  # relative image paths in a feed resolve against this
-    # Local image paths must stay inside this folder (set for zips: an uploaded archive
-    # may use its own files, not any picture on the server).
-    confine_to: Path | None = None
+    # Every local image path must lead inside this folder (catalog.importing.local_files):
+    # a feed may use its own pictures, never any other file on the server.
+    image_root: Path
+    root_name: str  # image_root as messages name it
 
 
 @contextlib.contextmanager
-def open_source(path: Path) -> Iterator[Source]:
+def open_source(path: Path, *, image_root: Path | None = None) -> Iterator[Source]:
+    """image_root: where a feed file's local images are (default: the feed's own folder).
+
+    A folder or a zip brings its own pictures, so it takes no image_root.
+    """
     path = Path(path)
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
+    if image_root is not None:
+        image_root = Path(image_root)
+        if path.is_dir() or zipfile.is_zipfile(path):
+            raise SourceError(f"{path}: --image-root is for a feed file; a folder or a zip uses its own images")
+        if not image_root.is_dir():
+            raise SourceError(f"--image-root {image_root}: no such folder")
     if path.is_dir():
-        yield Source("folder", path, path)
+        yield Source("folder", path, path, path, "the image folder")
     elif zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="visualshop-import-") as tmp:
             root = Path(tmp)
             extract_zip(path, root)
-            yield dataclasses.replace(_source_in_folder(root, path.name), confine_to=root)
+            # A feed in a folder of the zip may still use pictures elsewhere in the zip.
+            yield dataclasses.replace(_source_in_folder(root, path.name), image_root=root, root_name="the zip's folder")
     elif path.suffix.lower() == ".zip":
         raise SourceError(f"{path}: not a valid zip file")
     elif feed_kind(path):
-        yield Source("feed", path, path.parent)
+        if image_root is not None:
+            yield Source("feed", path, image_root, image_root, "the --image-root folder")
+        else:
+            yield Source("feed", path, path.parent, path.parent, "the feed folder")
     else:
         raise SourceError(f"{path}: not a feed (.csv, .tsv, .jsonl), a folder or a .zip")
 
@@ -83,9 +98,9 @@ def _source_in_folder(root: Path, label: str) -> Source:
     if len(feeds) > 1:
         raise SourceError(f"{label}: more than one feed in the zip ({', '.join(f.name for f in feeds)})")
     if feeds:
-        return Source("feed", feeds[0], root)
+        return Source("feed", feeds[0], root, root, "the zip's folder")
     if len(entries) == 1 and entries[0].is_dir():
         root = entries[0]  # zip of a folder: the ImageFolder is its only top-level folder
         if not any(entry.is_dir() for entry in root.iterdir()):
             root = root.parent  # ...unless that folder is itself a category
-    return Source("folder", root, root)
+    return Source("folder", root, root, root, "the zip's folder")

@@ -397,7 +397,7 @@ def test_a_zipped_feed_may_only_use_the_zips_own_files(feed_dir, tmp_path):
     assert err.splitlines() == [
         "row 2: ../../secret.jpg: refused, the path leads outside the zip's folder",
         f"row 3: {outside}: refused, the path leads outside the zip's folder",
-        f"row 4: file://{outside}: refused, the path leads outside the zip's folder",
+        f"row 4: file://{outside}: refused, file:// URLs are not accepted (use a path relative to the zip's folder)",
     ]
     assert error == "3 of 3 rows failed (listed above)."
 
@@ -465,3 +465,102 @@ def test_query_count_per_row_is_bounded(feed_dir, django_assert_max_num_queries)
     with django_assert_max_num_queries(20 * 9 + 6):
         report = import_catalog(feed)
     assert report.updated == 20
+
+
+# ---------------------------------------------------------------------------
+# Local image paths stay in their folder; names that do not fit are row errors
+# ---------------------------------------------------------------------------
+
+
+def test_image_root_is_where_a_feeds_paths_resolve_and_stay(tmp_path, feed_dir):
+    """The feed in one folder, its pictures in another (feed_dir/img): --image-root."""
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "local.jpg").write_bytes(image_bytes())  # beside the feed, but outside the image root
+    feed = write_csv(
+        feeds / "p.csv",
+        "I-1,Red,1 EUR,red.jpg",            # row 2
+        "I-2,Beside the feed,1 EUR,../feeds/local.jpg",  # row 3
+        header="id,title,price,image_link",
+    )
+    out, err, error = run(feed, "--image-root", str(feed_dir / "img"))
+    assert err.splitlines() == [
+        "row 3: ../feeds/local.jpg: refused, the path leads outside the --image-root folder",
+    ]
+    assert out == "2 rows: 1 created, 0 updated, 1 failed; 1 images added.\n"
+    assert error == "1 of 2 rows failed (listed above)."
+    assert list(Product.objects.values_list("sku", flat=True)) == ["I-1"]
+    _, _, error = run(feed_dir, "--image-root", str(feed_dir / "img"))
+    assert error == f"{feed_dir}: --image-root is for a feed file; a folder or a zip uses its own images"
+    _, _, error = run(feed, "--image-root", str(tmp_path / "nowhere"))
+    assert error == f"--image-root {tmp_path / 'nowhere'}: no such folder"
+
+
+def test_an_image_folder_file_linked_outside_the_folder_is_refused(tmp_path):
+    root = make_image_folder(tmp_path / "catalogue")
+    (tmp_path / "private.jpg").write_bytes(image_bytes((300, 360), (9, 9, 9), "JPEG"))
+    (root / "dress" / "zz-linked.jpg").symlink_to(tmp_path / "private.jpg")
+    (root / "dress" / "zz-inside.jpg").symlink_to(root / "t-shirt" / "009b3c31-0fe2-4b8e.jpg")
+    out, err, error = run(root, "--default-price", "5")
+    assert err.splitlines() == [
+        "row 4 (dress/zz-linked.jpg): refused, the path leads outside the image folder through a symbolic link",
+    ]
+    assert out == "5 rows: 4 created, 0 updated, 1 failed; 4 images added.\n"
+    assert error == "1 of 5 rows failed (listed above)."
+    assert not Product.objects.filter(sku="dress-zz-linked").exists()
+    assert Product.objects.filter(sku="dress-zz-inside").exists()  # a link inside the folder is fine
+
+
+def test_image_folder_files_sharing_a_sku_are_a_row_error_naming_both(tmp_path):
+    root = make_image_folder(tmp_path / "catalogue")
+    (root / "dress" / "animated.gif").write_bytes(image_bytes((300, 360), (0, 90, 0), "GIF"))
+    (root / "dress" / "animated.webp").write_bytes(image_bytes((300, 360), (0, 0, 90), "WEBP"))
+    (root / "dress" / "Red Dress.jpg").write_bytes(image_bytes((300, 360), (90, 0, 0), "JPEG"))
+    (root / "dress" / "red-dress.jpg").write_bytes(image_bytes((300, 360), (91, 0, 0), "JPEG"))
+    out, err, error = run(root, "--default-price", "5")
+    assert err.splitlines() == [
+        "row 5 (dress/animated.webp): same SKU 'dress-animated' as dress/animated.gif (row 4); "
+        "rename one of the two files",
+        "row 6 (dress/red-dress.jpg): same SKU 'dress-red-dress' as dress/Red Dress.jpg (row 3); "
+        "rename one of the two files",
+    ]
+    assert out == "7 rows: 5 created, 0 updated, 2 failed; 5 images added.\n"
+    assert error == "2 of 7 rows failed (listed above)."
+    # The first file in name order keeps the SKU a folder import has always given it.
+    assert Product.objects.get(sku="dress-animated").images.get().source == "dress/animated.gif"
+    assert Product.objects.get(sku="dress-red-dress").images.get().source == "dress/Red Dress.jpg"
+    assert ProductImage.objects.count() == 5
+
+
+def test_values_longer_than_their_column_are_row_errors_not_cut(feed_dir):
+    feed = write_csv(
+        feed_dir / "p.csv",
+        f"L-1,{'T' * 100_000},1 EUR,,",              # row 2
+        f"L-2,Fits,1 EUR,{'B' * 121},",              # row 3
+        f"L-3,Fits,1 EUR,,Home > {'C' * 121}",       # row 4
+        f"{'S' * 65},Fits,1 EUR,,",                  # row 5
+        f"L-4,{'t' * 255},1 EUR,{'b' * 60}   {'b' * 59},{'c' * 120}",  # row 6: exactly at the limits
+        header="id,title,price,brand,product_type",
+    )
+    out, err, error = run(feed)
+    assert err.splitlines() == [
+        "row 2: title 'TTTTTTTTTTTTTTTTTTTT'... is 100000 characters long, over the 255-character limit",
+        "row 3: brand 'BBBBBBBBBBBBBBBBBBBB'... is 121 characters long, over the 120-character limit",
+        "row 4: product_type level 'CCCCCCCCCCCCCCCCCCCC'... is 121 characters long, over the 120-character limit",
+        "row 5: id 'SSSSSSSSSSSSSSSSSSSS'... is 65 characters long, over the 64-character limit",
+    ]
+    assert out == "5 rows: 1 created, 0 updated, 4 failed; 0 images added.\n"
+    assert error == "4 of 5 rows failed (listed above)."
+    product = Product.objects.select_related("brand", "category").get()
+    assert (product.sku, len(product.title), len(product.brand.name), len(product.category.name)) == (
+        "L-4", 255, 120, 120)
+
+
+def test_an_image_folder_category_name_longer_than_a_category_is_a_row_error(tmp_path):
+    root = make_image_folder(tmp_path / "catalogue")
+    (root / ("k" * 121)).mkdir()
+    (root / ("k" * 121) / "a.jpg").write_bytes(image_bytes())
+    out, err, _ = run(root, "--default-price", "5")
+    assert err == (f"row 3 ({'k' * 121}/a.jpg): category folder name 'Kkkkkkkkkkkkkkkkkkkk'... "
+                   "is 121 characters long, over the 120-character limit\n")
+    assert out == "4 rows: 3 created, 0 updated, 1 failed; 3 images added.\n"

@@ -4,10 +4,12 @@ catalog.importing.service.import_catalog, which does the work."""
 import argparse
 import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from catalog import services
 from catalog.importing.records import IN_STOCK_DEFAULT_QUANTITY, SourceError
 from catalog.importing.service import ImportOptions, ImportReport, RowFailure, import_catalog
 
@@ -36,12 +38,14 @@ class Command(BaseCommand):
         "gender, age_group, image_link, additional_image_link (comma-separated), availability: 'in stock' "
         f"is a stock of {IN_STOCK_DEFAULT_QUANTITY} unless a quantity column says otherwise, 'out of stock' is 0), "
         "or a "
-        ".zip of either. Image links are local paths (relative to the feed's folder) or http(s) URLs. "
+        ".zip of either. Image links are http(s) URLs or local paths relative to the feed's folder (or "
+        "--image-root), which they may not leave. "
         "Products are matched by SKU (the id column; for a folder, category + file name): a re-import updates "
         "what the source states and never duplicates products or images. A row is imported whole or not at "
         "all: a bad row (or one whose image fails) is reported as 'row N: reason' (N is the line of the file, "
         "the header being line 1; for a folder, the file's position) and the other rows go on. The command "
-        "ends with a summary and exits non-zero if any row failed."
+        "ends with a summary and exits 1 if any row failed; 3 if every row was imported but some images "
+        "could not be queued for processing (broker down: they stay pending and are queued later)."
     )
 
     def add_arguments(self, parser):
@@ -62,6 +66,12 @@ class Command(BaseCommand):
             "--default-stock", type=stock_argument, default=IN_STOCK_DEFAULT_QUANTITY, metavar="N",
             help=f"ImageFolder only: stock of the products the import creates (default {IN_STOCK_DEFAULT_QUANTITY})",
         )
+        parser.add_argument(
+            "--image-root", default=None, metavar="DIR",
+            help="feed files only: the folder the feed's local image paths are relative to (default: the "
+                 "feed's own folder). A path leading outside it (absolute, '../', or through a symbolic link) "
+                 "is refused, as are file:// URLs.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is no TTY)")
 
     def handle(self, *args, **options):
@@ -73,6 +83,7 @@ class Command(BaseCommand):
             default_price=options["default_price"],
             default_currency=currency,
             default_stock=options["default_stock"],
+            image_root=Path(options["image_root"]) if options["image_root"] else None,
         )
         show_progress = not options["no_progress"] and sys.stderr.isatty()
         bars: list[tqdm] = []  # made once the number of rows is known (a zip is unpacked first)
@@ -88,15 +99,36 @@ class Command(BaseCommand):
             bar.update(1)
 
         try:
-            report = import_catalog(options["source"], import_options, on_total=on_total, on_row=on_row)
+            with services.images_unqueued_collected() as unqueued:
+                report = import_catalog(options["source"], import_options, on_total=on_total, on_row=on_row)
         except SourceError as exc:
             raise CommandError(str(exc)) from None
         finally:
             for bar in bars:
                 bar.close()
         self.stdout.write(summary(report))
+        not_queued = unqueued_message(len(set(unqueued)))
         if report.failed:
+            if not_queued:
+                self.stderr.write(not_queued)
             raise CommandError(f"{report.failed} of {report.rows} rows failed (listed above).")
+        if not_queued:
+            # Imported, but nothing will show until the images are processed: a script must notice.
+            raise CommandError(not_queued, returncode=UNQUEUED_EXIT_CODE)
+
+
+# Every row imported, but some images wait for the broker (1 is for failed rows).
+UNQUEUED_EXIT_CODE = 3
+
+
+def unqueued_message(count: int) -> str:
+    if not count:
+        return ""
+    return (
+        f"{count} images could not be queued for processing (the task broker is unreachable): they stay "
+        "pending and the periodic sweep queues them once the broker is back, or run "
+        "`manage.py process_images --pending --enqueue`."
+    )
 
 
 def summary(report: ImportReport) -> str:
