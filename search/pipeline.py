@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -59,6 +59,15 @@ class Verdict:
         self.messages.append(message)
         if duplicate_of is not None and self.duplicate_of is None:
             self.duplicate_of = duplicate_of
+
+    def exact_duplicate_of(self, image_id: int) -> None:
+        """An exact copy is not also a near duplicate: that flag (of the same picture) gives way."""
+        if Reason.EXACT_DUPLICATE in self.codes:
+            return
+        kept = [(c, m) for c, m in zip(self.codes, self.messages) if c != Reason.NEAR_DUPLICATE]
+        self.codes, self.messages = [c for c, _ in kept], [m for _, m in kept]
+        self.duplicate_of = None
+        self.flag(Reason.EXACT_DUPLICATE, f"exact duplicate of image {image_id}", duplicate_of=image_id)
 
     @property
     def reason(self) -> str:
@@ -117,7 +126,10 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
     if twin is not None:  # one picture twice on a product is a duplicate upload, not a second view
         return _reject(image, Reason.EXACT_DUPLICATE, f"the same picture is already image {twin} of this product",
                        duplicate_of=twin)
-    elsewhere = next((pk for pk, _, status in same_bytes if status != Status.REJECTED), None)
+    # Only an earlier image (lower id) makes this one a copy: of two uploads of the same bytes
+    # the first stays ready whichever is processed first (and _store re-checks under a lock).
+    elsewhere = next((pk for pk, _, status in same_bytes if pk < image.pk and status != Status.REJECTED), None)
+    byte_identical = {pk for pk, _, _ in same_bytes}
     with _stage("decode"):
         try:
             decoded = decode_image(
@@ -142,7 +154,7 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
     with _stage("embed"):
         vectors = {model.pk: embed_picture(model, working) for model in models}
     with _stage("checks"):
-        verdict = _judge(image, elsewhere, quality, models[0], vectors[models[0].pk])
+        verdict = _judge(image, elsewhere, quality, models[0], vectors[models[0].pk], byte_identical=byte_identical)
     with _stage("store"):
         stored = _store(image, verdict, vectors, fields={
             "sha256": sha256, "width": width, "height": height, "format": decoded.format,
@@ -159,33 +171,30 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
 
 def _store_derivatives(image: ProductImage, decoded, sha256: str, working) -> dict[str, str]:
     """Derivative files named by the source checksum: a retry or a duplicate finds them written.
-    A JPEG that is already upright and display-sized is its own display image."""
+    Every derivative is re-encoded from the decoded pixels, even for an upload already display-
+    sized: derived/ is what shoppers may download (originals are for staff, visualshop.media),
+    and a re-encoded JPEG carries no appended bytes or metadata of the upload."""
     storage = image.file.storage
     sizes = dict(DERIVATIVE_SIZES)
-    names = {}
-    original_fits = max(decoded.original_width, decoded.original_height) <= sizes["display"]
-    if decoded.format == "JPEG" and original_fits and decoded.image.size == (decoded.original_width, decoded.original_height):
-        names["display"] = image.file.name
-        del sizes["display"]
     wanted = {kind: f"derived/{sha256[:2]}/{sha256}-{kind}.jpg" for kind in sizes}
     missing = {kind: name for kind, name in wanted.items() if not storage.exists(name)}
     for kind, name in missing.items():
         if kind == "thumbnail" and min(decoded.image.size) >= RESIZE and max(working.size) <= sizes[kind] * 1.25:
             # The model's copy (short side 256, a 4:5 photo gives 256x320) is a card-sized
             # thumbnail already: encoding it saves a second resize.
-            content = encode_jpeg(working)
+            derived = encode_jpeg(working)
         else:
             # The working copy is large enough for the thumbnail and far cheaper to shrink.
             source = working if max(working.size) >= sizes[kind] else decoded.image
-            content = make_derivatives(source, {kind: sizes[kind]})[kind]
-        saved = storage.save(name, ContentFile(content))
+            derived = make_derivatives(source, {kind: sizes[kind]})[kind]
+        saved = storage.save(name, ContentFile(derived))
         if saved != name:  # another worker wrote it a moment ago: same bytes, keep one
             storage.delete(saved)
-    return {**names, **wanted}
+    return wanted
 
 
 def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures, model: EmbeddingModel,
-           vector: np.ndarray) -> Verdict:
+           vector: np.ndarray, *, byte_identical: set[int] = frozenset()) -> Verdict:
     verdict = Verdict()
     if quality.blur < settings.IMAGE_BLUR_THRESHOLD:
         verdict.flag(Reason.BLURRED, f"blurred (sharpness {quality.blur:.0f} < {settings.IMAGE_BLUR_THRESHOLD:g})")
@@ -197,7 +206,9 @@ def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures
         verdict.flag(Reason.EXACT_DUPLICATE, f"exact duplicate of image {same_bytes}", duplicate_of=same_bytes)
     neighbours = selectors.image_neighbours(model, vector, limit=CANDIDATES, exclude_image_id=image.pk)
     if same_bytes is None:
-        near = next((n for n in neighbours if _near_duplicate(n, quality)), None)
+        # A byte-identical image is judged by the exact rule alone (only the later one is a copy);
+        # as a near duplicate the earlier one would be flagged for a later copy processed first.
+        near = next((n for n in neighbours if n.image_id not in byte_identical and _near_duplicate(n, quality)), None)
         if near is not None:
             verdict.flag(Reason.NEAR_DUPLICATE, f"near duplicate of image {near.image_id} (cosine {near.cosine:.3f})",
                          duplicate_of=near.image_id)
@@ -241,6 +252,8 @@ def _judge_category(verdict: Verdict, image: ProductImage, model: EmbeddingModel
 def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray], *, fields: dict) -> bool:
     """Settle the image and store its vectors together; False if it changed meanwhile."""
     with transaction.atomic():
+        _lock_checksum(fields["sha256"])
+        _settle_copies(image, fields["sha256"], verdict)
         # The row lock of the UPDATE re-checks the file: if it was deleted or staff replaced
         # the file meanwhile, nothing is written (that change queued its own run).
         updated = ProductImage.objects.filter(pk=image.pk, file=image.file.name).update(
@@ -254,6 +267,46 @@ def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray]
         # image: refreshed once this commits (search.product_refresh).
         catalog_services.products_mark_search_dirty([image.product_id])
     return True
+
+
+# Namespace of the pipeline's advisory locks (the first key of pg_advisory_xact_lock(int, int)).
+CHECKSUM_LOCK_NAMESPACE = 0x5653_0001
+
+
+def _lock_checksum(sha256: str) -> None:
+    """Serialise the settling of images with these bytes (until the transaction ends): the
+    second of two byte-identical images settled at the same moment sees the first one's row.
+    Checksums sharing the 32-bit key only wait for each other."""
+    key = int(sha256[:8], 16) - 2**31
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHECKSUM_LOCK_NAMESPACE, key])
+
+
+def _settle_copies(image: ProductImage, sha256: str, verdict: Verdict) -> None:
+    """Under the checksum lock: of images with the same bytes on different products the one
+    with the lowest id is the original, every later one an exact duplicate of it.
+
+    Usually the checksum was recorded at upload and the early check decided it already; an
+    image stored without one (a form that bypasses the services) is only known by its bytes
+    now, so a later copy may have settled first: it is flagged here, and this image is
+    flagged if an earlier copy settled meanwhile."""
+    copies = list(
+        ProductImage.objects.filter(sha256=sha256).exclude(product_id=image.product_id)
+        .exclude(status=Status.REJECTED).order_by("pk").values_list("pk", "status", "reason_codes", "reason")
+    )
+    earlier = next((pk for pk, *_ in copies if pk < image.pk), None)
+    if earlier is not None:
+        verdict.exact_duplicate_of(earlier)
+        return
+    for pk, status, codes, reason in copies:
+        if status in (Status.READY, Status.FLAGGED) and Reason.EXACT_DUPLICATE not in codes:
+            message = f"exact duplicate of image {image.pk}"
+            ProductImage.objects.filter(pk=pk).update(
+                status=Status.FLAGGED, reason_codes=[*codes, Reason.EXACT_DUPLICATE],
+                reason="; ".join(filter(None, [reason, message]))[:255], duplicate_of_id=image.pk,
+                updated_at=timezone.now(),
+            )
+            metrics.IMAGES_FLAGGED.labels(Reason.EXACT_DUPLICATE).inc()
 
 
 def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int | None = None) -> str | None:

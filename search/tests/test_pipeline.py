@@ -42,7 +42,10 @@ def test_a_good_photo_becomes_ready_with_derivatives_measures_and_one_vector():
     assert len(image.sha256) == 64 and image.processed_at is not None
     with image.file.storage.open(image.thumbnail.name) as handle:
         assert Image.open(handle).size == (256, 320)
-    assert image.display.name == image.file.name  # an upright JPEG within 1200 px is its own display size
+    # An upright JPEG within 1200 px keeps its size, re-encoded under derived/ (the original is for staff).
+    assert image.display.name == f"derived/{image.sha256[:2]}/{image.sha256}-display.jpg"
+    with image.file.storage.open(image.display.name) as handle:
+        assert Image.open(handle).size == (480, 600)
     model = EmbeddingModel.objects.get()
     assert (model.status, model.dimension, model.variant) == (EmbeddingModel.Status.ACTIVE, 1280, "fp32")
     vector = np.array(ImageEmbedding.objects.get(image=image, model=model).embedding)
@@ -107,6 +110,42 @@ def test_the_same_bytes_on_another_product_are_an_exact_duplicate():
     assert (second.reason_codes, second.duplicate_of_id) == (["exact_duplicate"], first.pk)
     assert second.reason == f"exact duplicate of image {first.pk}"
     assert first.status == Status.READY
+
+
+def test_of_two_uploads_of_the_same_bytes_the_later_is_the_copy_whichever_is_processed_first():
+    """Checksums recorded at upload (catalog.services): the earlier upload is processed last
+    and stays ready; the later one, processed first, is flagged as its copy."""
+    first, _ = catalog_services.product_image_add(product=make_product("D-10"), content=scene_bytes(4))
+    second, _ = catalog_services.product_image_add(product=make_product("D-11"), content=scene_bytes(4))
+    assert process(second) == {second.pk: Status.FLAGGED}
+    assert process(first) == {first.pk: Status.READY}
+    assert (first.status, first.reason, first.reason_codes, first.duplicate_of_id) == (Status.READY, "", [], None)
+    assert (second.status, second.reason, second.reason_codes, second.duplicate_of_id) == (
+        Status.FLAGGED, f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+
+
+def test_of_two_copies_in_one_batch_only_the_later_is_flagged():
+    first, _ = catalog_services.product_image_add(product=make_product("D-12"), content=scene_bytes(4))
+    second, _ = catalog_services.product_image_add(product=make_product("D-13"), content=scene_bytes(4))
+    assert process(first, second) == {first.pk: Status.READY, second.pk: Status.FLAGGED}
+    assert (second.reason, second.reason_codes, second.duplicate_of_id) == (
+        f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+
+
+def test_an_earlier_copy_without_a_checksum_flags_the_later_copy_that_settled_first():
+    """Stored without a checksum (a form that bypasses the services): the copies only know each
+    other by their bytes once processed. The later one settles ready first; when the earlier one
+    settles, the later one becomes its flagged copy and the earlier one stays ready."""
+    first = stored_image(make_product("D-14"), scene_bytes(4))
+    second = stored_image(make_product("D-15"), scene_bytes(4))
+    assert (first.sha256, second.sha256) == ("", "")
+    assert process(second) == {second.pk: Status.READY}
+    assert process(first) == {first.pk: Status.READY}
+    second.refresh_from_db()
+    assert (first.status, first.reason_codes) == (Status.READY, [])
+    assert (second.status, second.reason, second.reason_codes, second.duplicate_of_id) == (
+        Status.FLAGGED, f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+    assert second.embeddings.count() == 1  # a flagged copy stays searchable
 
 
 def test_the_same_bytes_twice_on_one_product_are_rejected():

@@ -94,6 +94,39 @@ def embedded_stop(process):
     embedded.stop_process(process)
 
 
+@pytest.mark.worker
+def test_byte_identical_images_processed_together_keep_the_first_ready_and_flag_only_the_later(
+    redis_socket, transactional_db, settings,
+):
+    """Two worker processes (prefork, concurrency 2): one pair of copies arrives as two messages
+    taken at the same moment, another as one message of two ids. Either way the earlier upload
+    (lower id) stays ready and only the later one is flagged as its copy."""
+    settings.IMAGE_PROCESSING_BATCH = 2
+    products = [product_upsert(ProductData(sku=f"COPY-{n}", title="Coat", price=Decimal("90.00")))[0]
+                for n in range(4)]
+    apart = scene_bytes(1)
+    together = scene_bytes(4)
+    # Two messages of one id each, queued first: the two worker processes take one each.
+    apart_first = product_image_add(product=products[0], content=apart)[0]
+    apart_later = product_image_add(product=products[1], content=apart)[0]
+    with catalog_services.images_processing_batched():  # one message with both ids
+        together_first = product_image_add(product=products[2], content=together)[0]
+        together_later = product_image_add(product=products[3], content=together)[0]
+    ids = [apart_first.pk, apart_later.pk, together_first.pk, together_later.pk]
+    worker = start_celery_worker(pool="prefork", concurrency=2)
+    try:
+        final = {image.pk: image for image in wait_for(lambda: settled(*ids), timeout=120)}
+    finally:
+        embedded_stop(worker)
+    for first, later in ((apart_first, apart_later), (together_first, together_later)):
+        original, copy = final[first.pk], final[later.pk]
+        assert (original.status, original.reason, original.reason_codes, original.duplicate_of_id) == (
+            Status.READY, "", [], None)
+        assert (copy.status, copy.reason, copy.reason_codes, copy.duplicate_of_id) == (
+            Status.FLAGGED, f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+    assert ImageEmbedding.objects.filter(image_id__in=ids).count() == 4  # a flagged copy stays searchable
+
+
 # Search refresh (search.product_refresh) on the worker -----------------------------------------
 
 
