@@ -539,10 +539,16 @@ def test_an_oversized_upload_for_json_is_refused_before_its_body_is_read(client,
 
 def test_the_query_photo_shows_its_crop_box_and_offers_the_whole_photo(client, processed_shop, media):  # noqa: F811
     token = query_photo_store(scene_bytes(4)).token  # stored at 320x400
-    html = page(client.get("/search/", {"photo": token, "crop": "32,40,288,240", "q": "mug", "colour": "red"}))
-    assert ('<div class="crop-stage query-photo__stage" id="search-query-stage" style="--w: 320; --h: 400">') in html
-    assert ('<span class="crop-stage__mark" data-crop-mark aria-hidden="true" style="left: 10.00%; top: 10.00%; '
-            'width: 80.00%; height: 50.00%"></span>') in html
+    response = client.get("/search/", {"photo": token, "crop": "32,40,288,240", "q": "mug", "colour": "red"})
+    html = page(response)
+    # The photo's size and the crop mark: a <style> block with the response's CSP nonce (no style
+    # attributes under the Content-Security-Policy, visualshop/settings/csp.py).
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+    assert (f'<style nonce="{nonce}">#search-query-stage {{ --w: 320; --h: 400; }}\n'
+            '#search-query-stage [data-crop-mark] { left: 10.00%; top: 10.00%; width: 80.00%; height: 50.00%; }'
+            '</style>') in html
+    assert '<div class="crop-stage query-photo__stage" id="search-query-stage">' in html
+    assert '<span class="crop-stage__mark" data-crop-mark aria-hidden="true"></span>' in html
     assert (f'<a class="query-photo__whole" id="search-crop-whole" href="/search/?q=mug&amp;photo={token}&amp;'
             'colour=red">Search the whole photo</a>') in html
     assert ('<button class="button button--primary query-photo__apply" type="button" id="search-crop-apply" hidden '

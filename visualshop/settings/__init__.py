@@ -16,4 +16,6 @@ from .photo_search import *  # noqa: F401,F403
 from .search import *  # noqa: F401,F403
 from .metrics import *  # noqa: F401,F403
 from .security import *  # noqa: F401,F403
+from .admin_login import *  # noqa: F401,F403
+from .csp import *  # noqa: F401,F403
 from .api import *  # noqa: F401,F403
