@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import BadRequest, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from catalog.importing.fetch import ImageFetchError
 from catalog.preprocessing import ImageRejected
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch
+from visualshop.bad_requests import bad_request_reason
 
 logger = logging.getLogger("django.request")
 
@@ -106,8 +107,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge(
             f"The request body is over the server's {settings.DATA_UPLOAD_MAX_MEMORY_SIZE}-byte limit.")
-    if isinstance(exc, SuspiciousOperation):
-        return InvalidRequest(str(exc) or "The request was refused.", code="bad_request")
+    if isinstance(exc, (SuspiciousOperation, BadRequest)):
+        return InvalidRequest(bad_request_reason(exc), code="bad_request")
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         return exceptions.NotFound(str(exc) or None)
     return exc

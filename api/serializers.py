@@ -152,9 +152,19 @@ class ImageUploadSearchSerializer(_ImageSearchSerializer):
 
 
 def _http_url(value: str) -> str:
-    scheme = urllib.parse.urlsplit(value).scheme.lower()
-    if scheme and scheme not in ("http", "https"):  # no scheme at all: "Enter a valid URL."
+    """An http(s) URL the photo fetcher can use. URLField's own check runs beside this one, so
+    a URL Python cannot split (an unclosed IPv6 bracket, a port over 65535) must be refused
+    here too, not raise (a 500)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port out of range or not a number)
+    except ValueError as exc:
+        raise serializers.ValidationError(f"Not a usable URL ({exc}).") from None
+    if parts.scheme and parts.scheme.lower() not in ("http", "https"):  # no scheme at all: "Enter a valid URL."
         raise serializers.ValidationError("Only http and https URLs are accepted.")
+    if parts.username is not None or parts.password is not None:
+        # The fetcher would send them to that host; a shopper's URL has no business carrying any.
+        raise serializers.ValidationError("URLs with a user name or password are not accepted.")
     return value
 
 

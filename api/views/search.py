@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import schema, selectors
 from api.errors import PayloadTooLarge
+from api.parsers import StrictJSONParser
 from api.serializers import (
     FilterParamsSerializer,
     ImageReferenceSearchSerializer,
@@ -34,7 +35,7 @@ def results_data(page: selectors.SearchPage, request) -> dict:
 
 
 class ImageSearchView(APIView):
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, StrictJSONParser]
     throttle_classes = [ImageSearchThrottle]
 
     def initial(self, request, *args, **kwargs):

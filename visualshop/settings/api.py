@@ -41,7 +41,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     # JSON only: errors look the same everywhere; /api/v1/docs/ is the interactive view.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Strict JSON: too deep, NaN, repeated keys or bad bytes are a 400 with the reason.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     # Signed-in staff (session) are not rate limited; no Basic auth on a public API.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

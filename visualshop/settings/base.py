@@ -40,6 +40,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A query string that is not UTF-8 is a 400 (visualshop.bad_requests); after the session and
+    # user middleware, which the 400 page's header needs.
+    "visualshop.bad_requests.reject_undecodable_query_string",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
