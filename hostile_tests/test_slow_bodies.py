@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -34,10 +35,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def gunicorn_address(transactional_db, tmp_path):
-    """(host, port) of `gunicorn -c python:visualshop.gunicorn_conf` serving the test database
-    with the config's worker model (2 workers as in `make run`) and a 10 s body deadline."""
+def start_gunicorn(tmp_path, **settings_env: str) -> tuple[subprocess.Popen, int]:
+    """`gunicorn -c python:visualshop.gunicorn_conf` serving the test database on a free
+    loopback port; `settings_env` overrides the config's environment (WEB_*)."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -48,14 +48,12 @@ def gunicorn_address(transactional_db, tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SEARCH_WARM_AT_START": "false",
-        "WEB_CONCURRENCY": "2",
-        "WEB_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT_SECONDS),
-        "WEB_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "WEB_ACCESS_LOG": "",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
-    for name in ("WEB_THREADS", "WEB_KEEPALIVE_SECONDS"):  # the config's own defaults
-        env.pop(name, None)
+    for name in [name for name in env if name.startswith("WEB_") and name != "WEB_ACCESS_LOG"]:
+        del env[name]  # the config's own defaults unless the test says otherwise
+    env.update(settings_env)
     (tmp_path / "prometheus").mkdir()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
@@ -65,9 +63,20 @@ def gunicorn_address(transactional_db, tmp_path):
     )
     try:
         wait_until_serving(server, port)
-        yield "127.0.0.1", port
-    finally:
+    except BaseException:
         embedded.stop_process(server)
+        raise
+    return server, port
+
+
+@pytest.fixture
+def gunicorn_address(transactional_db, tmp_path):
+    """(host, port) of gunicorn with the config's worker model (2 workers as in `make run`)
+    and a 10 s body deadline."""
+    server, port = start_gunicorn(tmp_path, WEB_CONCURRENCY="2", WEB_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
+                                  WEB_MAX_BODY_BYTES=str(MAX_BODY_BYTES))
+    yield "127.0.0.1", port
+    embedded.stop_process(server)
 
 
 def wait_until_serving(server: subprocess.Popen, port: int) -> None:
@@ -172,3 +181,97 @@ def test_a_body_announced_over_the_limit_is_refused_before_any_byte_is_read(guni
     assert status_line == "HTTP/1.1 413 Content Too Large"
     assert body == (f"The request body of {MAX_BODY_BYTES + 1} bytes is over the limit of {MAX_BODY_BYTES} "
                     "bytes.\n").encode()
+
+
+# --------------------------------------------------------------------------- behind nginx
+
+NGINX = Path("/usr/sbin/nginx")  # Debian's nginx-light (.ci/run installs it)
+NGINX_CONF = BASE_DIR / "deploy" / "nginx" / "visualshop.conf"
+NGINX_BODY_TIMEOUT_SECONDS = 10  # client_body_timeout in deploy/nginx/visualshop.conf
+NGINX_MAX_BODY_BYTES = 30 * 1024 * 1024  # client_max_body_size 30m
+
+
+@pytest.fixture
+def nginx_in_front(transactional_db, tmp_path):
+    """(host, port, access log) of Debian's nginx running deploy/nginx/visualshop.conf, only
+    its listen address and its upstream (compose's `web:8000`) pointed at loopback, in front
+    of gunicorn with ONE worker and ONE thread: any slow body that reached gunicorn would
+    hold the only thread there is."""
+    assert NGINX.exists(), "nginx is not installed (apt-get install nginx-light; .ci/run does)"
+    server, gunicorn_port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="1")
+    nginx_port = free_port()
+    site = NGINX_CONF.read_text()
+    for deployed, local in (("server web:8000;", f"server 127.0.0.1:{gunicorn_port};"),
+                            ("listen 80 default_server;", f"listen 127.0.0.1:{nginx_port} default_server;")):
+        assert site.count(deployed) == 1, deployed
+        site = site.replace(deployed, local)
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    prefix.chmod(0o777)  # nginx's worker (nobody when started as root) writes body files here
+    (prefix / "site.conf").write_text(site)
+    access_log = prefix / "access.log"
+    # What the nginx image's own nginx.conf provides around conf.d/*.conf, in a private prefix.
+    (prefix / "nginx.conf").write_text(f"""
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    log_format status '$request $status';
+    access_log {access_log} status;
+    client_body_temp_path {prefix}/client_temp;
+    proxy_temp_path {prefix}/proxy_temp;
+    fastcgi_temp_path {prefix}/fastcgi_temp;
+    uwsgi_temp_path {prefix}/uwsgi_temp;
+    scgi_temp_path {prefix}/scgi_temp;
+    include {prefix}/site.conf;
+}}
+""")
+    command = [str(NGINX), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    nginx = subprocess.Popen(command, start_new_session=True)
+    try:
+        wait_until_serving(nginx, nginx_port)
+        yield "127.0.0.1", nginx_port, access_log
+    finally:
+        embedded.stop_process(nginx)
+        embedded.stop_process(server)
+
+
+def test_nginx_absorbs_slow_bodies_so_a_one_thread_gunicorn_still_serves_the_home_page(nginx_in_front):
+    host, port, access_log = nginx_in_front
+    slow = [open_slow_body(host, port) for _ in range(10)]
+    try:
+        time.sleep(0.5)
+
+        status, body = get(host, port, "/")
+
+        assert status == 200
+        assert b"<html" in body
+        assert [has_answer(sock) for sock in slow] == [False] * 10
+        # nginx drops a stalled body after client_body_timeout: closed without an answer.
+        answers = [read_until_closed(sock) for sock in slow]
+    finally:
+        for sock in slow:
+            sock.close()
+
+    assert answers == [b""] * 10
+    logged = access_log.read_text().splitlines()
+    assert logged.count("POST /search/photo/ HTTP/1.1 408") == 10
+    assert get(host, port, "/")[0] == 200
+
+
+def test_nginx_refuses_a_body_over_its_limit_with_413(nginx_in_front):
+    host, port, access_log = nginx_in_front
+    sock = open_slow_body(host, port, announced=NGINX_MAX_BODY_BYTES + 1)
+    try:
+        answer = read_until_closed(sock)
+    finally:
+        sock.close()
+
+    status_line, headers, _ = split_answer(answer)
+    assert status_line == "HTTP/1.1 413 Request Entity Too Large"
+    assert headers["connection"] == "close"
+    assert access_log.read_text().splitlines().count("POST /search/photo/ HTTP/1.1 413") == 1
