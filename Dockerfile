@@ -70,5 +70,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as r; h = next((x.strip().lstrip('.') for x in os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',') if x.strip() and '*' not in x), '127.0.0.1'); r.urlopen(r.Request('http://127.0.0.1:8000/', headers={'Host': h}), timeout=8)"]
 
-# exec: gunicorn replaces the shell and receives the stop signal itself.
-CMD ["/bin/sh", "-c", "exec gunicorn visualshop.wsgi:application --bind 0.0.0.0:8000 --workers \"${WEB_CONCURRENCY:-2}\" --access-logfile -"]
+# Workers ($WEB_CONCURRENCY), threads, body deadline and the rest: visualshop/gunicorn_conf.py,
+# the same config `make run` uses. Exec form: gunicorn is PID 1 and receives the stop signal.
+CMD ["gunicorn", "--config", "python:visualshop.gunicorn_conf", "visualshop.wsgi:application", "--bind", "0.0.0.0:8000"]
