@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
+from visualshop.media import media_serve
 from visualshop.metrics import metrics_view
 
 # Malformed requests (too many parameters, a broken multipart body, a query string that is not
@@ -17,9 +17,6 @@ urlpatterns = [
     path("", include("storefront.urls")),
 ]
 
-# Uploaded media: served by Django itself here; behind a real web server in production
-# when SERVE_MEDIA is off.
-if settings.SERVE_MEDIA:
-    urlpatterns.append(
-        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
-    )
+# Uploaded media (visualshop.media): derivatives for everyone, originals and query photos for
+# staff only. With SERVE_MEDIA off a front web server serves derived/ and passes the rest here.
+urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media_serve, name="media"))
