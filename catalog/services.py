@@ -199,8 +199,34 @@ BROKER_RETRY_AFTER_SECONDS = 30.0
 _broker_unavailable_until = 0.0
 
 
+# A batch waits at most this long for more ids before it is sent: ids held back longer
+# could look lost to the sweep (images_requeue_lost) and be queued twice.
+BATCH_MAX_WAIT_SECONDS = 5.0
+
+
+class _Buffer(list):
+    """Ids waiting to be sent in one message, and since when the oldest has waited."""
+
+    started = 0.0
+
+
 _processing_batch: ContextVar[list[int] | None] = ContextVar("image_processing_batch", default=None)
 _refresh_batch: ContextVar[list[int] | None] = ContextVar("search_refresh_batch", default=None)
+# Inside images_unqueued_collected(): the images whose processing message could not be sent.
+_unqueued_images: ContextVar[list[int] | None] = ContextVar("unqueued_images", default=None)
+
+
+@contextmanager
+def images_unqueued_collected():
+    """Yield a list that receives the id of every image whose processing could not be queued
+    (broker unreachable) inside this block, so a bulk import can say so. Those images stay
+    pending; the sweep (images_requeue_lost) queues them once the broker is back."""
+    collected: list[int] = []
+    token = _unqueued_images.set(collected)
+    try:
+        yield collected
+    finally:
+        _unqueued_images.reset(token)
 
 
 def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
@@ -220,8 +246,7 @@ def images_processing_batched():
     if _processing_batch.get() is not None and _refresh_batch.get() is not None:
         yield
         return
-    buffer: list[int] = []
-    refresh: list[int] = []
+    buffer, refresh = _Buffer(), _Buffer()
     token = _processing_batch.set(buffer)
     refresh_token = _refresh_batch.set(refresh)
     try:
@@ -246,31 +271,38 @@ def _queue_in_batch(batch: ContextVar[list[int] | None], ids: list[int], size: i
     if buffer is None:
         send(ids)
         return
+    if not buffer:
+        buffer.started = time.monotonic()
     buffer.extend(ids)
-    if len(buffer) >= size:
+    if len(buffer) >= size or time.monotonic() - buffer.started >= BATCH_MAX_WAIT_SECONDS:
         send(buffer[:])
         buffer.clear()
 
 
 def _send_processing(image_ids: list[int]) -> None:
     """Send the ids to the pipeline (search.tasks, named in settings: catalog does not import search)."""
-    _send_in_batches(settings.IMAGE_PROCESSING_TASK, image_ids, settings.IMAGE_PROCESSING_BATCH,
-                     "image processing not queued (the periodic sweep will)")
+    unsent = _send_in_batches(settings.IMAGE_PROCESSING_TASK, image_ids, settings.IMAGE_PROCESSING_BATCH,
+                              "image processing not queued (the periodic sweep will)")
+    collected = _unqueued_images.get()
+    if unsent and collected is not None:
+        collected.extend(unsent)
 
 
-def _send_in_batches(task_name: str, ids: list[int], size: int, consequence: str) -> None:
+def _send_in_batches(task_name: str, ids: list[int], size: int, consequence: str) -> list[int]:
+    """Send the ids in messages of `size`; returns the ids that could not be sent."""
     global _broker_unavailable_until
     from visualshop.celery import app
 
     if time.monotonic() < _broker_unavailable_until:
-        return
+        return list(ids)
     for start in range(0, len(ids), size):
         try:
             app.send_task(task_name, args=[ids[start:start + size]])
         except Exception as exc:  # kombu raises several kinds; all mean "not sent"
             _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
             logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start:start + size], exc)
-            return
+            return list(ids[start:])
+    return []
 
 
 def products_mark_search_dirty(product_ids: Iterable[int]) -> None:
@@ -353,10 +385,13 @@ def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) 
     return count
 
 
-def images_sweep_stale(*, now=None) -> int:
+def images_sweep_stale(*, now=None, unfinished: bool = True) -> int:
     """Re-queue images whose processing was lost: pending or processing for too long (lost
     message, killed worker), or failed with attempts left. An image that keeps killing its
-    worker is given up on (FAILED) after IMAGE_MAX_ATTEMPTS. Returns how many were queued."""
+    worker is given up on (FAILED) after IMAGE_MAX_ATTEMPTS. Returns how many were queued.
+
+    unfinished=False: only failed images (when images_requeue_lost, which knows what the
+    broker holds, takes care of pending and processing ones)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.IMAGE_STALE_AFTER_SECONDS)
     Status = ProductImage.Status
@@ -368,12 +403,71 @@ def images_sweep_stale(*, now=None) -> int:
             status=Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
             reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
         )
+        retry_failed = Q(status=Status.FAILED, attempts__lt=max_attempts, updated_at__lt=cutoff)
         stale = ProductImage.objects.filter(
-            Q(status__in=[Status.PENDING, Status.PROCESSING], updated_at__lt=cutoff)
-            | Q(status=Status.FAILED, attempts__lt=max_attempts, updated_at__lt=cutoff)
+            Q(status__in=[Status.PENDING, Status.PROCESSING], updated_at__lt=cutoff) | retry_failed
+            if unfinished else retry_failed
         )
         ids = list(stale.order_by("pk").values_list("pk", flat=True)[:5000])
         if ids:
             ProductImage.objects.filter(pk__in=ids).update(updated_at=now)
             product_images_enqueue_processing(ids)
     return len(ids)
+
+
+def images_requeue_lost(*, now=None) -> int | None:
+    """Find image processing the broker lost and send it again; returns how many images were
+    sent back to the workers, or None if the broker cannot be read (the caller falls back to
+    images_sweep_stale's time-based rule).
+
+    Lost work is (1) a message delivered to a worker that is gone (killed, crashed machine):
+    unacknowledged for BROKER_ORPHAN_AFTER_SECONDS and reported by no live worker; it goes
+    back to the head of the queue, as kombu itself would do only after the visibility
+    timeout; and (2) an image pending or processing, unchanged for IMAGE_LOST_AFTER_SECONDS,
+    that no message in the broker and no live worker holds (a Redis restart that lost its
+    data, a send that failed): it is queued again. An image that is still held anywhere is
+    never queued a second time, so no image is processed by two workers at once."""
+    from catalog import broker_queue
+
+    task = settings.IMAGE_PROCESSING_TASK
+    holdings = broker_queue.read_holdings(task)
+    if holdings is None:
+        return None
+    now = now or timezone.now()
+    Status = ProductImage.Status
+    unfinished = ProductImage.objects.filter(
+        status__in=[Status.PENDING, Status.PROCESSING],
+        updated_at__lt=now - timedelta(seconds=settings.IMAGE_LOST_AFTER_SECONDS),
+    )
+    orphan_before = now.timestamp() - settings.BROKER_ORPHAN_AFTER_SECONDS
+    old_deliveries = [delivery for delivery in holdings.deliveries if delivery.delivered_at < orphan_before]
+    candidates = set(unfinished.values_list("pk", flat=True)[:20000]) - holdings.queued - holdings.delivered_ids()
+    if not old_deliveries and not candidates:
+        return 0  # the usual case: one query and one read of the queue, no question to the workers
+    workers = broker_queue.read_worker_holdings(task)
+    if workers is None:
+        return 0  # cannot tell what the workers hold: sending anything could process it twice
+    orphans = [delivery for delivery in old_deliveries if delivery.task_id not in workers.task_ids]
+    restored = 0
+    if orphans:
+        broker_queue.restore_deliveries([delivery.tag for delivery in orphans])
+        orphan_ids = {pk for delivery in orphans for pk in delivery.ids}
+        restored = ProductImage.objects.filter(pk__in=orphan_ids, status__in=[Status.PENDING, Status.PROCESSING]).count()
+        logger.warning("re-queued %s message(s) of a worker that is gone (%s unfinished images)", len(orphans), restored)
+    lost = sorted(candidates - workers.ids)
+    if not lost:
+        return restored
+    max_attempts = settings.IMAGE_MAX_ATTEMPTS
+    with transaction.atomic():
+        # Claimed that often and lost each time: this image kills its worker. Given up on.
+        ProductImage.objects.filter(pk__in=lost, status=Status.PROCESSING, attempts__gte=max_attempts).update(
+            status=Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
+            reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
+        )
+        # Re-read under the same filter: an image settled since the first read is left alone.
+        ids = list(unfinished.filter(pk__in=lost).order_by("pk").values_list("pk", flat=True))
+        ProductImage.objects.filter(pk__in=ids).update(updated_at=now)
+        product_images_enqueue_processing(ids)
+    if ids:
+        logger.warning("re-queued %s image(s) the broker had lost", len(ids))
+    return restored + len(ids)

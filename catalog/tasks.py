@@ -10,7 +10,11 @@ from catalog import services
 
 @shared_task(acks_late=True)
 def sweep_stale_images() -> int:
-    return services.images_sweep_stale()
+    """Periodic (IMAGE_SWEEP_SECONDS): re-queue image processing the broker lost, then failed
+    images with attempts left. A broker that cannot be read falls back to the time-based
+    rule (IMAGE_STALE_AFTER_SECONDS) for pending and processing images too."""
+    lost = services.images_requeue_lost()
+    return (lost or 0) + services.images_sweep_stale(unfinished=lost is None)
 
 
 @shared_task(acks_late=True, ignore_result=False)

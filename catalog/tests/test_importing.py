@@ -564,3 +564,64 @@ def test_an_image_folder_category_name_longer_than_a_category_is_a_row_error(tmp
     assert err == (f"row 3 ({'k' * 121}/a.jpg): category folder name 'Kkkkkkkkkkkkkkkkkkkk'... "
                    "is 121 characters long, over the 120-character limit\n")
     assert out == "4 rows: 3 created, 0 updated, 1 failed; 3 images added.\n"
+
+
+@pytest.mark.parametrize("size, reason", [
+    # over twice Pillow's own limit (it refuses before telling the size), then under it
+    ((20000, 10000), "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
+    ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
+])
+def test_a_pixel_bomb_in_a_feed_is_a_row_error_saying_too_many_pixels(feed_dir, size, reason):
+    from catalog.tests.images import blank_png
+
+    (feed_dir / "img" / "bomb.png").write_bytes(blank_png(*size, colour_type=0, bit_depth=1))
+    _, err, error = run(write_csv(feed_dir / "p.csv", "B-1,Bomb,,5 EUR,,Shirts,,,img/bomb.png,,",
+                                  "B-2,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"))
+    assert (err, error) == (f"row 2: img/bomb.png: {reason}\n", "1 of 2 rows failed (listed above).")
+    assert list(Product.objects.values_list("sku", flat=True)) == ["B-2"]
+
+
+# ---------------------------------------------------------------------------
+# A broker that is down during the import
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def send_task(name, args):
+        raise OperationalError("Error 2 connecting to /nowhere.sock")
+
+    monkeypatch.setattr("visualshop.celery.app.send_task", send_task)
+    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
+
+
+NOT_QUEUED = (
+    "3 images could not be queued for processing (the task broker is unreachable): they stay pending and the "
+    "periodic sweep queues them once the broker is back, or run `manage.py process_images --pending --enqueue`."
+)
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: images are queued as each row commits
+def test_images_that_could_not_be_queued_are_counted_and_the_exit_code_says_so(tmp_path, broker_down):
+    root = make_image_folder(tmp_path / "catalogue")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import_catalog", str(root), "--no-progress", "--default-price", "9.99", stdout=out, stderr=err)
+    assert (str(caught.value), caught.value.returncode) == (NOT_QUEUED, 3)
+    assert out.getvalue() == "3 rows: 3 created, 0 updated, 0 failed; 3 images added.\n"
+    assert err.getvalue() == ""
+    assert set(ProductImage.objects.values_list("status", flat=True)) == {ProductImage.Status.PENDING}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_rows_and_unqueued_images_are_both_reported(tmp_path, broker_down):
+    root = make_image_folder(tmp_path / "catalogue")
+    (root / "dress" / "readme.jpg").write_text("not an image")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("import_catalog", str(root), "--no-progress", "--default-price", "9.99", stdout=out, stderr=err)
+    assert (str(caught.value), caught.value.returncode) == ("1 of 4 rows failed (listed above).", 1)
+    assert err.getvalue().splitlines() == [
+        "row 3 (dress/readme.jpg): not an image (content is not a recognised image format)", NOT_QUEUED]

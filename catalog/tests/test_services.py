@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -196,3 +197,71 @@ def test_a_category_covers_the_products_filed_or_predicted_in_its_subtree():
     assert services.category_products_mark_search_dirty(leaf.parent) == sorted([filed.pk, predicted.pk])
     assert set(Product.objects.filter(search_dirty=True).values_list("pk", flat=True)) == {filed.pk, predicted.pk}
     assert services.category_product_ids(other) == [outside.pk]
+
+
+def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
+    redis_socket, settings, django_capture_on_commit_callbacks
+):
+    """Against the real (test) Redis: an image whose message the broker lost is queued again,
+    a message delivered to a worker that is gone goes back to the queue, and an image still
+    in the queue, in a recent delivery or just added is left alone (never queued twice)."""
+    import redis
+
+    from catalog import broker_queue
+    from visualshop.celery import app
+
+    settings.IMAGE_LOST_AFTER_SECONDS = 60
+    settings.BROKER_ORPHAN_AFTER_SECONDS = 60
+    redis.Redis(unix_socket_path=str(redis_socket)).flushdb()
+    services._broker_unavailable_until = 0.0
+    product = make_product()
+    with django_capture_on_commit_callbacks(execute=False):  # nothing sent: the test sends by hand
+        queued, lost, fresh, orphaned, delivered = (
+            services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk
+            for n in range(5)
+        )
+    task = settings.IMAGE_PROCESSING_TASK
+    # A consumer that takes two messages and never acknowledges them; its connection stays
+    # open (closing it would hand them back, as a worker's warm shutdown does).
+    with app.connection_for_write() as consumer:
+        channel = consumer.default_channel
+        for ids in ([orphaned], [delivered]):
+            app.send_task(task, args=[ids])
+            assert channel.basic_get(queue="celery", no_ack=False) is not None
+        # The orphan's worker took it two minutes ago and is gone.
+        [orphan_tag] = [tag for tag, raw in channel.client.hgetall(channel.unacked_key).items()
+                        if b"[[%d]" % orphaned in raw]
+        channel.client.zadd(channel.unacked_index_key, {orphan_tag: time.time() - 120})
+        app.send_task(task, args=[[queued]])
+        long_ago = timezone.now() - timedelta(minutes=5)
+        ProductImage.objects.exclude(pk=fresh).update(updated_at=long_ago)
+        ProductImage.objects.filter(pk=orphaned).update(status=ProductImage.Status.PROCESSING)  # claimed, then killed
+
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.images_requeue_lost() == 2  # the orphan's image and the lost one
+
+        holdings = broker_queue.read_holdings(task)
+        assert sorted(holdings.queued) == sorted([queued, orphaned, lost])
+        assert [delivery.ids for delivery in holdings.deliveries] == [[delivered]]
+        assert ProductImage.objects.get(pk=lost).updated_at > long_ago  # not sent again by the next sweep
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.images_requeue_lost() == 0  # the next sweep finds nothing lost
+        assert sorted(broker_queue.read_holdings(task).queued) == sorted([queued, orphaned, lost])
+
+
+def test_a_batch_is_sent_once_it_has_waited_long_enough(monkeypatch, django_capture_on_commit_callbacks):
+    """Ids do not sit in an import's buffer for long: the sweep could take them for lost."""
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    sent = []
+    monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append(args[0]))
+    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
+    product = make_product()
+    ids = []
+    with services.images_processing_batched():
+        for n, seconds in enumerate([0.0, 1.0, services.BATCH_MAX_WAIT_SECONDS, 0.5]):
+            clock[0] += seconds
+            with django_capture_on_commit_callbacks(execute=True):
+                ids.append(services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk)
+        assert sent == [ids[:3]]  # the third arrived 6 s after the first: the batch went
+    assert sent == [ids[:3], ids[3:]]

@@ -29,10 +29,19 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 # older than DATABASE_CONN_MAX_AGE or broken (visualshop.celery).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Lost image processing (catalog.services.images_requeue_lost) is found by comparing the
+# unfinished images with what the broker and the live workers hold, so it can be re-queued
+# soon and safely: within IMAGE_LOST_AFTER_SECONDS + IMAGE_SWEEP_SECONDS of a Redis restart
+# that lost data, BROKER_ORPHAN_AFTER_SECONDS + IMAGE_SWEEP_SECONDS of a worker's death.
+IMAGE_SWEEP_SECONDS = env_float("IMAGE_SWEEP_SECONDS", 30.0)
+IMAGE_LOST_AFTER_SECONDS = env_float("IMAGE_LOST_AFTER_SECONDS", 60.0)
+# Longer than a live worker keeps one batch (prefork workers also answer "what do you hold"
+# while busy, so a live one is never mistaken for a dead one).
+BROKER_ORPHAN_AFTER_SECONDS = env_float("BROKER_ORPHAN_AFTER_SECONDS", 60.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-images": {
         "task": "catalog.tasks.sweep_stale_images",
-        "schedule": 300.0,
+        "schedule": IMAGE_SWEEP_SECONDS,
     },
     "sweep-embedding-models": {
         "task": "search.tasks.sweep_embedding_models",

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from catalog import services
 from catalog.importing.records import IN_STOCK_DEFAULT_QUANTITY, SourceError
 from catalog.importing.service import ImportOptions, ImportReport, RowFailure, import_catalog
 
@@ -43,7 +44,8 @@ class Command(BaseCommand):
         "what the source states and never duplicates products or images. A row is imported whole or not at "
         "all: a bad row (or one whose image fails) is reported as 'row N: reason' (N is the line of the file, "
         "the header being line 1; for a folder, the file's position) and the other rows go on. The command "
-        "ends with a summary and exits non-zero if any row failed."
+        "ends with a summary and exits 1 if any row failed; 3 if every row was imported but some images "
+        "could not be queued for processing (broker down: they stay pending and are queued later)."
     )
 
     def add_arguments(self, parser):
@@ -97,15 +99,36 @@ class Command(BaseCommand):
             bar.update(1)
 
         try:
-            report = import_catalog(options["source"], import_options, on_total=on_total, on_row=on_row)
+            with services.images_unqueued_collected() as unqueued:
+                report = import_catalog(options["source"], import_options, on_total=on_total, on_row=on_row)
         except SourceError as exc:
             raise CommandError(str(exc)) from None
         finally:
             for bar in bars:
                 bar.close()
         self.stdout.write(summary(report))
+        not_queued = unqueued_message(len(set(unqueued)))
         if report.failed:
+            if not_queued:
+                self.stderr.write(not_queued)
             raise CommandError(f"{report.failed} of {report.rows} rows failed (listed above).")
+        if not_queued:
+            # Imported, but nothing will show until the images are processed: a script must notice.
+            raise CommandError(not_queued, returncode=UNQUEUED_EXIT_CODE)
+
+
+# Every row imported, but some images wait for the broker (1 is for failed rows).
+UNQUEUED_EXIT_CODE = 3
+
+
+def unqueued_message(count: int) -> str:
+    if not count:
+        return ""
+    return (
+        f"{count} images could not be queued for processing (the task broker is unreachable): they stay "
+        "pending and the periodic sweep queues them once the broker is back, or run "
+        "`manage.py process_images --pending --enqueue`."
+    )
 
 
 def summary(report: ImportReport) -> str:
