@@ -64,6 +64,8 @@ class ServiceUnavailable(ApiError):
 _IMAGE_REJECTED_STATUS = {
     "unsupported": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     "too_many_pixels": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "too_large_to_decode": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
 }
 
 

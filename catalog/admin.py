@@ -1,8 +1,10 @@
 """Staff interface to the catalogue. Writes go through catalog.services."""
 
+import PIL.Image
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html
@@ -117,8 +119,33 @@ class BrandAdmin(admin.ModelAdmin):
             services.products_mark_search_dirty(product_ids)
 
 
+class PictureFormField(forms.ImageField):
+    """Django's image field, except that a picture Pillow refuses as a decompression bomb gets
+    the catalogue's reason ("too many pixels: ...", catalog.image_files) instead of
+    Django's "not an image or a corrupted image"."""
+
+    def to_python(self, data):
+        try:
+            return super().to_python(data)
+        except ValidationError as error:
+            if not isinstance(error.__cause__, PIL.Image.DecompressionBombError):
+                raise
+            data.seek(0)
+            try:
+                inspect_image(data.read())
+            except InvalidImage as exc:
+                raise ValidationError(str(exc), code=exc.code) from None
+            finally:
+                data.seek(0)
+            raise
+
+
+PICTURE_FIELD = {models.ImageField: {"form_class": PictureFormField}}
+
+
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
+    formfield_overrides = PICTURE_FIELD
     extra = 1
     fields = ["preview", "file", "position", "status", "reasons", "duplicate", "width", "height", "format",
               "processed_at"]
@@ -282,6 +309,7 @@ class ProductImageAdminForm(forms.ModelForm):
 @admin.register(ProductImage)
 class ProductImageAdmin(admin.ModelAdmin):
     form = ProductImageAdminForm
+    formfield_overrides = PICTURE_FIELD
     list_display = ["preview", "product", "position", "status", "reasons", "duplicate", "width", "height", "format",
                     "processed_at"]
     list_display_links = ["preview", "product"]

@@ -2,26 +2,46 @@
 
 Pure functions (no database): EXIF orientation, every colour mode to RGB (alpha
 onto white, since product cut-outs on black look broken), 16-bit to 8-bit, the
-first frame of an animation, draft decoding of large JPEGs, and a pixel cap
-checked before decoding so a decompression bomb never allocates its pixels.
-search.pipeline runs these in the Celery workers.
+first frame of an animation, and decoding bounded by bytes: the pixel cap and the
+decode budget (catalog.image_files.decode_cost) are checked before a pixel is
+allocated, a large JPEG is decoded at reduced scale (libjpeg's DCT scaling), any
+other picture is reduced right after decoding, strip by strip, so no full-size
+conversion copy is ever made. search.pipeline runs these in the Celery workers;
+search.photo_search for shoppers' photos.
 """
 
 from __future__ import annotations
 
 import io
-import warnings
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from django.conf import settings
+from PIL import ExifTags, Image
 
-from catalog.image_files import ACCEPTED_FORMATS, MAX_PIXELS
+from catalog.image_files import (
+    CATALOGUE_DECODE_MIN_SIDE,
+    STRIP_PIXELS,
+    InvalidImage,
+    check_decode_cost,
+    draft_jpeg,
+    open_image,
+    reduction_factor,
+)
 
-DEFAULT_MAX_PIXELS = MAX_PIXELS  # the same cap the import and upload check applies
 # Long side of each derivative: a grid thumbnail and the product-page size.
-DERIVATIVE_SIZES = {"thumbnail": 320, "display": 1200}
+DERIVATIVE_SIZES = {"thumbnail": 320, "display": CATALOGUE_DECODE_MIN_SIDE}
 BACKGROUND = (255, 255, 255)
+# Modes reduced before conversion: no transparency to composite first, and Image.reduce takes them.
+OPAQUE_REDUCIBLE_MODES = frozenset({"RGB", "L", "CMYK", "YCbCr", "LAB", "HSV"})
+GREY_DEEP_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+# How each EXIF orientation is undone (as PIL.ImageOps.exif_transpose does).
+UPRIGHT_BY_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class ImageRejected(ValueError):
@@ -36,7 +56,7 @@ class ImageRejected(ValueError):
 class DecodedImage:
     image: Image.Image  # RGB, upright
     format: str  # as the file really is, e.g. "JPEG"
-    original_width: int  # before draft decoding and orientation
+    original_width: int  # before reduced decoding and orientation
     original_height: int
 
     @property
@@ -46,60 +66,88 @@ class DecodedImage:
         return (self.original_height, self.original_width) if turned else (self.original_width, self.original_height)
 
 
-def decode_image(content: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None) -> DecodedImage:
-    """Decode to upright RGB. With min_side, a large JPEG is decoded at reduced scale
-    (libjpeg's DCT scaling) as long as its short side stays >= min_side."""
-    if not content:
-        raise ImageRejected("empty", "empty file")
+def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None,
+                 min_side: int | None = None) -> DecodedImage:
+    """Decode to upright RGB, first frame of an animation. Refused before decoding (ImageRejected):
+    over max_pixels, or needing more than max_decode_mb of memory (defaults: settings
+    IMAGE_MAX_PIXELS, IMAGE_DECODE_MAX_MB). With min_side, the picture comes back reduced by
+    a whole factor as long as its short side stays >= min_side (a JPEG is decoded at that
+    scale; anything else is reduced strip by strip right after decoding)."""
+    max_pixels = settings.IMAGE_MAX_PIXELS if max_pixels is None else max_pixels
+    max_decode_mb = settings.IMAGE_DECODE_MAX_MB if max_decode_mb is None else max_decode_mb
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content))
-            image_format = image.format or ""
-            if image_format not in ACCEPTED_FORMATS:
-                raise ImageRejected("unsupported", f"unsupported image format {image_format or 'unknown'}")
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageRejected("too_many_pixels", f"{width}x{height} is over the {max_pixels}-pixel limit")
-            if getattr(image, "n_frames", 1) > 1:
-                image.seek(0)  # an animation is judged by its first frame
-            if image_format in ("JPEG", "MPO") and min_side:
-                scale = min(width, height) / min_side
-                if scale >= 2:
-                    image.draft("RGB", (width // int(scale), height // int(scale)))
-            image.load()
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected("too_many_pixels", "image is over the pixel limit") from None
-    except UnidentifiedImageError:
-        raise ImageRejected("undecodable", "not an image (content is not a recognised image format)") from None
+        image = open_image(content, max_pixels=max_pixels)
+        width, height = image.size
+        draft_jpeg(image, min_side)
+        check_decode_cost(image, min_side=min_side, max_decode_mb=max_decode_mb, full_size=(width, height))
+        image.load()
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        picture = upright_rgb(image, reduction_factor(image.size, min_side), orientation)
+    except InvalidImage as exc:
+        raise ImageRejected(exc.code, str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected("undecodable", f"unreadable image ({exc})") from None
-    image = ImageOps.exif_transpose(image)
-    return DecodedImage(to_rgb(image), image_format, width, height)
+    return DecodedImage(picture, image.format, width, height)
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
+def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> Image.Image:
+    """`image` as RGB, reduced by `factor` (box averaging), turned upright. Every step after
+    decoding works on the reduced picture or on one strip of the full one, so the full-size
+    picture exists once, in its own mode, never as a second, converted copy."""
+    width, height = image.size
+    reduced_size = (math.ceil(width / factor), math.ceil(height / factor))
+    if factor == 1 or image.mode in OPAQUE_REDUCIBLE_MODES:
+        small = image.reduce(factor) if factor > 1 else image
+        rgb = to_rgb(small) if small.width * small.height <= STRIP_PIXELS else _to_rgb_by_strips(small, 1)
+    elif image.mode in GREY_DEEP_MODES:  # averaged in their own depth, then scaled to 8 bits
+        rgb = to_rgb(image.resize(reduced_size, Image.Resampling.BOX), grey_peak=_grey_peak(image))
+    else:  # transparency goes onto white before averaging; palettes cannot be averaged
+        rgb = _to_rgb_by_strips(image, factor)
+    upright = UPRIGHT_BY_ORIENTATION.get(orientation)
+    return rgb.transpose(upright) if upright is not None else rgb
+
+
+def _to_rgb_by_strips(image: Image.Image, factor: int) -> Image.Image:
+    if image.mode == "RGB" and factor == 1:
+        return image
+    width, height = image.size
+    rows = max(1, STRIP_PIXELS // (width * factor)) * factor
+    grey_peak = _grey_peak(image)
+    rgb = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+    for top in range(0, height, rows):
+        strip = to_rgb(image.crop((0, top, width, min(height, top + rows))), grey_peak=grey_peak)
+        rgb.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    return rgb
+
+
+def _grey_peak(image: Image.Image) -> int:
+    """The white of a 16- or 32-bit greyscale picture: 65535 for 16-bit files, else 255 unless
+    brighter values occur (the whole picture's, so every strip is scaled alike)."""
+    if image.mode.startswith("I;16"):
+        return 65535
+    if image.mode == "I":
+        return 65535 if image.getextrema()[1] > 255 else 255
+    return 255
+
+
+def to_rgb(image: Image.Image, *, grey_peak: int | None = None) -> Image.Image:
     """Any Pillow mode to RGB; transparency is composited onto white."""
     if image.mode == "RGB":
         return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        pixels = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
-        grey = Image.fromarray(np.clip(pixels * 255.0 / peak, 0, 255).astype(np.uint8), "L")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        peak = grey_peak if grey_peak is not None else _grey_peak(image)
+        pixels = np.asarray(image).astype(np.int64)  # whole numbers: 32768 of 65535 is 127, as before
+        grey = Image.fromarray(np.clip(pixels * 255 // peak, 0, 255).astype(np.uint8), "L")
         return grey.convert("RGB")
     if image.mode == "F":
         pixels = np.asarray(image, dtype=np.float64)
         return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "L").convert("RGB")
     if (image.mode == "P" and "transparency" in image.info) or image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, BACKGROUND)
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
-    if image.mode == "CMYK":
-        # Pillow's CMYK->RGB ignores ICC profiles; Adobe's inverted CMYK JPEGs are handled by its decoder.
-        return image.convert("RGB")
+    # CMYK: Pillow's CMYK->RGB ignores ICC profiles; Adobe's inverted CMYK JPEGs are handled by its decoder.
     return image.convert("RGB")
 
 

@@ -1,5 +1,9 @@
 """The shopper's photo as a vector: decoded, optionally cropped, and embedded in this process
-with the active model version (search.product_search matches it against the catalogue)."""
+with the active model version (search.product_search matches it against the catalogue).
+
+decode_shopper_photo is the one check every shopper's picture passes, whichever way it came
+(the shop's upload form, the API's multipart upload, image_url, a catalogue image id with a
+crop box, a stored query photo): the same limits, the same messages."""
 
 from __future__ import annotations
 
@@ -8,9 +12,16 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image
 
-from catalog.preprocessing import ImageRejected, decode_image
+from catalog.preprocessing import DecodedImage, ImageRejected, decode_image
 from search.embedders import embed_picture
 from search.model.preprocess import RESIZE
+
+
+# A shorter side says too little to search with. The long side may be at most
+# SHOPPER_PHOTO_MAX_ASPECT times the short one: a sliver embeds as noise, and the stored copy
+# (search.query_photos, long side 1024) keeps its short side >= 1024 / 16 = 64.
+SHOPPER_PHOTO_MIN_SIDE = 64
+SHOPPER_PHOTO_MAX_ASPECT = 16
 
 
 class PhotoSearchUnavailable(RuntimeError):
@@ -39,10 +50,29 @@ class CropBox:
                              round(box[2] * scale_x), round(box[3] * scale_y)))
 
 
+def decode_shopper_photo(content: bytes, *, min_side: int) -> DecodedImage:
+    """A shopper's picture, upright RGB, reduced while its short side stays >= min_side (what
+    the caller needs of it). Raises ImageRejected, code and message for the shopper:
+    too_large (bytes), empty, unsupported, undecodable, too_many_pixels, too_large_to_decode
+    (settings.IMAGE_DECODE_MAX_MB), too_small, too_narrow."""
+    limit = settings.API_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise ImageRejected("too_large", f"the file is {len(content)} bytes, over the {limit}-byte limit")
+    decoded = decode_image(content, min_side=min_side)
+    width, height = decoded.upright_size
+    if min(width, height) < SHOPPER_PHOTO_MIN_SIDE:
+        raise ImageRejected("too_small",
+                            f"{width}x{height} is too small (short side under {SHOPPER_PHOTO_MIN_SIDE} px)")
+    if max(width, height) > SHOPPER_PHOTO_MAX_ASPECT * min(width, height):
+        raise ImageRejected("too_narrow", f"{width}x{height} is too narrow (long side over "
+                                          f"{SHOPPER_PHOTO_MAX_ASPECT} times the short side)")
+    return decoded
+
+
 def embed_photo(model, content: bytes, crop: CropBox | None = None):
     """The vector of a shopper's photo under `model`. Raises ImageRejected (with a code and a
-    message for the shopper) for bytes that are no usable picture."""
-    decoded = decode_image(content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=RESIZE)
+    message for the shopper) for bytes that are no usable picture (decode_shopper_photo)."""
+    decoded = decode_shopper_photo(content, min_side=RESIZE)
     picture = decoded.image
     if crop is not None:
         picture = crop.apply(picture, decoded.upright_size)

@@ -1,8 +1,8 @@
 """The shopper's query photo, kept for a while so the results page can re-run the search
 (paging, filters, words) without another upload.
 
-A photo is validated (search.photo_search's decoder: format sniffing, pixel cap, EXIF
-orientation), normalised to an upright RGB JPEG of at most QUERY_PHOTO_MAX_SIDE px, and
+A photo is validated (search.photo_search.decode_shopper_photo, the check of every entry
+point: format sniffing, pixel cap, decode budget, size and shape, EXIF orientation), normalised to an upright RGB JPEG of at most QUERY_PHOTO_MAX_SIDE px, and
 stored in the default storage under its content hash, the token:
     query-photos/<token>.jpg
 Crop boxes on the results page are in that stored picture's pixels. Old photos are deleted
@@ -17,17 +17,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from catalog.preprocessing import ImageRejected, decode_image, encode_jpeg
-from search.photo_search import CropBox
+from catalog.preprocessing import encode_jpeg
+from search.photo_search import CropBox, decode_shopper_photo
 
 QUERY_PHOTO_DIR = "query-photos"
 QUERY_PHOTO_MAX_SIDE = 1024  # long side of the stored copy
-QUERY_PHOTO_MIN_SIDE = 64  # a shorter side than this says too little to search with
 QUERY_PHOTO_QUALITY = 90
 QUERY_PHOTO_MAX_AGE = timedelta(hours=24)  # how long a results link keeps working
 TOKEN_LENGTH = 32
@@ -68,12 +66,10 @@ def _keep(path: str) -> bool:
 
 def query_photo_store(content: bytes) -> StoredQueryPhoto:
     """Validate and store a shopper's photo. Raises catalog.preprocessing.ImageRejected (code
-    and message for the shopper): empty, unsupported, undecodable, too_many_pixels, too_small.
+    and message for the shopper, see search.photo_search.decode_shopper_photo).
     Storing the same picture twice keeps one file (and makes it young again)."""
-    decoded = decode_image(content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=QUERY_PHOTO_MAX_SIDE)
+    decoded = decode_shopper_photo(content, min_side=QUERY_PHOTO_MAX_SIDE)
     width, height = decoded.upright_size
-    if min(width, height) < QUERY_PHOTO_MIN_SIDE:
-        raise ImageRejected("too_small", f"{width}x{height} is too small (short side under {QUERY_PHOTO_MIN_SIDE} px)")
     picture = decoded.image
     if max(picture.size) > QUERY_PHOTO_MAX_SIDE:
         ratio = QUERY_PHOTO_MAX_SIDE / max(picture.size)

@@ -143,7 +143,7 @@ def test_a_photo_over_the_upload_limit_is_413(client, shop, settings):
 def test_a_photo_over_the_pixel_cap_is_413(client, processed_shop, settings):
     settings.IMAGE_MAX_PIXELS = 100_000
     response = client.post(IMAGE_URL, {"image": upload(scene_bytes(1))})
-    assert_error(response, 413, error("too_many_pixels", "320x400 is over the 100000-pixel limit"))
+    assert_error(response, 413, error("too_many_pixels", "too many pixels: 320x400 is over the 100000-pixel limit"))
 
 
 def test_djangos_own_request_size_limit_is_the_same_json_413(client, shop, settings):

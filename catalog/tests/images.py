@@ -32,3 +32,30 @@ def scene_bytes(seed: int, size=(320, 400), format="JPEG", **save_options) -> by
     buffer = io.BytesIO()
     scene(seed, size).save(buffer, format, **save_options)
     return buffer.getvalue()
+
+
+# PNG chunk layout: IHDR colour types and their channels per pixel.
+PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # grey, RGB, palette, grey+alpha, RGBA
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def blank_png(width: int, height: int, *, colour_type: int = 2, bit_depth: int = 8) -> bytes:
+    """A valid PNG of any size, mode and bit depth whose pixels are all zero: a few hundred
+    bytes that decode to width*height pixels (a decompression bomb when large). Written
+    chunk by chunk because Pillow cannot save 16-bit colour or build huge images cheaply."""
+    import struct
+    import zlib
+
+    row = b"\x00" + bytes((width * PNG_CHANNELS[colour_type] * bit_depth + 7) // 8)  # filter 0, then zeros
+    compressor = zlib.compressobj(9)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    palette = png_chunk(b"PLTE", bytes(v for v in range(256) for _ in "rgb")) if colour_type == 3 else b""  # greys
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + palette + png_chunk(b"IDAT", body)
+            + png_chunk(b"IEND", b""))

@@ -432,3 +432,22 @@ def test_moving_a_category_marks_its_products_dirty(admin_client, labelled):
                                   "description": ""})
     assert response.status_code == 302, response.context["errors"] if response.context else response
     assert dirty() == ["DRESS", "PHOTO"]
+
+
+@pytest.mark.parametrize("size, reason", [
+    # over twice Pillow's own limit (Django's image field used to call it "not an image"), then under it
+    ((20000, 10000), "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
+    ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
+])
+def test_a_pixel_bomb_uploaded_on_the_image_page_says_too_many_pixels(admin_client, products, size, reason):
+    from catalog.tests.images import blank_png
+
+    image = products[0].images.order_by("pk").first()
+    before = (image.file.name, image.sha256)
+    upload = SimpleUploadedFile("bomb.png", blank_png(*size, colour_type=0, bit_depth=1), content_type="image/png")
+    response = admin_client.post(reverse("admin:catalog_productimage_change", args=[image.pk]),
+                                 {"file": upload, "position": "0"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["file"] == [reason]
+    image.refresh_from_db()
+    assert (image.file.name, image.sha256) == before

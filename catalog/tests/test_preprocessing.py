@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from catalog.preprocessing import ImageRejected, decode_image, make_derivatives
+from catalog.tests.images import blank_png
 
 
 def encode(image: Image.Image, format: str, **params) -> bytes:
@@ -81,7 +82,7 @@ def test_pixel_cap_rejects_before_decoding():
     content = encode(Image.new("L", (4000, 4000)), "PNG")
     with pytest.raises(ImageRejected) as caught:
         decode_image(content, max_pixels=10_000_000)
-    assert (caught.value.code, str(caught.value)) == ("too_many_pixels", "4000x4000 is over the 10000000-pixel limit")
+    assert (caught.value.code, str(caught.value)) == ("too_many_pixels", "too many pixels: 4000x4000 is over the 10000000-pixel limit")
 
 
 @pytest.mark.parametrize("content, code, message", [
@@ -108,3 +109,46 @@ def test_derivatives_bound_the_long_side_and_never_enlarge():
     assert sizes == {"thumbnail": (320, 160), "display": (1200, 600)}
     small = make_derivatives(Image.new("RGB", (300, 200)), {"display": 1200})
     assert Image.open(io.BytesIO(small["display"])).size == (300, 200)
+
+
+def test_the_decode_budget_refuses_before_decoding():
+    content = blank_png(7700, 7700, colour_type=0, bit_depth=16)  # the 115 KB picture of issue 10
+    with pytest.raises(ImageRejected) as caught:
+        decode_image(content, min_side=224, max_decode_mb=100)
+    assert (caught.value.code, str(caught.value)) == (
+        "too_large_to_decode", "too large to decode: 7700x7700 needs 137 MB, the limit is 100 MB")
+
+
+@pytest.mark.parametrize("colour_type, bit_depth", [(0, 16), (4, 8), (6, 16), (3, 8), (2, 16)])
+def test_any_mode_comes_back_reduced_to_the_min_side_and_upright_rgb(colour_type, bit_depth):
+    decoded = decode_image(blank_png(3000, 2000, colour_type=colour_type, bit_depth=bit_depth), min_side=224)
+    # factor 2000 // 224 = 8: 375x250, never below min_side; all-zero alpha goes onto white
+    expected = (255, 255, 255) if colour_type in (4, 6) else (0, 0, 0)
+    assert (decoded.image.mode, decoded.image.size, decoded.upright_size, decoded.image.getpixel((100, 100))) == (
+        "RGB", (375, 250), (3000, 2000), expected)
+
+
+def test_transparency_goes_onto_white_before_reducing():
+    # Fully transparent black beside opaque red: averaging colours first would darken the edge.
+    picture = Image.new("RGBA", (1000, 500), (0, 0, 0, 0))
+    picture.paste((255, 0, 0, 255), (0, 0, 500, 500))
+    decoded = decode_image(encode(picture, "PNG"), min_side=100)
+    assert (decoded.image.size, decoded.image.getpixel((10, 10)), decoded.image.getpixel((190, 10))) == (
+        (200, 100), (255, 0, 0), (255, 255, 255))
+
+
+def test_a_large_sixteen_bit_greyscale_is_scaled_like_a_small_one():
+    pixels = np.full((1500, 3000), 32768, dtype=np.uint16)
+    image = Image.frombytes("I;16", (3000, 1500), pixels.astype("<u2").tobytes())
+    decoded = decode_image(encode(image, "PNG"), min_side=300)
+    assert (decoded.image.size, decoded.image.getpixel((10, 10))) == ((600, 300), (127, 127, 127))
+
+
+def test_exif_orientation_is_applied_to_the_reduced_picture():
+    picture = Image.new("RGB", (2400, 1200), (0, 0, 255))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned: displayed as 1200x2400
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", exif=exif.tobytes())
+    decoded = decode_image(buffer.getvalue(), min_side=300)
+    assert (decoded.image.size, decoded.upright_size) == ((300, 600), (1200, 2400))

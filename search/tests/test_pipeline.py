@@ -59,7 +59,7 @@ def test_a_good_photo_becomes_ready_with_derivatives_measures_and_one_vector():
         (b"this is not a picture", "undecodable", "not an image (content is not a recognised image format)"),
         (image_bytes((300, 300), format="BMP"), "unsupported", "unsupported image format BMP"),
         (scene_bytes(2, size=(150, 400)), "too_small", "150x400 is too small (short side under 200 px)"),
-        (scene_bytes(2, size=(400, 500)), "too_many_pixels", "400x500 is over the 100000-pixel limit"),
+        (scene_bytes(2, size=(400, 500)), "too_many_pixels", "too many pixels: 400x500 is over the 100000-pixel limit"),
     ],
 )
 def test_unusable_files_are_rejected_with_their_reason(settings, content, code, reason):

@@ -21,6 +21,11 @@ IMAGE_MAX_ATTEMPTS = env_int("IMAGE_MAX_ATTEMPTS", 3)
 IMAGE_MIN_SIDE = env_int("IMAGE_MIN_SIDE", 200)
 # Far above any product photo, far below a decompression bomb (checked before decoding).
 IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000)
+# Memory one decode may take, in MB (catalog.image_files.decode_cost: the picture in its own
+# mode and bit depth, the decoder's buffers, the reduced RGB copy), checked before decoding.
+# bench/uploads.py measures the worst accepted uploads against the targets: <= 1 s and
+# <= 300 MB above a web worker's idle RSS.
+IMAGE_DECODE_MAX_MB = env_int("IMAGE_DECODE_MAX_MB", 128)
 
 # Flags (the image stays searchable)
 IMAGE_BLUR_THRESHOLD = env_float("IMAGE_BLUR_THRESHOLD", 50.0)
