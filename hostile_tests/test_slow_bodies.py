@@ -9,64 +9,20 @@ the connection is closed.
 
 from __future__ import annotations
 
-import http.client
-import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from visualshop import embedded
 from visualshop.paths import BASE_DIR
+from visualshop.tests.gunicorn_server import GENEROUS_TIMEOUT, free_port, request, start_gunicorn, wait_until_serving
 
 ANNOUNCED_BYTES = 5_000_000
 BODY_TIMEOUT_SECONDS = 10  # long enough that the home page surely answers first on a busy machine
 MAX_BODY_BYTES = 30 * 1024 * 1024
-GENEROUS_TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(tmp_path, **settings_env: str) -> tuple[subprocess.Popen, int]:
-    """`gunicorn -c python:visualshop.gunicorn_conf` serving the test database on a free
-    loopback port; `settings_env` overrides the config's environment (WEB_*)."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "visualshop.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
-        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SEARCH_WARM_AT_START": "false",
-        "WEB_ACCESS_LOG": "",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
-    }
-    for name in [name for name in env if name.startswith("WEB_") and name != "WEB_ACCESS_LOG"]:
-        del env[name]  # the config's own defaults unless the test says otherwise
-    env.update(settings_env)
-    (tmp_path / "prometheus").mkdir()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
-         "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--control-socket", str(tmp_path / "gunicorn.ctl")],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
-        wait_until_serving(server, port)
-    except BaseException:
-        embedded.stop_process(server)
-        raise
-    return server, port
 
 
 @pytest.fixture
@@ -79,30 +35,8 @@ def gunicorn_address(transactional_db, tmp_path):
     embedded.stop_process(server)
 
 
-def wait_until_serving(server: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + GENEROUS_TIMEOUT
-    while True:
-        try:
-            status, _ = get("127.0.0.1", port, "/")
-        except OSError:
-            assert server.poll() is None, f"gunicorn exited with code {server.returncode}"
-            assert time.monotonic() < deadline, "gunicorn did not serve within 60 s"
-            time.sleep(0.2)
-            continue
-        assert status == 200
-        break
-    for _ in range(10):  # both workers have rendered the page once (templates loaded)
-        assert get("127.0.0.1", port, "/")[0] == 200
-
-
 def get(host: str, port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(host, port, timeout=GENEROUS_TIMEOUT)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    return request(host, port, "GET", path)
 
 
 def open_slow_body(host: str, port: int, *, announced: int = ANNOUNCED_BYTES) -> socket.socket:
