@@ -24,7 +24,9 @@ Prints one JSON object on stdout (progress goes to stderr):
     {"benchmark": "pages", "pages": {"home": {"p50_ms": .., "p95_ms": .., "queries": ..,
      "bytes": .., "path": ..}, ...}, "target_p50_ms": 50, "target_met": true, ...}
 
-`--quick` (for CI) loads 48 demo products and renders each page 30 times.
+`--quick` (for CI) loads 48 demo products and renders each page 30 times. One client renders
+the search pages far more often than a shopper's search budget allows: the run raises the rate
+limits (BENCH_RATE_LIMITS, reported under "rate_limits"), so the limiter runs but never refuses.
 """
 
 import argparse
@@ -41,6 +43,10 @@ from bench.lib.throwaway import throwaway_database  # noqa: E402
 
 BENCH_DATABASE = "visualshop_bench_pages"
 MEMORY_BROKER = "memory://localhost/"  # on-commit messages go nowhere: processed here
+# One client renders each search page hundreds of times, far over a shopper's budget
+# (visualshop.rate_limits): the run raises the limits, so the limiter still runs and its cost
+# is in the timings, and says so in its JSON.
+BENCH_RATE_LIMITS = {"API_THROTTLE_IMAGE_SEARCH": "1000000/hour", "API_THROTTLE_TEXT_SEARCH": "1000000/hour"}
 TARGET_P50_MS = 50
 PLANS = {
     "full": {"products": None, "warmup": 20, "iterations": 200},
@@ -72,6 +78,7 @@ def main() -> int:
             "CELERY_BROKER_URL": MEMORY_BROKER,
             "CELERY_RESULT_BACKEND": "cache+memory://",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+            **BENCH_RATE_LIMITS,
         })
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         import django
@@ -94,6 +101,9 @@ def main() -> int:
         "quick": args.quick,
         **result,
         "iterations": plan["iterations"],
+        "rate_limits": {"search_image": BENCH_RATE_LIMITS["API_THROTTLE_IMAGE_SEARCH"],
+                        "search_text": BENCH_RATE_LIMITS["API_THROTTLE_TEXT_SEARCH"],
+                        "note": "raised for this run (one client renders each page hundreds of times)"},
         "warmup": plan["warmup"],
         "target_p50_ms": TARGET_P50_MS,
         "target_met": bool(measured) and all(p50 <= TARGET_P50_MS for p50 in measured),

@@ -68,7 +68,8 @@ def search_rate_limit_hit(request, scope: str) -> int | None:
         now = time.time()
         history = [moment for moment in cache.get(key, []) if moment > now - window]
         if len(history) >= limit:
-            return max(1, math.ceil(window - (now - history[-1])))
+            oldest = history[-1] if history else now  # "0/min": always refused, a whole window away
+            return max(1, math.ceil(window - (now - oldest)))
         history.insert(0, now)
         cache.set(key, history, window)
     except (RedisError, OSError) as exc:

@@ -60,6 +60,11 @@ def test_kinds_and_addresses_have_their_own_budgets(settings, clock):
     assert [search_rate_limit_hit(request(), "search_text"), search_rate_limit_hit(request(), "search_image")] == [60, 60]
 
 
+def test_a_zero_rate_refuses_every_search_a_whole_window_ahead(settings, clock):
+    settings.API_THROTTLE_RATES = {"search_text": "0/hour"}
+    assert [search_rate_limit_hit(request(), "search_text") for _ in range(2)] == [3600, 3600]
+
+
 def test_no_rate_means_no_limit(settings, clock):
     settings.API_THROTTLE_RATES = {"search_text": None}
     assert [search_rate_limit_hit(request(), "search_text") for _ in range(50)] == [None] * 50
