@@ -9,7 +9,9 @@ every request, so a changed setting applies at once.
 
 Counters live in Django's default cache (visualshop/settings/cache.py: the Redis every web
 process shares), under DRF's key format `throttle_<scope>_<address>` and as DRF's sliding
-window (a list of request times, newest first), so counts kept by an older release carry on.
+window (a list of request times, newest first), so counts kept by an older release carry on;
+each update holds a short lock (`<key>:lock`), so concurrent requests from one address in
+several web processes are each counted.
 A cache that does not answer lets searches through and logs it: search stays up unlimited
 rather than failing every request. Signed-in staff are never limited.
 """
@@ -65,13 +67,40 @@ def search_rate_limit_hit(request, scope: str) -> int | None:
     limit, window = parse_rate(rate)
     key = f"throttle_{scope}_{client_address(request)}"
     try:
-        now = time.time()
-        history = [moment for moment in cache.get(key, []) if moment > now - window]
-        if len(history) >= limit:
-            oldest = history[-1] if history else now  # "0/min": always refused, a whole window away
-            return max(1, math.ceil(window - (now - oldest)))
-        history.insert(0, now)
-        cache.set(key, history, window)
+        if not _lock(key):
+            # So many of this address's searches at once that one lock wait ran out: busy.
+            return 1
+        try:
+            return _counted(key, limit, window)
+        finally:
+            cache.delete(f"{key}:lock")
     except (RedisError, OSError) as exc:
         logger.warning("rate limit not applied: cache unavailable scope=%s error=%s", scope, exc)
+    return None
+
+
+# The history is read, trimmed and written back: without a lock, concurrent searches from one
+# address (several web processes) would each write their own copy and all but one would go
+# uncounted. cache.add is atomic (SET NX in Redis); the lock expires by itself if its holder dies.
+LOCK_SECONDS = 1
+LOCK_ATTEMPTS = 100
+LOCK_PAUSE_SECONDS = 0.005  # at most 0.5 s of waiting in all, then "busy": try again in 1 s
+
+
+def _lock(key: str) -> bool:
+    for _ in range(LOCK_ATTEMPTS):
+        if cache.add(f"{key}:lock", 1, LOCK_SECONDS):
+            return True
+        time.sleep(LOCK_PAUSE_SECONDS)
+    return False
+
+
+def _counted(key: str, limit: int, window: int) -> int | None:
+    now = time.time()
+    history = [moment for moment in cache.get(key, []) if moment > now - window]
+    if len(history) >= limit:
+        oldest = history[-1] if history else now  # "0/min": always refused, a whole window away
+        return max(1, math.ceil(window - (now - oldest)))
+    history.insert(0, now)
+    cache.set(key, history, window)
     return None

@@ -89,3 +89,36 @@ def test_staff_are_exempt_and_other_signed_in_users_are_not(settings, clock, dja
     customer = django_user_model.objects.create_user("customer", password="x")
     assert [search_rate_limit_hit(request(user=staff), "search_text") for _ in range(3)] == [None] * 3
     assert [search_rate_limit_hit(request(user=customer), "search_text") for _ in range(2)] == [None, 60]
+
+
+def test_concurrent_searches_from_one_address_are_each_counted(settings, redis_socket):
+    """Ten web workers' worth of threads, one address, one shared Redis: exactly the budget
+    gets through (without the lock, threads overwrote each other's history and more did)."""
+    import threading
+
+    import redis
+
+    from api.tests.test_throttling import redis_cache
+
+    settings.CACHES = redis_cache(f"unix://{redis_socket}?db=2")
+    settings.API_THROTTLE_RATES = {"search_image": "20/min"}
+    server = redis.Redis(unix_socket_path=str(redis_socket), db=2)
+    server.flushdb()
+    start = threading.Barrier(10)
+    answers: list[int | None] = []
+
+    def shopper():
+        start.wait()
+        for _ in range(6):
+            answers.append(search_rate_limit_hit(request(), "search_image"))
+
+    threads = [threading.Thread(target=shopper) for _ in range(10)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answers) == 60
+        assert answers.count(None) == 20
+    finally:
+        server.flushdb()
