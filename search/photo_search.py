@@ -14,7 +14,6 @@ from PIL import Image
 
 from catalog.preprocessing import DecodedImage, ImageRejected, decode_image
 from search.embedders import embed_picture
-from search.model.preprocess import RESIZE
 
 
 # A shorter side says too little to search with. The long side may be at most
@@ -22,6 +21,10 @@ from search.model.preprocess import RESIZE
 # (search.query_photos, long side 1024) keeps its short side >= 1024 / 16 = 64.
 SHOPPER_PHOTO_MIN_SIDE = 64
 SHOPPER_PHOTO_MAX_ASPECT = 16
+# Every shopper's picture is decoded reduced to this short side at least (the stored query
+# photo's long side, search.query_photos), whatever the entry point needs of it, so each
+# judges the same decode cost and gives the same answer.
+SHOPPER_PHOTO_DECODE_SIDE = 1024
 
 
 class PhotoSearchUnavailable(RuntimeError):
@@ -50,15 +53,15 @@ class CropBox:
                              round(box[2] * scale_x), round(box[3] * scale_y)))
 
 
-def decode_shopper_photo(content: bytes, *, min_side: int) -> DecodedImage:
-    """A shopper's picture, upright RGB, reduced while its short side stays >= min_side (what
-    the caller needs of it). Raises ImageRejected, code and message for the shopper:
+def decode_shopper_photo(content: bytes) -> DecodedImage:
+    """A shopper's picture, upright RGB, reduced while its short side stays >=
+    SHOPPER_PHOTO_DECODE_SIDE. Raises ImageRejected, code and message for the shopper:
     too_large (bytes), empty, unsupported, undecodable, too_many_pixels, too_large_to_decode
     (settings.IMAGE_DECODE_MAX_MB), too_small, too_narrow."""
     limit = settings.API_MAX_UPLOAD_BYTES
     if len(content) > limit:
         raise ImageRejected("too_large", f"the file is {len(content)} bytes, over the {limit}-byte limit")
-    decoded = decode_image(content, min_side=min_side)
+    decoded = decode_image(content, min_side=SHOPPER_PHOTO_DECODE_SIDE)
     width, height = decoded.upright_size
     if min(width, height) < SHOPPER_PHOTO_MIN_SIDE:
         raise ImageRejected("too_small",
@@ -72,7 +75,7 @@ def decode_shopper_photo(content: bytes, *, min_side: int) -> DecodedImage:
 def embed_photo(model, content: bytes, crop: CropBox | None = None):
     """The vector of a shopper's photo under `model`. Raises ImageRejected (with a code and a
     message for the shopper) for bytes that are no usable picture (decode_shopper_photo)."""
-    decoded = decode_shopper_photo(content, min_side=RESIZE)
+    decoded = decode_shopper_photo(content)
     picture = decoded.image
     if crop is not None:
         picture = crop.apply(picture, decoded.upright_size)

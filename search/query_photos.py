@@ -22,10 +22,10 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from catalog.preprocessing import encode_jpeg
-from search.photo_search import CropBox, decode_shopper_photo
+from search.photo_search import SHOPPER_PHOTO_DECODE_SIDE, CropBox, decode_shopper_photo
 
 QUERY_PHOTO_DIR = "query-photos"
-QUERY_PHOTO_MAX_SIDE = 1024  # long side of the stored copy
+QUERY_PHOTO_MAX_SIDE = SHOPPER_PHOTO_DECODE_SIDE  # long side of the stored copy
 QUERY_PHOTO_QUALITY = 90
 QUERY_PHOTO_MAX_AGE = timedelta(hours=24)  # how long a results link keeps working
 TOKEN_LENGTH = 32
@@ -68,7 +68,7 @@ def query_photo_store(content: bytes) -> StoredQueryPhoto:
     """Validate and store a shopper's photo. Raises catalog.preprocessing.ImageRejected (code
     and message for the shopper, see search.photo_search.decode_shopper_photo).
     Storing the same picture twice keeps one file (and makes it young again)."""
-    decoded = decode_shopper_photo(content, min_side=QUERY_PHOTO_MAX_SIDE)
+    decoded = decode_shopper_photo(content)
     width, height = decoded.upright_size
     picture = decoded.image
     if max(picture.size) > QUERY_PHOTO_MAX_SIDE:
