@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,20 @@ UPRIGHT_BY_ORIENTATION = {
 }
 
 
+# Decodes running at once in one process (gunicorn's gthread workers serve several requests
+# per process): a process's decode memory stays under IMAGE_DECODE_CONCURRENCY budgets.
+_decode_slots: threading.BoundedSemaphore | None = None
+_decode_slots_lock = threading.Lock()
+
+
+def _decode_slot() -> threading.BoundedSemaphore:
+    global _decode_slots
+    with _decode_slots_lock:
+        if _decode_slots is None:
+            _decode_slots = threading.BoundedSemaphore(max(1, settings.IMAGE_DECODE_CONCURRENCY))
+        return _decode_slots
+
+
 class ImageRejected(ValueError):
     """The bytes cannot become a product picture. `code` is stable, str() is for people."""
 
@@ -70,7 +85,8 @@ def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb
                  min_side: int | None = None) -> DecodedImage:
     """Decode to upright RGB, first frame of an animation. Refused before decoding (ImageRejected):
     over max_pixels, or needing more than max_decode_mb of memory (defaults: settings
-    IMAGE_MAX_PIXELS, IMAGE_DECODE_MAX_MB). With min_side, the picture comes back reduced by
+    IMAGE_MAX_PIXELS, IMAGE_DECODE_MAX_MB); at most IMAGE_DECODE_CONCURRENCY decodes run at
+    once in a process, the others wait. With min_side, the picture comes back reduced by
     a whole factor as long as its short side stays >= min_side (a JPEG is decoded at that
     scale; anything else is reduced strip by strip right after decoding)."""
     max_pixels = settings.IMAGE_MAX_PIXELS if max_pixels is None else max_pixels
@@ -80,9 +96,10 @@ def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb
         width, height = image.size
         draft_jpeg(image, min_side)
         check_decode_cost(image, min_side=min_side, max_decode_mb=max_decode_mb, full_size=(width, height))
-        image.load()
-        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-        picture = upright_rgb(image, reduction_factor(image.size, min_side), orientation)
+        with _decode_slot():  # waits while IMAGE_DECODE_CONCURRENCY other threads decode
+            image.load()
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+            picture = upright_rgb(image, reduction_factor(image.size, min_side), orientation)
     except InvalidImage as exc:
         raise ImageRejected(exc.code, str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

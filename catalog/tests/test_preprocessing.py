@@ -152,3 +152,24 @@ def test_exif_orientation_is_applied_to_the_reduced_picture():
     picture.save(buffer, "PNG", exif=exif.tobytes())
     decoded = decode_image(buffer.getvalue(), min_side=300)
     assert (decoded.image.size, decoded.upright_size) == ((300, 600), (1200, 2400))
+
+
+def test_a_decode_waits_for_a_free_slot():
+    # gthread web workers decode in several threads: at most IMAGE_DECODE_CONCURRENCY at once.
+    import threading
+
+    from catalog.preprocessing import _decode_slot
+
+    slots = _decode_slot()
+    held = 0
+    while slots.acquire(blocking=False):
+        held += 1
+    results = []
+    decoding = threading.Thread(target=lambda: results.append(decode_image(encode(Image.new("RGB", (300, 200)), "PNG"))))
+    decoding.start()
+    decoding.join(timeout=1.0)
+    still_waiting = decoding.is_alive()
+    for _ in range(held):
+        slots.release()
+    decoding.join()
+    assert (held, still_waiting, results[0].image.size) == (2, True, (300, 200))

@@ -26,6 +26,10 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000)
 # bench/uploads.py measures the worst accepted uploads against the targets: <= 1 s and
 # <= 300 MB above a web worker's idle RSS.
 IMAGE_DECODE_MAX_MB = env_int("IMAGE_DECODE_MAX_MB", 128)
+# Decodes at once per process; more wait their turn (each takes <= 1 s). A web worker runs
+# several requests in threads (visualshop/gunicorn_conf.py), so its decode memory is at most
+# IMAGE_DECODE_CONCURRENCY x IMAGE_DECODE_MAX_MB.
+IMAGE_DECODE_CONCURRENCY = env_int("IMAGE_DECODE_CONCURRENCY", 2)
 
 # Flags (the image stays searchable)
 IMAGE_BLUR_THRESHOLD = env_float("IMAGE_BLUR_THRESHOLD", 50.0)
