@@ -63,3 +63,12 @@ def test_the_shop_templates_have_no_inline_script_handler_or_style_attribute():
                         r"\son[a-z]+\s*=\s*[\"']", r"\sstyle\s*=\s*[\"']", r"javascript:"):
             problems += [f"{path.relative_to(BASE_DIR)}: {match.group(0)}" for match in re.finditer(pattern, text)]
     assert problems == []
+
+
+def test_the_500_page_styles_itself_from_a_static_file_it_can_find_without_template_tags():
+    from django.contrib.staticfiles import finders
+    from django.template import loader
+
+    html = loader.get_template("500.html").render()  # as Django's server_error view does: no request
+    assert '<link rel="stylesheet" href="/static/css/error.css">' in html
+    assert finders.find("css/error.css") == str(BASE_DIR / "static" / "css" / "error.css")
