@@ -6,7 +6,10 @@ Photo searches that pass validation need a model; those that fail validation nev
 so most cases run on an empty catalogue (a 503 there would mean validation let them through).
 """
 
+import http.server
 import json
+import threading
+from contextlib import contextmanager
 
 import pytest
 from django.test import Client
@@ -191,6 +194,41 @@ def test_image_urls_that_pass_the_form_meet_the_address_guard(client, processed_
         (400, error("image_fetch_failed", refused.format(host="::ffff:127.0.0.1", address="::ffff:7f00:1"))),
         (400, error("image_fetch_failed", refused.format(host="::1", address="::1"))),
     ]
+
+
+@contextmanager
+def redirecting_to(location: str):
+    """A web server on loopback whose every answer is a 302 to `location`; yields its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(("location", "reason"), [
+    pytest.param("http://[::1", "redirected to an unusable URL (Invalid IPv6 URL)", id="unclosed-ipv6"),
+    pytest.param("//[zz]/a.jpg", "redirected to an unusable URL ('zz' does not appear to be an IPv4 or IPv6 address)",
+                 id="bad-bracket-host"),
+])
+def test_a_redirect_to_a_url_python_cannot_split_is_400(client, processed_shop, settings, location, reason):  # noqa: F811
+    settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = True  # the loopback server stands in for a public one
+    with redirecting_to(location) as server:
+        response = image_url(client, f"{server}/a.jpg")
+    assert answer(response) == (400, error("image_fetch_failed", f"The image URL could not be used: {reason}."))
 
 
 # --- the API's query strings -------------------------------------------------------------------

@@ -60,7 +60,10 @@ def fetch_image(
     server. file:// URLs are refused, not read: they are only a way of spelling a
     server path that no shop feed needs.
     """
-    scheme = urllib.parse.urlsplit(ref).scheme.lower()
+    try:
+        scheme = urllib.parse.urlsplit(ref).scheme.lower()
+    except ValueError as exc:  # "http://[::1": Python cannot split it
+        raise ImageFetchError(ref, f"invalid URL ({exc})") from None
     if scheme in ("http", "https"):
         content = _fetch_url(ref, limits, session or image_http_session())
     elif scheme == "file":
@@ -216,6 +219,8 @@ def _fetch_url(url: str, limits: FetchLimits, session: requests.Session) -> byte
             raise ImageFetchError(first_url, f"TLS check failed for {parts.hostname} ({_root_cause(exc)})") from None
         except requests.RequestException as exc:
             raise ImageFetchError(first_url, f"connection to {parts.hostname} failed ({_root_cause(exc)})") from None
+        except ValueError as exc:  # requests splits a redirect's Location even when not following it
+            raise ImageFetchError(first_url, f"redirected to an unusable URL ({exc})") from None
         with response:
             location = response.headers.get("Location")
             if response.status_code in REDIRECT_STATUSES and location:

@@ -127,6 +127,14 @@ def test_follows_redirects(server):
     assert fetch(f"{server}/moved.jpg") == JPEG
 
 
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://[::1/a.jpg", "invalid URL (Invalid IPv6 URL)"),
+    ("http://[zz]/a.jpg", "invalid URL ('zz' does not appear to be an IPv4 or IPv6 address)"),
+])
+def test_a_url_python_cannot_split_is_a_row_error_not_a_crash(url, reason):
+    assert fetch_error(url) == f"{url}: {reason}"
+
+
 def test_loopback_is_refused_unless_allowed(server):
     assert fetch_error(f"{server}/shirt.jpg", allow_private=False) == (
         f"{server}/shirt.jpg: refused, 127.0.0.1 is not a public address (127.0.0.1: loopback); "
