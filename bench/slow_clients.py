@@ -18,6 +18,8 @@ Prints one JSON object on stdout (progress goes to stderr):
      "target_p50_ms": 100, "target_met": true, ...}
 
 `--quick` (for CI) loads 24 demo products and measures each phase for 3 s.
+`--baseline-sync` measures the command line `make run` used before (2 sync workers, no
+config module) instead, for comparison.
 """
 
 import argparse
@@ -55,6 +57,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 products, 3 s per phase (for CI)")
     parser.add_argument("--seconds", type=float, help="measuring time per phase (default 15; quick 3)")
+    parser.add_argument("--baseline-sync", action="store_true",
+                        help="measure the old command line (2 sync workers, no config module) instead")
     args = parser.parse_args()
     plan = dict(PLANS["quick" if args.quick else "full"])
     plan["seconds"] = args.seconds or plan["seconds"]
@@ -88,11 +92,11 @@ def main() -> int:
 
         env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp / "prometheus"), WEB_ACCESS_LOG="")
         (tmp / "prometheus").mkdir()
-        server, base = start_gunicorn(env, tmp)
+        server, base = start_gunicorn(env, tmp, baseline_sync=args.baseline_sync)
         try:
             wait_until_serving(server, base)
             host, port = base.removeprefix("http://").split(":")
-            config = gunicorn_config(env)
+            config = {"worker_class": "sync", "workers": 2} if args.baseline_sync else gunicorn_config(env)
             phases, outcomes = measure(host, int(port), plan["seconds"])
         finally:
             from visualshop import embedded
@@ -104,6 +108,7 @@ def main() -> int:
     print(json.dumps({
         "benchmark": "slow_clients",
         "quick": args.quick,
+        "baseline_sync": args.baseline_sync,
         "catalogue": {key: catalogue[key] for key in ("products", "images")},
         "gunicorn": config,
         "announced_body_bytes": ANNOUNCED_BYTES,
@@ -127,13 +132,13 @@ def gunicorn_config(env: dict) -> dict:
                                      text=True, check=True).stdout)
 
 
-def start_gunicorn(env: dict, workdir: Path) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(env: dict, workdir: Path, *, baseline_sync: bool = False) -> tuple[subprocess.Popen, str]:
     from bench.lib.load import free_port
 
     port = free_port()
+    config = ["--workers", "2"] if baseline_sync else ["--config", "python:visualshop.gunicorn_conf"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
-         "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", *config, "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--control-socket", str(workdir / "gunicorn.ctl")],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
     )

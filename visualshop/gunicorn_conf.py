@@ -5,8 +5,8 @@ Threaded workers (gthread): a client that sends its request slowly holds one thr
 the process, and every body has to arrive within WEB_BODY_TIMEOUT_SECONDS
 (visualshop.body_deadline) or is answered 408 and dropped. Measured by bench/slow_clients.py:
 with 10 slow-body connections open against 2 workers x 8 threads the home page stays at
-its unloaded latency. Each setting comes from the environment; command-line flags
-(--bind, --workers) still override these.
+its unloaded latency (p50 well under 100 ms). Each setting comes from the environment;
+command-line flags (--bind, --workers) still override these.
 """
 
 from __future__ import annotations
@@ -28,10 +28,18 @@ threads = env_int("WEB_THREADS", 8)
 body_timeout_seconds = env_float("WEB_BODY_TIMEOUT_SECONDS", 10.0)
 # Bodies announced larger than this are refused (413) before any byte is read; above
 # every upload limit of the app (DATA_UPLOAD_MAX_MEMORY_SIZE 25 MiB, photos 10 MiB) and
-# equal to nginx's client_max_body_size (deploy/nginx/visualshop.conf.template).
+# equal to nginx's client_max_body_size (deploy/nginx/visualshop.conf).
 body_max_bytes = env_int("WEB_MAX_BODY_BYTES", 30 * 1024 * 1024)
-# Idle keep-alive connections wait in the event loop, not in a thread.
-keepalive = env_int("WEB_KEEPALIVE_SECONDS", 5)
+# A worker takes a connection only when a thread is free for it: with every thread held
+# (by slow clients, say) it stops accepting and the kernel hands the next shopper to
+# another worker, instead of queueing them behind the held threads until one is released.
+# Measured (bench/slow_clients.py, 10 slow-body connections, 2 workers x 8 threads): the
+# home page's slowest request 82 ms this way, 9.5 s with gunicorn's default of 1000
+# connections per worker. The price is no keep-alive (each answer closes its connection;
+# gunicorn keeps idle connections only in slots beyond the threads), which costs a
+# loopback or LAN handshake per request.
+worker_connections = threads
+keepalive = 0
 # gthread: the event loop, not the request threads, reports liveness, so this only
 # catches a wedged process.
 timeout = env_int("WEB_WORKER_TIMEOUT_SECONDS", 30)
