@@ -67,6 +67,9 @@ def postgres_restart(server, *, attempts: int = 10) -> None:
     for attempt in range(attempts):
         try:
             with server._lock:
+                # As root this re-opens the folders to the server's own user (something may
+                # have tightened a parent's permissions since); initdb only if pgdata is empty.
+                server.ensure_pgdata_inited()
                 server.ensure_postgres_running()
             return
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
