@@ -30,10 +30,19 @@ GENERIC_UPLOAD_TYPES = {"", "application/octet-stream"}
 
 class ParamsSerializer(serializers.Serializer):
     """Query strings and forms: an empty value (`?limit=`) is refused, not read as "the default"
-    (DRF's form handling), so a client's mistake never passes silently."""
+    (DRF's form handling), and so is a single-valued parameter given twice (`?limit=10&limit=500`:
+    DRF would read the last one, a proxy or cache in front perhaps the first), so a client's
+    mistake never passes silently."""
 
     def to_internal_value(self, data):
         if hasattr(data, "getlist"):
+            repeated = {
+                name: [f"Give this parameter once, not {len(data.getlist(name))} times."]
+                for name, field in self.fields.items()
+                if not isinstance(field, serializers.ListField) and len(data.getlist(name)) > 1
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
             blank = {
                 name: ["This field may not be blank."] for name, field in self.fields.items()
                 if name in data and "" in data.getlist(name) and not getattr(field, "allow_blank", False)
