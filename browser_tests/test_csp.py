@@ -194,11 +194,16 @@ def test_the_admin_and_the_api_docs_report_no_policy_violation_and_still_work(pa
     # Every picture loaded before the page is left (a request aborted by leaving counts as broken).
     page.wait_for_function("() => [...document.images].every((image) => image.complete)")
 
+    # Where staff unlock a pair: axes' access attempts, mallory's among them.
+    go(page, "/admin/axes/accessattempt/")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list tbody tr")).to_contain_text("mallory")
+
     go(page, "/api/v1/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("VisualShop API")
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
 
-    policy_watch.assert_clean(pages=12)
+    policy_watch.assert_clean(pages=13)
 
 
 def test_an_injected_inline_script_and_style_attribute_are_blocked_and_reported(page, policy_watch, transactional_db):
