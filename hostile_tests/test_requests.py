@@ -323,3 +323,30 @@ def test_a_photo_upload_of_the_wrong_content_type_is_a_400_with_the_upload_messa
     response = client.post("/search/photo/", data=b"photo=a.jpg", content_type="text/plain",
                            HTTP_ACCEPT="application/json")
     assert (response.status_code, response.json()) == (400, {"errors": ["Choose a photo to search with."]})
+
+
+# --- through a real HTTP server ------------------------------------------------------------------
+
+
+def raw_http(live_server, request_line: bytes) -> tuple[bytes, bytes]:
+    """Send one request exactly as given (no client library cleaning it up); status line, body."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(live_server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as connection:
+        connection.sendall(request_line + b"\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        answer_bytes = b""
+        while chunk := connection.recv(65536):
+            answer_bytes += chunk
+    head, _, body = answer_bytes.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], body
+
+
+def test_raw_bytes_that_are_not_utf8_are_a_400_through_a_real_server(live_server):
+    status, body = raw_http(live_server, b"GET /api/v1/search?q=\xff\xfe HTTP/1.1")
+    assert (status, json.loads(body)) == (b"HTTP/1.1 400 Bad Request", error("bad_request", NOT_UTF8_QUERY))
+    status, body = raw_http(live_server, b"GET /search/?q=caf\xe9 HTTP/1.1")  # latin-1, not UTF-8
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert b"<h1>We could not read that request</h1>" in body
+    assert NOT_UTF8_QUERY.replace("byte 2", "byte 5").encode() in body
