@@ -23,6 +23,8 @@ from playwright.sync_api import expect
 from api.tests.conftest import jpeg
 from browser_tests.conftest import lookalike_picture, upload_photo
 from catalog.models import Category, Product, ProductImage
+from catalog.tests.factories import stored_image
+from search.pipeline import product_images_process
 from orders.models import Order
 
 pytestmark = pytest.mark.browser
@@ -93,9 +95,17 @@ def test_the_shop_pages_report_no_policy_violation_and_still_work(page, policy_w
     # static/js/filters-open.js: on a wide screen the filters start open.
     expect(page.locator("details#filters")).to_have_attribute("open", "")
 
+    # A second photo, so the product page loads static/js/gallery.js.
+    second = stored_image(lamp, jpeg(lookalike_picture(30)), "l1-second.jpg")
+    product_images_process([second.pk])
     go(page, lamp.get_absolute_url())
     expect(page.get_by_role("heading", level=1)).to_have_text(lamp.title)
-    assert page.locator("#gallery-main").evaluate("image => image.complete && image.naturalWidth > 0")
+    main = page.locator("#gallery-main")
+    assert main.evaluate("image => image.complete && image.naturalWidth > 0")
+    thumb = page.locator(".gallery__thumb").nth(1)
+    thumb.click()
+    expect(main).to_have_attribute("src", thumb.get_attribute("data-full"))
+    expect(thumb).to_have_attribute("aria-current", "true")
 
     # (Which products each search finds is browser_tests/test_photo_search.py's business.)
     go(page, "/search/?q=lamp")
