@@ -230,3 +230,24 @@ def test_an_injected_inline_script_and_style_attribute_are_blocked_and_reported(
     page.wait_for_timeout(200)  # the reports are delivered as tasks
     assert sorted(v["directive"] for v in policy_watch.violations) == ["script-src-elem", "style-src-attr"]
     assert {v["page"] for v in policy_watch.violations} == {"/"}
+
+
+def test_without_javascript_the_nonced_style_block_sizes_the_photo_and_draws_the_crop(page_without_js, photo_shop):
+    """The results page's per-photo values (size, crop mark) come from a <style> block with the
+    response's nonce, not style attributes: without scripts the mark must still sit where the crop is."""
+    from catalog.tests.images import scene_bytes
+    from search.query_photos import query_photo_store
+
+    page = page_without_js
+    token = query_photo_store(scene_bytes(4)).token  # stored at 320 x 400
+    response = page.goto(f"/search/?photo={token}&crop=32%2C40%2C288%2C240")
+    assert response.status == 200
+    assert "'nonce-" in response.headers["content-security-policy"]
+    stage = page.locator("#search-query-stage")
+    assert stage.evaluate("stage => getComputedStyle(stage).aspectRatio") == "320 / 400"
+    box = stage.bounding_box()
+    mark = page.locator("[data-crop-mark]").bounding_box()
+    # crop 32,40 - 288,240 of 320 x 400: left 10 %, top 10 %, width 80 %, height 50 %
+    assert [round(value, 1) for value in (
+        (mark["x"] - box["x"]) / box["width"], (mark["y"] - box["y"]) / box["height"],
+        mark["width"] / box["width"], mark["height"] / box["height"])] == [0.1, 0.1, 0.8, 0.5]
