@@ -72,3 +72,23 @@ def test_the_500_page_styles_itself_from_a_static_file_it_can_find_without_templ
     html = loader.get_template("500.html").render()  # as Django's server_error view does: no request
     assert '<link rel="stylesheet" href="/static/css/error.css">' in html
     assert finders.find("css/error.css") == str(BASE_DIR / "static" / "css" / "error.css")
+
+
+def test_report_only_and_the_report_address_come_from_the_environment(monkeypatch):
+    import importlib
+
+    import visualshop.settings.csp as module
+
+    monkeypatch.setenv("CSP_REPORT_ONLY", "true")
+    monkeypatch.setenv("CSP_REPORT_URI", "https://reports.example.org/csp")
+    try:
+        configured = importlib.reload(module)
+        assert configured.CONTENT_SECURITY_POLICY is None
+        directives_ = configured.CONTENT_SECURITY_POLICY_REPORT_ONLY["DIRECTIVES"]
+        assert directives_["report-uri"] == ["https://reports.example.org/csp"]
+        assert directives_["script-src"] == ["'self'", module.NONCE]
+    finally:
+        monkeypatch.undo()
+        defaults = importlib.reload(module)
+    assert defaults.CONTENT_SECURITY_POLICY_REPORT_ONLY is None
+    assert "report-uri" not in defaults.CONTENT_SECURITY_POLICY["DIRECTIVES"]
