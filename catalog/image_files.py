@@ -115,22 +115,24 @@ def reduction_factor(size: tuple[int, int], min_side: int | None) -> int:
 
 
 def decode_cost(image: Image.Image, *, min_side: int | None, full_size: tuple[int, int] | None = None) -> int:
-    """Bytes that decoding `image` (opened, JPEG already drafted) and turning it into an
-    upright RGB picture reduced to short side >= min_side take at their peak, counted as
-    if all held at once: Pillow's image in its own mode, the decoder's buffers, the reduced
-    RGB result, its turned copy (EXIF orientation) and one conversion strip."""
+    """Peak bytes that decoding `image` (opened, JPEG already drafted) and turning it into an
+    upright RGB picture reduced to short side >= min_side take: the larger of the decoding
+    (Pillow's image in its own mode plus the decoder's buffers) and the conversion (that
+    image plus the reduced RGB result, one conversion strip and the turned copy for EXIF
+    orientation, counted whatever the orientation: reading it would decode a PNG)."""
     width, height = image.size
     pixels = width * height
-    cost = pixels * (MODE_BYTES_PER_PIXEL.get(image.mode, 4) + DECODER_BYTES_PER_PIXEL.get(image.format, 0))
+    image_bytes = pixels * MODE_BYTES_PER_PIXEL.get(image.mode, 4)
+    decoding = image_bytes + pixels * DECODER_BYTES_PER_PIXEL.get(image.format, 0)
     if image.format in ("JPEG", "MPO") and image.info.get("progressive"):
         full_width, full_height = full_size or image.size
-        cost += full_width * full_height * len(image.getbands()) * PROGRESSIVE_JPEG_BYTES_PER_SAMPLE
+        decoding += full_width * full_height * len(image.getbands()) * PROGRESSIVE_JPEG_BYTES_PER_SAMPLE
     factor = reduction_factor(image.size, min_side)
     result_pixels = math.ceil(width / factor) * math.ceil(height / factor)
+    converting = image_bytes + result_pixels * 4 * 2  # the result and its turned copy
     if image.mode != "RGB" or factor > 1:
-        cost += result_pixels * 4 + STRIP_BYTES
-    # The turned copy is counted whatever the orientation: reading it would decode a PNG.
-    return cost + result_pixels * 4
+        converting += STRIP_BYTES
+    return max(decoding, converting)
 
 
 def check_decode_cost(image: Image.Image, *, min_side: int | None, max_decode_mb: int,

@@ -12,6 +12,7 @@ search.photo_search for shoppers' photos.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import threading
@@ -44,6 +45,24 @@ UPRIGHT_BY_ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+LARGE_BUFFER_BYTES = 1024 * 1024
+
+
+def _return_large_buffers_to_the_system() -> None:
+    """glibc raises its mmap threshold to the largest block freed so far (up to 32 MB); after
+    one decode Pillow's 16 MB pixel blocks come from the heap of the thread that asked, which
+    keeps them when freed, so a threaded web worker grew by about one decode per thread (bench/
+    uploads.py: 134 -> 278 MB idle). A fixed threshold keeps every buffer over 1 MB mmapped:
+    returned to the system when freed."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES)
+    except (OSError, AttributeError):  # not glibc: its allocator, its policy
+        pass
+
+
+_return_large_buffers_to_the_system()
 
 # Decodes running at once in one process (gunicorn's gthread workers serve several requests
 # per process): a process's decode memory stays under IMAGE_DECODE_CONCURRENCY budgets.

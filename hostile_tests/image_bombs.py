@@ -76,9 +76,9 @@ CORPUS: dict[str, Callable[[], tuple[bytes, str]]] = {
     "png RGBA 4800x4800": lambda: (blank_png(4800, 4800, colour_type=6), "rgba.png"),
     "png 16-bit RGBA 4800x4800": lambda: (blank_png(4800, 4800, colour_type=6, bit_depth=16), "rgba16.png"),
     "gif 7700x7700": lambda: (encoded(Image.new("P", (7700, 7700)), "GIF"), "big.gif"),
-    "webp 2400x2400": lambda: (encoded(Image.new("RGB", (2400, 2400), (9, 9, 9)), "WEBP", lossless=True),
+    "webp 2800x2800": lambda: (encoded(Image.new("RGB", (2800, 2800), (9, 9, 9)), "WEBP", lossless=True),
                                "big.webp"),
-    "avif 2900x2900": lambda: (encoded(Image.new("RGBA", (2900, 2900), (9, 9, 9, 9)), "AVIF"), "big.avif"),
+    "avif RGBA 3400x3400": lambda: (encoded(Image.new("RGBA", (3400, 3400), (9, 9, 9, 9)), "AVIF"), "big.avif"),
     "jpeg 7700x7700": lambda: (encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "JPEG"), "big.jpg"),
     # bombs: refused before decoding
     "png 16-bit grey 7700x7700 (issue 10)": lambda: (blank_png(7700, 7700, colour_type=0, bit_depth=16),
@@ -94,7 +94,7 @@ CORPUS: dict[str, Callable[[], tuple[bytes, str]]] = {
                                                    progressive=True), "progressive.jpg"),
     "webp 7700x7700": lambda: (encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "WEBP", lossless=True),
                                "bomb.webp"),
-    "avif 7700x7700": lambda: (encoded(Image.new("RGBA", (7700, 7700), (9, 9, 9, 9)), "AVIF"), "bomb.avif"),
+    "avif RGBA 7700x7700": lambda: (encoded(Image.new("RGBA", (7700, 7700), (9, 9, 9, 9)), "AVIF"), "bomb.avif"),
     # not pictures the shop takes
     "tiff": lambda: (encoded(Image.new("RGB", (400, 300)), "TIFF"), "photo.tiff"),
     "svg": lambda: (SVG, "photo.svg"),
