@@ -173,3 +173,47 @@ def test_a_decode_waits_for_a_free_slot():
         slots.release()
     decoding.join()
     assert (held, still_waiting, results[0].image.size) == (2, True, (300, 200))
+
+
+PEAK_SCRIPT = """
+import os, sys
+import django
+django.setup()
+from catalog.preprocessing import ImageRejected, decode_image
+from catalog.tests.images import blank_png
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+content = blank_png(%(width)d, %(height)d, colour_type=%(colour_type)d, bit_depth=%(bit_depth)d)
+open("/proc/self/clear_refs", "w").write("5")  # peak RSS := RSS now
+before = status("VmRSS")
+try:
+    decode_image(content, min_side=1024, max_decode_mb=128)
+    outcome = "accepted"
+except ImageRejected as exc:
+    outcome = exc.code
+print(outcome, (status("VmHWM") - before) // (1024 * 1024))
+"""
+
+
+@pytest.mark.parametrize("width, height, colour_type, bit_depth, outcome, ceiling_mb", [
+    (4800, 4800, 6, 16, "accepted", 160),  # the largest 16-bit RGBA the budget takes: ~106 MB measured
+    (7700, 7700, 0, 16, "too_large_to_decode", 8),  # issue 10's 115 KB bomb: refused before decoding
+])
+def test_a_decode_stays_within_its_budget(width, height, colour_type, bit_depth, outcome, ceiling_mb):
+    # In a fresh process, so the peak RSS is this decode's alone; the ceiling is generous (the
+    # budget plus a quarter), the numbers it guards were 300 MB and more before.
+    import os
+    import subprocess
+    import sys
+
+    script = PEAK_SCRIPT % {"width": width, "height": height, "colour_type": colour_type, "bit_depth": bit_depth}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "visualshop.settings.test"}
+    finished = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert finished.returncode == 0, finished.stderr
+    decided, peak_mb = finished.stdout.split()
+    assert (decided, int(peak_mb) <= ceiling_mb) == (outcome, True), peak_mb
