@@ -100,7 +100,11 @@ def import_catalog(
         allow_private=options.allow_private,
     )
     report = ImportReport()
-    with open_source(Path(path), image_root=options.image_root) as source, image_http_session() as http, services.images_processing_batched():
+    with (
+        open_source(Path(path), image_root=options.image_root) as source,
+        image_http_session() as http,
+        services.images_processing_batched(),
+    ):
         importer = _RowImporter(source, limits, http)
         on_total(_count_rows(source))
         first_row_of_sku: dict[str, int] = {}
