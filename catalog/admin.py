@@ -179,12 +179,29 @@ class ImageStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NeedsPhotoFilter(admin.SimpleListFilter):
+    """Products shoppers cannot see for want of a picture (catalog.selectors.product_has_picture)."""
+
+    title = "photo in the shop"
+    parameter_name = "photo"
+
+    def lookups(self, request, model_admin):
+        return [("needed", "Needs a photo"), ("shown", "Shown with a photo")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "needed":
+            return queryset.filter(~selectors.product_has_picture())
+        if self.value() == "shown":
+            return queryset.filter(selectors.product_has_picture())
+        return queryset
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["preview", "title", "sku", "category", "brand", "price", "currency", "stock", "is_active",
                     "image_summary"]
     list_display_links = ["preview", "title"]
-    list_filter = ["is_active", ImageStatusFilter, "category", "brand"]
+    list_filter = ["is_active", NeedsPhotoFilter, ImageStatusFilter, "category", "brand"]
     list_select_related = ["category", "brand"]
     search_fields = ["sku", "title", "description", "brand__name"]
     autocomplete_fields = ["category", "brand"]
@@ -201,7 +218,8 @@ class ProductAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .prefetch_related(Prefetch("images", queryset=first_images, to_attr="admin_images"))
             .annotate(
-                _problem_images=Count("images", filter=Q(images__status__in=NEEDS_ATTENTION))
+                _problem_images=Count("images", filter=Q(images__status__in=NEEDS_ATTENTION)),
+                _has_picture=selectors.product_has_picture(),
             )
         )
 
@@ -212,9 +230,12 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.display(description="images")
     def image_summary(self, obj):
         total = len(obj.admin_images)
+        summary = str(total)
         if obj._problem_images:
-            return format_html('{} <strong style="color:#b00">({} need attention)</strong>', total, obj._problem_images)
-        return total
+            summary = format_html('{} <strong style="color:#b00">({} need attention)</strong>', total, obj._problem_images)
+        if not obj._has_picture:  # kept from shoppers until one picture is ready or flagged
+            summary = format_html('{} <strong style="color:#b00">needs a photo (not shown in the shop)</strong>', summary)
+        return summary
 
     def save_model(self, request, obj, form, change):
         """A product edited here changes what search derives from it (its text document, the

@@ -164,12 +164,15 @@ class ProductImage(models.Model):
     def __str__(self) -> str:
         return f"image {self.pk} of {self.product_id} ({self.status})"
 
+    # Shoppers get derivatives only: the upload as it arrived is served to staff alone
+    # (visualshop.media). Empty before processing (shops list processed pictures only).
     @property
     def card_url(self) -> str:
-        """For grids and thumbnails: the small derivative once processed, the upload until then."""
-        return (self.thumbnail or self.file).url
+        """For grids and thumbnails: the small derivative."""
+        return self.thumbnail.url if self.thumbnail else ""
 
     @property
     def display_url(self) -> str:
-        """For the product page: the display-size derivative once processed."""
-        return (self.display or self.file).url
+        """For the product page: the display-size derivative (the thumbnail if there is none)."""
+        shown = self.display or self.thumbnail
+        return shown.url if shown else ""

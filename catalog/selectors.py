@@ -8,14 +8,38 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, F, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Category, Product, ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES
 
-VISIBLE_IMAGE_STATUSES = [ProductImage.Status.READY, ProductImage.Status.FLAGGED, ProductImage.Status.PENDING,
-                          ProductImage.Status.PROCESSING]
+# Pictures shoppers see: processed and usable, shown through their derivatives (an upload as
+# it arrived is staff-only, visualshop.media). A product is listed only with one of these.
+VISIBLE_IMAGE_STATUSES = [ProductImage.Status.READY, ProductImage.Status.FLAGGED]
+# The same rule for raw SQL on `p` (catalog_product): the product has a picture shoppers see.
+PRODUCT_HAS_PICTURE_SQL = (
+    "EXISTS (SELECT 1 FROM catalog_productimage pic WHERE pic.product_id = p.id AND pic.status IN ({}))"
+    .format(", ".join(f"'{status.value}'" for status in VISIBLE_IMAGE_STATUSES))
+)
+
+
+def product_has_picture() -> Exists:
+    """Filter for products shoppers may see: active ones are listed only with a picture
+    (ready or flagged); one whose pictures are all rejected, failed or still being processed,
+    or that has none, is for staff to give a photo (the admin's "needs a photo" filter)."""
+    return Exists(ProductImage.objects.filter(product_id=OuterRef("pk"), status__in=VISIBLE_IMAGE_STATUSES))
+
+
+def shop_products() -> QuerySet[Product]:
+    """The products shoppers may see: active and with a picture."""
+    return Product.objects.filter(product_has_picture(), is_active=True)
+
+
+def products_needing_a_photo() -> QuerySet[Product]:
+    """Products kept from shoppers for want of a picture (whether active or not): none at all,
+    or only rejected, failed or not yet processed ones."""
+    return Product.objects.filter(~product_has_picture())
 
 
 def catalog_is_empty() -> bool:
@@ -154,24 +178,26 @@ _DESCENDANTS_SQL = """
 
 
 def product_list(*, category: Category | None = None) -> QuerySet[Product]:
-    """Active products, with brand, category and visible images; a category includes its descendants.
+    """Products shoppers may see (shop_products), with brand, category and visible images; a
+    category includes its descendants.
 
     The descendants are a subquery, so counting and paging cost one query each.
     """
-    queryset = Product.objects.filter(is_active=True)
+    queryset = shop_products()
     if category is not None:
         queryset = queryset.filter(category_id__in=RawSQL(_DESCENDANTS_SQL, [category.pk]))
     return _with_images(queryset).order_by("title", "id")
 
 
 def product_featured(limit: int = 8) -> list[Product]:
-    """In-stock products, newest first."""
-    return list(_with_images(Product.objects.filter(is_active=True, stock__gt=0)).order_by("-created_at", "-id")[:limit])
+    """In-stock products shoppers may see, newest first."""
+    return list(_with_images(shop_products().filter(stock__gt=0)).order_by("-created_at", "-id")[:limit])
 
 
 def product_get(pk: int) -> Product:
-    """An active product with its brand, category (and the category's parent) and visible images."""
-    return _with_images(Product.objects.filter(is_active=True)).select_related("category__parent").get(pk=pk)
+    """A product shoppers may see with its brand, category (and the category's parent) and
+    visible images. Product.DoesNotExist for an inactive one or one without a picture."""
+    return _with_images(shop_products()).select_related("category__parent").get(pk=pk)
 
 
 def product_image_with_same_bytes(product_id: int | None, sha256: str, *, exclude_pk: int | None = None) -> int | None:
@@ -260,7 +286,7 @@ def listing_facets(category_ids: Sequence[int], *, price_edges: Sequence[Decimal
         WITH listed AS MATERIALIZED (
             SELECT p.brand_id, p.colours, p.price, p.stock
             FROM catalog_product p
-            WHERE p.is_active AND p.category_id = ANY(%s)
+            WHERE p.is_active AND p.category_id = ANY(%s) AND {PRODUCT_HAS_PICTURE_SQL}
         )
         SELECT
             (SELECT count(*) FROM listed p WHERE {everything}),
@@ -317,9 +343,9 @@ def _json(value) -> list:
 
 def image_srcset(image: ProductImage) -> str:
     """`srcset` candidates of an image: its derivatives (catalog.preprocessing.DERIVATIVE_SIZES,
-    long side bounded, never enlarged) and the upload, each with its width, smallest first
-    and each width once. Empty for an unprocessed image (the upload is all there is) or one
-    whose size is unknown."""
+    long side bounded, never enlarged), each with its width, smallest first and each width
+    once. Never the upload (staff-only, visualshop.media). Empty for an unprocessed image or
+    one whose size is unknown."""
     if not (image.width and image.height) or not (image.thumbnail or image.display):
         return ""
     long_side = max(image.width, image.height)
@@ -329,8 +355,6 @@ def image_srcset(image: ProductImage) -> str:
         if file:
             width = round(image.width * min(1.0, DERIVATIVE_SIZES[name] / long_side))
             candidates.setdefault(width, file.url)
-    if not image.display:  # no display derivative: the upload is the large one
-        candidates.setdefault(image.width, image.file.url)
     return ", ".join(f"{url} {width}w" for width, url in sorted(candidates.items()))
 
 

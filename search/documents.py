@@ -15,7 +15,7 @@ from django_elasticsearch_dsl.registries import registry
 from elasticsearch.dsl import analyzer, token_filter
 
 from catalog.models import Product
-from catalog.selectors import category_tree
+from catalog.selectors import category_tree, product_has_picture
 from search.text.query import STOP_WORDS
 
 # The same reading of text as PostgreSQL's 'english' configuration over unaccent(): folded
@@ -70,10 +70,13 @@ class ProductDocument(Document):
         ignore_signals = True
 
     def get_queryset(self):
-        return super().get_queryset().select_related("brand", "category", "predicted_category")
+        return (super().get_queryset().select_related("brand", "category", "predicted_category")
+                .annotate(has_picture=product_has_picture()))
 
     def should_index_object(self, obj: Product) -> bool:
-        return obj.is_active
+        # What the shop shows (catalog.selectors.shop_products): settling an image marks its
+        # product search-dirty, so the refresh adds or removes it here.
+        return obj.is_active and obj.has_picture
 
     def _category_tree(self):
         # Loaded once per document object, i.e. once per indexed batch.

@@ -88,7 +88,8 @@ class ProductFilters:
     colours: tuple[str, ...] = ()  # any of these dominant colour names (search.colours)
 
     def sql(self) -> tuple[str, list]:
-        clauses, params = ["p.is_active"], []
+        # Only products shoppers may see: active, with a picture (catalog.selectors.shop_products).
+        clauses, params = ["p.is_active", catalog_selectors.PRODUCT_HAS_PICTURE_SQL], []
         if self.category_ids is not None:
             clauses.append("p.category_id = ANY(%s)")
             params.append(list(self.category_ids))
@@ -382,10 +383,11 @@ class SimilarCard:
 
 
 def similar_product_cards(product_id: int, *, limit: int, known_active: bool = False) -> list[SimilarCard]:
-    """The cached visually similar products of an active product (similar_products), each
-    with brand, category and images. Product.DoesNotExist for an inactive or unknown product,
+    """The cached visually similar products of a product shoppers may see (similar_products),
+    each with brand, category and images. Product.DoesNotExist for an inactive or unknown
+    product or one without a picture,
     unless the caller has just read it active (known_active: no query to check again)."""
-    if not known_active and not Product.objects.filter(pk=product_id, is_active=True).exists():
+    if not known_active and not catalog_selectors.shop_products().filter(pk=product_id).exists():
         raise Product.DoesNotExist(f"No product with id {product_id}.")
     rows = similar_products(product_id, limit)
     products = products_by_id(row.similar_id for row in rows)

@@ -12,7 +12,7 @@ from PIL import Image
 from catalog import services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import stored_image
+from catalog.tests.factories import mark_processed, stored_image
 from catalog.tests.images import scene_bytes
 from search.pipeline import product_images_process
 
@@ -56,12 +56,15 @@ def build_shop(*, process: bool) -> Shop:
         product_images_process([image.pk for image in images.values()])
         for image in images.values():
             image.refresh_from_db()
+    else:
+        mark_processed(*images.values())  # shown to shoppers without running the model
     return Shop(products, images)
 
 
 @pytest.fixture
 def shop(db) -> Shop:
-    """Six products (one inactive), one photo each, not processed: no active model."""
+    """Six products (one inactive), one photo each, marked processed without the pipeline
+    (derivative names, no files, no vectors): no active model."""
     return build_shop(process=False)
 
 

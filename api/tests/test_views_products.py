@@ -5,7 +5,7 @@ import pytest
 from catalog import services
 from catalog.models import Product
 from catalog.services import ProductData
-from catalog.tests.factories import stored_image
+from catalog.tests.factories import mark_processed, stored_image
 from catalog.tests.images import scene_bytes
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_a_list_entry_is_the_product_summary(client, shop):
         "id": product.pk, "title": "Stoneware mug", "url": f"http://testserver/p/{product.pk}/stoneware-mug/",
         "price": "12.00", "currency": "EUR", "in_stock": True,
         "brand": {"slug": "pebble-home", "name": "Pebble Home"}, "category": {"slug": "mugs", "name": "Mugs"},
-        "thumbnail_url": f"http://testserver{image.file.url}",  # not processed yet: the upload itself
+        "thumbnail_url": f"http://testserver{image.thumbnail.url}",  # the derivative, never the upload
     }
 
 
@@ -78,7 +78,7 @@ def add_products(count: int) -> None:
     for n in range(count):
         product, _ = services.product_upsert(ProductData(sku=f"X{n}", title=f"Extra mug {n}", price=Decimal("5"),
                                                          category=mugs, brand=services.brand_get_or_create("Pebble Home")))
-        stored_image(product, scene_bytes(10 + n), f"x{n}.jpg")
+        mark_processed(stored_image(product, scene_bytes(10 + n), f"x{n}.jpg"))
 
 
 def test_list_queries_do_not_grow_with_the_page(client, shop, django_assert_num_queries):
@@ -112,12 +112,8 @@ def test_the_detail_has_every_picture_with_sizes_and_alt_text(client, processed_
     assert images == [
         {"id": first.pk, "card_url": f"http://testserver{first.thumbnail.url}",
          "display_url": f"http://testserver{first.display.url}", "width": 320, "height": 400,
-         "alt": "Polka-dot midi dress, photo 1 of 2"},
-        # Still pending: the upload stands in for both derivatives until it is processed.
-        {"id": second.pk, "card_url": f"http://testserver{second.file.url}",
-         "display_url": f"http://testserver{second.file.url}", "width": None, "height": None,
-         "alt": "Polka-dot midi dress, photo 2 of 2"},
-    ]
+         "alt": "Polka-dot midi dress"},
+    ]  # the second is still pending: not shown until processed (the upload is for staff only)
     assert first.thumbnail.url.startswith("/media/derived/")  # the 320 px derivative, not the upload
 
 
@@ -129,6 +125,19 @@ def test_a_single_picture_is_described_by_the_title_alone(client, shop):
 def test_rejected_pictures_are_not_shown(client, shop):
     from catalog.models import ProductImage
 
+    back = stored_image(shop.products["M1"], scene_bytes(9), "m1-back.jpg")
+    mark_processed(back)
     ProductImage.objects.filter(pk=shop.images["M1"].pk).update(status=ProductImage.Status.REJECTED)
     body = client.get(f"/api/v1/products/{shop.id('M1')}/").json()
-    assert (body["images"], body["thumbnail_url"]) == ([], None)
+    assert ([image["id"] for image in body["images"]], body["thumbnail_url"]) == (
+        [back.pk], f"http://testserver{back.thumbnail.url}")
+
+
+def test_a_product_whose_only_picture_is_rejected_is_not_found(client, shop):
+    from catalog.models import ProductImage
+
+    ProductImage.objects.filter(pk=shop.images["M1"].pk).update(status=ProductImage.Status.REJECTED)
+    response = client.get(f"/api/v1/products/{shop.id('M1')}/")
+    assert (response.status_code, response.json()) == (
+        404, {"error": {"code": "not_found", "message": f"No product with id {shop.id('M1')}."}})
+    assert shop.id("M1") not in ids(client.get(LIST_URL))

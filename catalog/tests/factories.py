@@ -26,3 +26,14 @@ def stored_images(sku: str, *contents: bytes) -> list[ProductImage]:
     """One product with these image bytes, all pending."""
     product = make_product(sku)
     return [stored_image(product, content, f"image{n}.jpg") for n, content in enumerate(contents)]
+
+
+def mark_processed(*images: ProductImage, status: str = ProductImage.Status.READY) -> None:
+    """Settle images as the pipeline leaves a usable picture, without running it (no model,
+    no vectors): the status and derivative names under derived/ (no files written: pages only
+    link them). Shoppers are shown products with such a picture only (catalog.selectors)."""
+    for image in images:
+        stem = f"derived/{image.sha256[:2]}/{image.sha256}" if image.sha256 else f"derived/00/image-{image.pk}"
+        image.status = status
+        image.thumbnail.name, image.display.name = f"{stem}-thumbnail.jpg", f"{stem}-display.jpg"
+        image.save(update_fields=["status", "thumbnail", "display", "updated_at"])

@@ -57,6 +57,23 @@ def test_image_status_filter(admin_client, products):
     assert [p.sku for p in response.context["cl"].result_list] == ["SKU-2"]
 
 
+def test_products_without_a_shown_photo_are_marked_and_filtered_as_needing_one(admin_client, products):
+    """Shoppers see a product only with a ready or flagged picture; staff find the rest here."""
+    ProductImage.objects.filter(product=products[0]).update(status=ProductImage.Status.READY)
+    ProductImage.objects.filter(product=products[1]).update(status=ProductImage.Status.FLAGGED)
+    ProductImage.objects.filter(product=products[2]).update(status=ProductImage.Status.REJECTED)
+    products[3].images.all().delete()  # no picture at all
+    pending, _ = services.product_upsert(ProductData(sku="SKU-new", title="New shirt", price=Decimal("10.00")))
+    services.product_image_add(product=pending, content=image_bytes(colour=(9, 9, 9)))
+    changelist = reverse("admin:catalog_product_changelist")
+    needed = admin_client.get(changelist, {"photo": "needed"})
+    assert [p.sku for p in needed.context["cl"].result_list] == ["SKU-new", "SKU-2", "SKU-3"]
+    assert needed.content.decode().count("needs a photo (not shown in the shop)") == 3
+    shown = admin_client.get(changelist, {"photo": "shown"})
+    assert [p.sku for p in shown.context["cl"].result_list] == ["SKU-0", "SKU-1"]
+    assert "needs a photo (not shown in the shop)" not in shown.content.decode()
+
+
 def test_image_changelist_filters_by_status_and_shows_reason(admin_client, products):
     image = products[1].images.first()
     ProductImage.objects.filter(pk=image.pk).update(status=ProductImage.Status.FLAGGED, reason="too dark")

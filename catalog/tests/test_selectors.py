@@ -7,6 +7,7 @@ from django.utils import timezone
 from catalog import selectors, services
 from catalog.models import Category, Product, ProductImage
 from catalog.services import ProductData
+from catalog.tests.factories import mark_processed
 from catalog.tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +23,15 @@ def tree():
     }
 
 
-def make(sku, title, category=None, *, price="10.00", stock=5, active=True, images=0):
+def make(sku, title, category=None, *, price="10.00", stock=5, active=True, images=1):
+    """A product with `images` processed pictures (shoppers see products with one only)."""
     product, _ = services.product_upsert(ProductData(
         sku=sku, title=title, price=Decimal(price), category=category, stock=stock, is_active=active,
     ))
     for n in range(images):
-        services.product_image_add(product=product, content=image_bytes(colour=(n * 40, len(sku) * 7, 90)),
-                                   position=n)
+        image, _ = services.product_image_add(
+            product=product, content=image_bytes(colour=(n * 40, len(sku) * 7, 90)), position=n)
+        mark_processed(image)
     return product
 
 
@@ -151,6 +154,8 @@ def listed(tree):
             brand=services.brand_get_or_create(brand) if brand else None,
         ))
         Product.objects.filter(pk=product.pk).update(colours=colours)
+        image, _ = services.product_image_add(product=product, content=image_bytes(colour=(len(title) * 9, 40, 90)))
+        mark_processed(image)
         products[sku] = product
     make("X", "Hidden red dress", tree["dresses"], active=False)
     make("Y", "Red mug", tree["home"])
@@ -224,11 +229,35 @@ def test_image_srcset_lists_the_derivatives_by_width():
     large = ProductImage(width=3000, height=2000, file="products/b.jpg", thumbnail="derived/b-thumbnail.jpg",
                          display="derived/b-display.jpg")
     assert selectors.image_srcset(large) == "/media/derived/b-thumbnail.jpg 320w, /media/derived/b-display.jpg 1200w"
-    # A small JPEG upload is its own display image; the upload stands in for a missing display file.
+    # The upload never stands in for a missing display file: originals are for staff only.
     own = ProductImage(width=480, height=600, file="products/c.jpg", thumbnail="derived/c-thumbnail.jpg")
-    assert selectors.image_srcset(own) == "/media/derived/c-thumbnail.jpg 256w, /media/products/c.jpg 480w"
+    assert selectors.image_srcset(own) == "/media/derived/c-thumbnail.jpg 256w"
     tiny = ProductImage(width=200, height=250, file="products/d.jpg", thumbnail="derived/d-thumbnail.jpg",
                         display="derived/d-display.jpg")
     assert selectors.image_srcset(tiny) == "/media/derived/d-thumbnail.jpg 200w"  # one width, the first file
     assert selectors.image_srcset(ProductImage(width=480, height=600, file="products/e.jpg")) == ""
     assert selectors.image_srcset(ProductImage(file="products/f.jpg", thumbnail="derived/f-thumbnail.jpg")) == ""
+
+
+def test_products_without_a_shown_picture_are_not_in_the_shop(tree):
+    """Shoppers see a product only with a ready or flagged picture: not one without pictures,
+    with only rejected or failed ones, or with one still waiting to be processed."""
+    shown = make("P1", "Shown dress", tree["dresses"])
+    flagged = make("P2", "Flagged dress", tree["dresses"])
+    flagged.images.update(status=ProductImage.Status.FLAGGED)
+    hidden = [make("P3", "Bare dress", tree["dresses"], images=0)]
+    for status in (ProductImage.Status.REJECTED, ProductImage.Status.FAILED, ProductImage.Status.PENDING,
+                   ProductImage.Status.PROCESSING):
+        product = make(f"P-{status}", f"{status} dress", tree["dresses"])
+        product.images.update(status=status)
+        hidden.append(product)
+    assert titles(selectors.product_list(category=tree["dresses"])) == ["Flagged dress", "Shown dress"]
+    assert titles(selectors.product_featured()) == ["Flagged dress", "Shown dress"]
+    assert selectors.product_get(shown.pk).pk == shown.pk
+    for product in hidden:
+        with pytest.raises(Product.DoesNotExist):
+            selectors.product_get(product.pk)
+    facets = selectors.listing_facets([tree["dresses"].pk], price_edges=EDGES)
+    assert (facets.total, facets.in_stock) == (2, 2)
+    assert [product.title for product in selectors.products_needing_a_photo()] == [
+        "Bare dress", "failed dress", "pending dress", "processing dress", "rejected dress"]

@@ -5,6 +5,7 @@ from decimal import Decimal
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.services import ProductData
+from catalog.tests.factories import mark_processed
 from catalog.tests.images import image_bytes
 from orders.services import CustomerData
 
@@ -16,9 +17,10 @@ def product(sku: str, *, title: str | None = None, price: str = "10.00", stock: 
         currency=currency,
     ))
     for n in range(images):
-        catalog_services.product_image_add(
+        image, _ = catalog_services.product_image_add(
             product=made, content=image_bytes((120, 150), colour=(n * 70, sum(map(ord, sku)) % 256, 90)), position=n,
         )
+        mark_processed(image)  # the shop shows products with a processed picture only
     return made
 
 

@@ -72,7 +72,7 @@ def test_product_page_has_the_add_to_cart_form(client, mug):
 
 
 def test_out_of_stock_product_page_offers_no_form(client):
-    scarf = product("S0", stock=0)
+    scarf = product("S0", stock=0, images=1)
     html = page(client.get(scarf.get_absolute_url()))
     assert reverse("orders:cart_add") not in html
     assert "This product is out of stock." in html

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from catalog import services as catalog_services
-from catalog.models import Product
+from catalog.models import Product, ProductImage
 from catalog.services import ProductData
+from catalog.tests.factories import mark_processed
 from search.facets import Facets, FacetValue
 from search.selectors import ProductFilters
 from search.text import index_products, search_text
@@ -68,6 +69,8 @@ def shop(backend):
             description=description, attributes=attributes, is_active=active,
         ))[0]
         Product.objects.filter(pk=product.pk).update(colours=colours)
+        # A processed picture: the shop lists (and search finds) products with one only.
+        mark_processed(ProductImage.objects.create(product=product, file=f"products/{sku}.jpg"))
         ids[sku] = product.pk
     index_products(list(ids.values()))
     return {"ids": ids, "sku": {pk: sku for sku, pk in ids.items()}, "jackets": clothing_jackets,

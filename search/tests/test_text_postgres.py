@@ -7,8 +7,9 @@ import pytest
 from django.db import connection
 
 from catalog import services as catalog_services
-from catalog.models import Product
+from catalog.models import Product, ProductImage
 from catalog.services import ProductData
+from catalog.tests.factories import mark_processed
 from search.selectors import ProductFilters
 from search.text import index_products, postgres, search_text, text_backend
 
@@ -21,7 +22,10 @@ def postgres_backend(settings):
 
 
 def product(sku, title, **fields) -> Product:
-    return catalog_services.product_upsert(ProductData(sku=sku, title=title, price=Decimal("10.00"), **fields))[0]
+    """A product with a processed picture: searches find only products the shop shows."""
+    made = catalog_services.product_upsert(ProductData(sku=sku, title=title, price=Decimal("10.00"), **fields))[0]
+    mark_processed(ProductImage.objects.create(product=made, file=f"products/{sku}.jpg"))
+    return made
 
 
 def document(product_id) -> dict[str, str]:
@@ -112,3 +116,14 @@ def test_a_known_word_and_short_words_or_numbers_are_never_corrected():
     assert [h.product_id for h in search_text("shirt").hits] == [shirt.pk]  # not widened to "skirt"
     assert search_text("39").total == 0
     assert search_text("sh").total == 0
+
+
+def test_a_product_without_a_shown_picture_is_not_found():
+    """The shop lists a product only with a ready or flagged picture (catalog.selectors)."""
+    shown = product("V1", "Velvet jacket")
+    bare = catalog_services.product_upsert(ProductData(sku="V2", title="Velvet jacket", price=Decimal("10.00")))[0]
+    rejected = product("V3", "Velvet jacket")
+    rejected.images.update(status=ProductImage.Status.REJECTED)
+    index_products([shown.pk, bare.pk, rejected.pk])
+    results = search_text("velvet")
+    assert ([hit.product_id for hit in results.hits], results.total) == ([shown.pk], 1)

@@ -10,6 +10,7 @@ from catalog.context_processors import navigation
 from catalog.models import Category, Product
 from catalog.services import ProductData
 from catalog.templatetags.shop import attribute_rows, money
+from catalog.tests.factories import mark_processed
 from catalog.tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -32,10 +33,11 @@ def make(sku, title, category, *, price="24.90", stock=7, brand="Northwind", ima
         brand=services.brand_get_or_create(brand), attributes=attributes or {}, description=description,
     ))
     for n in range(images):
-        services.product_image_add(
+        image, _ = services.product_image_add(
             product=product, content=image_bytes((300, 375), colour=(n * 60, sum(map(ord, sku)) % 256, 120)),
             position=n,
         )
+        mark_processed(image)  # shoppers see products with a processed picture only
     return product
 
 
@@ -104,10 +106,13 @@ def test_product_cards_have_sized_lazy_images_with_alt_text(client, shop):
     page = html(client.get(reverse("storefront:category", kwargs={"slug": "shirts"})))
     first = shop["shirt"].images.get(position=0)
     second = shop["sold_out"].images.get(position=0)
+    sizes = 'sizes="(min-width: 1240px) 220px, (min-width: 900px) 21vw, (min-width: 700px) 31vw, 46vw"'
     # The first card is above the fold: fetched at once. The rest wait until scrolled near.
-    assert (f'<img class="product-card__image" src="{first.file.url}" width="300" height="375" fetchpriority="high" '
+    assert (f'<img class="product-card__image" src="{first.thumbnail.url}" srcset="{first.thumbnail.url} 256w, '
+            f'{first.display.url} 300w" {sizes} width="300" height="375" fetchpriority="high" '
             f'decoding="async" alt="Striped linen shirt in navy">') in page
-    assert (f'<img class="product-card__image" src="{second.file.url}" width="300" height="375" loading="lazy" '
+    assert (f'<img class="product-card__image" src="{second.thumbnail.url}" srcset="{second.thumbnail.url} 256w, '
+            f'{second.display.url} 300w" {sizes} width="300" height="375" loading="lazy" '
             f'decoding="async" alt="Oxford shirt in white">') in page
     assert '<p class="product-card__brand">Lumen &amp; Loom</p>' in page
 
@@ -206,8 +211,9 @@ def test_product_page(client, shop):
     assert rows == [("Colour", "navy"), ("Pattern", "polka dot"), ("Material", "viscose"), ("Sizes", "XS, S, M"),
                     ("SKU", "D1")]
     images = list(dress.images.order_by("position"))
-    assert f'<img id="gallery-main" src="{images[0].file.url}" width="300" height="375" ' \
-           'alt="Polka-dot midi dress in navy, photo 1 of 3" fetchpriority="high">' in page
+    assert (f'<img id="gallery-main" src="{images[0].display.url}" srcset="{images[0].thumbnail.url} 256w, '
+            f'{images[0].display.url} 300w" sizes="(min-width: 1240px) 560px, (min-width: 860px) 45vw, 100vw" '
+            'width="300" height="375" alt="Polka-dot midi dress in navy, photo 1 of 3" fetchpriority="high">') in page
     assert page.count('class="gallery__thumb"') == 3
     assert "js/gallery.js" in page
     breadcrumb = page[page.index('aria-label="Breadcrumb"'):page.index("</nav>", page.index('aria-label="Breadcrumb"'))]
@@ -226,17 +232,34 @@ def test_product_with_one_photo_has_no_thumbnails_and_no_script(client, shop):
     assert 'id="gallery-main"' in page and "gallery__thumb" not in page and "gallery.js" not in page
 
 
-def test_product_without_category_or_photos(client, shop):
-    product = make("BARE", "Bare product", None, images=0, brand="")
+def test_product_without_category(client, shop):
+    product = make("BARE", "Bare product", None, images=1, brand="")
     page = html(client.get(product.get_absolute_url()))
-    assert "no photo yet" in page and '<p class="product__price">€24.90</p>' in page
+    assert '<p class="product__price">€24.90</p>' in page and 'aria-label="Breadcrumb"' in page
+
+
+def test_a_product_without_a_shown_photo_is_not_in_the_shop(client, shop):
+    """No photo, or only one that is rejected or not processed yet: not on sale to shoppers
+    (staff find it under the admin's "needs a photo" filter)."""
+    bare = make("BARE", "Bare mug", shop["mugs"], images=0)
+    rejected = make("REJ", "Rejected mug", shop["mugs"], images=1)
+    rejected.images.update(status="rejected", thumbnail="", display="")
+    waiting = make("WAIT", "Waiting mug", shop["mugs"], images=0)
+    services.product_image_add(product=waiting, content=image_bytes((300, 375)))  # pending
+    for product in (bare, rejected, waiting):
+        assert client.get(product.get_absolute_url()).status_code == 404
+    assert titles(html(client.get("/c/mugs/"))) == ["Stoneware mug in teal"]
+    assert "Rejected mug" not in html(client.get("/"))
+    assert "1 product" in html(client.get("/c/mugs/"))
 
 
 def test_product_query_count_does_not_grow_with_images(client, shop, django_assert_num_queries):
     with django_assert_num_queries(PRODUCT_QUERIES):
         html(client.get(shop["dress"].get_absolute_url()))
     for n in range(4):
-        services.product_image_add(product=shop["shirt"], content=image_bytes(colour=(250, n, n)), position=5 + n)
+        image, _ = services.product_image_add(product=shop["shirt"], content=image_bytes(colour=(250, n, n)),
+                                              position=5 + n)
+        mark_processed(image)
     with django_assert_num_queries(PRODUCT_QUERIES):
         assert html(client.get(shop["shirt"].get_absolute_url())).count('class="gallery__thumb"') == 6
 
@@ -428,7 +451,7 @@ def test_category_sort_orders(client, coloured, sort, expected):
 
 def test_pagination_keeps_filters_and_sort(client, shop):
     for n in range(30):
-        product = make(f"P{n:02d}", f"Plain dress {n:02d}", shop["dresses"], images=0, price=f"{10 + n}.00")
+        product = make(f"P{n:02d}", f"Plain dress {n:02d}", shop["dresses"], images=1, price=f"{10 + n}.00")
         Product.objects.filter(pk=product.pk).update(colours=["red"])
     first = html(client.get("/c/dresses/?colour=red&sort=price-desc"))
     assert cards(first) == 24 and "30 products" in first
@@ -528,7 +551,9 @@ def test_product_page_shows_the_cached_similar_products_in_their_order(client, s
     # Rank order; the inactive product is left out.
     assert titles(row) == ["Stoneware mug in teal", "Oxford shirt in white", "Striped linen shirt in navy"]
     images = re.findall(r"<img [^>]+>", row)
-    assert images[0] == (f'<img class="product-card__image" src="{mug_second_photo.file.url}" width="300" '
+    assert images[0] == (f'<img class="product-card__image" src="{mug_second_photo.thumbnail.url}" '
+                         f'srcset="{mug_second_photo.thumbnail.url} 256w, {mug_second_photo.display.url} 300w" '
+                         'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" '
                          'height="375" loading="lazy" decoding="async" alt="Stoneware mug in teal">')
     assert all('loading="lazy"' in tag and 'width="' in tag and 'height="' in tag for tag in images)
 
@@ -540,7 +565,7 @@ def test_similar_row_offers_derivatives(client, shop):
     similar_to(shop["dress"], (shop["mug"], image))
     page = html(client.get(shop["dress"].get_absolute_url()))
     assert ('<img class="product-card__image" src="/media/derived/cd/m-thumbnail.jpg" '
-            f'srcset="/media/derived/cd/m-thumbnail.jpg 256w, {image.file.url} 300w" '
+            f'srcset="/media/derived/cd/m-thumbnail.jpg 256w, {image.display.url} 300w" '
             'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" height="375" '
             'loading="lazy" decoding="async" alt="Stoneware mug in teal">') in page
 

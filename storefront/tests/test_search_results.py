@@ -10,8 +10,9 @@ from PIL import Image
 
 from api.tests.conftest import jpeg, processed_shop, shop  # noqa: F401 (fixtures)
 from catalog import services
-from catalog.models import Product
+from catalog.models import Product, ProductImage
 from catalog.services import ProductData
+from catalog.tests.factories import mark_processed
 from catalog.tests.images import image_bytes, scene, scene_bytes
 from storefront.forms import upload_too_large_message
 from search.product_search import SearchRequest, search_products
@@ -165,8 +166,9 @@ def test_an_empty_search_offers_words_and_a_photo(client, indexed_shop):
 def many_mugs(db):
     mugs = services.category_get_or_create_path(["Home", "Mugs"])
     for n in range(30):
-        services.product_upsert(ProductData(sku=f"MUG{n:02}", title=f"Mug number {n:02}", price=Decimal("10.00"),
-                                            stock=1, category=mugs))
+        mug, _ = services.product_upsert(ProductData(sku=f"MUG{n:02}", title=f"Mug number {n:02}",
+                                                     price=Decimal("10.00"), stock=1, category=mugs))
+        mark_processed(ProductImage.objects.create(product=mug, file=f"products/mug{n:02}.jpg"))  # shown in the shop
     from search.text import index_products
 
     index_products(list(Product.objects.values_list("pk", flat=True)))
@@ -241,9 +243,9 @@ def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(
     assert len(similarity) == 5 and int(similarity[0]) >= 95
     assert '<h1 class="page-header__title">Products like your photo</h1>' in html
     assert (f'<section class="query-photo" id="search-query-photo" aria-labelledby="query-photo-title" '
-            f'data-photo-token="{token}" data-photo-url="/media/query-photos/{token}.jpg" data-photo-width="480" '
+            f'data-photo-token="{token}" data-photo-url="/search/photo/{token}.jpg" data-photo-width="480" '
             f'data-photo-height="600" data-crop="">') in html
-    assert (f'<img class="query-photo__image" src="/media/query-photos/{token}.jpg" width="480" height="600" '
+    assert (f'<img class="query-photo__image" src="/search/photo/{token}.jpg" width="480" height="600" '
             f'alt="Your photo">') in html
     # Refine with words: a GET form keeping the photo.
     assert f'<input type="hidden" name="photo" id="search-refine-photo" value="{token}">' in html
