@@ -39,7 +39,8 @@ from storefront.forms import (
 from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch, SearchRequest, search_products
-from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store, query_photo_url
+from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
+from storefront.query_photo_access import query_photo_remember
 
 PAGE_SIZE = SEARCH_PAGE_SIZE
 # Room in a multipart body for the other fields and part headers beside the photo.
@@ -306,6 +307,7 @@ def _photo_upload(request):
         except ImageRejected as error:
             form.add_error("photo", photo_rejected_message(error))
         else:
+            query_photo_remember(request.session, stored.token)
             crop = data["crop_box"]
             query = Query.from_cleaned({
                 "q": data["q"], "photo": stored.token,
@@ -364,7 +366,8 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             status = 200 if text else 404
         else:
             width, height = _photo_size(content)
-            context["photo"] = {"token": token, "url": query_photo_url(token), "width": width, "height": height,
+            context["photo"] = {"token": token, "url": reverse("storefront:query-photo", args=[token]),
+                                "width": width, "height": height,
                                 "crop": query.get("crop"), "remove_url": query.without("photo").url() if text else "",
                                 "words_remove_url": query.without("q").url() if text else "",
                                 "crop_mark": _crop_mark(crop, width, height),
