@@ -1,11 +1,13 @@
 """Benchmark: the home page's latency while clients hold connections open with slow request bodies.
 
-A slow-body client announces a 5 MB body, sends one byte and then nothing. Under the old
-sync workers two of them made the home page take 32 s. This starts the real gunicorn
-with the project's config (visualshop/gunicorn_conf.py: threaded workers, body deadline)
-on loopback against a throw-away database (`visualshop_bench_slow_clients` on the
-embedded server, dropped at the end) holding the demo catalogue (photos processed, static
-files collected as in production), and measures the home page, one request at a time on
+A slow-body client announces a 5 MB photo upload to the API (POST /api/v1/search/image,
+which reads its body), sends one byte and then nothing. Under the old sync workers two of
+them made the home page take 32 s (`--baseline-sync` shows it: the home page request gives
+up after 30 s). This starts the real gunicorn with the project's config
+(visualshop/gunicorn_conf.py: threaded workers, body deadline) on loopback against a
+throw-away database (`visualshop_bench_slow_clients` on the embedded server, dropped at
+the end) holding the demo catalogue (photos processed, static files collected as in
+production), and measures the home page, one request at a time on
 a new connection each (as a shopper's browser), with 0, 2 and 10 slow-body connections
 open. A slow connection that the server answers (408 after the body deadline) is opened
 again at once, so the count stays constant. Finally it records how the server ended the
@@ -191,8 +193,8 @@ class SlowClients:
             opened = time.monotonic()
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                    sock.sendall((f"POST /search/photo/ HTTP/1.1\r\nHost: {self.host}\r\n"
-                                  "Content-Type: application/octet-stream\r\n"
+                    sock.sendall((f"POST /api/v1/search/image HTTP/1.1\r\nHost: {self.host}\r\n"
+                                  "Content-Type: multipart/form-data; boundary=slowbody\r\n"
                                   f"Content-Length: {ANNOUNCED_BYTES}\r\n\r\nx").encode())
                     answer = b""
                     while not self.stopping.is_set():

@@ -1,7 +1,8 @@
 """Slow request bodies against the real gunicorn with the project's config
 (visualshop/gunicorn_conf.py, as `make run` and the Docker image start it).
 
-A slow-body client announces a 5 MB body and sends one byte. Under the old sync workers
+A slow-body client announces a 5 MB photo upload (POST /api/v1/search/image) and sends
+one byte. Under the old sync workers
 two of them made the home page wait 32 s. Now the home page answers while they are still
 pending, and each of them gets 408 with its reason once the body deadline passes, then
 the connection is closed.
@@ -42,8 +43,8 @@ def get(host: str, port: int, path: str) -> tuple[int, bytes]:
 def open_slow_body(host: str, port: int, *, announced: int = ANNOUNCED_BYTES) -> socket.socket:
     """A connection that announces `announced` bytes of body and sends one."""
     sock = socket.create_connection((host, port), timeout=GENEROUS_TIMEOUT)
-    sock.sendall((f"POST /search/photo/ HTTP/1.1\r\nHost: {host}\r\n"
-                  "Content-Type: application/octet-stream\r\n"
+    sock.sendall((f"POST /api/v1/search/image HTTP/1.1\r\nHost: {host}\r\n"
+                  "Content-Type: multipart/form-data; boundary=slowbody\r\n"
                   f"Content-Length: {announced}\r\n\r\nx").encode())
     return sock
 
@@ -193,7 +194,7 @@ def test_nginx_absorbs_slow_bodies_so_a_one_thread_gunicorn_still_serves_the_hom
 
     assert answers == [b""] * 10
     logged = access_log.read_text().splitlines()
-    assert logged.count("POST /search/photo/ HTTP/1.1 408") == 10
+    assert logged.count("POST /api/v1/search/image HTTP/1.1 408") == 10
     assert get(host, port, "/")[0] == 200
 
 
@@ -208,4 +209,4 @@ def test_nginx_refuses_a_body_over_its_limit_with_413(nginx_in_front):
     status_line, headers, _ = split_answer(answer)
     assert status_line == "HTTP/1.1 413 Request Entity Too Large"
     assert headers["connection"] == "close"
-    assert access_log.read_text().splitlines().count("POST /search/photo/ HTTP/1.1 413") == 1
+    assert access_log.read_text().splitlines().count("POST /api/v1/search/image HTTP/1.1 413") == 1
