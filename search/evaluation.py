@@ -345,8 +345,10 @@ def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: i
     folder = _linked_folder(images, workdir / "catalogue")
     names = {f"{image.label}/{image.path.name}": image.name for image in images}
     log(f"importing {len(images)} catalogue pictures")
-    # A price makes the products active: inactive ones are never searched.
-    report = import_catalog(folder, ImportOptions(default_price=Decimal("1.00")))
+    # A price makes the products active: inactive ones are never searched. The folder's
+    # links lead into the dataset, which the importer must be told it may read.
+    dataset_root = Path(os.path.commonpath([image.path.resolve().parent for image in images]))
+    report = import_catalog(folder, ImportOptions(default_price=Decimal("1.00"), image_root=dataset_root))
     problems = [f"catalogue {names.get(f.label, f.label)}: {f.reason}" for f in report.failures]
     ids = backfill.image_ids_to_process("pending")
     log(f"processing {len(ids)} images on {workers} processes")

@@ -56,9 +56,12 @@ def confined_parts(ref: str, *, base_dir: Path, root: Path, root_name: str) -> t
     joined = os.path.join(os.path.abspath(base_dir), ref)  # an absolute ref replaces base_dir
     real = os.path.realpath(joined)
     if not _is_within(real, real_root):
-        # Said apart only to help whoever fixes the feed: both are refused alike.
+        # Said apart only to help whoever fixes the feed: both are refused alike. As written,
+        # the path stays in its folder: only a link can have taken it out.
         lexical = os.path.normpath(joined)
-        through_link = _is_within(lexical, os.path.abspath(root)) or _is_within(lexical, real_root)
+        through_link = any(
+            _is_within(lexical, folder) for folder in (os.path.abspath(base_dir), os.path.abspath(root), real_root)
+        )
         raise LocalImageError(
             f"refused, the path leads outside {root_name}" + (" through a symbolic link" if through_link else "")
         )

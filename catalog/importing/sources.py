@@ -31,21 +31,26 @@ class Source:
 
 @contextlib.contextmanager
 def open_source(path: Path, *, image_root: Path | None = None) -> Iterator[Source]:
-    """image_root: where a feed file's local images are (default: the feed's own folder).
+    """image_root: the folder local images must really be in, instead of the source's own.
 
-    A folder or a zip brings its own pictures, so it takes no image_root.
+    For a feed file it is also what the feed's paths are relative to. For an ImageFolder
+    it lets the folder's files be links into it (a folder of links to a picture library).
+    A zip brings its own pictures and takes none.
     """
     path = Path(path)
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     if image_root is not None:
         image_root = Path(image_root)
-        if path.is_dir() or zipfile.is_zipfile(path):
-            raise SourceError(f"{path}: --image-root is for a feed file; a folder or a zip uses its own images")
+        if not path.is_dir() and zipfile.is_zipfile(path):
+            raise SourceError(f"{path}: --image-root is for a feed file or a folder; a zip uses its own images")
         if not image_root.is_dir():
             raise SourceError(f"--image-root {image_root}: no such folder")
     if path.is_dir():
-        yield Source("folder", path, path, path, "the image folder")
+        if image_root is not None:
+            yield Source("folder", path, path, image_root, "the --image-root folder")
+        else:
+            yield Source("folder", path, path, path, "the image folder")
     elif zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="visualshop-import-") as tmp:
             root = Path(tmp)

@@ -490,8 +490,9 @@ def test_image_root_is_where_a_feeds_paths_resolve_and_stay(tmp_path, feed_dir):
     assert out == "2 rows: 1 created, 0 updated, 1 failed; 1 images added.\n"
     assert error == "1 of 2 rows failed (listed above)."
     assert list(Product.objects.values_list("sku", flat=True)) == ["I-1"]
-    _, _, error = run(feed_dir, "--image-root", str(feed_dir / "img"))
-    assert error == f"{feed_dir}: --image-root is for a feed file; a folder or a zip uses its own images"
+    archive = zip_folder(feed_dir, tmp_path / "feed.zip")
+    _, _, error = run(archive, "--image-root", str(feed_dir / "img"))
+    assert error == f"{archive}: --image-root is for a feed file or a folder; a zip uses its own images"
     _, _, error = run(feed, "--image-root", str(tmp_path / "nowhere"))
     assert error == f"--image-root {tmp_path / 'nowhere'}: no such folder"
 
@@ -509,6 +510,27 @@ def test_an_image_folder_file_linked_outside_the_folder_is_refused(tmp_path):
     assert error == "1 of 5 rows failed (listed above)."
     assert not Product.objects.filter(sku="dress-zz-linked").exists()
     assert Product.objects.filter(sku="dress-zz-inside").exists()  # a link inside the folder is fine
+
+
+def test_an_image_folder_of_links_into_a_picture_library_needs_image_root(tmp_path):
+    library = make_image_folder(tmp_path / "library")
+    links = tmp_path / "links"
+    (links / "dress").mkdir(parents=True)
+    (links / "dress" / "a.jpg").symlink_to(library / "dress" / "009b3c31-0fe2-4b8e.jpg")
+    (links / "dress" / "b.jpg").symlink_to(tmp_path / "library-notes.jpg")  # outside the library
+    (tmp_path / "library-notes.jpg").write_bytes(image_bytes())
+    out, err, error = run(links, "--default-price", "5")
+    assert err.splitlines() == [
+        "row 1 (dress/a.jpg): refused, the path leads outside the image folder through a symbolic link",
+        "row 2 (dress/b.jpg): refused, the path leads outside the image folder through a symbolic link",
+    ]
+    assert not Product.objects.exists()
+    out, err, error = run(links, "--default-price", "5", "--image-root", str(library))
+    assert err.splitlines() == [
+        "row 2 (dress/b.jpg): refused, the path leads outside the --image-root folder through a symbolic link",
+    ]
+    assert out == "2 rows: 1 created, 0 updated, 1 failed; 1 images added.\n"
+    assert list(Product.objects.values_list("sku", flat=True)) == ["dress-a"]
 
 
 def test_image_folder_files_sharing_a_sku_are_a_row_error_naming_both(tmp_path):

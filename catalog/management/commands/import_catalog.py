@@ -68,9 +68,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--image-root", default=None, metavar="DIR",
-            help="feed files only: the folder the feed's local image paths are relative to (default: the "
-                 "feed's own folder). A path leading outside it (absolute, '../', or through a symbolic link) "
-                 "is refused, as are file:// URLs.",
+            help="the folder local images must really be in (default: the feed's or the ImageFolder's own "
+                 "folder). A feed's image paths are relative to it; a path leading outside it (absolute, '../', "
+                 "or through a symbolic link) is refused, as are file:// URLs. For an ImageFolder, its files may "
+                 "be symbolic links into DIR. Not for a .zip.",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is no TTY)")
 
