@@ -30,6 +30,9 @@ EXTENSION_BY_FORMAT = {
 ACCEPTED_FORMATS = frozenset(EXTENSION_BY_FORMAT)
 # Far above any product photo, far below a decompression bomb (settings.IMAGE_MAX_PIXELS).
 MAX_PIXELS = 60_000_000
+# The limits' defaults (visualshop/settings/images.py reads them from the environment), for
+# code that decodes outside Django (bench/search_floor.py).
+DEFAULT_LIMITS = {"IMAGE_MAX_PIXELS": MAX_PIXELS, "IMAGE_DECODE_MAX_MB": 128, "IMAGE_DECODE_CONCURRENCY": 2}
 # The pipeline decodes catalogue pictures at reduced scale as long as the short side keeps
 # this many pixels (the display derivative's long side): import judges the cost of that decode.
 CATALOGUE_DECODE_MIN_SIDE = 1200
@@ -48,6 +51,11 @@ PROGRESSIVE_JPEG_BYTES_PER_SAMPLE = 2
 STRIP_PIXELS = 1_000_000
 # A strip in its own mode, as RGBA, as RGB, and numpy's working copies for 16-bit greyscale.
 STRIP_BYTES = STRIP_PIXELS * 24
+
+
+def image_limit(name: str) -> int:
+    """settings.<name>, or its default when Django is not set up."""
+    return getattr(settings, name) if settings.configured else DEFAULT_LIMITS[name]
 
 
 class InvalidImage(ValueError):
@@ -149,8 +157,8 @@ def check_decode_cost(image: Image.Image, *, min_side: int | None, max_decode_mb
 def inspect_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None) -> ImageInfo:
     """Identify and check image bytes without decoding a pixel: the checks decode_image
     (catalog.preprocessing) makes before decoding, for the scale the pipeline decodes at."""
-    max_pixels = settings.IMAGE_MAX_PIXELS if max_pixels is None else max_pixels
-    max_decode_mb = settings.IMAGE_DECODE_MAX_MB if max_decode_mb is None else max_decode_mb
+    max_pixels = image_limit("IMAGE_MAX_PIXELS") if max_pixels is None else max_pixels
+    max_decode_mb = image_limit("IMAGE_DECODE_MAX_MB") if max_decode_mb is None else max_decode_mb
     image = open_image(content, max_pixels=max_pixels)
     with image:
         image_format, (width, height) = image.format, image.size

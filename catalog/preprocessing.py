@@ -19,7 +19,6 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 from PIL import ExifTags, Image
 
 from catalog.image_files import (
@@ -28,6 +27,7 @@ from catalog.image_files import (
     InvalidImage,
     check_decode_cost,
     draft_jpeg,
+    image_limit,
     open_image,
     reduction_factor,
 )
@@ -74,7 +74,7 @@ def _decode_slot() -> threading.BoundedSemaphore:
     global _decode_slots
     with _decode_slots_lock:
         if _decode_slots is None:
-            _decode_slots = threading.BoundedSemaphore(max(1, settings.IMAGE_DECODE_CONCURRENCY))
+            _decode_slots = threading.BoundedSemaphore(max(1, image_limit("IMAGE_DECODE_CONCURRENCY")))
         return _decode_slots
 
 
@@ -108,8 +108,8 @@ def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb
     once in a process, the others wait. With min_side, the picture comes back reduced by
     a whole factor as long as its short side stays >= min_side (a JPEG is decoded at that
     scale; anything else is reduced strip by strip right after decoding)."""
-    max_pixels = settings.IMAGE_MAX_PIXELS if max_pixels is None else max_pixels
-    max_decode_mb = settings.IMAGE_DECODE_MAX_MB if max_decode_mb is None else max_decode_mb
+    max_pixels = image_limit("IMAGE_MAX_PIXELS") if max_pixels is None else max_pixels
+    max_decode_mb = image_limit("IMAGE_DECODE_MAX_MB") if max_decode_mb is None else max_decode_mb
     try:
         image = open_image(content, max_pixels=max_pixels)
         width, height = image.size
