@@ -319,6 +319,13 @@ def test_a_photo_upload_without_a_multipart_boundary_is_a_400(client):
     assert (for_widget.status_code, for_widget.json()) == (400, {"errors": [NO_BOUNDARY]})
 
 
+def test_a_photo_upload_whose_parts_miss_the_boundary_is_a_400_with_the_upload_message(client):
+    body = b'--other\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\nabc'
+    response = client.post("/search/photo/", data=body, content_type="multipart/form-data; boundary=expected",
+                           HTTP_ACCEPT="application/json")
+    assert (response.status_code, response.json()) == (400, {"errors": ["Choose a photo to search with."]})
+
+
 def test_a_photo_upload_of_the_wrong_content_type_is_a_400_with_the_upload_message(client):
     response = client.post("/search/photo/", data=b"photo=a.jpg", content_type="text/plain",
                            HTTP_ACCEPT="application/json")
