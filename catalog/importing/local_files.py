@@ -88,8 +88,9 @@ def read_beneath(real_root: Path, parts: tuple[str, ...], max_bytes: int) -> byt
         _check_regular(os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False), max_bytes)
         fd = _open_component(parts[-1], _FILE_FLAGS, dir_fd)
         with os.fdopen(fd, "rb") as handle:
-            _check_regular(os.fstat(handle.fileno()), max_bytes)  # the same kind of file as checked above
-            content = handle.read(max_bytes + 1)
+            status = os.fstat(handle.fileno())
+            _check_regular(status, max_bytes)  # the same kind of file as checked above
+            content = _read_at_most(handle, max_bytes + 1, expected=status.st_size)
     except OSError as exc:
         raise LocalImageError(_reason(exc)) from None
     finally:
@@ -97,6 +98,17 @@ def read_beneath(real_root: Path, parts: tuple[str, ...], max_bytes: int) -> byt
     if len(content) > max_bytes:  # it grew after the size check
         raise LocalImageError(f"file is over the {max_bytes}-byte limit")
     return content
+
+
+def _read_at_most(handle, limit: int, *, expected: int) -> bytes:
+    """Up to `limit` bytes. Asks for the size fstat gave (plus one, to see a file that grew)
+    first: read(limit) would allocate the whole limit for every small picture."""
+    chunks = [handle.read(min(expected + 1, limit))]
+    total = len(chunks[0])
+    while total > expected and total < limit and (chunk := handle.read(min(1024 * 1024, limit - total))):
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _open_component(name: str, flags: int, dir_fd: int) -> int:
