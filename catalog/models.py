@@ -111,6 +111,7 @@ class ProductImage(models.Model):
         UNSUPPORTED = "unsupported", "Unsupported format"
         UNDECODABLE = "undecodable", "Cannot be decoded"
         TOO_MANY_PIXELS = "too_many_pixels", "Over the pixel limit"
+        TOO_LARGE_TO_DECODE = "too_large_to_decode", "Over the decode memory limit"
         TOO_SMALL = "too_small", "Too small"
         BLURRED = "blurred", "Blurred"
         TOO_DARK = "too_dark", "Too dark"

@@ -70,6 +70,16 @@ def test_unusable_files_are_rejected_with_their_reason(settings, content, code, 
     assert (image.thumbnail.name, image.embeddings.count()) == ("", 0)
 
 
+def test_a_file_over_the_decode_budget_is_rejected_before_decoding(settings):
+    from catalog.tests.images import blank_png
+
+    settings.IMAGE_DECODE_MAX_MB = 20
+    image = stored_image(make_product("R-3"), blank_png(300, 300, colour_type=0, bit_depth=16))
+    assert process(image) == {image.pk: Status.REJECTED}
+    assert (image.reason_codes, image.reason) == (
+        ["too_large_to_decode"], "too large to decode: 300x300 needs 24 MB, the limit is 20 MB")
+
+
 def test_a_file_missing_from_storage_is_rejected():
     image = stored_image(make_product("R-2"), scene_bytes(3))
     image.file.storage.delete(image.file.name)
