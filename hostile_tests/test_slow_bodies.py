@@ -133,7 +133,9 @@ def nginx_in_front(transactional_db, tmp_path):
     of gunicorn with ONE worker and ONE thread: any slow body that reached gunicorn would
     hold the only thread there is."""
     assert NGINX.exists(), "nginx is not installed (apt-get install nginx-light; .ci/run does)"
-    server, gunicorn_port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="1")
+    # API_NUM_PROXIES=1 as compose sets it; a text-search budget small enough to exhaust.
+    server, gunicorn_port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="1", API_NUM_PROXIES="1",
+                                           API_THROTTLE_TEXT_SEARCH="2/min")
     nginx_port = free_port()
     site = NGINX_CONF.read_text()
     for deployed, local in (("server web:8000;", f"server 127.0.0.1:{gunicorn_port};"),
@@ -210,3 +212,11 @@ def test_nginx_refuses_a_body_over_its_limit_with_413(nginx_in_front):
     assert status_line == "HTTP/1.1 413 Request Entity Too Large"
     assert headers["connection"] == "close"
     assert access_log.read_text().splitlines().count("POST /api/v1/search/image HTTP/1.1 413") == 1
+
+
+def test_behind_nginx_rate_limits_count_the_address_nginx_saw_not_one_the_client_sends(nginx_in_front):
+    host, port, _ = nginx_in_front
+    statuses = [request(host, port, "GET", "/api/v1/search?q=dress", headers={"X-Forwarded-For": f"203.0.113.{n}"})[0]
+                for n in range(3)]
+
+    assert statuses == [200, 200, 429]
