@@ -18,7 +18,8 @@ INVALID = _error("Invalid parameters (details per field), or a picture that cann
                  {"limit": ["Ensure this value is less than or equal to 100."]})
 INVALID_IMAGE = _error(
     "Invalid parameters (code 'invalid', details per field), an image that is empty or cannot be "
-    "decoded ('empty', 'undecodable'), a crop box that leaves too little ('bad_crop'), an image URL "
+    "decoded ('empty', 'undecodable'), a picture with a short side under 64 px ('too_small') or a long "
+    "side over 16 times its short side ('too_narrow'), a crop box that leaves too little ('bad_crop'), an image URL "
     "that cannot be fetched ('image_fetch_failed'), a request the search refuses such as an image_id "
     "that is no searchable catalogue image ('invalid_request'), or an unparsable body ('parse_error').",
     "undecodable", "not an image (content is not a recognised image format)")
@@ -27,7 +28,9 @@ FORBIDDEN = _error("A signed-in session sent no valid CSRF token.", "permission_
 NOT_FOUND = _error("No such (active) product.", "not_found", "No product with id 7.")
 TOO_LARGE = _error(
     "The upload is over API_MAX_UPLOAD_BYTES ('payload_too_large'; the Content-Length is checked before "
-    "the body is read), or the picture has more pixels than the shop decodes ('too_many_pixels').",
+    "the body is read; 'too_large' for a fetched image), or the picture has more pixels than the shop "
+    "decodes ('too_many_pixels', IMAGE_MAX_PIXELS) or would take more memory to decode than "
+    "IMAGE_DECODE_MAX_MB ('too_large_to_decode': mode and bit depth count).",
     "payload_too_large", "The image is 12000000 bytes, over the 10485760-byte limit.")
 UNSUPPORTED = _error(
     "The body is neither multipart/form-data nor JSON, the upload is declared as a non-image type "

@@ -2,8 +2,9 @@
 (paging, filters, words) without another upload.
 
 A photo is validated (search.photo_search.decode_shopper_photo, the check of every entry
-point: format sniffing, pixel cap, decode budget, size and shape, EXIF orientation), normalised to an upright RGB JPEG of at most QUERY_PHOTO_MAX_SIDE px, and
-stored in the default storage under its content hash, the token:
+point: format sniffing, pixel cap, decode budget, size and shape, EXIF orientation),
+normalised to an upright RGB JPEG of at most QUERY_PHOTO_MAX_SIDE px, and stored in the
+default storage under its content hash, the token:
     query-photos/<token>.jpg
 Crop boxes on the results page are in that stored picture's pixels. Old photos are deleted
 by query_photos_cleanup (safe to run periodically and concurrently).

@@ -82,7 +82,8 @@ def test_pixel_cap_rejects_before_decoding():
     content = encode(Image.new("L", (4000, 4000)), "PNG")
     with pytest.raises(ImageRejected) as caught:
         decode_image(content, max_pixels=10_000_000)
-    assert (caught.value.code, str(caught.value)) == ("too_many_pixels", "too many pixels: 4000x4000 is over the 10000000-pixel limit")
+    assert (caught.value.code, str(caught.value)) == (
+        "too_many_pixels", "too many pixels: 4000x4000 is over the 10000000-pixel limit")
 
 
 @pytest.mark.parametrize("content, code, message", [
@@ -165,7 +166,8 @@ def test_a_decode_waits_for_a_free_slot():
     while slots.acquire(blocking=False):
         held += 1
     results = []
-    decoding = threading.Thread(target=lambda: results.append(decode_image(encode(Image.new("RGB", (300, 200)), "PNG"))))
+    content = encode(Image.new("RGB", (300, 200)), "PNG")
+    decoding = threading.Thread(target=lambda: results.append(decode_image(content)))
     decoding.start()
     decoding.join(timeout=1.0)
     still_waiting = decoding.is_alive()
