@@ -22,6 +22,10 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF from phones; Pillow reads AVIF itself
+# Over Image.MAX_IMAGE_PIXELS (89 Mpx) Pillow only warns; open_image's own cap decides. Set
+# once for the process: warnings.catch_warnings around each open is not thread-safe, and web
+# workers open pictures in several threads.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 # Formats a shop accepts from staff, shoppers and feeds (MPO: JPEGs from some cameras).
 EXTENSION_BY_FORMAT = {
@@ -98,10 +102,7 @@ def open_image(content: bytes, *, max_pixels: int) -> Image.Image:
     if not content:
         raise InvalidImage("empty file", "empty")
     try:
-        with warnings.catch_warnings():
-            # Over Image.MAX_IMAGE_PIXELS Pillow only warns; our own cap below decides.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(content))
+        image = Image.open(io.BytesIO(content))
     except Image.DecompressionBombError as exc:
         raise _pillow_bomb(exc, max_pixels) from None
     except UnidentifiedImageError:
