@@ -227,10 +227,14 @@ def snap(page, request):
 @pytest.fixture
 def shop(transactional_db):
     """The API tests' catalogue (api/tests/conftest.py SHOP): six products in Clothing and
-    Home, one inactive, D2 out of stock; one unprocessed photo each."""
+    Home, one inactive, D2 out of stock; one photo each, marked processed without the model
+    (derivatives written, no vectors): the shop shows products with a processed photo only."""
     from api.tests.conftest import build_shop
+    from catalog.tests.factories import mark_processed
 
-    return build_shop(process=False)
+    shop = build_shop(process=False)
+    mark_processed(*shop.images.values())
+    return shop
 
 
 @pytest.fixture

@@ -56,16 +56,16 @@ def build_shop(*, process: bool) -> Shop:
         product_images_process([image.pk for image in images.values()])
         for image in images.values():
             image.refresh_from_db()
-    else:
-        mark_processed(*images.values())  # shown to shoppers without running the model
     return Shop(products, images)
 
 
 @pytest.fixture
 def shop(db) -> Shop:
     """Six products (one inactive), one photo each, marked processed without the pipeline
-    (derivative names, no files, no vectors): no active model."""
-    return build_shop(process=False)
+    (derivatives, no vectors): no active model."""
+    shop = build_shop(process=False)
+    mark_processed(*shop.images.values())  # shown to shoppers without running the model
+    return shop
 
 
 @pytest.fixture

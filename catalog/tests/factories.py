@@ -4,9 +4,11 @@ broken upload or a form that bypasses the services would leave them)."""
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
+from PIL import Image
 
 from catalog import services
 from catalog.models import Product, ProductImage
+from catalog.preprocessing import DERIVATIVE_SIZES, make_derivatives
 from catalog.services import ProductData
 
 
@@ -30,10 +32,19 @@ def stored_images(sku: str, *contents: bytes) -> list[ProductImage]:
 
 def mark_processed(*images: ProductImage, status: str = ProductImage.Status.READY) -> None:
     """Settle images as the pipeline leaves a usable picture, without running it (no model,
-    no vectors): the status and derivative names under derived/ (no files written: pages only
-    link them). Shoppers are shown products with such a picture only (catalog.selectors)."""
+    no vectors): the status and derivatives under derived/ (written from the upload when it is
+    stored, so a browser finds them). Shoppers are shown products with such a picture only
+    (catalog.selectors)."""
     for image in images:
         stem = f"derived/{image.sha256[:2]}/{image.sha256}" if image.sha256 else f"derived/00/image-{image.pk}"
+        names = {kind: f"{stem}-{kind}.jpg" for kind in DERIVATIVE_SIZES}
+        storage = image.file.storage
+        if image.file.name and storage.exists(image.file.name):
+            with storage.open(image.file.name, "rb") as handle, Image.open(handle) as picture:
+                derived = make_derivatives(picture.convert("RGB"))
+            for kind, name in names.items():
+                if not storage.exists(name):
+                    storage.save(name, ContentFile(derived[kind]))
         image.status = status
-        image.thumbnail.name, image.display.name = f"{stem}-thumbnail.jpg", f"{stem}-display.jpg"
+        image.thumbnail.name, image.display.name = names["thumbnail"], names["display"]
         image.save(update_fields=["status", "thumbnail", "display", "updated_at"])
