@@ -128,7 +128,7 @@ def main() -> int:
 def gunicorn_config(env: dict) -> dict:
     """The settings the server runs with, read from the config module under `env`."""
     code = ("import json; from visualshop import gunicorn_conf as c; print(json.dumps({'worker_class': "
-            "c.worker_class, 'workers': c.workers, 'threads': c.threads, "
+            "c.worker_class, 'header_timeout_s': c.header_timeout_seconds, 'workers': c.workers, 'threads': c.threads, "
             "'body_timeout_s': c.body_timeout_seconds, 'body_max_bytes': c.body_max_bytes}))")
     return json.loads(subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True,
                                      text=True, check=True).stdout)

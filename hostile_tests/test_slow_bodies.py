@@ -29,8 +29,9 @@ MAX_BODY_BYTES = 30 * 1024 * 1024
 @pytest.fixture
 def gunicorn_address(transactional_db, tmp_path):
     """(host, port) of gunicorn with the config's worker model (2 workers as in `make run`)
-    and a 10 s body deadline."""
+    and 10 s header and body deadlines."""
     server, port = start_gunicorn(tmp_path, WEB_CONCURRENCY="2", WEB_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
+                                  WEB_HEADER_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
                                   WEB_MAX_BODY_BYTES=str(MAX_BODY_BYTES))
     yield "127.0.0.1", port
     embedded.stop_process(server)
@@ -102,6 +103,30 @@ def test_the_home_page_answers_while_slow_bodies_are_pending_and_they_end_408(gu
         assert headers["content-length"] == str(len(expected_body))
         assert answer_body == expected_body  # and then the server closed the connection
     assert get(host, port, "/")[0] == 200
+
+
+def test_the_home_page_answers_while_slow_headers_are_pending_and_they_are_dropped(gunicorn_address):
+    """Half a request line and header, then nothing: the connection is closed without an
+    answer once the header deadline (WEB_HEADER_TIMEOUT_SECONDS) passes."""
+    host, port = gunicorn_address
+    slow = []
+    for _ in range(2):
+        sock = socket.create_connection((host, port), timeout=GENEROUS_TIMEOUT)
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nAccept: te".encode())
+        slow.append(sock)
+    try:
+        time.sleep(0.5)
+
+        status, body = get(host, port, "/")
+
+        assert status == 200
+        assert [has_answer(sock) for sock in slow] == [False, False]
+        answers = [read_until_closed(sock) for sock in slow]
+    finally:
+        for sock in slow:
+            sock.close()
+
+    assert answers == [b"", b""]
 
 
 def test_a_body_announced_over_the_limit_is_refused_before_any_byte_is_read(gunicorn_address):

@@ -2,8 +2,9 @@
 Docker image, the benchmarks and the hostile tests (`gunicorn -c python:visualshop.gunicorn_conf`).
 
 Threaded workers (gthread): a client that sends its request slowly holds one thread, not
-the process, and every body has to arrive within WEB_BODY_TIMEOUT_SECONDS
-(visualshop.body_deadline) or is answered 408 and dropped. Measured by bench/slow_clients.py:
+the process; its headers have to arrive within WEB_HEADER_TIMEOUT_SECONDS
+(visualshop.gunicorn_worker) and its body within WEB_BODY_TIMEOUT_SECONDS
+(visualshop.body_deadline, 408), or the connection is dropped. Measured by bench/slow_clients.py:
 with 10 slow-body connections open against 2 workers x 8 threads the home page stays at
 its unloaded latency (p50 well under 100 ms). Each setting comes from the environment;
 command-line flags (--bind, --workers) still override these.
@@ -16,13 +17,17 @@ import os
 from visualshop.env import env_float, env_int
 
 bind = os.environ.get("VISUALSHOP_BIND", "127.0.0.1:8000")
-worker_class = "gthread"
+# gthread with a deadline on the request line and headers (visualshop/gunicorn_worker.py).
+worker_class = "visualshop.gunicorn_worker.HeaderDeadlineThreadWorker"
 workers = env_int("WEB_CONCURRENCY", 2)
 # A thread waiting for a slow body costs no CPU, only a slot: enough slots that slow
 # clients (each held at most WEB_BODY_TIMEOUT_SECONDS) leave free ones for shoppers.
 # Threads share the process's ONNX session, model caches and metric files (all guarded
 # by locks); each thread that touches the database keeps its own connection.
 threads = env_int("WEB_THREADS", 8)
+# The request line and headers must arrive within this many seconds of the connection
+# being accepted, or the connection is closed (no answer: as if the client had gone).
+header_timeout_seconds = env_float("WEB_HEADER_TIMEOUT_SECONDS", 10.0)
 # The whole request body must arrive within this many seconds (408 otherwise). Behind the
 # compose nginx, which buffers bodies, gunicorn receives them at loopback speed.
 body_timeout_seconds = env_float("WEB_BODY_TIMEOUT_SECONDS", 10.0)
@@ -49,7 +54,15 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 
 
 def post_worker_init(worker) -> None:
-    """Every worker serves the application behind the body deadline."""
+    """Every worker: the header deadline on its connections, the application behind the
+    body deadline."""
     from visualshop.body_deadline import BodyDeadline
 
+    worker.header_timeout_seconds = header_timeout_seconds
     worker.wsgi = BodyDeadline(worker.wsgi, timeout=body_timeout_seconds, max_bytes=body_max_bytes)
+
+
+def pre_request(worker, req) -> None:
+    from visualshop.gunicorn_worker import headers_received
+
+    headers_received(req)
