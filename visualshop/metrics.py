@@ -15,6 +15,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 import search.metrics  # noqa: F401  (defines the pipeline metrics in this process too)
 from catalog.models import ProductImage
+from visualshop.rate_limits import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,10 @@ def _allowed(address: str) -> bool:
 
 
 def metrics_view(request):
-    if not _allowed(request.META.get("REMOTE_ADDR", "")):
+    # Both the peer and the client the trusted proxies name must be in the monitoring
+    # networks: behind compose's nginx the peer is always a private address, so checking it
+    # alone would serve /metrics to anyone on the internet through the proxy.
+    if not (_allowed(request.META.get("REMOTE_ADDR", "")) and _allowed(client_address(request))):
         return HttpResponseForbidden("metrics are served to the monitoring network only\n")
     registry = CollectorRegistry()
     if settings.PROMETHEUS_MULTIPROC_DIR:

@@ -57,6 +57,23 @@ def test_metrics_refuse_clients_outside_the_monitoring_networks(client, settings
     assert response.content == b"metrics are served to the monitoring network only\n"
 
 
+def test_metrics_through_the_front_proxy_are_judged_by_the_client_the_proxy_names(client, settings, db):
+    """Behind compose's nginx every request comes from the proxy's private address: the
+    client it appends to X-Forwarded-For must be in the monitoring networks too."""
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8", "172.16.0.0/12"]
+    settings.API_NUM_PROXIES = 1
+    from_internet = client.get("/metrics", REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert from_internet.status_code == 403
+    assert from_internet.content == b"metrics are served to the monitoring network only\n"
+    # A client cannot talk its way in by sending a private address first: nginx appends the real one.
+    spoofed = client.get("/metrics", REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="10.0.0.7, 203.0.113.9")
+    assert spoofed.status_code == 403
+    from_monitoring = client.get("/metrics", REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="10.0.0.7")
+    assert from_monitoring.status_code == 200
+    scraped_directly = client.get("/metrics", REMOTE_ADDR="172.18.0.9")
+    assert scraped_directly.status_code == 200
+
+
 @pytest.mark.worker
 def test_metrics_add_up_what_the_worker_processes_recorded(client, settings, redis_socket, transactional_db, tmp_path):
     """In one folder (make run) the web's /metrics adds up the worker's pool processes; where
