@@ -39,10 +39,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.lib.throwaway import throwaway_database  # noqa: E402
+from bench.lib.throwaway import django_on_throwaway, throwaway_database  # noqa: E402
 
 BENCH_DATABASE = "visualshop_bench_pages"
-MEMORY_BROKER = "memory://localhost/"  # on-commit messages go nowhere: processed here
 # One client renders each search page hundreds of times, far over a shopper's budget
 # (visualshop.rate_limits): the run raises the limits, so the limiter still runs and its cost
 # is in the timings, and says so in its JSON.
@@ -70,24 +69,9 @@ def main() -> int:
     wall_started = time.perf_counter()
     result: dict = {}
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-pages-") as (tmp, database_url):
-        os.environ.update({
-            "DATABASE_URL": database_url,
-            "DJANGO_MEDIA_ROOT": str(tmp / "media"),
-            "DJANGO_STATIC_ROOT": str(tmp / "static"),
-            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
-            "CELERY_BROKER_URL": MEMORY_BROKER,
-            "CELERY_RESULT_BACKEND": "cache+memory://",
-            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-            **BENCH_RATE_LIMITS,
-        })
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        import django
-
-        django.setup()
+        django_on_throwaway(tmp, database_url, **BENCH_RATE_LIMITS)
         from django.core.management import call_command
 
-        say("migrating the throw-away database")
-        call_command("migrate", verbosity=0)
         result["catalogue"] = load_catalogue(plan["products"])
         say("collecting static files (manifest, compressed)")
         started = time.perf_counter()

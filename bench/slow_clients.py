@@ -38,10 +38,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.lib.throwaway import throwaway_database  # noqa: E402
+from bench.lib.throwaway import django_on_throwaway, throwaway_database  # noqa: E402
 
 BENCH_DATABASE = "visualshop_bench_slow_clients"
-MEMORY_BROKER = "memory://localhost/"
 TARGET_P50_MS = 100
 ANNOUNCED_BYTES = 5_000_000
 SLOW_COUNTS = (0, 2, 10)
@@ -67,25 +66,11 @@ def main() -> int:
 
     wall_started = time.perf_counter()
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-slow-clients-") as (tmp, database_url):
-        os.environ.update({
-            "DATABASE_URL": database_url,
-            "DJANGO_MEDIA_ROOT": str(tmp / "media"),
-            "DJANGO_STATIC_ROOT": str(tmp / "static"),
-            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
-            "CELERY_BROKER_URL": MEMORY_BROKER,
-            "CELERY_RESULT_BACKEND": "cache+memory://",
-            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-        })
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        import django
-
-        django.setup()
+        django_on_throwaway(tmp, database_url)
         from django.core.management import call_command
 
         from bench.pages import load_catalogue
 
-        say("migrating the throw-away database")
-        call_command("migrate", verbosity=0)
         catalogue = load_catalogue(plan["products"])
         call_command("collectstatic", interactive=False, verbosity=0)
         from django.db import connections
