@@ -62,8 +62,11 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_written(redis_socket, tra
     ids = [image.pk for image in images]
     first = start_celery_worker(pool="prefork", concurrency=2)
     try:
-        wait_for(lambda: ProductImage.objects.filter(pk__in=ids, status__in=SETTLED).exists(), timeout=90, interval=0.01)
-        in_flight = list(ProductImage.objects.filter(pk__in=ids, status=Status.PROCESSING).values_list("pk", flat=True))
+        # Kill once some images are done and others are claimed: waiting for a settled image
+        # alone could land between one batch's end and the next claim (nothing in flight).
+        in_flight = wait_for(lambda: ProductImage.objects.filter(pk__in=ids, status__in=SETTLED).exists() and list(
+            ProductImage.objects.filter(pk__in=ids, status=Status.PROCESSING).values_list("pk", flat=True)),
+            timeout=90, interval=0.01)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     finally:
