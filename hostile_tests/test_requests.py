@@ -6,16 +6,14 @@ Photo searches that pass validation need a model; those that fail validation nev
 so most cases run on an empty catalogue (a 503 there would mean validation let them through).
 """
 
-import http.server
 import json
-import threading
-from contextlib import contextmanager
 
 import pytest
 from django.test import Client
 
 from api.parsers import MAX_DEPTH
 from api.tests.conftest import processed_shop  # noqa: F401 (fixture)
+from search.tests.photo_server import redirecting_to
 from storefront.forms import MAX_PAGE
 
 pytestmark = pytest.mark.django_db
@@ -194,29 +192,6 @@ def test_image_urls_that_pass_the_form_meet_the_address_guard(client, processed_
         (400, error("image_fetch_failed", refused.format(host="::ffff:127.0.0.1", address="::ffff:7f00:1"))),
         (400, error("image_fetch_failed", refused.format(host="::1", address="::1"))),
     ]
-
-
-@contextmanager
-def redirecting_to(location: str):
-    """A web server on loopback whose every answer is a 302 to `location`; yields its base URL."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(302)
-            self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.mark.parametrize(("location", "reason"), [

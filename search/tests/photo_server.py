@@ -1,4 +1,4 @@
-"""A web server on loopback that serves one photo, for image-URL searches in tests."""
+"""Web servers on loopback for image-URL tests: one photo, or a redirect."""
 
 from __future__ import annotations
 
@@ -25,7 +25,32 @@ def serving_photo(path: str, content: bytes) -> Iterator[str]:
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with loopback_server(Handler) as base_url:
+        yield base_url
+
+
+@contextmanager
+def redirecting_to(location: str) -> Iterator[str]:
+    """Every answer is a 302 to `location` (checked or not by the client); yields the base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with loopback_server(Handler) as base_url:
+        yield base_url
+
+
+@contextmanager
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` served on 127.0.0.1 from a thread; yields the base URL, stops on leaving."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
