@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.image_files import ImageInfo, InvalidImage, inspect_image
-from catalog import selectors
+from catalog import broker_queue, selectors
 from catalog.models import Brand, Category, Product, ProductImage
 
 logger = logging.getLogger(__name__)
@@ -395,15 +395,9 @@ def images_sweep_stale(*, now=None, unfinished: bool = True) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.IMAGE_STALE_AFTER_SECONDS)
     Status = ProductImage.Status
-    max_attempts = settings.IMAGE_MAX_ATTEMPTS
     with transaction.atomic():
-        ProductImage.objects.filter(
-            status=Status.PROCESSING, updated_at__lt=cutoff, attempts__gte=max_attempts
-        ).update(
-            status=Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
-            reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
-        )
-        retry_failed = Q(status=Status.FAILED, attempts__lt=max_attempts, updated_at__lt=cutoff)
+        _images_give_up_on_worker_killers(ProductImage.objects.filter(updated_at__lt=cutoff), now)
+        retry_failed = Q(status=Status.FAILED, attempts__lt=settings.IMAGE_MAX_ATTEMPTS, updated_at__lt=cutoff)
         stale = ProductImage.objects.filter(
             Q(status__in=[Status.PENDING, Status.PROCESSING], updated_at__lt=cutoff) | retry_failed
             if unfinished else retry_failed
@@ -413,6 +407,16 @@ def images_sweep_stale(*, now=None, unfinished: bool = True) -> int:
             ProductImage.objects.filter(pk__in=ids).update(updated_at=now)
             product_images_enqueue_processing(ids)
     return len(ids)
+
+
+def _images_give_up_on_worker_killers(images, now) -> None:
+    """Images among `images` claimed IMAGE_MAX_ATTEMPTS times and lost each time kill their
+    worker: marked FAILED instead of being queued again."""
+    max_attempts = settings.IMAGE_MAX_ATTEMPTS
+    images.filter(status=ProductImage.Status.PROCESSING, attempts__gte=max_attempts).update(
+        status=ProductImage.Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
+        reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
+    )
 
 
 def images_requeue_lost(*, now=None) -> int | None:
@@ -427,8 +431,6 @@ def images_requeue_lost(*, now=None) -> int | None:
     that no message in the broker and no live worker holds (a Redis restart that lost its
     data, a send that failed): it is queued again. An image that is still held anywhere is
     never queued a second time, so no image is processed by two workers at once."""
-    from catalog import broker_queue
-
     task = settings.IMAGE_PROCESSING_TASK
     holdings = broker_queue.read_holdings(task)
     if holdings is None:
@@ -457,13 +459,8 @@ def images_requeue_lost(*, now=None) -> int | None:
     lost = sorted(candidates - workers.ids)
     if not lost:
         return restored
-    max_attempts = settings.IMAGE_MAX_ATTEMPTS
     with transaction.atomic():
-        # Claimed that often and lost each time: this image kills its worker. Given up on.
-        ProductImage.objects.filter(pk__in=lost, status=Status.PROCESSING, attempts__gte=max_attempts).update(
-            status=Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
-            reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
-        )
+        _images_give_up_on_worker_killers(ProductImage.objects.filter(pk__in=lost), now)
         # Re-read under the same filter: an image settled since the first read is left alone.
         ids = list(unfinished.filter(pk__in=lost).order_by("pk").values_list("pk", flat=True))
         ProductImage.objects.filter(pk__in=ids).update(updated_at=now)
