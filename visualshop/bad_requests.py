@@ -4,11 +4,9 @@ quietly reads something else.
 - `reject_undecodable_query_string`: middleware; a query string whose bytes are not UTF-8
   (`?q=%ff`) is refused instead of being read with replacement characters (Django's default,
   which would search for "\ufffd").
-- `bad_request`: the project's handler400, for whatever Django refuses before or while a view
-  reads the request (too many parameters, a broken multipart body, the above): the API's JSON
-  error shape under /api/ (api.errors), {"errors": [...]} for the photo widget (Accept:
-  application/json, as storefront's other answers to it), else templates/400.html.
-- `bad_request_reason`: the sentence for each such refusal, also used by api.errors.
+- `bad_request_reason`: the sentence for each refusal Django makes before or while a view
+  reads the request (too many parameters, a broken multipart body, the above), used by the
+  project's handler400 (visualshop.error_pages) and by api.errors.
 """
 
 from __future__ import annotations
@@ -23,9 +21,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.shortcuts import render
 
 
 class MalformedQueryString(BadRequest):
@@ -72,15 +68,3 @@ def bad_request_reason(exc: Exception) -> str:
     if isinstance(exc, BadRequest) and str(exc):
         return str(exc)
     return "The request was refused as malformed."
-
-
-def bad_request(request, exception=None):
-    """handler400 (visualshop/urls.py)."""
-    reason = bad_request_reason(exception) if exception is not None else "The request was refused as malformed."
-    if request.path.startswith("/api/"):
-        from api.errors import error_body  # the API's one error shape
-
-        return JsonResponse(error_body("bad_request", reason), status=400)
-    if "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse({"errors": [reason]}, status=400)
-    return render(request, "400.html", {"reason": reason}, status=400)

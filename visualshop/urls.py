@@ -7,7 +7,7 @@ from visualshop.metrics import metrics_view
 
 # Malformed requests (too many parameters, a broken multipart body, a query string that is not
 # UTF-8): the API's JSON error under /api/, the shop's 400 page elsewhere.
-handler400 = "visualshop.bad_requests.bad_request"
+handler400 = "visualshop.error_pages.bad_request"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
