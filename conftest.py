@@ -13,6 +13,9 @@ from django.conf import settings
 from visualshop import embedded
 from visualshop.paths import BASE_DIR
 
+# Fixtures more than one app's tests use (fixtures/): requested by name anywhere.
+pytest_plugins = ["fixtures.shop"]
+
 
 @pytest.fixture(scope="session")
 def redis_socket():
@@ -35,16 +38,22 @@ def fresh_rate_limits():
     cache.clear()
 
 
-def start_celery_worker(*, pool: str = "solo", concurrency: int = 1, env: dict | None = None) -> subprocess.Popen:
-    """A real `celery worker` process (in its own process group, so a test can kill all of it)
-    consuming from the test Redis and writing to the test database."""
+def database_url_of_this_run() -> str:
+    """The URL of the database this test run uses, for the processes a test starts (a worker,
+    gunicorn, a second Django) so they see what the test wrote."""
     from django.db import connection
 
     db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}"
+
+
+def start_celery_worker(*, pool: str = "solo", concurrency: int = 1, env: dict | None = None) -> subprocess.Popen:
+    """A real `celery worker` process (in its own process group, so a test can kill all of it)
+    consuming from the test Redis and writing to the test database."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "visualshop.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url_of_this_run(),
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "EMBEDDING_THREADS": "1",
         **(env or {}),

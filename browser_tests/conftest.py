@@ -24,7 +24,7 @@ How it fits together
 - `screenshot(page, name)`: full-page PNGs at 390 px and 1280 px wide,
   var/screenshots/<name>-<width>.png; the `snap` fixture prefixes the test's name
   (`snap("cart")` -> <test-name>-cart-390.png, ...).
-- `shop_with_photos`: the API tests' six-product shop (api/tests/conftest.py, build_shop),
+- `shop_with_photos`: the shared six-product shop (fixtures/shop.py, build_shop),
   every photo processed by the real pipeline (model, derivatives, vectors), so product
   pages show real images and photo search has vectors to find. `shop`: the same catalogue
   without processing (no model run; faster) for tests that need no photos.
@@ -231,10 +231,10 @@ def snap(page, request):
 
 @pytest.fixture
 def shop(transactional_db):
-    """The API tests' catalogue (api/tests/conftest.py SHOP): six products in Clothing and
+    """The shared test catalogue (fixtures/shop.py SHOP): six products in Clothing and
     Home, one inactive, D2 out of stock; one photo each, marked processed without the model
     (derivatives written, no vectors): the shop shows products with a processed photo only."""
-    from api.tests.conftest import build_shop
+    from fixtures.shop import build_shop
     from catalog.tests.factories import mark_processed
 
     shop = build_shop(process=False)
@@ -247,7 +247,7 @@ def shop_with_photos(transactional_db, settings):
     """The same catalogue with every photo processed by the real pipeline: derivatives for
     the pages, an active image model and vectors for photo search. Returns api's Shop:
     shop.products["M1"], shop.images["M1"], shop.id("M1")."""
-    from api.tests.conftest import build_shop
+    from fixtures.shop import build_shop
 
     # As api's processed_shop: the generated scenes are neither duplicates nor blurred.
     settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01
@@ -371,7 +371,7 @@ def build_photo_shop():
     """The API shop plus PHOTO_SHOP_EXTRA, every photo processed, then every product refreshed
     as a worker would (search.product_refresh.products_refresh): colours, predicted category,
     the text index and the cached "Visually similar" rows. Returns api's Shop."""
-    from api.tests.conftest import build_shop, jpeg
+    from fixtures.shop import build_shop, jpeg
     from catalog import services
     from catalog.services import ProductData
     from catalog.tests.factories import stored_image

@@ -20,7 +20,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from api.tests.conftest import jpeg
+from fixtures.shop import jpeg
 from browser_tests.conftest import lookalike_picture, upload_photo
 from catalog.models import Category, Product, ProductImage
 from catalog.tests.factories import stored_image

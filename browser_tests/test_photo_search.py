@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from api.tests.conftest import jpeg
+from fixtures.shop import jpeg
 from browser_tests.conftest import (
     focus_ring, has_visible_focus, lookalike_picture, node_file_name, screenshot, upload_photo,
 )

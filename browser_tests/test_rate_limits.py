@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from api.tests.conftest import jpeg
+from fixtures.shop import jpeg
 from browser_tests.test_photo_search import open_dialog_with
 from catalog.tests.images import scene
 

@@ -14,7 +14,6 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from api.tests.conftest import processed_shop  # noqa: F401 (fixture)
 from catalog.models import ProductImage
 from catalog.tests.factories import stored_image
 from hostile_tests.image_bombs import CORPUS, encoded

@@ -12,7 +12,6 @@ import pytest
 from django.test import Client
 
 from api.parsers import MAX_DEPTH
-from api.tests.conftest import processed_shop  # noqa: F401 (fixture)
 from search.tests.photo_server import redirecting_to
 from storefront.forms import MAX_PAGE
 

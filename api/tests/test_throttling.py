@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.tests.images import scene_bytes
+from fixtures.shop import redis_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -80,11 +81,6 @@ def test_rates_come_from_the_environment_with_safe_defaults(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(api_settings)
-
-
-def redis_cache(location: str) -> dict:
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location,
-                        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
 
 
 def test_counts_live_in_the_shared_redis_so_every_web_process_sees_them(client, shop, low_rates, settings,

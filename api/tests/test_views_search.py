@@ -2,7 +2,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from api.tests.conftest import jpeg
+from fixtures.shop import jpeg
 from catalog.models import Product
 from catalog.tests.images import scene, scene_bytes
 from search.tests.photo_server import serving_photo

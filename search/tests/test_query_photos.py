@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from api.tests.conftest import jpeg
+from fixtures.shop import jpeg
 from catalog.preprocessing import ImageRejected
 from catalog.tests.images import image_bytes, scene
 from search.photo_search import CropBox

@@ -3,8 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from api.tests.conftest import shop  # noqa: F401 (fixture)
-from api.tests.test_throttling import redis_cache
+from fixtures.shop import redis_cache
 from catalog.tests.images import scene_bytes
 from search.query_photos import query_photo_store
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from api.tests.conftest import jpeg, processed_shop, shop  # noqa: F401 (fixtures)
+from fixtures.shop import jpeg
 from catalog import services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from conftest import database_url_of_this_run
 from visualshop import embedded
 from visualshop.paths import BASE_DIR
 
@@ -30,14 +31,11 @@ def start_gunicorn(workdir: Path, **settings_env: str) -> tuple[subprocess.Popen
     """(process, port) of `gunicorn -c python:visualshop.gunicorn_conf` on the test database
     (the caller needs transactional_db so the server sees committed rows); `settings_env`
     overrides the config's environment (WEB_*), which otherwise has its own defaults."""
-    from django.db import connection
-
-    db = connection.settings_dict
     port = free_port()
     env = {name: value for name, value in os.environ.items() if not name.startswith("WEB_")}
     env.update({
         "DJANGO_SETTINGS_MODULE": "visualshop.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url_of_this_run(),
         "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "SEARCH_WARM_AT_START": "false",
         "WEB_ACCESS_LOG": "",

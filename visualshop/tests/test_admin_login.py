@@ -11,10 +11,10 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from conftest import database_url_of_this_run
 from visualshop.paths import BASE_DIR
 
 LOGIN_URL = "/admin/login/?next=/admin/"
@@ -156,11 +156,10 @@ def test_deleting_the_attempt_in_the_admin_unlocks(staff):
 def test_the_lock_is_in_the_database_so_another_process_sees_it(staff, transactional_db):
     """Another gunicorn worker, or the shop after a restart: a new process refuses the pair."""
     fail(5)
-    db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "visualshop.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'].replace('/', '%2F')}:{db['PORT']}/{db['NAME']}",
+        "DATABASE_URL": database_url_of_this_run(),
     }
     script = (
         "import django; django.setup()\n"

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
+from fixtures.shop import redis_cache
 from visualshop import rate_limits
 from visualshop.rate_limits import client_address, parse_rate, search_rate_limit_hit
 
@@ -97,8 +98,6 @@ def test_concurrent_searches_from_one_address_are_each_counted(settings, redis_s
     import threading
 
     import redis
-
-    from api.tests.test_throttling import redis_cache
 
     settings.CACHES = redis_cache(f"unix://{redis_socket}?db=2")
     settings.API_THROTTLE_RATES = {"search_image": "20/min"}
