@@ -261,6 +261,8 @@ def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray]
             duplicate_of_id=verdict.duplicate_of, processed_at=timezone.now(), updated_at=timezone.now(), **fields,
         )
         if not updated:
+            # Nor the later copies _settle_copies flagged against bytes this image no longer has.
+            transaction.set_rollback(True)
             return False
         services.image_embeddings_upsert(image.pk, vectors)
         # The product's colours, predicted category and similar products now include this

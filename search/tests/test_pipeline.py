@@ -158,6 +158,27 @@ def test_an_earlier_copy_without_a_checksum_flags_the_later_copy_that_settled_fi
     assert second.embeddings.count() == 1  # a flagged copy stays searchable
 
 
+def test_an_image_whose_file_changed_while_it_settled_leaves_its_copies_as_they_were(monkeypatch):
+    """Staff replace the earlier copy's file while it is being processed: nothing of its result
+    is written, and the later copy it would have flagged stays ready (those bytes are gone)."""
+    first = stored_image(make_product("D-16"), scene_bytes(4))
+    second = stored_image(make_product("D-17"), scene_bytes(4))
+    assert process(second) == {second.pk: Status.READY}
+    settle_copies = pipeline._settle_copies
+
+    def file_replaced_meanwhile(image, sha256, verdict):
+        settle_copies(image, sha256, verdict)
+        ProductImage.objects.filter(pk=first.pk).update(file="products/replaced-meanwhile.jpg")
+
+    monkeypatch.setattr(pipeline, "_settle_copies", file_replaced_meanwhile)
+    pipeline.product_images_process([first.pk])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    # The replacement here ran inside the settling transaction, so it is rolled back with it.
+    assert (first.status, first.embeddings.count()) == (Status.PROCESSING, 0)  # its change queues another run
+    assert (second.status, second.reason, second.reason_codes, second.duplicate_of_id) == (Status.READY, "", [], None)
+
+
 def test_the_same_bytes_twice_on_one_product_are_rejected():
     product = make_product("D-5")
     first = stored_image(product, scene_bytes(4))
