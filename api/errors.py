@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import BadRequest, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -107,8 +106,7 @@ def _as_api_exception(exc: Exception) -> Exception:
     if isinstance(exc, PhotoSearchUnavailable):
         return ServiceUnavailable(str(exc), code="photo_search_unavailable")
     if isinstance(exc, RequestDataTooBig):
-        return PayloadTooLarge(
-            f"The request body is over the server's {settings.DATA_UPLOAD_MAX_MEMORY_SIZE}-byte limit.")
+        return PayloadTooLarge(bad_request_reason(exc))
     if isinstance(exc, (SuspiciousOperation, BadRequest)):
         return InvalidRequest(bad_request_reason(exc), code="bad_request")
     if isinstance(exc, (Http404, ObjectDoesNotExist)):

@@ -99,10 +99,6 @@ def query_photo_content(token: str) -> bytes:
         raise QueryPhotoNotFound(token) from None
 
 
-def query_photo_url(token: str) -> str:
-    return default_storage.url(_path(token))
-
-
 def query_photos_cleanup(*, max_age: timedelta = QUERY_PHOTO_MAX_AGE, now: datetime | None = None) -> int:
     """Delete stored query photos older than max_age; the number deleted. Idempotent and safe
     beside uploads and other runs (a file gone meanwhile is skipped), so a periodic task can

@@ -15,6 +15,7 @@ from __future__ import annotations
 import posixpath
 
 from django.conf import settings
+from django.contrib import admin
 from django.http import Http404
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.static import serve
@@ -34,8 +35,7 @@ def media_serve(request, path: str):
         if not settings.SERVE_MEDIA:
             raise Http404("derived media are served by the front web server")
         return serve(request, normalised, document_root=settings.MEDIA_ROOT)
-    user = getattr(request, "user", None)
-    if not (user is not None and user.is_active and user.is_staff):
+    if not admin.site.has_permission(request):  # active staff
         raise Http404("not found")
     response = serve(request, normalised, document_root=settings.MEDIA_ROOT)
     # A staff-only file must never be answered from a shared cache to someone else.

@@ -17,7 +17,6 @@ from search.query_photos import (
     QueryPhotoNotFound,
     query_photo_content,
     query_photo_store,
-    query_photo_url,
     query_photos_cleanup,
 )
 
@@ -41,7 +40,6 @@ def test_a_photo_is_stored_as_an_upright_jpeg_of_at_most_1024_px_under_its_hash(
     with Image.open(io.BytesIO(content)) as picture:
         assert (picture.format, picture.size, picture.mode) == ("JPEG", (1024, 768), "RGB")
     assert stored_files(media) == [f"{stored.token}.jpg"]
-    assert query_photo_url(stored.token) == f"/media/query-photos/{stored.token}.jpg"
 
 
 def test_exif_orientation_is_applied(media):
