@@ -46,6 +46,8 @@ UPRIGHT_BY_ORIENTATION = {
 }
 
 
+TURNING_ORIENTATIONS = {5, 6, 7, 8}
+
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 LARGE_BUFFER_BYTES = 1024 * 1024
 
@@ -92,12 +94,13 @@ class DecodedImage:
     format: str  # as the file really is, e.g. "JPEG"
     original_width: int  # before reduced decoding and orientation
     original_height: int
+    turned: bool = False  # EXIF orientation 5-8: displayed turned by 90 degrees
 
     @property
     def upright_size(self) -> tuple[int, int]:
-        """Full-resolution size as displayed (EXIF may have turned it by 90 degrees)."""
-        turned = (self.image.width > self.image.height) != (self.original_width > self.original_height)
-        return (self.original_height, self.original_width) if turned else (self.original_width, self.original_height)
+        """Full-resolution size as displayed. From the orientation, not the decoded picture's
+        proportions: a near-square picture reduced with rounding up can flip those."""
+        return (self.original_height, self.original_width) if self.turned else (self.original_width, self.original_height)
 
 
 def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None,
@@ -123,7 +126,7 @@ def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb
         raise ImageRejected(exc.code, str(exc)) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected("undecodable", f"unreadable image ({exc})") from None
-    return DecodedImage(picture, image.format, width, height)
+    return DecodedImage(picture, image.format, width, height, turned=orientation in TURNING_ORIENTATIONS)
 
 
 def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> Image.Image:

@@ -155,6 +155,13 @@ def test_exif_orientation_is_applied_to_the_reduced_picture():
     assert (decoded.image.size, decoded.upright_size) == ((300, 600), (1200, 2400))
 
 
+def test_a_near_square_picture_reduced_to_a_square_keeps_its_upright_size():
+    """3600x3599 halved with rounding up is 1800x1800: its proportions no longer tell whether
+    EXIF turned it, so the full size must not be swapped."""
+    decoded = decode_image(encode(Image.new("L", (3600, 3599), 128), "PNG"), min_side=1200)
+    assert (decoded.image.size, decoded.upright_size) == ((1800, 1800), (3600, 3599))
+
+
 def test_a_decode_waits_for_a_free_slot():
     # gthread web workers decode in several threads: at most IMAGE_DECODE_CONCURRENCY at once.
     import threading
