@@ -46,13 +46,13 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.lib.throwaway import throwaway_database  # noqa: E402
+from bench.lib.load import free_port  # noqa: E402
+from bench.lib.throwaway import BENCH_RATE_LIMITS, throwaway_database, throwaway_environment  # noqa: E402
 
 BENCH_DATABASE = "visualshop_bench_uploads"
 TARGET_SECONDS = 1.0
 TARGET_RSS_MB_ABOVE_IDLE = 300
 # Every upload comes from one address, far over a shopper's budget: raised for the run.
-BENCH_RATE_LIMITS = {"API_THROTTLE_IMAGE_SEARCH": "1000000/hour", "API_THROTTLE_TEXT_SEARCH": "1000000/hour"}
 WORST_ACCEPTED = "png 16-bit RGBA 4800x4800"
 QUICK_CASES = ["png 16-bit grey 7700x7700 (issue 10)", WORST_ACCEPTED, "png 16-bit RGB 4800x4800",
                "png palette 7700x7700"]
@@ -108,12 +108,6 @@ def upload(base_url: str, content: bytes, filename: str) -> tuple[int, dict]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_worker(port: int, server: subprocess.Popen) -> int:
@@ -195,14 +189,7 @@ def main() -> int:
 
     result: dict = {}
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-uploads-") as (tmp, database_url):
-        env = {
-            **os.environ, **BENCH_RATE_LIMITS,
-            "DATABASE_URL": database_url, "DJANGO_MEDIA_ROOT": str(tmp / "media"),
-            "DJANGO_STATIC_ROOT": str(tmp / "static"), "DJANGO_SETTINGS_MODULE": "visualshop.settings",
-            "CELERY_BROKER_URL": "memory://localhost/", "CELERY_RESULT_BACKEND": "cache+memory://",
-            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"), "WEB_ACCESS_LOG": "",
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        env = throwaway_environment(tmp, database_url, WEB_ACCESS_LOG="", **BENCH_RATE_LIMITS)
         say("migrating the throw-away database")
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
                        check=True)
