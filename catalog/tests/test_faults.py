@@ -151,10 +151,12 @@ class Stack:
         os.killpg(self.worker.pid, signal.SIGKILL)
         self.worker.wait()
 
-    def restart_redis_empty(self) -> None:
-        """kill -9, then a Redis that remembers nothing (the worst case: no append-only file)."""
+    def kill_redis(self) -> None:
         self.redis.kill()
         self.redis.wait()
+
+    def start_empty_redis(self) -> None:
+        """A Redis that remembers nothing (the worst case: no append-only file)."""
         self.redis, _ = embedded.start_redis(self.redis_dir, persist=False)
 
     def import_catalog(self, feed: Path) -> subprocess.Popen:
@@ -240,8 +242,7 @@ def test_redis_restarted_empty_during_the_import_loses_no_image(stack, feed_fold
     importer = stack.import_catalog(feed_folder)
     # Redis dies while the import is still adding images and the worker is busy.
     wait_for(lambda: stack.query("SELECT count(*) FROM catalog_productimage")[0][0] >= 60, timeout=120, interval=0.01)
-    stack.redis.kill()
-    stack.redis.wait()
+    stack.kill_redis()
     out, err = importer.communicate(timeout=120)
     # The import finishes every row and says which part is waiting for the broker.
     assert f"{IMAGES} rows: {IMAGES} created, 0 updated, 0 failed; {IMAGES} images added." in out
@@ -254,7 +255,7 @@ def test_redis_restarted_empty_during_the_import_loses_no_image(stack, feed_fold
     # Images added after the kill, and at most one message's worth added before it but not sent yet.
     assert 0 < not_queued <= IMAGES - 60 + PROCESSING_BATCH
     assert stack.count("pending") >= not_queued
-    stack.redis, _ = embedded.start_redis(stack.redis_dir, persist=False)  # recovery: an empty Redis
+    stack.start_empty_redis()  # recovery
     print(f"redis restart: settled {settle_within_recovery_bound(stack):.1f} s after Redis came back")
     assert_every_image_settled_once(stack)
 
