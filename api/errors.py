@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from api.selectors import UnknownFilterValue
+from catalog.product_filters import UnknownFilterValue
 from catalog.importing.fetch import ImageFetchError
-from catalog.preprocessing import ImageRejected
+from vision.decoding import ImageRejected
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch
 from visualshop.bad_requests import bad_request_reason

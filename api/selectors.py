@@ -1,6 +1,6 @@
-"""Reads behind the API. The product reads it shares with the shop's pages (filters from
-slugs, filtered lists, search hits and similar products joined to their products) live in
-search.selectors; these add what only the API needs.
+"""Reads behind the API. The product reads it shares with the shop's pages live in
+catalog.product_filters (filters from slugs, filtered lists) and search.hydration (search hits
+and similar products joined to their products); these add what only the API needs.
 """
 
 from __future__ import annotations
@@ -9,18 +9,12 @@ from dataclasses import dataclass
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
+from catalog.product_filters import ProductFilters
 from search import product_search
-from search import selectors as search_selectors
+from search import hydration
+from search.hydration import HydratedHit
 from search.photo_search import CropBox
 from search.product_search import SearchRequest, SearchResults
-from search.selectors import (  # noqa: F401 (the API's views read them from here)
-    HydratedHit,
-    ProductFilters,
-    UnknownFilterValue,
-    hydrate,
-    product_filters,
-    product_list,
-)
 
 
 def product_get(pk: int) -> Product:
@@ -47,8 +41,8 @@ def search(*, text: str = "", image: bytes | None = None, image_url: str = "", i
     request = SearchRequest(text=text, image=image, image_url=image_url, image_id=image_id, crop=crop,
                             filters=filters, limit=limit, offset=offset)
     results = product_search.search_products(request)
-    return SearchPage(results=results, hits=hydrate(results.hits), limit=limit, offset=offset)
+    return SearchPage(results=results, hits=hydration.hydrate(results.hits), limit=limit, offset=offset)
 
 
-def similar_products(product_id: int, *, limit: int) -> list[search_selectors.SimilarCard]:
-    return search_selectors.similar_product_cards(product_id, limit=limit)
+def similar_products(product_id: int, *, limit: int) -> list[hydration.SimilarCard]:
+    return hydration.similar_product_cards(product_id, limit=limit)

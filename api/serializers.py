@@ -75,7 +75,7 @@ class FilterParamsSerializer(ParamsSerializer):
 
     @staticmethod
     def filter_kwargs(data: dict) -> dict:
-        """The validated filters as api.selectors.product_filters() arguments."""
+        """The validated filters as catalog.product_filters.from_slugs() arguments."""
         return {
             "category": data.get("category", ""), "brand": data.get("brand", ""),
             "price_min": data.get("price_min"), "price_max": data.get("price_max"),

@@ -124,7 +124,7 @@ def main() -> int:
             dataset = slice_of(args.dataset, QUICK_PER_CLASS, tmp / "slice") if args.quick else args.dataset
 
             # The model row and its ONNX file exist before the clock starts: workers only load it.
-            from search.services import embedding_model_ensure_active
+            from vision.services import embedding_model_ensure_active
 
             model = embedding_model_ensure_active()
             say(f"active model: {model.name} {model.version} ({model.variant})")
@@ -570,7 +570,7 @@ def _stage_seconds(metrics_dir: Path) -> dict[str, float] | None:
     except Exception as exc:
         say(f"stage times not available ({exc})")
         return None
-    from search.metrics import STAGES
+    from vision.metrics import STAGES
 
     return {
         stage: round(sums[stage] / counts[stage], 5)
@@ -586,11 +586,12 @@ def _measure_model(dataset: Path, count: int) -> dict:
     import numpy as np
     from django.conf import settings
 
-    from catalog.preprocessing import DERIVATIVE_SIZES, decode_image
-    from search.embedders import embedder_for
-    from search.model.graph import EMBEDDING_NAME
-    from search.model.preprocess import preprocess_batch
-    from search.selectors import embedding_model_active
+    from catalog.image_files import DERIVATIVE_SIZES
+    from vision.decoding import decode_image
+    from vision.embedders import embedder_for
+    from vision.onnx_model.graph import EMBEDDING_NAME
+    from vision.onnx_model.preprocess import preprocess_batch
+    from vision.selectors import embedding_model_active
 
     files = image_files(dataset)
     step = max(1, len(files) // count)

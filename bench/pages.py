@@ -101,7 +101,7 @@ def load_catalogue(limit: int | None) -> dict:
     from catalog.demo import load_demo_catalog
     from catalog.models import Product, ProductImage
     from search.models import SimilarProduct
-    from search.pipeline import product_images_process
+    from vision.pipeline import product_images_process
     from search.product_refresh import products_refresh
 
     started = time.perf_counter()

@@ -35,7 +35,7 @@ relevant = same class), in a throw-away database `visualshop_bench_search`:
                HNSW index is rebuilt once. scale_p50_ms / p95 / p99: the whole photo search
                (search_products on each query's uploaded bytes) at that size;
                scale_recall_at_10: its top 10 against the same search over an exact scan.
-               scale_knn_*: the bare product kNN query (search.selectors.products_nearest,
+               scale_knn_*: the bare product kNN query (vision.knn.products_nearest,
                top 10) for every query picture's real vector, recall against an exact numpy
                scan of every stored vector
 
@@ -235,7 +235,7 @@ def grow_catalogue(model, total: int, products: np.ndarray, categories: np.ndarr
     """Add synthetic products until `total` vectors; (all product ids, all vectors, timings)."""
     from django.db import connection
 
-    from search import services, vector_index
+    from vision import services, vector_index
 
     count = max(0, total - len(vectors))
     say(f"scale: adding {count} synthetic products and vectors")
@@ -287,18 +287,20 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
     uploaded bytes: decode, embed, HNSW candidates, re-ranking) timed, and its top 10 against
     the same search over an exact scan (scale_p50_ms, scale_recall_at_10); and the bare product
     kNN query against an exact numpy scan (scale_knn_*)."""
-    from search import evaluation, selectors
+    from search import evaluation
+    from vision import knn
+    from vision import selectors as vision_selectors
 
     products, categories, vectors = catalogue_vectors(model)
     all_products, all_vectors, timings = grow_catalogue(model, total, products, categories, vectors)
     contents = [path.read_bytes() for path in query_paths]
     for vector, content in zip(query_vectors[:5], contents):  # warm-up: the index's first pages come from disk
-        selectors.products_nearest(model, vector, limit=K)
+        knn.products_nearest(model, vector, limit=K)
         evaluation.photo_search_ids(content, exact=False)
     times, found = [], []
     for vector in query_vectors:
         started = time.perf_counter()
-        matches = selectors.products_nearest(model, vector, limit=K)
+        matches = knn.products_nearest(model, vector, limit=K)
         times.append((time.perf_counter() - started) * 1000)
         found.append([match.product_id for match in matches])
     photo_times, served = [], []
@@ -355,7 +357,9 @@ def main() -> int:
         django.setup()
         from django.core.management import call_command
 
-        from search import embedders, evaluation, hybrid_evaluation, selectors
+        from search import evaluation, hybrid_evaluation
+        from vision import embedders
+        from vision import selectors as vision_selectors
 
         say("migrating the throw-away database")
         call_command("migrate", verbosity=0)
@@ -363,7 +367,7 @@ def main() -> int:
         result.update(evaluation.evaluate(dataset, tmp, workers=os.cpu_count() or 1,
                                           held_out=evaluation.held_out_groups(dataset.classes),
                                           log=lambda message: say(message)))
-        model = selectors.embedding_model_active()
+        model = vision_selectors.embedding_model_active()
         query_paths = [image.path for image in dataset.queries]
 
         result["photo_embed_p50_ms"] = measure_embed(model, query_paths)

@@ -1,6 +1,6 @@
 """Benchmark: the floor under photo search latency, what no server can go below here.
 
-Per query picture, one at a time: decode it as photo search does (catalog.preprocessing.
+Per query picture, one at a time: decode it as photo search does (vision.decoding.
 decode_image, the same reduced-scale JPEG decode), embed it with the same ONNX model file
 and preprocessing on one thread (as EMBEDDING_THREADS=1 serves), and find the top 10 by an
 exact cosine scan in numpy over the catalogue's vectors. Nothing else: no Django, no
@@ -41,7 +41,7 @@ WARM_UP = 3
 def floor_latencies(contents: Sequence[bytes], catalogue: np.ndarray, model_path: Path) -> dict[str, list[float]]:
     """Milliseconds per query of decode, embed, scan and all three, after a few untimed
     queries (the first run of a session is slow; a server warms it at start)."""
-    from search.model import ImageEmbedder, l2_normalize
+    from vision.onnx_model import ImageEmbedder, l2_normalize
 
     embedder = ImageEmbedder(model_path, intra_op_num_threads=1)
     embedder.warm_up()
@@ -97,7 +97,7 @@ def main() -> int:
     if not (dataset / "train").is_dir() or not (dataset / "validation").is_dir():
         parser.error(f"{dataset}: needs train/ and validation/ folders")
 
-    from search.model import load_embedder
+    from vision.onnx_model import load_embedder
     from visualshop.paths import VAR_DIR
 
     catalogue_paths = _pictures(dataset / "train", QUICK_CATALOGUE_PER_CLASS if args.quick else None)

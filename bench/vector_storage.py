@@ -190,7 +190,7 @@ def pca_components(centred: np.ndarray, dims: int) -> np.ndarray:
 
 def build_options(catalogue: np.ndarray, queries: np.ndarray, pca_dims: int) -> list[Option]:
     """The five layouts; mean and PCA are fitted on the (normalised) catalogue only."""
-    from search.model import l2_normalize
+    from vision.onnx_model import l2_normalize
 
     mean = catalogue.mean(axis=0)
     components = pca_components(catalogue - mean, pca_dims)
@@ -216,7 +216,7 @@ def build_options(catalogue: np.ndarray, queries: np.ndarray, pca_dims: int) -> 
 
 def exact_top_k(catalogue: np.ndarray, queries: np.ndarray, k: int = TOP_K) -> np.ndarray:
     """Brute-force cosine top-k ids [Q, k] on the stored values (as pgvector computes it)."""
-    from search.model import l2_normalize
+    from vision.onnx_model import l2_normalize
 
     similarity = l2_normalize(queries.astype(np.float32)) @ l2_normalize(catalogue.astype(np.float32)).T
     return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
@@ -409,7 +409,7 @@ def main() -> int:
     if not (dataset / "train").is_dir() or not (dataset / "validation").is_dir():
         parser.error(f"{dataset}: needs train/ and validation/ folders")
 
-    from search.model import l2_normalize, load_embedder
+    from vision.onnx_model import l2_normalize, load_embedder
     from visualshop import embedded
     from visualshop.paths import VAR_DIR
 

@@ -375,7 +375,7 @@ def build_photo_shop():
     from catalog import services
     from catalog.services import ProductData
     from catalog.tests.factories import stored_image
-    from search.pipeline import product_images_process
+    from vision.pipeline import product_images_process
     from search.product_refresh import products_refresh
 
     shop = build_shop(process=False)

@@ -24,7 +24,7 @@ from fixtures.shop import jpeg
 from browser_tests.conftest import lookalike_picture, upload_photo
 from catalog.models import Category, Product, ProductImage
 from catalog.tests.factories import stored_image
-from search.pipeline import product_images_process
+from vision.pipeline import product_images_process
 from orders.models import Order
 
 pytestmark = pytest.mark.browser

@@ -40,6 +40,9 @@ DEFAULT_LIMITS = {"IMAGE_MAX_PIXELS": MAX_PIXELS, "IMAGE_DECODE_MAX_MB": 128, "I
 # The pipeline decodes catalogue pictures at reduced scale as long as the short side keeps
 # this many pixels (the display derivative's long side): import judges the cost of that decode.
 CATALOGUE_DECODE_MIN_SIDE = 1200
+# Long side of each derivative a ProductImage has (made by vision.decoding.make_derivatives):
+# a grid thumbnail and the product-page size.
+DERIVATIVE_SIZES = {"thumbnail": 320, "display": CATALOGUE_DECODE_MIN_SIDE}
 
 MB = 1024 * 1024
 # Bytes Pillow stores per pixel: every mode not listed takes 4 (RGB is stored as RGBX).
@@ -157,7 +160,7 @@ def check_decode_cost(image: Image.Image, *, min_side: int | None, max_decode_mb
 
 def inspect_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None) -> ImageInfo:
     """Identify and check image bytes without decoding a pixel: the checks decode_image
-    (catalog.preprocessing) makes before decoding, for the scale the pipeline decodes at."""
+    (vision.decoding) makes before decoding, for the scale the pipeline decodes at."""
     max_pixels = image_limit("IMAGE_MAX_PIXELS") if max_pixels is None else max_pixels
     max_decode_mb = image_limit("IMAGE_DECODE_MAX_MB") if max_decode_mb is None else max_decode_mb
     image = open_image(content, max_pixels=max_pixels)

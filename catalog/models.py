@@ -142,11 +142,11 @@ class ProductImage(models.Model):
     # Derivatives written by the pipeline (JPEG, long side bounded); empty until processed.
     thumbnail = models.ImageField(upload_to="derived/", max_length=255, blank=True)
     display = models.ImageField(upload_to="derived/", max_length=255, blank=True)
-    # Quality measures (catalog.image_quality), kept so staff can sort and thresholds can be re-tuned.
+    # Quality measures (vision.quality), kept so staff can sort and thresholds can be re-tuned.
     blur = models.FloatField(null=True, blank=True, help_text="variance of the Laplacian; low means blurred")
     brightness = models.FloatField(null=True, blank=True, help_text="mean luma 0-255")
     phash = models.BigIntegerField(null=True, blank=True, help_text="64-bit DCT perceptual hash")
-    # Dominant colour names of this picture with their share of pixels (search.colours),
+    # Dominant colour names of this picture with their share of pixels (vision.colours),
     # e.g. {"red": 0.62, "white": 0.3}; the product's colours are aggregated from these.
     colours = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)

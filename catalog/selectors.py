@@ -12,7 +12,7 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Category, Product, ProductImage
-from catalog.preprocessing import DERIVATIVE_SIZES
+from catalog.image_files import DERIVATIVE_SIZES
 
 # Pictures shoppers see: processed and usable, shown through their derivatives (an upload as
 # it arrived is staff-only, visualshop.media). A product is listed only with one of these.
@@ -260,7 +260,7 @@ def listing_facets(category_ids: Sequence[int], *, price_edges: Sequence[Decimal
                    colours: Sequence[str] = (), price_min: Decimal | None = None,
                    price_max: Decimal | None = None, in_stock: bool = False) -> ListingFacets:
     """Facet counts over the active products of these categories (a category and its
-    descendants), with the listing's filters (the meaning of search.selectors.ProductFilters:
+    descendants), with the listing's filters (the meaning of catalog.product_filters.ProductFilters:
     price_min <= price <= price_max, any of the colours). One query.
 
     Price buckets are cut at `price_edges` (a bucket holds its lower edge, as width_bucket).
@@ -342,7 +342,7 @@ def _json(value) -> list:
 
 
 def image_srcset(image: ProductImage) -> str:
-    """`srcset` candidates of an image: its derivatives (catalog.preprocessing.DERIVATIVE_SIZES,
+    """`srcset` candidates of an image: its derivatives (catalog.image_files.DERIVATIVE_SIZES,
     long side bounded, never enlarged), each with its width, smallest first and each width
     once. Never the upload (staff-only, visualshop.media). Empty for an unprocessed image or
     one whose size is unknown."""

@@ -15,8 +15,8 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import ProductImage
-from search import selectors
-from search.models import EmbeddingModel
+from vision import knn
+from vision.models import EmbeddingModel
 
 SEARCHABLE = (ProductImage.Status.READY, ProductImage.Status.FLAGGED)
 # Extra neighbours fetched per image: the product's own other images and neighbours
@@ -71,7 +71,7 @@ class CategoryVote:
         )
 
 
-def category_vote(neighbour_lists: list[list[selectors.Neighbour]], product_id: int) -> CategoryVote:
+def category_vote(neighbour_lists: list[list[knn.Neighbour]], product_id: int) -> CategoryVote:
     """Per image of the product, its CATEGORY_PREDICTION_NEIGHBOURS nearest images of *other*
     categorised products vote for their product's category, weighted by cosine (negative
     cosines weigh nothing). Ties go to the lower category id, so the outcome is stable."""
@@ -99,7 +99,7 @@ def predict_category(model: EmbeddingModel | None, product_id: int,
         return None
     limit = settings.CATEGORY_PREDICTION_NEIGHBOURS + len(images) + NEIGHBOUR_MARGIN
     neighbour_lists = [
-        selectors.image_neighbours(model, vector, limit=limit, exclude_image_id=image_id)
+        knn.image_neighbours(model, vector, limit=limit, exclude_image_id=image_id)
         for image_id, vector in images
     ]
     vote = category_vote(neighbour_lists, product_id)

@@ -61,7 +61,7 @@ import numpy as np
 K = 10
 # Throw-away databases are named after this and the parent's pid, so parallel runs never meet.
 DATABASE_PREFIX = "visualshop_evaluate_"
-# Images per unit of work of the processing pool (search.backfill).
+# Images per unit of work of the processing pool (vision.process_pool).
 PROCESS_BATCH = 32
 
 
@@ -340,7 +340,7 @@ def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: i
     """Import the pictures as products and run the image pipeline on them here."""
     from catalog.importing.service import ImportOptions, import_catalog
     from catalog.models import ProductImage
-    from search import backfill
+    from vision import process_pool
 
     folder = _linked_folder(images, workdir / "catalogue")
     names = {f"{image.label}/{image.path.name}": image.name for image in images}
@@ -350,10 +350,10 @@ def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: i
     dataset_root = Path(os.path.commonpath([image.path.resolve().parent for image in images]))
     report = import_catalog(folder, ImportOptions(default_price=Decimal("1.00"), image_root=dataset_root))
     problems = [f"catalogue {names.get(f.label, f.label)}: {f.reason}" for f in report.failures]
-    ids = backfill.image_ids_to_process("pending")
+    ids = process_pool.image_ids_to_process("pending")
     log(f"processing {len(ids)} images on {workers} processes")
     started = time.perf_counter()
-    statuses = backfill.images_process_in_pool(ids, workers=workers, batch=PROCESS_BATCH)
+    statuses = process_pool.images_process_in_pool(ids, workers=workers, batch=PROCESS_BATCH)
     log(f"processed in {time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
     refresh = products_refresh_until_clean(log=log)
@@ -408,10 +408,11 @@ def searchable_labels() -> dict[int, str]:
 def projection_fit() -> dict:
     """Fit and activate the re-ranking projection on the catalogue, as staff would after an
     import; a catalogue too small to fit on is searched without one (said in the result)."""
-    from search import reranking, selectors
+    from search import reranking
+    from vision import selectors as vision_selectors
 
     try:
-        projection = reranking.projection_fit(selectors.embedding_model_active())
+        projection = reranking.projection_fit(vision_selectors.embedding_model_active())
     except reranking.CannotFitProjection as exc:
         return {"fitted": False, "reason": str(exc)}
     return {"fitted": True, "version": projection.version, **projection.fit}
@@ -430,7 +431,7 @@ def queries_run(queries: Sequence[LabelledImage], labels: dict[int, str], *, exa
                 timed: bool = True, log: Callable[[str], None] = say) -> tuple[list[QueryOutcome], list[str]]:
     """Search with every query picture (timed), then again with exact candidates (recall).
     timed=False: no warm-up search and no latencies (latency_ms None), for the extra runs."""
-    from catalog.preprocessing import ImageRejected
+    from vision.decoding import ImageRejected
 
     relevant_totals = Counter(labels.values())
     problems: list[str] = []
@@ -540,10 +541,11 @@ def held_out_report(queries: Sequence[LabelledImage], labels: dict[int, str], gr
     from django.conf import settings
 
     from catalog.models import Product
-    from search import reranking, selectors
+    from search import reranking
     from search.models import SearchProjection
+    from vision import selectors as vision_selectors
 
-    model = selectors.embedding_model_active()
+    model = vision_selectors.embedding_model_active()
     full = SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE).first()
     weight = settings.SEARCH_CATEGORY_WEIGHT or DEFAULT_CATEGORY_WEIGHT
     categories: dict[str, set[int]] = defaultdict(set)

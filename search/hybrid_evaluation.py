@@ -3,7 +3,7 @@
 
 Queries: every query picture with a colour word, in two sets:
 
-  own      the word is the picture's own dominant colour (search.colours on the same
+  own      the word is the picture's own dominant colour (vision.colours on the same
            256 px working copy the pipeline measures): "this, in its colour"
   asked    each of COLOURS in turn: "this kind of thing, in red"
 
@@ -85,12 +85,12 @@ def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, l
 
 def own_colour(content: bytes) -> str | None:
     """The picture's first dominant colour, measured as the pipeline measures a catalogue
-    picture's (search.pipeline: the model's 256 px working copy)."""
+    picture's (vision.pipeline: the model's 256 px working copy)."""
     from django.conf import settings
 
-    from catalog.preprocessing import decode_image
-    from search.colours import dominant_colours
-    from search.model.preprocess import RESIZE, resize_short_side
+    from vision.decoding import decode_image
+    from vision.colours import dominant_colours
+    from vision.onnx_model.preprocess import RESIZE, resize_short_side
 
     decoded = decode_image(content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=RESIZE)
     return next(iter(dominant_colours(resize_short_side(decoded.image))), None)
@@ -110,13 +110,14 @@ def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, c
     from django.conf import settings
 
     from catalog.models import Product
-    from catalog.preprocessing import ImageRejected
-    from search import hybrid, selectors
+    from vision.decoding import ImageRejected
+    from search import hybrid
+    from vision import selectors as vision_selectors
     from search.photo_search import embed_photo
     from search.product_search import SearchRequest, photo_ranking, search_products
     from search.text import search_text
 
-    model = selectors.embedding_model_active()
+    model = vision_selectors.embedding_model_active()
     colours = {pid: list(found or []) for pid, found in Product.objects.filter(pk__in=list(labels))
                .values_list("pk", "colours")}
     relevant_totals = Counter((labels[pid], colour) for pid in labels for colour in colours.get(pid, []))

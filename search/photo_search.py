@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image
 
-from catalog.preprocessing import DecodedImage, ImageRejected, decode_image
-from search.embedders import embed_picture
+from search import reranking
+from vision import selectors as vision_selectors
+from vision.decoding import DecodedImage, ImageRejected, decode_image
+from vision.embedders import embed_picture, embedder_for
 
 
 # A shorter side says too little to search with. The long side may be at most
@@ -81,3 +83,14 @@ def embed_photo(model, content: bytes, crop: CropBox | None = None):
         picture = crop.apply(picture, decoded.upright_size)
     return embed_picture(model, picture)
 
+
+def warm_up_search() -> str:
+    """Load the active model's session and its projection now, so the first shopper's photo
+    search is not the one that pays for it (about 100 ms for the file, more for the first
+    run). Web processes call it at start; returns what it did, for the log."""
+    model = vision_selectors.embedding_model_active()
+    if model is None:
+        return "no active image model yet"
+    embedder_for(model)
+    projection = reranking.active_projection(model)
+    return f"{model.name} {model.version} loaded" + (f" with projection {projection.id}" if projection else "")

@@ -2,7 +2,7 @@
 document (search.text.index_products) and the cached similar products.
 
 Products are marked search-dirty by every write that changes what search derives from
-them (catalog.services: text edits, image deleted or replaced; search.pipeline: an image
+them (catalog.services: text edits, image deleted or replaced; vision.pipeline: an image
 settled or failed), in the same transaction, and their refresh is queued on commit
 (search.tasks.refresh_products). A periodic sweep refreshes whatever is still dirty (a
 lost message, a broker that was down, a worker killed mid-refresh).
@@ -25,6 +25,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from catalog import services as catalog_services
 from catalog.models import Product
 from search import attributes, selectors, similar
+from vision import knn
+from vision import selectors as vision_selectors
 from search.text import index_products
 
 logger = logging.getLogger(__name__)
@@ -73,8 +75,8 @@ def products_refresh(product_ids: list[int], *, only_dirty: bool = True) -> int:
     versions = _versions(ids, only_dirty=only_dirty) if ids else {}
     if not versions:
         return 0
-    model = selectors.embedding_model_active()
-    vectors = selectors.product_image_vectors(model, list(versions)) if model else {}
+    model = vision_selectors.embedding_model_active()
+    vectors = knn.product_image_vectors(model, list(versions)) if model else {}
     colours = attributes.products_colours(list(versions))
     computed = []
     for product_id, (version, is_active) in versions.items():

@@ -21,10 +21,12 @@ from django.conf import settings
 
 from catalog.importing.fetch import FetchLimits, fetch_image
 from catalog.models import Brand, Category, ProductImage
-from search import reranking, selectors
+from search import reranking
+from vision import knn
+from vision import selectors as vision_selectors
 from search.facets import Facets
 from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
-from search.selectors import ProductFilters
+from catalog.product_filters import ProductFilters
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ MAX_PHOTO_DEPTH = 500
 def search_products(request: SearchRequest, *, exact: bool = False) -> SearchResults:
     """Products for a photo, words, or both, best first.
 
-    Raises InvalidSearch, catalog.preprocessing.ImageRejected (unusable picture, with a
+    Raises InvalidSearch, vision.decoding.ImageRejected (unusable picture, with a
     code), catalog.importing.fetch.ImageFetchError (image URL), PhotoSearchUnavailable.
     exact=True takes photo candidates from an exact scan instead of the HNSW index.
     """
@@ -92,7 +94,7 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
                           _why(None, hit.matched_words, applied)) for hit in found.hits]
         return SearchResults("text", hits, found.total, found.facets, applied)
 
-    model = selectors.embedding_model_active()
+    model = vision_selectors.embedding_model_active()
     if model is None:
         raise PhotoSearchUnavailable("photo search is not available yet: no catalogue image has been processed")
     vector, exclude_product_id = _query_vector(request, model)
@@ -135,7 +137,7 @@ def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None
         if image is None:
             raise InvalidSearch(f"image {request.image_id} is not a searchable catalogue image")
         if request.crop is None:
-            stored = selectors.image_vector(model, image.pk)
+            stored = knn.image_vector(model, image.pk)
             if stored is not None:
                 return stored, image.product_id
         with image.file.open("rb") as handle:
@@ -165,8 +167,8 @@ def photo_ranking(model, vector: np.ndarray, *, wanted: int, filters: ProductFil
     """The products nearest to the photo's vector, best first, at least `wanted` of them when
     the catalogue has them: candidate images re-scored (search.reranking), the best image of
     each product kept."""
-    candidates = selectors.image_candidates(
-        model, vector, limit=max(settings.SEARCH_CANDIDATES, wanted * selectors.CANDIDATES_PER_RESULT),
+    candidates = knn.image_candidates(
+        model, vector, limit=max(settings.SEARCH_CANDIDATES, wanted * knn.CANDIDATES_PER_RESULT),
         filters=filters, exclude_product_id=exclude_product_id, exact=exact,
     )
     return _best_per_product(reranking.rescore(vector, candidates, reranking.active_projection(model)))

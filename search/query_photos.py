@@ -22,7 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from catalog.preprocessing import encode_jpeg
+from vision.decoding import encode_jpeg
 from search.photo_search import SHOPPER_PHOTO_DECODE_SIDE, CropBox, decode_shopper_photo
 
 QUERY_PHOTO_DIR = "query-photos"
@@ -66,7 +66,7 @@ def _keep(path: str) -> bool:
 
 
 def query_photo_store(content: bytes) -> StoredQueryPhoto:
-    """Validate and store a shopper's photo. Raises catalog.preprocessing.ImageRejected (code
+    """Validate and store a shopper's photo. Raises vision.decoding.ImageRejected (code
     and message for the shopper, see search.photo_search.decode_shopper_photo).
     Storing the same picture twice keeps one file (and makes it young again)."""
     decoded = decode_shopper_photo(content)

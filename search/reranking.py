@@ -32,7 +32,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from search.models import EmbeddingModel, SearchProjection
+from search.models import SearchProjection
+from vision import selectors as vision_selectors
+from vision.knn import Candidate
+from vision.models import EmbeddingModel
+from vision.vector_index import halfvec_from_send
 
 
 class CannotFitProjection(ValueError):
@@ -49,11 +53,6 @@ class Projection:
         """Projected, L2-normalised rows."""
         projected = (np.atleast_2d(vectors).astype(np.float32) - self.mean) @ self.matrix
         return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
-
-
-def halfvec_from_send(data: bytes | memoryview) -> np.ndarray:
-    """pgvector's halfvec binary format: int16 dimension, int16 unused, big-endian float16s."""
-    return np.frombuffer(data, dtype=">f2", offset=4).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------
@@ -156,9 +155,7 @@ def projection_refit_if_stale() -> str:
     of categorised searchable images moved by more than SEARCH_PROJECTION_REFIT_CHANGE since
     the active fit (a new category, a season's collection). A model whose projections were all
     retired by staff is left alone. Returns what it did, for the log."""
-    from search.selectors import embedding_model_active
-
-    model = embedding_model_active()
+    model = vision_selectors.embedding_model_active()
     if model is None:
         return "no active image model"
     current = SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE).first()
@@ -235,15 +232,6 @@ def active_projection(model: EmbeddingModel) -> Projection | None:
         with _lock:
             _loaded[row] = projection
     return projection
-
-
-@dataclass(frozen=True)
-class Candidate:
-    image_id: int
-    product_id: int
-    category_id: int | None
-    cosine: float  # raw cosine to the query
-    vector: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from django.db.models import F
 
 from catalog import services as catalog_services
 from catalog.models import Product
-from search import selectors
-from search.models import EmbeddingModel, SimilarProduct
+from vision import knn
+from search.models import SimilarProduct
+from vision.models import EmbeddingModel
 
 # Scores are cosines computed by PostgreSQL from the same stored halfvecs on every path,
 # so equal means equal; the tolerance only absorbs float formatting.
@@ -58,7 +59,7 @@ def similar_compute(model: EmbeddingModel | None, product_id: int,
         return []
     best: dict[int, SimilarRow] = {}
     for _, vector in images:
-        for match in selectors.products_nearest(
+        for match in knn.products_nearest(
             model, vector, limit=settings.SIMILAR_PRODUCTS_COUNT, exclude_product_id=product_id
         ):
             current = best.get(match.product_id)
@@ -81,7 +82,7 @@ def similar_store(product_id: int, rows: list[SimilarRow]) -> None:
 DIRTY = "dirty"
 
 
-def _merged(current: list[SimilarRow], product_id: int, new: selectors.PairScore | None):
+def _merged(current: list[SimilarRow], product_id: int, new: knn.PairScore | None):
     """What another product's list becomes now that `product_id` scores `new` against it:
     None (unchanged), DIRTY (needs its own refresh) or the new rows."""
     old = next((row for row in current if row.similar_id == product_id), None)
@@ -123,7 +124,7 @@ def similar_sync_neighbours(model: EmbeddingModel, product_id: int, *, is_active
     affected = sorted(listing | {row.similar_id for row in rows})
     if not affected:
         return SyncOutcome([], [])
-    scores = selectors.product_pair_scores(model, product_id, affected) if is_active else {}
+    scores = knn.product_pair_scores(model, product_id, affected) if is_active else {}
     # Decide without locks first: usually (a text edit, a duplicate message) nothing changes.
     current = _lists(affected)
     candidates = [other for other in affected if _merged(current[other], product_id, scores.get(other)) is not None]

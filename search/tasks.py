@@ -1,43 +1,18 @@
-"""Celery tasks of the image pipeline: thin wrappers around search.pipeline and
-search.services. Every one is safe to run twice (acks_late re-delivers a task
-whose worker died)."""
+"""Celery tasks of search: thin wrappers around search.product_refresh, search.reranking and
+search.query_photos. Every one is safe to run twice (acks_late re-delivers a task whose
+worker died)."""
 
 import logging
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from search import pipeline, rebuild, reranking, services
+from search import product_refresh, query_photos, reranking
 
 logger = logging.getLogger(__name__)
 
-# A database or storage that is briefly away: retried with exponential backoff, a bounded
-# number of times. Per-image problems never get here; the pipeline records them per image.
+# A database that is briefly away: retried with exponential backoff, a bounded number of times.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
-
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=5,
-)
-def process_product_images(image_ids: list[int]) -> None:
-    pipeline.product_images_process(image_ids)
-
-
-@shared_task(acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=2, max_retries=5)
-def rebuild_embeddings(model_id: int) -> None:
-    rebuild.rebuild_step(model_id)
-
-
-@shared_task(acks_late=True)
-def sweep_embedding_models() -> str:
-    outcome = services.embedding_models_sweep()
-    logger.info("embedding model sweep: %s", outcome)
-    return outcome
 
 
 @shared_task(acks_late=True)
@@ -52,16 +27,12 @@ def refresh_products(product_ids: list[int]) -> int:
     """Refresh search data of products marked dirty (queued on commit by catalog.services
     and the pipeline). Products already refreshed meanwhile are skipped, so a re-delivered
     or retried message is harmless."""
-    from search import product_refresh
-
     return product_refresh.products_refresh(product_ids)
 
 
 @shared_task(acks_late=True)
 def sweep_search_dirty() -> int:
     """Periodic (every 60 s): refresh dirty products whose message was lost."""
-    from search import product_refresh
-
     refreshed = product_refresh.products_sweep_dirty()
     if refreshed:
         logger.info("search refresh sweep: %s product(s) refreshed", refreshed)
@@ -72,8 +43,6 @@ def sweep_search_dirty() -> int:
 def cleanup_query_photos() -> int:
     """Periodic (hourly): delete shoppers' query photos older than a day (their results links
     stop working then; search.query_photos)."""
-    from search import query_photos
-
     deleted = query_photos.query_photos_cleanup()
     if deleted:
         logger.info("query photos: %s older than a day deleted", deleted)

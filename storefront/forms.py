@@ -23,14 +23,14 @@ from django import forms
 from django.conf import settings
 
 from catalog.selectors import DEFAULT_SORT, PRODUCT_SORTS
-from search.colours import NAMES as COLOUR_NAMES
+from vision.colours import NAMES as COLOUR_NAMES
 from search.photo_search import CropBox
 from search.product_search import MAX_PHOTO_DEPTH
 from search.query_photos import TOKEN_RE
 from search.text import price_bucket_values
 
 # Colours a listing can be narrowed to at once, and what a colour name looks like
-# (search.colours names: "navy", "forest green").
+# (vision.colours names: "navy", "forest green").
 MAX_COLOURS = 12
 COLOUR_NAME = re.compile(r"^[a-z][a-z ]{0,19}$")
 

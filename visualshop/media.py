@@ -1,7 +1,7 @@
 """Who may download what under MEDIA_URL.
 
 Public: the derivatives the pipeline writes (derived/: thumbnails and display images,
-re-encoded from the decoded pixels, search.pipeline). Everything else in media storage is an
+re-encoded from the decoded pixels, vision.pipeline). Everything else in media storage is an
 upload as it arrived: product originals (products/: a rejected file, a supplier's picture with
 its metadata) and shoppers' query photos (query-photos/). Those are served to signed-in staff
 only; anyone else gets the same 404 as for a file that does not exist.

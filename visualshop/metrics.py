@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-import search.metrics  # noqa: F401  (defines the pipeline metrics in this process too)
+import vision.metrics  # noqa: F401  (defines the pipeline metrics in this process too)
 from catalog.models import ProductImage
 from visualshop.rate_limits import client_address
 

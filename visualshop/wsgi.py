@@ -15,7 +15,8 @@ def _warm_up() -> None:
 
     if not settings.SEARCH_WARM_AT_START:
         return
-    from search.embedders import ModelUnavailable, warm_up_search
+    from search.photo_search import warm_up_search
+    from vision.embedders import ModelUnavailable
 
     log = logging.getLogger("visualshop.wsgi")
     try:

@@ -17,6 +17,7 @@ from api.serializers import (
     SimilarParamsSerializer,
     SimilarProductsSerializer,
 )
+from catalog import product_filters
 from catalog.models import Product
 
 PRODUCT_ID = OpenApiParameter(
@@ -45,7 +46,7 @@ class ProductListView(APIView):
         params = ProductListParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        products = selectors.product_list(selectors.product_filters(**FilterParamsSerializer.filter_kwargs(data)))
+        products = product_filters.product_list(product_filters.from_slugs(**FilterParamsSerializer.filter_kwargs(data)))
         limit, offset = data["limit"], data["offset"]
         count = products.count()
         url = request.build_absolute_uri()

@@ -20,6 +20,7 @@ from api.serializers import (
     TextSearchParamsSerializer,
 )
 from api.throttling import ImageSearchThrottle, TextSearchThrottle
+from catalog import product_filters
 
 # Room in a multipart body for the form fields and the part headers beside the photo.
 MULTIPART_ALLOWANCE = 64 * 1024
@@ -83,7 +84,7 @@ class ImageSearchView(APIView):
         data = serializer.validated_data
         page = selectors.search(
             text=data["q"], crop=data["crop_box"], limit=data["limit"], offset=data["offset"],
-            filters=selectors.product_filters(**FilterParamsSerializer.filter_kwargs(data)), **picture,
+            filters=product_filters.from_slugs(**FilterParamsSerializer.filter_kwargs(data)), **picture,
         )
         return Response(results_data(page, request))
 
@@ -106,6 +107,6 @@ class TextSearchView(APIView):
         data = params.validated_data
         page = selectors.search(
             text=data["q"], limit=data["limit"], offset=data["offset"],
-            filters=selectors.product_filters(**FilterParamsSerializer.filter_kwargs(data)),
+            filters=product_filters.from_slugs(**FilterParamsSerializer.filter_kwargs(data)),
         )
         return Response(results_data(page, request))

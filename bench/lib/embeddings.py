@@ -16,8 +16,8 @@ import numpy as np
 
 def decode_like_search(content: bytes):
     """An upright RGB picture decoded exactly as photo search decodes a shopper's upload."""
-    from catalog.preprocessing import decode_image
-    from search.model.preprocess import RESIZE
+    from vision.decoding import decode_image
+    from vision.onnx_model.preprocess import RESIZE
 
     return decode_image(content, min_side=RESIZE).image
 
@@ -36,7 +36,7 @@ def _key(path: Path, dataset: Path) -> str:
 def cached_vectors(embedder, paths: Sequence[Path], dataset: Path, cache_dir: Path) -> np.ndarray:
     """L2-normalised vectors [N, D] of `paths` (files under `dataset`), decoded as photo search
     decodes and embedded by `embedder` one picture per call; cached per model file."""
-    from search.model import l2_normalize
+    from vision.onnx_model import l2_normalize
 
     cache = _cache_path(cache_dir, embedder.model_path, dataset)
     entries: dict[str, np.ndarray] = {}

@@ -5,7 +5,7 @@ re-normalised: they spread over the same region of the embedding space as real
 pictures (clusters per class, dense in between) instead of sitting in a corner of it as
 uniform random vectors would, which would make the index's job unrealistically easy or
 hard. Rows are copied from a real product and image in SQL (so columns added to those
-models later need no change here); vectors go in through search.services' COPY path
+models later need no change here); vectors go in through vision.services' COPY path
 with the model's HNSW index dropped, and the index is built once afterwards, as a rebuild does.
 """
 

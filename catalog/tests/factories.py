@@ -8,7 +8,8 @@ from PIL import Image
 
 from catalog import services
 from catalog.models import Product, ProductImage
-from catalog.preprocessing import DERIVATIVE_SIZES, make_derivatives
+from catalog.image_files import DERIVATIVE_SIZES
+from vision.decoding import make_derivatives
 from catalog.services import ProductData
 
 

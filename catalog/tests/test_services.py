@@ -137,7 +137,7 @@ def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
     with django_capture_on_commit_callbacks(execute=True):
         assert services.images_sweep_stale() == 3
     expected = sorted(images[name].pk for name in ["stale_pending", "stale_processing", "failed_retry"])
-    assert sent == [("search.tasks.process_product_images", [expected])]
+    assert sent == [("vision.tasks.process_product_images", [expected])]
     hopeless = ProductImage.objects.get(pk=images["hopeless"].pk)
     assert (hopeless.status, hopeless.reason_codes, hopeless.reason) == (
         Status.FAILED, ["error"], "gave up after 3 attempts (the worker died or timed out each time)")

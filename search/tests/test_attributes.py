@@ -12,10 +12,12 @@ import pytest
 
 from catalog.models import Category, ProductImage
 from catalog.tests.factories import make_product
-from search import attributes, selectors, services
+from search import attributes
+from vision import knn
+from vision import services
 from search.attributes import CategoryVote, aggregate_colours, category_vote, predict_category
-from search.models import EmbeddingModel
-from search.selectors import Neighbour
+from vision.models import EmbeddingModel
+from vision.knn import Neighbour
 
 Status = ProductImage.Status
 
@@ -203,7 +205,7 @@ def test_every_image_of_the_product_asks_its_own_neighbours(catalogue, vote_sett
     product, images = catalogue.add("NEW-5", 0, 1)
     assert predict_category(catalogue.model, product.pk, images) == Category.objects.get(name="Shoes").pk
     vote = category_vote(
-        [selectors.image_neighbours(catalogue.model, vector, limit=10, exclude_image_id=image_id)
+        [knn.image_neighbours(catalogue.model, vector, limit=10, exclude_image_id=image_id)
          for image_id, vector in images], product.pk)
     assert (vote.votes, vote.share) == (6, 1.0)
 

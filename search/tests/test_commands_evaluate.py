@@ -207,7 +207,7 @@ RED, BLUE = (200, 20, 30), (20, 50, 200)
 def coloured_image_folder(root):
     """3 classes, each a scene with a large garment painted over most of it: train/ a.jpg with
     a red garment and b.jpg with a blue one, validation/ c.jpg and d.png, other views of the
-    same two. Every picture's colours (search.colours) are exactly ["red"] or ["blue"]; the
+    same two. Every picture's colours (vision.colours) are exactly ["red"] or ["blue"]; the
     garment also makes pictures of one colour look alike across classes."""
     from PIL import ImageDraw
 

@@ -21,8 +21,10 @@ from catalog.models import Category, Product, ProductImage
 from catalog.services import ProductData
 from catalog.tests.factories import make_product, stored_image
 from catalog.tests.images import scene
-from search import attributes, pipeline, product_refresh, services, similar
-from search.models import EmbeddingModel, SimilarProduct
+from search import attributes, product_refresh, similar
+from vision import pipeline, services
+from search.models import SimilarProduct
+from vision.models import EmbeddingModel
 from search.text import search_text
 
 pytestmark = pytest.mark.django_db

@@ -5,12 +5,14 @@ from PIL import Image
 
 from catalog.importing.fetch import ImageFetchError
 from catalog.models import ProductImage
-from catalog.preprocessing import ImageRejected
+from vision.decoding import ImageRejected
 from catalog.tests.factories import make_product, stored_image
 from catalog.tests.images import scene, scene_bytes
-from search import selectors
+from catalog import product_filters
+from vision import knn
+from vision import selectors as vision_selectors
 from search.photo_search import CropBox, PhotoSearchUnavailable
-from search.pipeline import product_images_process
+from vision.pipeline import product_images_process
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.tests.photo_server import serving_photo
 
@@ -65,9 +67,9 @@ def test_a_crop_box_searches_for_the_part_the_shopper_means(catalogue):
 
 
 def test_filters_apply_to_photo_search_and_are_named_in_every_reason(catalogue):
-    assert search_products(SearchRequest(image=scene_bytes(3), filters=selectors.ProductFilters(price_max=0))).hits == []
+    assert search_products(SearchRequest(image=scene_bytes(3), filters=product_filters.ProductFilters(price_max=0))).hits == []
     catalogue[1].product.__class__.objects.filter(pk=catalogue[1].product_id).update(colours=["red", "white"])
-    results = search_products(SearchRequest(image=scene_bytes(3), filters=selectors.ProductFilters(colours=("red",), in_stock=False)))
+    results = search_products(SearchRequest(image=scene_bytes(3), filters=product_filters.ProductFilters(colours=("red",), in_stock=False)))
     assert [hit.product_id for hit in results.hits] == [catalogue[1].product_id]
     assert results.applied_filters == ("colour red",)
     assert results.hits[0].why[1:] == ("filter: colour red",)
@@ -154,16 +156,17 @@ def test_before_any_image_is_processed_photo_search_says_so():
 
 
 def test_warm_up_loads_the_active_model_and_projection(catalogue):
-    from search.embedders import _embedders, forget_embedders, warm_up_search
+    from search.photo_search import warm_up_search
+    from vision.embedders import _embedders, forget_embedders
 
     forget_embedders()
-    model = selectors.embedding_model_active()
+    model = vision_selectors.embedding_model_active()
     assert warm_up_search() == f"efficientnet-lite0 {model.version} loaded"
     assert list(_embedders) == [model.pk]
 
 
 def test_warm_up_before_any_image_is_processed_says_so():
-    from search.embedders import warm_up_search
+    from search.photo_search import warm_up_search
 
     assert warm_up_search() == "no active image model yet"
 
@@ -303,7 +306,7 @@ def test_products_only_the_words_found_come_after_the_photos_matches(wardrobe, s
     # The photo's candidates cut to 4 images (the dresses): the red hat comes from the words
     # alone (no image, no likeness), after the photo's red products, before its others.
     settings.SEARCH_CANDIDATES = 1
-    monkeypatch.setattr(selectors, "CANDIDATES_PER_RESULT", 1)
+    monkeypatch.setattr(knn, "CANDIDATES_PER_RESULT", 1)
     settings.SEARCH_HYBRID_PHOTO_CANDIDATES = 4
     results = search_products(SearchRequest(image=jpeg(dress(RED, scale=0.95)), text="red", limit=4))
     assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED", "DRESS-BLUE-1"]

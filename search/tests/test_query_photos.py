@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from fixtures.shop import jpeg
-from catalog.preprocessing import ImageRejected
+from vision.decoding import ImageRejected
 from catalog.tests.images import image_bytes, scene
 from search.photo_search import CropBox
 from search.query_photos import (

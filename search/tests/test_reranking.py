@@ -5,9 +5,10 @@ from django.core.management.base import CommandError
 
 from catalog.tests.factories import make_product, stored_image
 from catalog.tests.images import scene_bytes
-from search import reranking, selectors
+from search import reranking
+from vision import selectors as vision_selectors
 from search.models import SearchProjection
-from search.pipeline import product_images_process
+from vision.pipeline import product_images_process
 from search.reranking import Candidate, Projection
 
 
@@ -87,7 +88,7 @@ def categorised_catalogue(db, settings):
 @pytest.mark.django_db
 def test_fitting_stores_a_new_active_version_and_search_reads_it(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
-    model = selectors.embedding_model_active()
+    model = vision_selectors.embedding_model_active()
     first = reranking.projection_fit(model, dimension=4)
     assert (first.status, first.dimension, first.fit["images"], first.fit["categories"]) == ("active", 4, 8, 2)
     loaded = reranking.active_projection(model)
@@ -103,7 +104,7 @@ def test_fitting_stores_a_new_active_version_and_search_reads_it(categorised_cat
 def test_too_small_a_catalogue_is_not_fitted(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 20
     with pytest.raises(reranking.CannotFitProjection, match="^the catalogue has 8 categorised searchable images in 2 categories"):
-        reranking.projection_fit(selectors.embedding_model_active())
+        reranking.projection_fit(vision_selectors.embedding_model_active())
 
 
 @pytest.mark.django_db
@@ -164,7 +165,7 @@ def test_categories_can_be_left_out_of_a_fit(categorised_catalogue, settings):
     shoes = categorised_catalogue[1].product.category_id
     # Without Shoes only Dresses is left: nothing to tell apart.
     with pytest.raises(reranking.CannotFitProjection, match="^the catalogue has 4 categorised searchable images in 1 categories"):
-        reranking.projection_fit(selectors.embedding_model_active(), dimension=3, exclude_category_ids=[shoes])
+        reranking.projection_fit(vision_selectors.embedding_model_active(), dimension=3, exclude_category_ids=[shoes])
     dresses = categorised_catalogue[0].product.category_id
-    projection = reranking.projection_fit(selectors.embedding_model_active(), dimension=3, exclude_category_ids=[dresses + shoes + 1])
+    projection = reranking.projection_fit(vision_selectors.embedding_model_active(), dimension=3, exclude_category_ids=[dresses + shoes + 1])
     assert (projection.fit["images"], projection.fit["excluded_categories"]) == (8, [dresses + shoes + 1])

@@ -12,8 +12,11 @@ import pytest
 
 from catalog.models import Product, ProductImage
 from catalog.tests.factories import make_product
-from search import selectors, services, similar
-from search.models import EmbeddingModel, SimilarProduct
+from search import selectors, similar
+from vision import knn
+from vision import services
+from search.models import SimilarProduct
+from vision.models import EmbeddingModel
 from search.similar import SimilarRow
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +64,7 @@ class Shop:
         return next(sku for sku, product in self.products.items() if product.pk == pk)
 
     def vectors(self, sku: str) -> list[tuple[int, np.ndarray]]:
-        return selectors.product_image_vectors(self.model, [self.pk(sku)]).get(self.pk(sku), [])
+        return knn.product_image_vectors(self.model, [self.pk(sku)]).get(self.pk(sku), [])
 
     def compute(self, sku: str) -> list[SimilarRow]:
         return similar.similar_compute(self.model, self.pk(sku), self.vectors(sku))
@@ -185,10 +188,10 @@ def test_pair_scores_are_exact_and_symmetric(shop):
     shop.add("A", 0, 90)
     shop.add("B", 80)
     shop.add("C", 200, 10)
-    scores = selectors.product_pair_scores(shop.model, shop.pk("A"), [shop.pk("B"), shop.pk("C")])
+    scores = knn.product_pair_scores(shop.model, shop.pk("A"), [shop.pk("B"), shop.pk("C")])
     assert {shop.sku(pk): (round(s.score, 3), s.image_id) for pk, s in scores.items()} == {
         "B": (cos(10), shop.images["A"][1].pk), "C": (cos(10), shop.images["A"][0].pk)}
-    back = selectors.product_pair_scores(shop.model, shop.pk("B"), [shop.pk("A")])
+    back = knn.product_pair_scores(shop.model, shop.pk("B"), [shop.pk("A")])
     assert back[shop.pk("A")].score == scores[shop.pk("B")].score
 
 

@@ -11,7 +11,7 @@ from catalog.models import Product, ProductImage
 from catalog.services import ProductData
 from catalog.tests.factories import mark_processed
 from search.facets import Facets, FacetValue
-from search.selectors import ProductFilters
+from catalog.product_filters import ProductFilters
 from search.text import index_products, search_text
 
 pytestmark = pytest.mark.django_db

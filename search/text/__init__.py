@@ -18,7 +18,7 @@ from typing import Protocol
 from django.conf import settings
 
 from search.facets import Facets, FacetValue
-from search.selectors import ProductFilters
+from catalog.product_filters import ProductFilters
 from search.text.query import ParsedQuery, parse
 
 # Facet values shown per facet: the most frequent first.

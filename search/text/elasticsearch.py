@@ -21,9 +21,9 @@ from django_elasticsearch_dsl.apps import DEDConfig
 from elasticsearch import BadRequestError
 from elasticsearch.helpers import bulk
 
-from search.documents import ProductDocument
+from search.text.elasticsearch_document import ProductDocument
 from search.facets import Facets, FacetValue
-from search.selectors import ProductFilters
+from catalog.product_filters import ProductFilters
 from search.text import FACET_SIZE, MIN_CORRECTED_LENGTH, PRICE_EDGES, TextHit, TextResults, price_facet
 from search.text.query import STOP_WORDS, ParsedQuery, Term
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import connection
 
 from search.facets import Facets, FacetValue
-from search.selectors import ProductFilters
+from catalog.product_filters import ProductFilters
 from search.text import FACET_SIZE, MIN_CORRECTED_LENGTH, PRICE_EDGES, TextHit, TextResults, price_facet
 from search.text.query import ParsedQuery
 

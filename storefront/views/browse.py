@@ -1,4 +1,4 @@
-"""The shop's browsing pages: home, category listings (filters from search.selectors, price
+"""The shop's browsing pages: home, category listings (filters from catalog.product_filters, price
 buckets from search.text), product pages with their "Visually similar" row."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from django.shortcuts import redirect, render
 from catalog import selectors
 from catalog.context_processors import category_tree_for
 from catalog.models import Product
-from search import selectors as search_selectors
+from catalog import product_filters
+from search import hydration
 from search.text import PRICE_EDGES, price_bucket_values
 from storefront.forms import ListingForm, price_range
 
@@ -47,11 +48,11 @@ def category_detail(request, slug: str):
     chosen = ListingForm(request.GET, price_buckets=buckets).values()
     price_min, price_max = price_range(chosen["price"]) if chosen["price"] else (None, None)
     try:
-        filters = search_selectors.product_filters(brand=chosen["brand"], price_min=price_min, price_max=price_max,
+        filters = product_filters.from_slugs(brand=chosen["brand"], price_min=price_min, price_max=price_max,
                                                 in_stock=chosen["in_stock"], colours=chosen["colour"])
-    except search_selectors.UnknownFilterValue:  # a brand the shop does not have: not a filter
+    except product_filters.UnknownFilterValue:  # a brand the shop does not have: not a filter
         chosen["brand"] = ""
-        filters = search_selectors.product_filters(price_min=price_min, price_max=price_max,
+        filters = product_filters.from_slugs(price_min=price_min, price_max=price_max,
                                                 in_stock=chosen["in_stock"], colours=chosen["colour"])
     filters = dataclasses.replace(filters, category_ids=tree.descendant_ids(category))
     facets = selectors.listing_facets(
@@ -59,7 +60,7 @@ def category_detail(request, slug: str):
         price_min=filters.price_min, price_max=filters.price_max, in_stock=filters.in_stock,
     )
 
-    paginator = Paginator(selectors.products_sorted(search_selectors.product_list(filters), chosen["sort"]), PAGE_SIZE)
+    paginator = Paginator(selectors.products_sorted(product_filters.product_list(filters), chosen["sort"]), PAGE_SIZE)
     paginator.count = facets.total  # counted by the facet query already
     page = paginator.get_page(request.GET.get("page"))
     selectors.products_with_srcset(page.object_list)
@@ -88,9 +89,9 @@ def product_detail(request, pk: int, slug: str):
         return redirect(product, permanent=True)
     ancestors = category_tree_for(request).ancestors(product.category) if product.category_id else []
     selectors.products_with_srcset([product])
-    rows = search_selectors.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT,
+    rows = hydration.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT,
                                                   known_active=True)
-    # The picture that made each one similar (search.selectors picks a visible one).
+    # The picture that made each one similar (search.hydration picks a visible one).
     similar = [
         {"product": row.product, "image": next((i for i in row.product.visible_images if i.pk == row.image_id), None)}
         for row in rows

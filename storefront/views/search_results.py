@@ -2,7 +2,7 @@
 (POST /search/photo/), which stores the photo under a token and redirects to the results.
 
 The searching is search.product_search.search_products; filters from slugs and the hits'
-products come from search.selectors (product_filters, hydrate), as for the API. Bad input renders the normal page with a message beside the control it concerns.
+products come from catalog.product_filters (from_slugs) and search.hydration (hydrate), as for the API. Bad input renders the normal page with a message beside the control it concerns.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from PIL import Image
 from catalog import selectors as catalog_selectors
 from catalog.context_processors import category_tree_for
 from catalog.models import ProductImage
-from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected
-from search.colours import NAMES as COLOUR_NAMES
-from search.selectors import UnknownFilterValue, hydrate, product_filters
+from catalog.image_files import DERIVATIVE_SIZES
+from vision.decoding import ImageRejected
+from vision.colours import NAMES as COLOUR_NAMES
+from catalog.product_filters import UnknownFilterValue, from_slugs
+from search.hydration import hydrate
 from storefront.forms import (
     MAX_PAGE,
     SEARCH_PAGE_SIZE,
@@ -377,7 +379,7 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         return context, status  # nothing to search for: the page offers both ways
 
     try:
-        filters = product_filters(
+        filters = from_slugs(
             category=data["category"], brand=data["brand"], in_stock=data["in_stock"], colours=data["colour"],
             **dict(zip(("price_min", "price_max"), price_range(data["price"]) if data["price"] else (None, None))),
         )

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally (offline docs)
     "catalog",
+    "vision",
     "search",
     "ranking",
     "tracking",

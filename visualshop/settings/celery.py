@@ -44,7 +44,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": IMAGE_SWEEP_SECONDS,
     },
     "sweep-embedding-models": {
-        "task": "search.tasks.sweep_embedding_models",
+        "task": "vision.tasks.sweep_embedding_models",
         "schedule": 300.0,
     },
     # A catalogue-fitted re-ranking projection for the active model (search.reranking): fitted

@@ -11,7 +11,7 @@ unrelated photos are never within 8 bits of each other.
 from visualshop.env import env_float, env_int, env_str
 
 # catalog enqueues processing by name: the pipeline lives in search/, which catalog must not import.
-IMAGE_PROCESSING_TASK = "search.tasks.process_product_images"
+IMAGE_PROCESSING_TASK = "vision.tasks.process_product_images"
 # Images per processing message from bulk paths (reprocess, sweep, backfill command).
 IMAGE_PROCESSING_BATCH = env_int("IMAGE_PROCESSING_BATCH", 16)
 # A crashed image is retried by the sweep until it has been attempted this often.

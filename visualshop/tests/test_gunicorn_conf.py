@@ -16,7 +16,7 @@ from catalog import services
 from catalog.services import ProductData
 from catalog.tests.factories import stored_image
 from catalog.tests.images import scene_bytes
-from search.pipeline import product_images_process
+from vision.pipeline import product_images_process
 from visualshop import embedded
 from visualshop.tests.gunicorn_server import request, start_gunicorn
 

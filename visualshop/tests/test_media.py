@@ -7,7 +7,7 @@ from django.core.files.storage import default_storage
 
 from catalog.models import ProductImage
 from catalog.tests.factories import make_product, stored_image
-from search import pipeline
+from vision import pipeline
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from catalog.models import ProductImage
 from catalog.tests.factories import stored_images
 from catalog.tests.images import scene_bytes
 from conftest import start_celery_worker, wait_for
-from search.pipeline import product_images_process
+from vision.pipeline import product_images_process
 from visualshop import embedded
 
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from search import reranking, selectors
+from search import reranking
+from vision import selectors as vision_selectors
 from search.models import SearchProjection
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
                             help="shrinkage of the within-category scatter towards the identity (default 1.0)")
 
     def handle(self, *args, action, version, dimension, regularisation, **options):
-        model = selectors.embedding_model_active()
+        model = vision_selectors.embedding_model_active()
         if model is None:
             raise CommandError("no active image model yet: process catalogue images first (manage.py process_images)")
         if action == "off":
