@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from catalog import selectors
-from catalog.context_processors import category_tree_for
+from storefront.context_processors import category_tree_for
 from catalog.models import Product
 from search import selectors as search_selectors
 from search.text import PRICE_EDGES, price_bucket_values
@@ -27,7 +27,7 @@ def home(request):
     featured = selectors.product_featured(FEATURED_COUNT)
     selectors.products_with_srcset(featured)
     selectors.images_with_srcset(c.cover for c in tree.roots if c.cover is not None)
-    return render(request, "catalog/home.html", {
+    return render(request, "storefront/home.html", {
         "categories": tree.roots,
         # The hero's call to action: the department with the widest choice.
         "hero_category": max(tree.roots, key=lambda c: (len(c.subcategories), -tree.roots.index(c)), default=None),
@@ -63,7 +63,7 @@ def category_detail(request, slug: str):
     paginator.count = facets.total  # counted by the facet query already
     page = paginator.get_page(request.GET.get("page"))
     selectors.products_with_srcset(page.object_list)
-    return render(request, "catalog/category.html", {
+    return render(request, "storefront/category.html", {
         "category": category,
         "ancestors": ancestors[:-1],
         "active_category_slug": ancestors[0].slug,
@@ -96,7 +96,7 @@ def product_detail(request, pk: int, slug: str):
         for row in rows
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
-    return render(request, "catalog/product.html", {
+    return render(request, "storefront/product.html", {
         "product": product,
         "ancestors": ancestors,
         "active_category_slug": ancestors[0].slug if ancestors else "",

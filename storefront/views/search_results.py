@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from PIL import Image
 
 from catalog import selectors as catalog_selectors
-from catalog.context_processors import category_tree_for
+from storefront.context_processors import category_tree_for
 from catalog.models import ProductImage
 from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected
 from search.colours import NAMES as COLOUR_NAMES
@@ -271,7 +271,7 @@ def results(request):
     """GET /search/ — see storefront.forms for the parameters."""
     form = SearchForm(request.GET)
     context, status = _results_context(request, form)
-    return render(request, "search/results.html", context, status=status)
+    return render(request, "storefront/search_results.html", context, status=status)
 
 
 @csrf_exempt  # checked below, once the size is known: CsrfViewMiddleware would read the body first
@@ -327,7 +327,7 @@ def _upload_failed(request, form: PhotoUploadForm, message: str = ""):
     query = Query.from_cleaned({"q": q.strip()[:200]})
     context = _base_context(request, query, SearchForm())
     context.update({"upload_errors": errors, "upload_q": q})
-    return render(request, "search/results.html", context, status=400)
+    return render(request, "storefront/search_results.html", context, status=400)
 
 
 def _base_context(request, query: Query, form: SearchForm) -> dict:
