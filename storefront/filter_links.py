@@ -1,7 +1,7 @@
 """The links of the shop's listings, category pages (storefront.views.browse) and search results
 (storefront.views.search_results) alike: the current query string as a Query, and the removable
-filter chips, facet options and pagination links made from it. Plain Python: no request, no
-database.
+filter chips, facet options and pagination links made from it. Plain Python (a request is read
+once, by Query.from_request), no database.
 
 A filter is a query-string parameter (category, brand, colour, price, in_stock). Colour is the
 one a listing may have several values of at once; the others have one value each.

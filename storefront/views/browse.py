@@ -118,7 +118,7 @@ def _is_filtered(chosen: dict) -> bool:
 def _facet_options(facets: selectors.ListingFacets, chosen: dict,
                    buckets: list[tuple[str, str]]) -> dict[str, list[FacetOption] | int]:
     """The filter form's options; a chosen brand or colour nothing matches any more stays
-    listed, so it can be unticked. Price ranges with nothing in them are left out."""
+    listed, so it can be unticked. Price ranges with nothing in them are left out unless chosen."""
     def chosen_list(name: str) -> list[str]:
         return [chosen[name]] if chosen[name] else []
 
