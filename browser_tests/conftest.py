@@ -264,7 +264,7 @@ def shop_with_photos(transactional_db, settings):
 def upload_photo(page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg",
                  submit: bool = True) -> None:
     """Choose `content` in the header's photo-search input (the data-photo-search-input hook
-    of templates/search/_header_search.html) without a file on disk. With submit=True the
+    of templates/storefront/_header_search.html) without a file on disk. With submit=True the
     form is submitted as its button would (requestSubmit) and the navigation awaited; pass
     submit=False to test what a script does on "change" (preview, crop, auto-submit)."""
     page.locator("[data-photo-search-input]").first.set_input_files(

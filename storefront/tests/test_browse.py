@@ -6,12 +6,12 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from catalog import services
-from catalog.context_processors import navigation
 from catalog.models import Category, Product
 from catalog.services import ProductData
-from catalog.templatetags.shop import attribute_rows, money
 from catalog.tests.factories import mark_processed
 from catalog.tests.images import image_bytes
+from storefront.context_processors import navigation
+from storefront.templatetags.shop import attribute_rows, money
 
 pytestmark = pytest.mark.django_db
 

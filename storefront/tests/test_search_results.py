@@ -57,7 +57,7 @@ def indexed_processed_shop(processed_shop, media):  # noqa: F811
 
 def page(response, status=200) -> str:
     assert response.status_code == status, response.content.decode()[:2000]
-    assert [t.name for t in response.templates][0] == "search/results.html"
+    assert [t.name for t in response.templates][0] == "storefront/search_results.html"
     return response.content.decode()
 
 

@@ -1,5 +1,6 @@
 """The shop's browsing pages: home, category listings (filters from catalog.product_filters, price
-buckets from search.text), product pages with their "Visually similar" row."""
+buckets from search.text, chips and page links from storefront.filter_links), product pages
+with their "Visually similar" row."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from catalog import selectors
-from catalog.context_processors import category_tree_for
 from catalog.models import Product
 from catalog import product_filters
 from search import hydration
 from search.text import PRICE_EDGES, price_bucket_values
+from storefront.context_processors import category_tree_for
+from storefront.filter_links import Chip, FacetOption, Query, facet_options, filter_chips, pagination
 from storefront.forms import ListingForm, price_range
 
 PAGE_SIZE = 24
@@ -28,7 +30,7 @@ def home(request):
     featured = selectors.product_featured(FEATURED_COUNT)
     selectors.products_with_srcset(featured)
     selectors.images_with_srcset(c.cover for c in tree.roots if c.cover is not None)
-    return render(request, "catalog/home.html", {
+    return render(request, "storefront/home.html", {
         "categories": tree.roots,
         # The hero's call to action: the department with the widest choice.
         "hero_category": max(tree.roots, key=lambda c: (len(c.subcategories), -tree.roots.index(c)), default=None),
@@ -64,16 +66,17 @@ def category_detail(request, slug: str):
     paginator.count = facets.total  # counted by the facet query already
     page = paginator.get_page(request.GET.get("page"))
     selectors.products_with_srcset(page.object_list)
-    return render(request, "catalog/category.html", {
+    query = Query.from_request(request)
+    return render(request, "storefront/category.html", {
         "category": category,
         "ancestors": ancestors[:-1],
         "active_category_slug": ancestors[0].slug,
         "subcategories": category.subcategories,
         "page": page,
-        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+        "pagination": pagination(query, paginator, page.number),
         "chosen": chosen,
         "facets": _facet_options(facets, chosen, buckets),
-        "chips": _chips(request, facets, chosen, buckets),
+        "chips": _chips(query, facets, chosen, buckets),
         "sorts": [{"value": value, "label": label, "selected": value == chosen["sort"]}
                   for value, label in selectors.PRODUCT_SORTS.items()],
         "filtered": _is_filtered(chosen),
@@ -97,7 +100,7 @@ def product_detail(request, pk: int, slug: str):
         for row in rows
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
-    return render(request, "catalog/product.html", {
+    return render(request, "storefront/product.html", {
         "product": product,
         "ancestors": ancestors,
         "active_category_slug": ancestors[0].slug if ancestors else "",
@@ -113,43 +116,31 @@ def _is_filtered(chosen: dict) -> bool:
     return bool(chosen["brand"] or chosen["colour"] or chosen["price"] or chosen["in_stock"])
 
 
-def _facet_options(facets: selectors.ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> dict:
-    brands = [{"value": f.value, "label": f.label, "count": f.count, "selected": f.value == chosen["brand"]}
-              for f in facets.brand]
-    colours = [{"value": f.value, "label": f.label, "count": f.count, "selected": f.value in chosen["colour"]}
-               for f in facets.colour]
-    # A chosen value nothing matches any more stays listed, so it can be unticked.
-    if chosen["brand"] and not any(b["selected"] for b in brands):
-        brands.append({"value": chosen["brand"], "label": chosen["brand"], "count": 0, "selected": True})
-    shown = {c["value"] for c in colours}
-    colours += [{"value": c, "label": c, "count": 0, "selected": True} for c in chosen["colour"] if c not in shown]
-    prices = [{"value": value, "label": label, "count": count, "selected": value == chosen["price"]}
-              for (value, label), count in zip(buckets, facets.price) if count or value == chosen["price"]]
-    return {"brand": brands, "colour": colours, "price": prices, "in_stock": facets.in_stock}
+def _facet_options(facets: selectors.ListingFacets, chosen: dict,
+                   buckets: list[tuple[str, str]]) -> dict[str, list[FacetOption] | int]:
+    """The filter form's options; a chosen brand or colour nothing matches any more stays
+    listed, so it can be unticked. Price ranges with nothing in them are left out unless chosen."""
+    def chosen_list(name: str) -> list[str]:
+        return [chosen[name]] if chosen[name] else []
+
+    return {
+        "brand": facet_options("brand", [(f.value, f.label, f.count) for f in facets.brand], chosen_list("brand"),
+                               keep_chosen=True),
+        "colour": facet_options("colour", [(f.value, f.label, f.count) for f in facets.colour], chosen["colour"],
+                                keep_chosen=True),
+        "price": facet_options("price", [(value, label, count) for (value, label), count in zip(buckets, facets.price)
+                                         if count or value == chosen["price"]], chosen_list("price")),
+        "in_stock": facets.in_stock,
+    }
 
 
-def _chips(request, facets: selectors.ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> list[dict]:
-    """One removable chip per active filter: its label and the URL without it (page reset, sort kept)."""
-
-    def without(key: str, value: str | None = None) -> str:
-        query = request.GET.copy()
-        query.pop("page", None)
-        if value is None:
-            query.pop(key, None)
-        else:
-            query.setlist(key, [v for v in query.getlist(key) if " ".join(v.split()).lower() != value])
-        encoded = query.urlencode()
-        return f"{request.path}?{encoded}" if encoded else request.path
-
-    chips = []
-    if chosen["brand"]:
-        name = next((f.label for f in facets.brand if f.value == chosen["brand"]), chosen["brand"])
-        chips.append({"label": f"Brand: {name}", "url": without("brand")})
-    for colour in chosen["colour"]:
-        chips.append({"label": f"Colour: {colour}", "url": without("colour", colour)})
-    if chosen["price"]:
-        label = dict(buckets)[chosen["price"]]
-        chips.append({"label": f"Price: {label}", "url": without("price")})
-    if chosen["in_stock"]:
-        chips.append({"label": "In stock", "url": without("in_stock")})
-    return chips
+def _chips(query: Query, facets: selectors.ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> list[Chip]:
+    """One removable chip per active filter (storefront.filter_links.filter_chips: page reset, sort kept)."""
+    active = [
+        *([("brand", chosen["brand"])] if chosen["brand"] else []),
+        *(("colour", colour) for colour in chosen["colour"]),
+        *([("price", chosen["price"])] if chosen["price"] else []),
+        *([("in_stock", "1")] if chosen["in_stock"] else []),
+    ]
+    labels = {"brand": {f.value: f.label for f in facets.brand}, "price": dict(buckets)}
+    return filter_chips(query, active, labels, in_stock_label="In stock")

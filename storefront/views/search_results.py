@@ -2,14 +2,15 @@
 (POST /search/photo/), which stores the photo under a token and redirects to the results.
 
 The searching is search.product_search.search_products; filters from slugs and the hits'
-products come from catalog.product_filters (from_slugs) and search.hydration (hydrate), as for the API. Bad input renders the normal page with a message beside the control it concerns.
+products come from catalog.product_filters (from_slugs) and search.hydration (hydrate), as
+for the API; the page's links (chips, facets, pages) from storefront.filter_links. Bad input renders the normal page
+with a message beside the control it concerns.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -21,28 +22,36 @@ from django.views.decorators.http import require_http_methods
 from PIL import Image
 
 from catalog import selectors as catalog_selectors
-from catalog.context_processors import category_tree_for
 from catalog.models import ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
 from vision.decoding import ImageRejected
 from vision.colours import NAMES as COLOUR_NAMES
+from search.photo_search import PhotoSearchUnavailable
+from search.product_search import InvalidSearch, SearchRequest, search_products
+from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
 from catalog.product_filters import UnknownFilterValue, from_slugs
 from search.hydration import hydrate
+from storefront.context_processors import category_tree_for
+from storefront.filter_links import (
+    Chip,
+    FacetGroup,
+    Query,
+    facet_options,
+    filter_chips,
+    pagination,
+)
 from storefront.forms import (
     MAX_PAGE,
-    SEARCH_PAGE_SIZE,
     PRICE_BUCKETS,
+    SEARCH_PAGE_SIZE,
     PhotoUploadForm,
     SearchForm,
     price_range,
     size_text,
     upload_too_large_message,
 )
-from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
-from search.photo_search import PhotoSearchUnavailable
-from search.product_search import InvalidSearch, SearchRequest, search_products
-from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
 from storefront.query_photo_access import query_photo_remember
+from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
 
 PAGE_SIZE = SEARCH_PAGE_SIZE
 # Room in a multipart body for the other fields and part headers beside the photo.
@@ -66,188 +75,91 @@ def photo_rejected_message(error: ImageRejected) -> str:
     return f"We could not use that photo: {error}."
 
 
-# --- links --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Query:
-    """The current search as (name, value) pairs in PARAM_ORDER; builds the page's links."""
-
-    pairs: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def from_cleaned(cls, data: dict) -> "Query":
-        pairs = []
-        for name in PARAM_ORDER:
-            value = data.get(name)
-            if name == "colour":
-                pairs.extend(("colour", colour) for colour in value or ())
-            elif name == "crop" and value is not None:
-                pairs.append(("crop", f"{value.left},{value.top},{value.right},{value.bottom}"))
-            elif name == "in_stock" and value:
-                pairs.append(("in_stock", "1"))
-            elif value and isinstance(value, str):
-                pairs.append((name, value))
-        return cls(tuple(pairs))
-
-    def get(self, name: str) -> str:
-        return next((value for key, value in self.pairs if key == name), "")
-
-    def without(self, *names: str, value: str | None = None) -> "Query":
-        """Without these parameters (or only the pair with this value); a crop goes with its photo."""
-        if "photo" in names:
-            names = (*names, "crop")
-        return Query(tuple((k, v) for k, v in self.pairs if not (k in names and (value is None or v == value))))
-
-    def replacing(self, name: str, value: str) -> "Query":
-        pairs = [(k, v) for k, v in self.without(name).pairs]
-        pairs.append((name, value))
-        return Query(tuple(sorted(pairs, key=lambda pair: PARAM_ORDER.index(pair[0]))))
-
-    def adding(self, name: str, value: str) -> "Query":
-        if (name, value) in self.pairs:
-            return self
-        return Query(tuple(sorted((*self.pairs, (name, value)), key=lambda pair: PARAM_ORDER.index(pair[0]))))
-
-    def url(self, page: int = 1) -> str:
-        pairs = list(self.pairs) + ([("page", str(page))] if page > 1 else [])
-        base = reverse("storefront:search")
-        return f"{base}?{urlencode(pairs)}" if pairs else base
-
-
 # --- page parts ---------------------------------------------------------------------------
+
+
+def search_query(data: dict) -> Query:
+    """The search's parameters (the form's cleaned data) as its links write them."""
+    pairs = []
+    for name in PARAM_ORDER:
+        value = data.get(name)
+        if name == "colour":
+            pairs.extend(("colour", colour) for colour in value or ())
+        elif name == "crop" and value is not None:
+            pairs.append(("crop", f"{value.left},{value.top},{value.right},{value.bottom}"))
+        elif name == "in_stock" and value:
+            pairs.append(("in_stock", "1"))
+        elif value and isinstance(value, str):
+            pairs.append((name, value))
+    return Query(reverse("storefront:search"), tuple(pairs), PARAM_ORDER)
 
 
 @dataclass(frozen=True)
 class Card:
+    """A result as the product card (templates/storefront/_product_card.html) shows it."""
+
     product: object
-    image: ProductImage | None
-    src: str
-    srcset: str
-    width: int
+    image: ProductImage | None  # with its srcset (catalog.selectors.images_with_srcset)
+    width: int  # the grid thumbnail's box, so it has the picture's shape
     height: int
     similarity: int | None  # percent
     matched_words: tuple[str, ...]
     position: int  # 1-based rank over all pages
 
 
-@dataclass(frozen=True)
-class Chip:
-    label: str
-    remove_url: str
-    name: str  # the parameter it removes
-    value: str
-
-
-@dataclass
-class FacetGroup:
-    name: str  # the parameter
-    title: str
-    options: list[dict] = field(default_factory=list)  # label, count, url, selected
-
-
-def card_image(image: ProductImage | None) -> tuple[str, str, int, int]:
-    """src, srcset (catalog.selectors.image_srcset: the stored derivatives), width and height
-    (the grid thumbnail's, so the box has the picture's shape) of a result's picture. No query."""
-    if image is None:
-        return "", "", 0, 0
+def card_box(image: ProductImage) -> tuple[int, int]:
+    """Width and height of a result's picture as the grid thumbnail (no query)."""
     width, height = image.width or 480, image.height or 600
     scale = min(1.0, DERIVATIVE_SIZES["thumbnail"] / max(width, height)) if image.thumbnail else 1.0
-    return (image.card_url, catalog_selectors.image_srcset(image),
-            max(1, round(width * scale)), max(1, round(height * scale)))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def cards(hydrated, offset: int) -> list[Card]:
     result = []
     for position, item in enumerate(hydrated, start=offset + 1):
         image = next((i for i in item.product.visible_images if i.pk == item.image_id), None)
-        src, srcset, width, height = card_image(image)
+        width, height = card_box(image) if image is not None else (0, 0)
         cosine = item.hit.visual_similarity
         similarity = None if cosine is None else max(0, min(100, round(cosine * 100)))
-        result.append(Card(item.product, image, src, srcset, width, height, similarity,
-                           tuple(item.hit.matched_words), position))
+        result.append(Card(item.product, image, width, height, similarity, tuple(item.hit.matched_words), position))
+    catalog_selectors.images_with_srcset(card.image for card in result if card.image is not None)
     return result
 
 
 def chips(query: Query, applied: tuple[str, ...], tree) -> list[Chip]:
-    """One removable chip per filter; each removes that filter only (and goes to page 1)."""
+    """One removable chip per filter, in the query's order; `applied` names them as the
+    search described them ("brand Northwind")."""
     named = {label.split(" ", 1)[0]: label.split(" ", 1)[1] for label in applied if " " in label}
-    found = []
-    for name, value in query.pairs:
-        if name == "category":
-            node = tree.get(value)
-            label = f"Category: {node.name if node else value}"
-        elif name == "brand":
-            label = f"Brand: {named.get('brand', value)}"
-        elif name == "colour":
-            label = f"Colour: {value}"
-        elif name == "price":
-            label = f"Price: {PRICE_BUCKETS.get(value, value)}"
-        elif name == "in_stock":
-            label = "In stock only"
-        else:
-            continue
-        found.append(Chip(label, query.without(name, value=value if name == "colour" else None).url(), name, value))
-    return found
+    chosen = [(name, value) for name, value in query.pairs if name in FILTER_PARAMS]
+    labels = {
+        "category": {value: tree.get(value).name for name, value in chosen if name == "category" and tree.get(value)},
+        "brand": {value: named["brand"] for name, value in chosen if name == "brand" and "brand" in named},
+        "price": PRICE_BUCKETS,
+    }
+    return filter_chips(query, chosen, labels, in_stock_label="In stock only")
 
 
 def facet_groups(query: Query, facets, tree) -> list[FacetGroup]:
     """Links that narrow the results. Words (text and hybrid): the facet counts over every
     match. A photo alone has no counts: every category and colour is offered."""
-    selected_colours = {v for k, v in query.pairs if k == "colour"}
-    groups = []
     if facets is not None:
-        specs = [("category", "Category", facets.category), ("brand", "Brand", facets.brand),
-                 ("colour", "Colour", facets.colour), ("price", "Price", facets.price)]
-        for name, title, values in specs:
-            group = FacetGroup(name, title)
-            for value in values:
-                group.options.append(_facet_option(query, name, value.value, value.label, value.count,
-                                                   selected_colours))
-            if group.options:
-                groups.append(group)
-        return groups
-    group = FacetGroup("category", "Category")
+        groups = [
+            FacetGroup(name, title, facet_options(name, [(v.value, v.label, v.count) for v in values],
+                                                  query.values(name), query))
+            for name, title, values in (("category", "Category", facets.category), ("brand", "Brand", facets.brand),
+                                        ("colour", "Colour", facets.colour), ("price", "Price", facets.price))
+        ]
+        return [group for group in groups if group.options]
+    chosen_categories = query.values("category")
+    categories = FacetGroup("category", "Category")
     for root in tree.roots:
-        group.options.append(_facet_option(query, "category", root.slug, root.name, None, selected_colours))
-        for child in root.subcategories:
-            option = _facet_option(query, "category", child.slug, child.name, None, selected_colours)
-            option["nested"] = True
-            group.options.append(option)
-    if group.options:
-        groups.append(group)
-    colours = FacetGroup("colour", "Colour")
-    for name in COLOUR_NAMES:
-        colours.options.append(_facet_option(query, "colour", name, name, None, selected_colours))
-    groups.append(colours)
-    return groups
-
-
-def _facet_option(query: Query, name: str, value: str, label: str, count: int | None, selected_colours) -> dict:
-    if name == "colour":
-        selected = value in selected_colours
-        target = query.without("colour", value=value) if selected else query.adding("colour", value)
-    else:
-        selected = query.get(name) == value
-        target = query.without(name) if selected else query.replacing(name, value)
-    return {"value": value, "label": label, "count": count, "url": target.url(), "selected": selected}
-
-
-def pagination(query: Query, total: int, number: int) -> dict | None:
-    paginator = Paginator(range(min(total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE)
-    if paginator.num_pages <= 1 and number == 1:
-        return None
-    links = []
-    for page in paginator.get_elided_page_range(min(number, paginator.num_pages), on_each_side=1, on_ends=1):
-        if page == paginator.ELLIPSIS:
-            links.append({"number": None})
-        else:
-            links.append({"number": page, "url": query.url(page), "current": page == number})
-    return {
-        "number": number, "num_pages": paginator.num_pages, "links": links,
-        "previous_url": query.url(number - 1) if number > 1 else "",
-        "next_url": query.url(number + 1) if number < paginator.num_pages else "",
-    }
+        categories.options += facet_options("category", [(root.slug, root.name, None)], chosen_categories, query)
+        categories.options += facet_options(
+            "category", [(child.slug, child.name, None) for child in root.subcategories], chosen_categories, query,
+            nested=True)
+    colours = FacetGroup("colour", "Colour", facet_options(
+        "colour", [(name, name, None) for name in COLOUR_NAMES], query.values("colour"), query))
+    return [categories, colours] if categories.options else [colours]
 
 
 def _photo_size(content: bytes) -> tuple[int, int]:
@@ -273,7 +185,7 @@ def results(request):
     """GET /search/ — see storefront.forms for the parameters."""
     form = SearchForm(request.GET)
     context, status = _results_context(request, form)
-    return render(request, "search/results.html", context, status=status)
+    return render(request, "storefront/search_results.html", context, status=status)
 
 
 @csrf_exempt  # checked below, once the size is known: CsrfViewMiddleware would read the body first
@@ -311,7 +223,7 @@ def _photo_upload(request):
         else:
             query_photo_remember(request.session, stored.token)
             crop = data["crop_box"]
-            query = Query.from_cleaned({
+            query = search_query({
                 "q": data["q"], "photo": stored.token,
                 "crop": stored.crop_in_stored_pixels(crop) if crop is not None else None,
             })
@@ -326,10 +238,10 @@ def _upload_failed(request, form: PhotoUploadForm, message: str = ""):
     if wants_json(request):
         return JsonResponse({"errors": errors}, status=400)
     q = form.data.get("q", "") if form.is_bound else ""
-    query = Query.from_cleaned({"q": q.strip()[:200]})
+    query = search_query({"q": q.strip()[:200]})
     context = _base_context(request, query, SearchForm())
     context.update({"upload_errors": errors, "upload_q": q})
-    return render(request, "search/results.html", context, status=400)
+    return render(request, "storefront/search_results.html", context, status=400)
 
 
 def _base_context(request, query: Query, form: SearchForm) -> dict:
@@ -345,7 +257,7 @@ def _base_context(request, query: Query, form: SearchForm) -> dict:
 def _results_context(request, form: SearchForm) -> tuple[dict, int]:
     valid = form.is_valid()
     data = form.cleaned_data
-    query = Query.from_cleaned(data)
+    query = search_query(data)
     context = _base_context(request, query, form)
     tree = category_tree_for(request)
     status = 200
@@ -412,6 +324,6 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         "cards": cards(hydrate(found.hits), offset),
         "chips": chips(query, found.applied_filters, tree),
         "facet_groups": facet_groups(query, found.facets, tree),
-        "pagination": pagination(query, found.total, page),
+        "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
     })
     return context, status

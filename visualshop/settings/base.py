@@ -62,7 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "catalog.context_processors.navigation",
+                "storefront.context_processors.navigation",
                 "orders.context_processors.cart",
                 "storefront.context_processors.photo_search",
             ],

@@ -42,17 +42,3 @@ def attribute_rows(attributes):
             rows.append((str(key).replace("_", " ").strip().capitalize(), value))
     return rows
 
-
-@register.simple_tag(takes_context=True)
-def page_url(context, number):
-    """The current URL's query string with `page` set to `number` (other filters kept)."""
-    request = context.get("request")
-    query = request.GET.copy() if request is not None else None
-    if query is None:
-        return f"?page={number}"
-    if int(number) == 1:
-        query.pop("page", None)
-    else:
-        query["page"] = number
-    encoded = query.urlencode()
-    return f"{request.path}?{encoded}" if encoded else request.path
