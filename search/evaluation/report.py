@@ -19,7 +19,7 @@ def evaluate(dataset: EvaluationSet, workdir: Path, *, workers: int, log: Callab
     """Load the catalogue into the connected database, fit, search with every query: the result.
     held_out: groups of classes (held_out_groups) for held_out_report, run afterwards (result
     keys "methods" and "held_out"); None skips it. hybrid: then photo + a colour word
-    (search.hybrid_evaluation.hybrid_report, result key "hybrid")."""
+    (search.evaluation.hybrid.hybrid_report, result key "hybrid")."""
     catalogue = catalogue_load(dataset.catalogue, workdir, workers=workers, log=log)
     if not catalogue.labels:
         raise DatasetError("no catalogue picture became searchable (every one was refused; see the problems)")
