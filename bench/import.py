@@ -9,22 +9,24 @@ so the shop's data is never touched. `--quick` imports a small slice.
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.lib.broker import broker_environment, redis_broker  # noqa: E402
 from bench.lib.datasets import slice_of  # noqa: E402
-from bench.lib.throwaway import throwaway_database  # noqa: E402
+from visualshop.throwaway import django_on_throwaway, sigterm_as_ctrl_c, throwaway_database  # noqa: E402
+
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
 BENCH_DATABASE = "visualshop_bench"
+QUICK_PER_CLASS = 6
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="import 6 images per class only")
+    parser.add_argument("--quick", action="store_true", help=f"import {QUICK_PER_CLASS} images per class only")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument(
         "--no-broker", action="store_true",
@@ -33,37 +35,28 @@ def main() -> int:
     args = parser.parse_args()
     if not args.dataset.is_dir():
         parser.error(f"{args.dataset}: no such folder")
+    return args
 
-    from visualshop import embedded
 
+def timed_import(dataset: Path):
+    """import_catalog of the folder into the set-up Django's database: (its report, seconds)."""
+    # Imported once Django is set up on the throw-away database (models need settings).
+    from catalog.importing.service import import_catalog
+
+    started = time.perf_counter()
+    report = import_catalog(dataset)
+    return report, time.perf_counter() - started
+
+
+def main() -> int:
+    args = arguments()
+    sigterm_as_ctrl_c()
     # Throw-away database and media; a real Redis for the queued processing messages.
-    with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-") as (tmp, database_url):
-        os.environ["DATABASE_URL"] = database_url
-        os.environ["DJANGO_MEDIA_ROOT"] = str(tmp / "media")
-        redis = None
-        if args.no_broker:
-            os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(tmp / "no-redis" / "redis.sock")
-        else:
-            redis, socket_path = embedded.start_redis(tmp / "redis", persist=False)
-            os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(socket_path)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "visualshop.settings"
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        try:
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
-            from catalog.importing.service import import_catalog
-
-            call_command("migrate", verbosity=0)
-            dataset = slice_of(args.dataset, 6, tmp / "slice") if args.quick else args.dataset
-            started = time.perf_counter()
-            report = import_catalog(dataset)
-            seconds = time.perf_counter() - started
-        finally:
-            if redis is not None:
-                embedded.stop_process(redis)
+    with (throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-") as (tmp, database_url),
+          redis_broker(tmp, reachable=not args.no_broker) as broker):
+        django_on_throwaway(tmp, database_url, **broker_environment(broker))
+        dataset = slice_of(args.dataset, QUICK_PER_CLASS, tmp / "slice") if args.quick else args.dataset
+        report, seconds = timed_import(dataset)
 
     print(json.dumps({
         "benchmark": "import",

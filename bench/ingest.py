@@ -41,10 +41,8 @@ import argparse
 import json
 import os
 import resource
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -52,7 +50,11 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from bench.lib.broker import broker_environment, redis_broker  # noqa: E402
 from bench.lib.datasets import slice_of  # noqa: E402
+from visualshop.throwaway import (  # noqa: E402
+    django_on_throwaway, embedded_admin_url, sigterm_as_ctrl_c, throwaway_database,
+)
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
 BENCH_DATABASE = "visualshop_bench_ingest"
 QUICK_PER_CLASS = 6
@@ -72,7 +74,7 @@ def image_files(root: Path) -> list[Path]:
     ]
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"ingest {QUICK_PER_CLASS} images per class only")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
@@ -86,80 +88,59 @@ def main() -> int:
     args = parser.parse_args()
     if not args.dataset.is_dir():
         parser.error(f"{args.dataset}: no such folder")
-    model_images = args.model_images or (50 if args.quick else 200)
+    args.model_images = args.model_images or (50 if args.quick else 200)
+    return args
 
-    # SIGTERM runs the clean-up below like Ctrl-C does.
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupted)
-
-    from visualshop import embedded
-    from visualshop.paths import VAR_DIR
-
+def main() -> int:
+    args = arguments()
+    sigterm_as_ctrl_c()
     wall_started = time.perf_counter()
-    result: dict = {}
-    with tempfile.TemporaryDirectory(prefix="visualshop-bench-ingest-") as tmp:
-        tmp = Path(tmp)
-        admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
-        embedded.recreate_database(admin_url, BENCH_DATABASE)
-        database_url = admin_url.rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
-        os.environ["DATABASE_URL"] = database_url
-        os.environ["DJANGO_MEDIA_ROOT"] = str(tmp / "media")
-        os.environ["DJANGO_SETTINGS_MODULE"] = "visualshop.settings"
-        os.environ.setdefault("LOG_LEVEL", "WARNING")
-        redis = worker = None
-        worker_children: list = []
-        try:
-            redis, socket_path = embedded.start_redis(tmp / "redis", persist=False)
-            os.environ["CELERY_BROKER_URL"] = embedded.redis_socket_url(socket_path)
+    with (throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-ingest-") as (tmp, database_url),
+          redis_broker(tmp) as broker):
+        django_on_throwaway(tmp, database_url, **broker_environment(broker))
+        dataset = slice_of(args.dataset, QUICK_PER_CLASS, tmp / "slice") if args.quick else args.dataset
+        result = ingest_measured(args, dataset, tmp, redis=broker.process)
+    print(json.dumps(summary(args, result, wall_s=time.perf_counter() - wall_started)))
+    unsettled = sum(result["statuses"].get(s, 0) for s in ("pending", "processing", "failed"))
+    return 0 if result["failed_rows"] == 0 and unsettled == 0 else 1
 
-            import django
 
-            django.setup()
-            from django.core.management import call_command
+def ingest_measured(args: argparse.Namespace, dataset: Path, tmp: Path, *, redis: subprocess.Popen) -> dict:
+    """One worker started and ingesting `dataset` (imported here), then the raw model: the numbers."""
+    # Imported once Django is set up on the throw-away database (models need settings).
+    from vision.services import embedding_model_ensure_active
 
-            say("migrating the throw-away database")
-            call_command("migrate", verbosity=0)
-            dataset = slice_of(args.dataset, QUICK_PER_CLASS, tmp / "slice") if args.quick else args.dataset
+    # The model row and its ONNX file exist before the clock starts: workers only load it.
+    model = embedding_model_ensure_active()
+    say(f"active model: {model.name} {model.version} ({model.variant})")
 
-            # The model row and its ONNX file exist before the clock starts: workers only load it.
-            from vision.services import embedding_model_ensure_active
+    metrics_dir = tmp / "prometheus"
+    metrics_dir.mkdir()
+    worker_children: list = []
+    worker_started = time.perf_counter()
+    worker = _start_worker(args.concurrency, metrics_dir, args.worker_settings)
+    try:
+        _wait_for_worker(worker)
+        worker_startup_s = time.perf_counter() - worker_started
+        say(f"worker ready in {worker_startup_s:.1f} s")
+        result = _run(
+            dataset=dataset, worker=worker, redis=redis, admin_url=embedded_admin_url(),
+            stall_timeout=args.stall_timeout, worker_children=worker_children,
+        )
+        result["stage_seconds_per_image"] = _stage_seconds(metrics_dir)
+        result.update(_measure_model(dataset, args.model_images))
+        result["worker_startup_s"] = round(worker_startup_s, 2)
+    finally:
+        _stop_worker(worker, worker_children)
+    return result
 
-            model = embedding_model_ensure_active()
-            say(f"active model: {model.name} {model.version} ({model.variant})")
 
-            metrics_dir = tmp / "prometheus"
-            metrics_dir.mkdir()
-            worker_started = time.perf_counter()
-            worker = _start_worker(args.concurrency, metrics_dir, args.worker_settings)
-            _wait_for_worker(worker)
-            worker_startup_s = time.perf_counter() - worker_started
-            say(f"worker ready in {worker_startup_s:.1f} s")
-
-            result = _run(
-                dataset=dataset, worker=worker, redis=redis, admin_url=admin_url,
-                stall_timeout=args.stall_timeout, worker_children=worker_children,
-            )
-            result["stage_seconds_per_image"] = _stage_seconds(metrics_dir)
-            result.update(_measure_model(dataset, model_images))
-            result["worker_startup_s"] = round(worker_startup_s, 2)
-        finally:
-            if worker is not None:
-                _stop_worker(worker, worker_children)
-            try:
-                from django.db import connections
-
-                connections.close_all()
-            except Exception:  # Django never set up
-                pass
-            if redis is not None:
-                embedded.stop_process(redis)
-            embedded.drop_database(admin_url, BENCH_DATABASE)
-
+def summary(args: argparse.Namespace, result: dict, *, wall_s: float) -> dict:
+    """The JSON object the benchmark prints."""
     images = result["images"]
     seconds = result["seconds"]
-    out = {
+    return {
         "benchmark": "ingest",
         "quick": args.quick,
         "dataset": str(args.dataset),
@@ -194,11 +175,8 @@ def main() -> int:
         "database": result["database"],
         "stage_seconds_per_image": result["stage_seconds_per_image"],
         "worker_startup_s": result["worker_startup_s"],
-        "wall_s": round(time.perf_counter() - wall_started, 1),
+        "wall_s": round(wall_s, 1),
     }
-    print(json.dumps(out))
-    unsettled = sum(result["statuses"].get(s, 0) for s in ("pending", "processing", "failed"))
-    return 0 if result["failed_rows"] == 0 and unsettled == 0 else 1
 
 
 # --- the worker ------------------------------------------------------------------------------

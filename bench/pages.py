@@ -2,7 +2,7 @@
 
 In a throw-away database (`visualshop_bench_pages` on the embedded server, dropped at the
 end) with a temporary media and static folder, it loads the demo catalogue
-(catalog.demo.load_demo_catalog), processes every photo in this process through the real
+(catalog.demo.loader.load_demo_catalog), processes every photo in this process through the real
 pipeline (derivatives, vectors) and refreshes the products' search data (colours, text
 documents, the cached "visually similar" rows), then collects the static files as
 production does (fingerprinted manifest). Then it renders, with Django's test Client in
@@ -39,7 +39,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.lib.throwaway import BENCH_RATE_LIMITS, django_on_throwaway, throwaway_database  # noqa: E402
+from visualshop.throwaway import (  # noqa: E402
+    BENCH_RATE_LIMITS, django_on_throwaway, sigterm_as_ctrl_c, throwaway_database,
+)
 
 BENCH_DATABASE = "visualshop_bench_pages"
 # One client renders each search page hundreds of times, far over a shopper's budget
@@ -57,29 +59,44 @@ def say(message: str) -> None:
     print(f"[bench/pages] {message}", file=sys.stderr, flush=True)
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="48 products, 30 renders per page (for CI)")
     parser.add_argument("--iterations", type=int, help="timed renders per page (default 200; quick 30)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     plan = dict(PLANS["quick" if args.quick else "full"])
     plan["iterations"] = args.iterations or plan["iterations"]
-
+    sigterm_as_ctrl_c()
     wall_started = time.perf_counter()
-    result: dict = {}
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-pages-") as (tmp, database_url):
         django_on_throwaway(tmp, database_url, **BENCH_RATE_LIMITS)
-        from django.core.management import call_command
+        result = shop_measured(plan)
+    print(json.dumps(summary(args, plan, result, wall_s=time.perf_counter() - wall_started)))
+    return 0
 
-        result["catalogue"] = load_catalogue(plan["products"])
-        say("collecting static files (manifest, compressed)")
-        started = time.perf_counter()
-        call_command("collectstatic", interactive=False, verbosity=0)
-        result["collectstatic_s"] = round(time.perf_counter() - started, 1)
-        result["pages"] = measure_pages(plan["warmup"], plan["iterations"])
 
+def shop_measured(plan: dict) -> dict:
+    """The catalogue loaded, the static files collected, every page rendered: the numbers."""
+    # Imported once Django is set up on the throw-away database.
+    from django.core.management import call_command
+
+    result = {"catalogue": load_catalogue(plan["products"])}
+    say("collecting static files (manifest, compressed)")
+    started = time.perf_counter()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    result["collectstatic_s"] = round(time.perf_counter() - started, 1)
+    result["pages"] = measure_pages(plan["warmup"], plan["iterations"])
+    return result
+
+
+def summary(args: argparse.Namespace, plan: dict, result: dict, *, wall_s: float) -> dict:
+    """The JSON object the benchmark prints."""
     measured = [page["p50_ms"] for page in result["pages"].values() if page is not None]
-    print(json.dumps({
+    return {
         "benchmark": "pages",
         "quick": args.quick,
         **result,
@@ -91,14 +108,13 @@ def main() -> int:
         "target_p50_ms": TARGET_P50_MS,
         "target_met": bool(measured) and all(p50 <= TARGET_P50_MS for p50 in measured),
         "cpus": os.cpu_count(),
-        "wall_s": round(time.perf_counter() - wall_started, 1),
-    }))
-    return 0
+        "wall_s": round(wall_s, 1),
+    }
 
 
 def load_catalogue(limit: int | None) -> dict:
     """The demo catalogue with every photo processed and every product's search data refreshed."""
-    from catalog.demo import load_demo_catalog
+    from catalog.demo.loader import load_demo_catalog
     from catalog.models import Product, ProductImage
     from search.models import SimilarProduct
     from vision.pipeline import product_images_process

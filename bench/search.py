@@ -7,14 +7,14 @@ relevant = same class), in a throw-away database `visualshop_bench_search`:
                fitted, and every query picture searched (search.evaluation, the code behind
                `manage.py evaluate_search`): map_at_10, p_at_1, p_at_10, and recall_at_10 of
                the served results against the same ranking over an exact scan
-  methods,     after the quality run, untimed (search.evaluation.held_out_report): mAP@10
+  methods,     after the quality run, untimed (search.evaluation.held_out): mAP@10
   held_out     of all queries under raw features, the category vote alone, the projection
                alone and both (`methods`); and for the sorted classes dealt into 3 groups,
                each group's queries with a projection fitted without its classes (`held_out`)
   photo        photo_p50_ms / p95 / p99: search_products on each query's uploaded bytes, in
                this process (decode, embed, HNSW candidates, re-ranking; no HTTP), measured
                during the quality run after one untimed warm-up search
-  hybrid       after the load step, untimed (search.hybrid_evaluation, as `evaluate_search
+  hybrid       after the load step, untimed (search.evaluation.hybrid, as `evaluate_search
                --hybrid`): every query picture with its own colour word and with each of 8
                colours, relevant = same class and that colour; mAP@10 / P@1 of photo only,
                text only, rrf k=60, score at the served weight and the served fusion, and a
@@ -64,14 +64,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench import search_floor  # noqa: E402
 from bench.lib import load, scale  # noqa: E402
-from bench.lib.throwaway import throwaway_database  # noqa: E402
 from bench.lib.embeddings import cached_vectors  # noqa: E402
+from visualshop.throwaway import django_on_throwaway, sigterm_as_ctrl_c, throwaway_database  # noqa: E402
 
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
 BENCH_DATABASE = "visualshop_bench_search"
 QUICK = {"per_class": 20, "queries": 50, "scale": 5_000, "load_seconds": 3.0, "text_searches": 60}
 FULL = {"per_class": None, "queries": None, "scale": 100_000, "load_seconds": 15.0, "text_searches": 300}
-MEMORY_BROKER = "memory://localhost/"  # the import's processing messages go nowhere: processed here
 TARGETS = {
     "photo_p50_le_25_ms": lambda r: _le(r["photo_p50_ms"], 25),
     "photo_p99_le_60_ms": lambda r: _le(r["photo_p99_ms"], 60),
@@ -211,7 +210,7 @@ def catalogue_vectors(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(product ids, category ids, float32 vectors exactly as stored) of every searchable image."""
     from django.db import connection
 
-    from search.reranking import halfvec_from_send
+    from vision.vector_index import halfvec_from_send
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -287,16 +286,17 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
     uploaded bytes: decode, embed, HNSW candidates, re-ranking) timed, and its top 10 against
     the same search over an exact scan (scale_p50_ms, scale_recall_at_10); and the bare product
     kNN query against an exact numpy scan (scale_knn_*)."""
-    from search import evaluation
     from vision import knn
     from vision import selectors as vision_selectors
+    from search.evaluation.metrics import overlap_at_k
+    from search.evaluation.photo import photo_search_ids
 
     products, categories, vectors = catalogue_vectors(model)
     all_products, all_vectors, timings = grow_catalogue(model, total, products, categories, vectors)
     contents = [path.read_bytes() for path in query_paths]
     for vector, content in zip(query_vectors[:5], contents):  # warm-up: the index's first pages come from disk
         knn.products_nearest(model, vector, limit=K)
-        evaluation.photo_search_ids(content, exact=False)
+        photo_search_ids(content, exact=False)
     times, found = [], []
     for vector in query_vectors:
         started = time.perf_counter()
@@ -306,12 +306,12 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
     photo_times, served = [], []
     for content in contents:
         started = time.perf_counter()
-        served.append(evaluation.photo_search_ids(content, exact=False))
+        served.append(photo_search_ids(content, exact=False))
         photo_times.append((time.perf_counter() - started) * 1000)
     say("scale: exact scans for recall")
     exact = exact_top_products(all_products, all_vectors, query_vectors)
-    knn_recall = float(np.mean([evaluation.overlap_at_k(f, e) for f, e in zip(found, exact)]))
-    photo_recall = float(np.mean([evaluation.overlap_at_k(ids, evaluation.photo_search_ids(content, exact=True))
+    knn_recall = float(np.mean([overlap_at_k(f, e) for f, e in zip(found, exact)]))
+    photo_recall = float(np.mean([overlap_at_k(ids, photo_search_ids(content, exact=True))
                                   for ids, content in zip(served, contents)]))
     knn_p50, knn_p95, knn_p99 = percentiles(times, 50, 95, 99)
     p50, p95, p99 = percentiles(photo_times, 50, 95, 99)
@@ -324,89 +324,93 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
 # --------------------------------------------------------------------------- main
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small slice for CI (under ~2 minutes)")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
                         help="an ImageFolder with train/<class>/ and validation/<class>/")
     parser.add_argument("--scale", type=int, help="catalogue vectors for the scale step (default 100,000; quick 5,000)")
     parser.add_argument("--load-seconds", type=float, help="seconds per load phase (default 15; quick 3)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     plan = dict(QUICK if args.quick else FULL)
     plan["scale"] = args.scale or plan["scale"]
     plan["load_seconds"] = args.load_seconds or plan["load_seconds"]
-
-    from visualshop.paths import VAR_DIR
-
+    sigterm_as_ctrl_c()
     wall_started = time.perf_counter()
     loadavg_before = [round(v, 2) for v in os.getloadavg()]
-    result: dict = {}
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-search-") as (tmp, database_url):
-        env = {
-            "DATABASE_URL": database_url,
-            "DJANGO_MEDIA_ROOT": str(tmp / "media"),
-            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
-            "CELERY_BROKER_URL": MEMORY_BROKER,
-            "CELERY_RESULT_BACKEND": "cache+memory://",
-            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-        }
-        os.environ.update(env)
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        import django
+        django_on_throwaway(tmp, database_url)
+        result = search_measured(plan, args.dataset, tmp)
+    print(json.dumps(summary(args, result, loadavg_before=loadavg_before,
+                             wall_s=time.perf_counter() - wall_started)))
+    return 0
 
-        django.setup()
-        from django.core.management import call_command
 
-        from search import evaluation, hybrid_evaluation
-        from vision import embedders
-        from vision import selectors as vision_selectors
+def search_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
+    """Every step in the set-up Django's (throw-away) database: quality, then the timed steps,
+    the untimed hybrid report, and the scale step last (it adds synthetic products)."""
+    # Imported once Django is set up on the throw-away database (models need settings).
+    from search.evaluation.dataset import read_dataset
+    from search.evaluation.held_out import held_out_groups
+    from search.evaluation.hybrid import hybrid_report
+    from search.evaluation.photo import searchable_labels
+    from search.evaluation.report import evaluate
+    from vision import embedders
+    from vision import selectors as vision_selectors
+    from visualshop.paths import VAR_DIR
 
-        say("migrating the throw-away database")
-        call_command("migrate", verbosity=0)
-        dataset = evaluation.read_dataset(args.dataset, per_class=plan["per_class"], queries=plan["queries"])
-        result.update(evaluation.evaluate(dataset, tmp, workers=os.cpu_count() or 1,
-                                          held_out=evaluation.held_out_groups(dataset.classes),
-                                          log=lambda message: say(message)))
-        model = vision_selectors.embedding_model_active()
-        query_paths = [image.path for image in dataset.queries]
+    dataset = read_dataset(dataset_root, per_class=plan["per_class"], queries=plan["queries"])
+    result = evaluate(dataset, tmp, workers=os.cpu_count() or 1, held_out=held_out_groups(dataset.classes),
+                      log=lambda message: say(message))
+    model = vision_selectors.embedding_model_active()
+    query_paths = [image.path for image in dataset.queries]
 
-        result["photo_embed_p50_ms"] = measure_embed(model, query_paths)
-        say("floor: decode + embed + exact numpy scan")
-        _, _, vectors = catalogue_vectors(model)
-        floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors,
-                                             embedders.model_path(model))
-        result.update(search_floor.summary(floor))
+    result["photo_embed_p50_ms"] = measure_embed(model, query_paths)
+    say("floor: decode + embed + exact numpy scan")
+    _, _, vectors = catalogue_vectors(model)
+    floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors,
+                                         embedders.model_path(model))
+    result.update(search_floor.summary(floor))
 
-        say("text search")
-        words = text_queries(dataset.classes)
-        result.update(measure_text(words, plan["text_searches"]))
+    say("text search")
+    words = text_queries(dataset.classes)
+    result.update(measure_text(words, plan["text_searches"]))
 
-        server_env = {
-            **os.environ, "API_THROTTLE_IMAGE_SEARCH": "", "API_THROTTLE_TEXT_SEARCH": "",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
-        }
-        (tmp / "prometheus").mkdir()
-        result.update(measure_load(
-            server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
-            text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
-        ))
+    server_env = {
+        **os.environ, "API_THROTTLE_IMAGE_SEARCH": "", "API_THROTTLE_TEXT_SEARCH": "",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
+    }
+    (tmp / "prometheus").mkdir()
+    result.update(measure_load(
+        server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
+        text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
+    ))
 
-        # After every timed step but the scale one (which adds synthetic products): the
-        # extra searches neither warm nor load anything the timed numbers measure.
-        say("hybrid: photo + a colour word (untimed)")
-        result["hybrid"] = hybrid_evaluation.hybrid_report(
-            dataset.queries, evaluation.searchable_labels(), log=lambda message: say(f"hybrid: {message}"))
+    # After every timed step but the scale one (which adds synthetic products): the
+    # extra searches neither warm nor load anything the timed numbers measure.
+    say("hybrid: photo + a colour word (untimed)")
+    result["hybrid"] = hybrid_report(dataset.queries, searchable_labels(),
+                                     log=lambda message: say(f"hybrid: {message}"))
 
-        query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, args.dataset,
-                                       VAR_DIR / "bench-cache")
-        result.update(measure_scale(model, plan["scale"], query_vectors, query_paths))
+    query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, dataset_root,
+                                   VAR_DIR / "bench-cache")
+    result.update(measure_scale(model, plan["scale"], query_vectors, query_paths))
+    return result
 
+
+def summary(args: argparse.Namespace, result: dict, *, loadavg_before: list[float], wall_s: float) -> dict:
+    """The JSON object the benchmark prints: the measurements, the latencies renamed photo_*,
+    and the targets."""
     result["photo_p50_ms"], result["photo_p95_ms"], result["photo_p99_ms"] = (
         result.pop("p50_ms"), result.pop("p95_ms"), result.pop("p99_ms"))
     result["ratio_to_floor"] = (round(result["photo_p50_ms"] / result["floor_p50_ms"], 2)
                                 if result["photo_p50_ms"] and result["floor_p50_ms"] else None)
     targets = {name: check(result) for name, check in TARGETS.items()}
-    print(json.dumps({
+    return {
         "benchmark": "search",
         "quick": args.quick,
         **result,
@@ -415,9 +419,8 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "loadavg_before": loadavg_before,
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
-        "wall_s": round(time.perf_counter() - wall_started, 1),
-    }))
-    return 0
+        "wall_s": round(wall_s, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def _pictures(folder: Path, per_class: int | None) -> list[Path]:
     ]
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_CATALOGUE_PER_CLASS} catalogue pictures and {QUICK_QUERIES_PER_CLASS} "
@@ -93,10 +93,14 @@ def main() -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
                         help="an ImageFolder with train/<class>/ and validation/<class>/")
     args = parser.parse_args()
-    dataset = args.dataset
-    if not (dataset / "train").is_dir() or not (dataset / "validation").is_dir():
-        parser.error(f"{dataset}: needs train/ and validation/ folders")
+    if not (args.dataset / "train").is_dir() or not (args.dataset / "validation").is_dir():
+        parser.error(f"{args.dataset}: needs train/ and validation/ folders")
+    return args
 
+
+def main() -> int:
+    args = arguments()
+    dataset = args.dataset
     from vision.onnx_model import load_embedder
     from visualshop.paths import VAR_DIR
 

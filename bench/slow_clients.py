@@ -38,7 +38,14 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-from bench.lib.throwaway import django_on_throwaway, throwaway_database  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connections  # noqa: E402
+
+from bench.lib.load import free_port  # noqa: E402
+from bench.lib.load import wait_until_serving as wait_until_answering  # noqa: E402
+from bench.pages import load_catalogue  # noqa: E402
+from visualshop import embedded  # noqa: E402
+from visualshop.throwaway import django_on_throwaway, sigterm_as_ctrl_c, throwaway_database  # noqa: E402
 
 BENCH_DATABASE = "visualshop_bench_slow_clients"
 TARGET_P50_MS = 100
@@ -54,41 +61,25 @@ def say(message: str) -> None:
     print(f"[bench/slow_clients] {message}", file=sys.stderr, flush=True)
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 products, 3 s per phase (for CI)")
     parser.add_argument("--seconds", type=float, help="measuring time per phase (default 15; quick 3)")
     parser.add_argument("--baseline-sync", action="store_true",
                         help="measure the old command line (2 sync workers, no config module) instead")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     plan = dict(PLANS["quick" if args.quick else "full"])
     plan["seconds"] = args.seconds or plan["seconds"]
-
+    sigterm_as_ctrl_c()
     wall_started = time.perf_counter()
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-slow-clients-") as (tmp, database_url):
         django_on_throwaway(tmp, database_url)
-        from django.core.management import call_command
-
-        from bench.pages import load_catalogue
-
-        catalogue = load_catalogue(plan["products"])
-        call_command("collectstatic", interactive=False, verbosity=0)
-        from django.db import connections
-
-        connections.close_all()
-
-        env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp / "prometheus"), WEB_ACCESS_LOG="")
-        (tmp / "prometheus").mkdir()
-        server, base = start_gunicorn(env, tmp, baseline_sync=args.baseline_sync)
-        try:
-            wait_until_serving(server, base)
-            host, port = base.removeprefix("http://").split(":")
-            config = {"worker_class": "sync", "workers": 2} if args.baseline_sync else gunicorn_config(env)
-            phases, outcomes = measure(host, int(port), plan["seconds"])
-        finally:
-            from visualshop import embedded
-
-            embedded.stop_process(server)
+        catalogue = shop_prepared(plan["products"])
+        config, phases, outcomes = served_measured(tmp, plan["seconds"], baseline_sync=args.baseline_sync)
 
     met = all(phase["p50_ms"] is not None and phase["p50_ms"] < TARGET_P50_MS and not phase["errors"]
               for phase in phases.values())
@@ -110,6 +101,31 @@ def main() -> int:
     return 0
 
 
+def shop_prepared(products: int) -> dict:
+    """The demo catalogue loaded and the static files collected, as production serves them;
+    this process's connections closed (the server's workers open their own)."""
+    catalogue = load_catalogue(products)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    connections.close_all()
+    return catalogue
+
+
+def served_measured(tmp: Path, seconds: float, *, baseline_sync: bool) -> tuple[dict, dict, dict]:
+    """The real gunicorn started on this process's environment and measured: (its config,
+    the phases, the slow connections' outcomes)."""
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp / "prometheus"), WEB_ACCESS_LOG="")
+    (tmp / "prometheus").mkdir()
+    server, base = start_gunicorn(env, tmp, baseline_sync=baseline_sync)
+    try:
+        wait_until_serving(server, base)
+        host, port = base.removeprefix("http://").split(":")
+        config = {"worker_class": "sync", "workers": 2} if baseline_sync else gunicorn_config(env)
+        phases, outcomes = measure(host, int(port), seconds)
+    finally:
+        embedded.stop_process(server)
+    return config, phases, outcomes
+
+
 def gunicorn_config(env: dict) -> dict:
     """The settings the server runs with, read from the config module under `env`."""
     code = ("import json; from visualshop import gunicorn_conf as c; print(json.dumps({'worker_class': "
@@ -120,8 +136,6 @@ def gunicorn_config(env: dict) -> dict:
 
 
 def start_gunicorn(env: dict, workdir: Path, *, baseline_sync: bool = False) -> tuple[subprocess.Popen, str]:
-    from bench.lib.load import free_port
-
     port = free_port()
     config = ["--workers", "2"] if baseline_sync else ["--config", "python:visualshop.gunicorn_conf"]
     process = subprocess.Popen(
@@ -133,9 +147,7 @@ def start_gunicorn(env: dict, workdir: Path, *, baseline_sync: bool = False) -> 
 
 
 def wait_until_serving(process: subprocess.Popen, base: str) -> None:
-    from bench.lib.load import wait_until_serving as wait
-
-    wait(process, base + "/")
+    wait_until_answering(process, base + "/")
     host, port = base.removeprefix("http://").split(":")
     for _ in range(20):  # both workers past their first (slowest) request
         get_home(host, int(port))

@@ -47,7 +47,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench.lib.load import free_port  # noqa: E402
-from bench.lib.throwaway import BENCH_RATE_LIMITS, throwaway_database, throwaway_environment  # noqa: E402
+from catalog.tests.images import scene  # noqa: E402
+from hostile_tests.image_bombs import CORPUS, encoded  # noqa: E402
+from visualshop.throwaway import (  # noqa: E402
+    BENCH_RATE_LIMITS, sigterm_as_ctrl_c, throwaway_database, throwaway_environment,
+)
 
 BENCH_DATABASE = "visualshop_bench_uploads"
 TARGET_SECONDS = 1.0
@@ -172,64 +176,82 @@ def measure_concurrent(base_url: str, pid: int, idle_rss: int, content: bytes, f
     }
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the issue's bomb and 3 worst accepted pictures (CI)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     plan = PLANS["quick" if args.quick else "full"]
+    sigterm_as_ctrl_c()
     wall_started = time.perf_counter()
-
-    from hostile_tests.image_bombs import CORPUS
-
     names = plan["cases"] or list(CORPUS)
+    pictures = pictures_built(names)
+    with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-uploads-") as (tmp, database_url):
+        env = throwaway_environment(tmp, database_url, WEB_ACCESS_LOG="", **BENCH_RATE_LIMITS)
+        migrated(env)
+        result = uploads_measured(env, tmp, names, pictures, concurrent=plan["concurrent"])
+    print(json.dumps(summary(args, result, wall_s=time.perf_counter() - wall_started)))
+    return 0
+
+
+def pictures_built(names: list[str]) -> dict[str, tuple[bytes, str]]:
+    """The named pictures of the corpus, and the worst accepted one (the concurrent step's)."""
     say(f"building {len(names)} pictures")
     pictures = {name: CORPUS[name]() for name in names}
     if WORST_ACCEPTED not in pictures:
         pictures[WORST_ACCEPTED] = CORPUS[WORST_ACCEPTED]()
+    return pictures
 
-    result: dict = {}
-    with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-uploads-") as (tmp, database_url):
-        env = throwaway_environment(tmp, database_url, WEB_ACCESS_LOG="", **BENCH_RATE_LIMITS)
-        say("migrating the throw-away database")
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
-                       check=True)
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
-             "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--control-socket", str(tmp / "gunicorn.ctl")],
-            cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr)
-        try:
-            pid = wait_for_worker(port, server)
-            from hostile_tests.image_bombs import encoded
-            from catalog.tests.images import scene
 
-            warm = encoded(scene(1, (640, 480)), "JPEG")
-            for _ in range(3):  # imports, first-request set-up, allocator arenas
-                upload(base_url, warm, "warm.jpg")
-            time.sleep(0.5)
-            idle_rss = status_bytes(pid, "VmRSS")
-            say(f"worker {pid} idle at {idle_rss / MB:.0f} MB")
-            cases = {}
-            for name in names:
-                cases[name] = measure(base_url, pid, idle_rss, *pictures[name])
-                say(f"{name}: {cases[name]}")
-            concurrent = measure_concurrent(base_url, pid, idle_rss, *pictures[WORST_ACCEPTED], plan["concurrent"])
-            say(f"concurrent: {concurrent}")
-            result.update({
-                "cases": cases, "concurrent": concurrent, "idle_rss_mb": round(idle_rss / MB, 1),
-                "rss_mb_after": round(status_bytes(pid, "VmRSS") / MB, 1),
-            })
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+def migrated(env: dict[str, str]) -> None:
+    say("migrating the throw-away database")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
+                   check=True)
 
+
+def uploads_measured(env: dict[str, str], tmp: Path, names: list[str], pictures: dict, *, concurrent: int) -> dict:
+    """gunicorn with one worker started under `env`, warmed up, then every picture uploaded
+    alone and the worst accepted one `concurrent` times at once: the numbers."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
+         "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--control-socket", str(tmp / "gunicorn.ctl")],
+        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+    try:
+        pid = wait_for_worker(port, server)
+        warm = encoded(scene(1, (640, 480)), "JPEG")
+        for _ in range(3):  # imports, first-request set-up, allocator arenas
+            upload(base_url, warm, "warm.jpg")
+        time.sleep(0.5)
+        idle_rss = status_bytes(pid, "VmRSS")
+        say(f"worker {pid} idle at {idle_rss / MB:.0f} MB")
+        cases = {}
+        for name in names:
+            cases[name] = measure(base_url, pid, idle_rss, *pictures[name])
+            say(f"{name}: {cases[name]}")
+        concurrent_result = measure_concurrent(base_url, pid, idle_rss, *pictures[WORST_ACCEPTED], concurrent)
+        say(f"concurrent: {concurrent_result}")
+        return {
+            "cases": cases, "concurrent": concurrent_result, "idle_rss_mb": round(idle_rss / MB, 1),
+            "rss_mb_after": round(status_bytes(pid, "VmRSS") / MB, 1),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def summary(args: argparse.Namespace, result: dict, *, wall_s: float) -> dict:
+    """The JSON object the benchmark prints."""
     cases = result["cases"]
     max_seconds = max(case["seconds"] for case in cases.values())
     max_cpu = max(case["cpu_seconds"] for case in cases.values())
     max_rss = max(case["rss_mb_above_idle"] for case in cases.values())
-    print(json.dumps({
+    return {
         "benchmark": "uploads",
         "quick": args.quick,
         **result,
@@ -246,9 +268,8 @@ def main() -> int:
             ("IMAGE_MAX_PIXELS", "60000000"), ("IMAGE_DECODE_MAX_MB", "128"), ("IMAGE_DECODE_CONCURRENCY", "2"))},
         "load_average_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
-        "wall_s": round(time.perf_counter() - wall_started, 1),
-    }))
-    return 0
+        "wall_s": round(wall_s, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -62,6 +62,8 @@ import numpy as np
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from visualshop.throwaway import sigterm_as_ctrl_c, throwaway_database  # noqa: E402
+
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
 BENCH_DATABASE = "visualshop_bench_vectors"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -243,13 +245,12 @@ def recall_vs(found: np.ndarray, reference: np.ndarray) -> float:
 # ----------------------------------------------------------------------- postgres
 
 
-def connect_bench(admin_url: str):
+def connect_bench(database_url: str):
     """An autocommit connection to the bench database, pgvector installed and registered."""
     import psycopg
     from pgvector.psycopg import register_vector
 
-    url = admin_url.replace("postgres://", "postgresql://", 1).rsplit("/", 1)[0] + f"/{BENCH_DATABASE}"
-    conn = psycopg.connect(url, autocommit=True)
+    conn = psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True)
     conn.execute("CREATE EXTENSION vector")
     register_vector(conn)
     return conn
@@ -377,27 +378,22 @@ def rounded(result: dict) -> dict:
             for key, value in result.items()}
 
 
-def run_options(admin_url: str, options: list[Option], catalogue_labels: np.ndarray,
+def run_options(options: list[Option], catalogue_labels: np.ndarray,
                 query_labels: np.ndarray) -> tuple[dict, dict]:
-    """Measure every option in a fresh database (dropped again afterwards)."""
-    from visualshop import embedded
-
-    embedded.recreate_database(admin_url, BENCH_DATABASE)
-    try:
-        with connect_bench(admin_url) as conn:
-            conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
-            conn.execute("SET enable_seqscan = off")  # tiny tables: keep the planner on the index
-            info = server_info(conn)
-            results = {}
-            for option in options:
-                log(f"measuring {option.name}")
-                results[option.name] = measure_option(conn, option, catalogue_labels, query_labels)
-        return info, results
-    finally:
-        embedded.drop_database(admin_url, BENCH_DATABASE)
+    """Measure every option in a fresh throw-away database (dropped again afterwards)."""
+    with (throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-vectors-") as (_, database_url),
+          connect_bench(database_url) as conn):
+        conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
+        conn.execute("SET enable_seqscan = off")  # tiny tables: keep the planner on the index
+        info = server_info(conn)
+        results = {}
+        for option in options:
+            log(f"measuring {option.name}")
+            results[option.name] = measure_option(conn, option, catalogue_labels, query_labels)
+    return info, results
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_CATALOGUE_PER_CLASS} catalogue images and {QUICK_QUERIES_PER_CLASS} "
@@ -405,13 +401,17 @@ def main() -> int:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
                         help="an ImageFolder with train/<class>/ and validation/<class>/")
     args = parser.parse_args()
-    dataset = args.dataset.resolve()
-    if not (dataset / "train").is_dir() or not (dataset / "validation").is_dir():
-        parser.error(f"{dataset}: needs train/ and validation/ folders")
+    args.dataset = args.dataset.resolve()
+    if not (args.dataset / "train").is_dir() or not (args.dataset / "validation").is_dir():
+        parser.error(f"{args.dataset}: needs train/ and validation/ folders")
+    return args
 
+
+def main() -> int:
+    args = arguments()
+    dataset = args.dataset
+    sigterm_as_ctrl_c()
     from vision.onnx_model import l2_normalize, load_embedder
-    from visualshop import embedded
-    from visualshop.paths import VAR_DIR
 
     classes = sorted(p.name for p in (dataset / "train").iterdir() if p.is_dir())
     catalogue = list_split(dataset / "train", classes, QUICK_CATALOGUE_PER_CLASS if args.quick else None)
@@ -427,8 +427,7 @@ def main() -> int:
     options = build_options(vectors[:len(catalogue.paths)], vectors[len(catalogue.paths):], pca_dims)
 
     log("starting PostgreSQL")
-    admin_url = embedded.postgres_database_url(VAR_DIR, database="postgres")
-    server, results = run_options(admin_url, options, catalogue.labels, queries.labels)
+    server, results = run_options(options, catalogue.labels, queries.labels)
 
     print(json.dumps({
         "benchmark": "vector_storage",

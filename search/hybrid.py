@@ -10,7 +10,7 @@ Two methods (SEARCH_HYBRID_METHOD):
            hold counts as looking like the photo no more than the least similar candidate.
   "rrf"    reciprocal rank fusion: each list adds 1 / (SEARCH_RRF_K + rank).
 
-Why "score" by default, measured (search/hybrid_evaluation.py, `evaluate_search --hybrid`) on ../shared/datasets/clothing-small
+Why "score" by default, measured (search/evaluation/hybrid.py, `evaluate_search --hybrid`) on ../shared/datasets/clothing-small
 (catalogue = train, 3068 products whose colours the pipeline computed; queries = a
 validation photo + a colour word; relevant = same class and that colour among the
 product's colours), mAP@10 / P@1 with the query photo's own colour (341 queries): photo

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from catalog.demo import demo_products, render_demo_image
+from catalog.demo.photos import render_demo_image
+from catalog.demo.products import demo_products
 from vision.colours import NAMES, colour_name, dominant_colours, srgb_to_oklab
 from vision.onnx_model.preprocess import resize_short_side
 

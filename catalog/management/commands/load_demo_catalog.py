@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from catalog import selectors
-from catalog.demo import load_demo_catalog
+from catalog.demo.loader import load_demo_catalog
 
 
 class Command(BaseCommand):

@@ -3,7 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from search import evaluation
+from search.evaluation import held_out as held_out_evaluation  # handle() has a `held_out` option
+from search.evaluation import isolation
+from search.evaluation.dataset import DatasetError, read_dataset
 
 
 class Command(BaseCommand):
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--held-out", action="store_true",
                             help="then search again under four configurations (raw, vote, projection, projection "
                                  "+ vote), over all queries and per group of classes left out of the fit (default: "
-                                 f"the sorted classes dealt into {evaluation.HELD_OUT_GROUPS} groups)")
+                                 f"the sorted classes dealt into {held_out_evaluation.HELD_OUT_GROUPS} groups)")
         parser.add_argument("--held-out-groups", metavar="GROUPS",
                             help='the groups for --held-out (implies it): "dress,hat;pants,shirt"')
         parser.add_argument("--hybrid", action="store_true",
@@ -43,18 +45,18 @@ class Command(BaseCommand):
     def handle(self, *args, dataset, as_json, split, per_class, queries, keep_db, held_out, held_out_groups,
                hybrid, **options):
         try:
-            selection = evaluation.read_dataset(dataset, split=split, per_class=per_class, queries=queries)
+            selection = read_dataset(dataset, split=split, per_class=per_class, queries=queries)
             groups = None
             if held_out or held_out_groups is not None:
-                groups = evaluation.held_out_groups(
+                groups = held_out_evaluation.held_out_groups(
                     selection.classes,
-                    None if held_out_groups is None else evaluation.parse_held_out_groups(held_out_groups),
+                    None if held_out_groups is None else held_out_evaluation.parse_held_out_groups(held_out_groups),
                 )
-            result = evaluation.evaluate_in_throwaway_database(
+            result = isolation.evaluate_in_throwaway_database(
                 selection, keep_db=keep_db, held_out=groups, hybrid=hybrid,
                 log=lambda message: self.stderr.write(f"[evaluate_search] {message}"),
             )
-        except (evaluation.DatasetError, evaluation.EvaluationFailed) as exc:
+        except (DatasetError, isolation.EvaluationFailed) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(json.dumps(result) if as_json else report_text(result))
         for problem in result["problems"]:

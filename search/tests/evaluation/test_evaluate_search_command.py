@@ -9,10 +9,14 @@ import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from PIL import ImageDraw
 
 from catalog.models import Product
 from catalog.tests.images import scene
-from search import evaluation
+from search.evaluation.isolation import DATABASE_PREFIX
+from search.management.commands.evaluate_search import hybrid_text
+from visualshop import embedded
+from visualshop.throwaway import database_url
 
 CLASSES = {"coats": 1, "dresses": 2, "hats": 3}
 
@@ -40,10 +44,10 @@ def image_folder(root, *, split: bool = False):
 
 
 def throw_away_databases() -> list[str]:
-    url = evaluation.database_url(connection.settings_dict, "postgres").replace("postgres://", "postgresql://", 1)
+    url = database_url(connection.settings_dict, "postgres").replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url, autocommit=True) as admin:
         rows = admin.execute("SELECT datname FROM pg_database WHERE datname = %s",
-                             [f"{evaluation.DATABASE_PREFIX}{os.getpid()}"]).fetchall()
+                             [f"{DATABASE_PREFIX}{os.getpid()}"]).fetchall()
     return [row[0] for row in rows]
 
 
@@ -78,11 +82,9 @@ def test_split_folder_with_a_broken_picture_names_it_counts_the_rest_and_exits_n
             call_command("evaluate_search", str(root), "--split", "0.5", "--keep-db", stdout=out, stderr=err)
         kept = throw_away_databases()
     finally:
-        from visualshop import embedded
-
-        embedded.drop_database(evaluation.database_url(connection.settings_dict, "postgres"),
-                               f"{evaluation.DATABASE_PREFIX}{os.getpid()}")
-    assert kept == [f"{evaluation.DATABASE_PREFIX}{os.getpid()}"]
+        embedded.drop_database(database_url(connection.settings_dict, "postgres"),
+                               f"{DATABASE_PREFIX}{os.getpid()}")
+    assert kept == [f"{DATABASE_PREFIX}{os.getpid()}"]
     report = out.getvalue().splitlines()
     assert report[0] == f"Search evaluation of {root} (split 0.5)"
     assert report[1] == "  catalogue   8 pictures in 3 classes, 7 searchable (3 flagged, 4 ready)"
@@ -115,7 +117,7 @@ def test_unusable_input_is_refused_before_any_database_is_made(tmp_path, argumen
 
 
 def kept_database_rows(sql: str) -> list[tuple]:
-    url = evaluation.database_url(connection.settings_dict, f"{evaluation.DATABASE_PREFIX}{os.getpid()}")
+    url = database_url(connection.settings_dict, f"{DATABASE_PREFIX}{os.getpid()}")
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as kept:
         return kept.execute(sql).fetchall()
 
@@ -136,10 +138,8 @@ def test_held_out_groups_in_json_their_fits_leave_their_classes_out_and_the_full
         projections = kept_database_rows("SELECT version, status, fit FROM search_searchprojection ORDER BY id")
         categories = dict(kept_database_rows("SELECT name, id FROM catalog_category"))
     finally:
-        from visualshop import embedded
-
-        embedded.drop_database(evaluation.database_url(connection.settings_dict, "postgres"),
-                               f"{evaluation.DATABASE_PREFIX}{os.getpid()}")
+        embedded.drop_database(database_url(connection.settings_dict, "postgres"),
+                               f"{DATABASE_PREFIX}{os.getpid()}")
     result = json.loads(out.getvalue())
     full = result["projection"]
     assert (full["fitted"], full["images"], full["categories"], full["excluded_categories"]) == (True, 6, 3, [])
@@ -209,8 +209,6 @@ def coloured_image_folder(root):
     a red garment and b.jpg with a blue one, validation/ c.jpg and d.png, other views of the
     same two. Every picture's colours (vision.colours) are exactly ["red"] or ["blue"]; the
     garment also makes pictures of one colour look alike across classes."""
-    from PIL import ImageDraw
-
     for label, seed in CLASSES.items():
         for colour, train, validation in ((RED, "a.jpg", "c.jpg"), (BLUE, "b.jpg", "d.png")):
             picture = scene(seed)
@@ -263,8 +261,6 @@ def test_hybrid_compares_the_fusions_on_colour_words_and_the_served_one_is_searc
 
 
 def test_hybrid_table_in_the_text_report():
-    from search.management.commands.evaluate_search import hybrid_text
-
     methods = {"photo only": pair(0.37, 0.5432), "text only": pair(0.095, 0.094), "rrf k=60": None,
                "score w=3": pair(0.835, 0.85), "served": pair(0.835, 0.85)}
     hybrid = {"served": {"method": "score", "weight": 3.0, "k": 60, "photo_candidates": 200, "text_candidates": 5000},

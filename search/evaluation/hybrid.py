@@ -1,5 +1,5 @@
 """Photo + a colour word (hybrid search): the fusion methods compared, after the main run of
-`manage.py evaluate_search --hybrid` and bench/search.py (search.evaluation).
+`manage.py evaluate_search --hybrid` and bench/search.py (search.evaluation.report).
 
 Queries: every query picture with a colour word, in two sets:
 
@@ -10,7 +10,7 @@ Queries: every query picture with a colour word, in two sets:
 Relevant: a searchable catalogue product of the query's class whose colours
 (Product.colours, from its pictures by search.product_refresh) hold the word. A (picture,
 word) pair without any relevant product is left out. Metrics: mAP@10 and P@1
-(search.evaluation).
+(search.evaluation.metrics).
 
 The photo's candidates and re-scoring are search_products' own
 (search.product_search.photo_ranking, SEARCH_HYBRID_PHOTO_CANDIDATES deep) and the words'
@@ -35,9 +35,20 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from django.conf import settings
 
-from search import evaluation
-from search.evaluation import K, LabelledImage
+from catalog.models import Product
+from vision.decoding import ImageRejected, decode_image
+from search import hybrid
+from vision import selectors as vision_selectors
+from vision.colours import dominant_colours
+from search.evaluation import progress
+from search.evaluation.dataset import LabelledImage
+from search.evaluation.metrics import K, average_precision_at_k, precision_at_k
+from vision.onnx_model.preprocess import RESIZE, resize_short_side
+from search.photo_search import embed_photo
+from search.product_search import SearchRequest, photo_ranking, search_products
+from search.text import search_text
 
 COLOURS = ("black", "white", "grey", "blue", "red", "pink", "beige", "green")
 SETS = ("own", "asked")
@@ -46,32 +57,24 @@ CHECK_QUERIES = 20
 
 
 def say(message: str) -> None:
-    evaluation.say(f"hybrid: {message}")
+    progress.say(f"hybrid: {message}")
 
 
 def served_fusion() -> dict:
     """The fusion search_products uses (search.product_search._hybrid), as fuse() arguments."""
-    from django.conf import settings
-
     return {"method": settings.SEARCH_HYBRID_METHOD, "weight": settings.SEARCH_HYBRID_TEXT_WEIGHT,
             "k": settings.SEARCH_RRF_K}
 
 
 def method_names() -> list[str]:
-    from django.conf import settings
-
     return ["photo only", "text only", "rrf k=60", f"score w={settings.SEARCH_HYBRID_TEXT_WEIGHT:g}", "served"]
 
 
 def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, list[int]]:
     """The first K product ids of every method (method_names), from the photo's ranking
     (photo_ranking) and the words' hits (already the served text depth)."""
-    from django.conf import settings
-
-    from search.hybrid import fuse
-
     def fused(**spec) -> list[int]:
-        return [item.product_id for item in fuse(visual, hits, words=words, **spec)[:K]]
+        return [item.product_id for item in hybrid.fuse(visual, hits, words=words, **spec)[:K]]
 
     return {
         "photo only": [item.candidate.product_id for item in visual[:K]],
@@ -86,12 +89,6 @@ def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, l
 def own_colour(content: bytes) -> str | None:
     """The picture's first dominant colour, measured as the pipeline measures a catalogue
     picture's (vision.pipeline: the model's 256 px working copy)."""
-    from django.conf import settings
-
-    from vision.decoding import decode_image
-    from vision.colours import dominant_colours
-    from vision.onnx_model.preprocess import RESIZE, resize_short_side
-
     decoded = decode_image(content, max_pixels=settings.IMAGE_MAX_PIXELS, min_side=RESIZE)
     return next(iter(dominant_colours(resize_short_side(decoded.image))), None)
 
@@ -107,16 +104,6 @@ def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, c
                   log: Callable[[str], None] = say) -> dict:
     """mAP@10 / P@1 of each fusion method (method_names) for both query sets, in the connected
     database after the main run; labels: searchable product id -> class (the catalogue)."""
-    from django.conf import settings
-
-    from catalog.models import Product
-    from vision.decoding import ImageRejected
-    from search import hybrid
-    from vision import selectors as vision_selectors
-    from search.photo_search import embed_photo
-    from search.product_search import SearchRequest, photo_ranking, search_products
-    from search.text import search_text
-
     model = vision_selectors.embedding_model_active()
     colours = {pid: list(found or []) for pid, found in Product.objects.filter(pk__in=list(labels))
                .values_list("pk", "colours")}
@@ -151,8 +138,8 @@ def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, c
             lists = method_lists(visual, text_hits(word), words=hybrid.query_word_count(word))
             for name, ids in lists.items():
                 flags = [labels.get(pid) == image.label and word in colours.get(pid, []) for pid in ids]
-                scores[kind][name].append((evaluation.average_precision_at_k(flags, total),
-                                           evaluation.precision_at_k(flags, 1)))
+                scores[kind][name].append((average_precision_at_k(flags, total),
+                                           precision_at_k(flags, 1)))
             if (image.name, word) not in checkable:  # "own" is also among the asked colours
                 checkable.add((image.name, word))
                 pairs.append((image.name, content, word, lists["served"]))

@@ -1,83 +1,26 @@
+"""Loading the demo catalogue into the database, and `manage.py load_demo_catalog`."""
+
 import io
 from collections import Counter
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from PIL import Image
 
-from catalog import demo, services
+from catalog import services
+from catalog.demo.loader import DemoLoadResult, load_demo_catalog
+from catalog.demo.photos import render_demo_image
+from catalog.demo.products import demo_products
 from catalog.models import Brand, Category, Product, ProductImage
 from catalog.services import ProductData
-
-# -- the pure generator (no database) ---------------------------------------------
-
-
-def test_generation_is_deterministic():
-    first, second = demo.demo_products(), demo.demo_products()
-    assert first == second
-    assert [p.attributes for p in first] == [p.attributes for p in second]
-    for product in first[:24]:
-        for index in range(product.image_count):
-            assert demo.render_demo_image(product, index) == demo.render_demo_image(product, index)
-
-
-def test_a_limit_is_a_prefix_of_the_whole_catalogue():
-    assert demo.demo_products(30) == demo.demo_products()[:30]
-    assert demo.demo_products(0) == []
-
-
-def test_the_catalogue_is_big_and_varied():
-    products = demo.demo_products()
-    assert len(products) >= 150
-    assert [p.sku for p in products[:3]] == ["DEMO-0001", "DEMO-0002", "DEMO-0003"]
-    assert len({p.sku for p in products}) == len(products)
-    assert len({p.title for p in products}) == len(products)
-    assert len({p.category_path for p in products}) >= 6
-    assert all(len(p.category_path) >= 1 for p in products)
-    assert len({p.brand for p in products}) >= 5
-    assert len({p.attributes["colour"] for p in products}) >= 12
-    assert {p.attributes["pattern"] for p in products} == {"solid", "striped", "polka dot", "checked", "gradient"}
-    assert len({(p.kind, p.variant) for p in products}) >= 20
-    assert all({"colour", "pattern", "material"} <= p.attributes.keys() for p in products)
-    assert all(isinstance(v, str) and v for p in products for v in p.attributes.values())
-    assert all(isinstance(p.price, Decimal) and p.price > 0 and p.price.as_tuple().exponent == -2
-               for p in products)
-    stocks = [p.stock for p in products]
-    assert 5 <= stocks.count(0) <= 40 and max(stocks) > 20
-    assert Counter(p.image_count for p in products).keys() == {1, 2, 3}
-    assert all(p.description.count(".") >= 3 for p in products)
-
-
-def test_titles_read_like_a_shop():
-    titles = {p.title for p in demo.demo_products()}
-    assert any(t.startswith("Striped ") for t in titles)
-    assert all(" in " in t and t[0].isupper() for t in titles)
-
-
-@pytest.mark.parametrize("kind", [kind.key for kind in demo.KINDS])
-def test_photos_are_jpegs_of_product_size_and_shots_differ(kind):
-    product = next(p for p in demo.demo_products() if p.kind == kind and p.image_count >= 2)
-    shots = [demo.render_demo_image(product, index) for index in range(3)]
-    assert len(set(shots)) == 3
-    for content in shots:
-        with Image.open(io.BytesIO(content)) as image:
-            assert (image.format, image.size) == ("JPEG", demo.CANVAS)
-            assert min(image.size) >= 200
-            # The item is drawn in its own colour, not just a blank background.
-            colours = image.convert("RGB").resize((48, 60)).getcolors(48 * 60)
-            assert len(colours) > 20
-
-
-# -- loading into the database -----------------------------------------------------
 
 db = pytest.mark.django_db
 
 
 @db
 def test_loading_a_slice_writes_the_generated_records():
-    result = demo.load_demo_catalog(limit=24)
-    expected = demo.demo_products(24)
+    result = load_demo_catalog(limit=24)
+    expected = demo_products(24)
     assert result.products == 24
     assert result.images == sum(p.image_count for p in expected)
     assert result.categories == Category.objects.count() == 16  # 4 roots and 12 leaves
@@ -93,18 +36,18 @@ def test_loading_a_slice_writes_the_generated_records():
         assert [i.position for i in images] == list(range(item.image_count))
         for index, image in enumerate(images):
             with image.file.open("rb") as handle:
-                assert handle.read() == demo.render_demo_image(item, index)
+                assert handle.read() == render_demo_image(item, index)
             assert (image.format, image.width, image.height) == ("JPEG", 480, 600)
 
 
 @db
 def test_loading_twice_creates_nothing_new():
-    first = demo.load_demo_catalog(limit=12)
+    first = load_demo_catalog(limit=12)
     counts = (Product.objects.count(), ProductImage.objects.count(), Category.objects.count(), Brand.objects.count())
     files = sorted(ProductImage.objects.values_list("file", flat=True))
-    second = demo.load_demo_catalog(limit=12)
+    second = load_demo_catalog(limit=12)
     assert first.products == 12 and first.images > 12
-    assert second == demo.DemoLoadResult(products=0, categories=0, brands=0, images=0)
+    assert second == DemoLoadResult(products=0, categories=0, brands=0, images=0)
     assert counts == (Product.objects.count(), ProductImage.objects.count(), Category.objects.count(),
                       Brand.objects.count())
     assert files == sorted(ProductImage.objects.values_list("file", flat=True))
@@ -112,7 +55,7 @@ def test_loading_twice_creates_nothing_new():
 
 @db
 def test_loading_the_whole_catalogue():
-    result = demo.load_demo_catalog()
+    result = load_demo_catalog()
     assert result.products == Product.objects.count() >= 150
     leaves_with_products = Category.objects.filter(children__isnull=True, products__isnull=False).distinct()
     assert leaves_with_products.count() >= 6
