@@ -33,6 +33,7 @@ from search.colours import dominant_colours
 from search.embedders import embed_picture
 from search.model.preprocess import RESIZE, resize_short_side
 from search.models import EmbeddingModel, ImageEmbedding
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def product_images_process(image_ids: list[int]) -> dict[int, str | None]:
     not one message per image."""
     models = selectors.embedding_models_live() or [services.embedding_model_ensure_active()]
     outcomes = {}
-    with catalog_services.images_processing_batched():
+    with sending.messages_batched():
         for image_id in image_ids:
             try:
                 outcomes[image_id] = product_image_process(image_id, models=models)

@@ -19,6 +19,7 @@ from catalog.preprocessing import DERIVATIVE_SIZES, ImageRejected, decode_image
 from search import services
 from search.embedders import embed_picture
 from search.models import EmbeddingModel
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,10 @@ def rebuild_step(model_id: int) -> int:
 
             catalog_services.product_images_reprocess(unreadable)
     if images:
-        services.send_task("search.tasks.rebuild_embeddings", model.pk)
+        sending.send_task("search.tasks.rebuild_embeddings", model.pk)
     elif not services.embedding_model_promote(model) and services.image_ids_missing_vectors(model, limit=1):
         # Images locked by the other chain: look again shortly.
-        services.send_task("search.tasks.rebuild_embeddings", model.pk, countdown=2)
+        sending.send_task("search.tasks.rebuild_embeddings", model.pk, countdown=2)
     return stored
 
 

@@ -17,6 +17,7 @@ from search.model.build import MODEL_NAME, build_model, file_sha256
 from search.model.graph import EMBEDDING_DIM
 from search.model.preprocess import CROP, MEAN, RESIZE, STD
 from search.models import EmbeddingModel, ImageEmbedding
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -151,14 +152,7 @@ def embedding_model_start_rebuild(model: EmbeddingModel) -> EmbeddingModel:
 
 def _send_rebuild_chains(model: EmbeddingModel) -> None:
     for _ in range(REBUILD_CHAINS):
-        send_task("search.tasks.rebuild_embeddings", model.pk)
-
-
-def send_task(task_name: str, *args, countdown: float | None = None) -> None:
-    """Send by name: search.tasks imports this module."""
-    from visualshop.celery import app
-
-    app.send_task(task_name, args=list(args), countdown=countdown)
+        sending.send_task("search.tasks.rebuild_embeddings", model.pk)  # by name: search.tasks imports this module
 
 
 def image_ids_missing_vectors(model: EmbeddingModel, limit: int | None = None) -> list[int]:

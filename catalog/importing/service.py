@@ -27,6 +27,7 @@ from catalog.importing.records import (
 )
 from catalog.importing.sources import Source, open_source
 from catalog.models import Brand, Category, Product
+from visualshop.broker import sending
 
 # Images that other parts of the shop attached (staff uploads in the admin, the demo
 # catalogue) are never removed by a re-import, even when the feed no longer lists them.
@@ -103,7 +104,7 @@ def import_catalog(
     with (
         open_source(Path(path), image_root=options.image_root) as source,
         image_http_session() as http,
-        services.images_processing_batched(),
+        sending.messages_batched(),
     ):
         importer = _RowImporter(source, limits, http)
         on_total(_count_rows(source))

@@ -609,14 +609,13 @@ def test_a_pixel_bomb_in_a_feed_is_a_row_error_saying_too_many_pixels(feed_dir, 
 
 
 @pytest.fixture
-def broker_down(monkeypatch):
+def broker_down(monkeypatch, broker_back_off_reset):
     from kombu.exceptions import OperationalError
 
     def send_task(name, args):
         raise OperationalError("Error 2 connecting to /nowhere.sock")
 
     monkeypatch.setattr("visualshop.celery.app.send_task", send_task)
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
 
 
 NOT_QUEUED = (
