@@ -15,7 +15,7 @@ from visualshop.broker import sending
 from visualshop.paths import BASE_DIR
 
 # Fixtures more than one app's tests use (fixtures/): requested by name anywhere.
-pytest_plugins = ["fixtures.shop"]
+pytest_plugins = ["fixtures.shop", "fixtures.image_server"]
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from django.db.models import Q
 from catalog import services
 from catalog.image_files import InvalidImage
 from catalog.importing.feeds import read_feed
-from catalog.importing.fetch import FetchLimits, ImageFetchError, fetch_image, image_http_session
+from catalog.importing.fetch import fetch_image
 from catalog.importing.folder import count_folder_rows, read_image_folder
 from catalog.importing.records import (
     IN_STOCK_DEFAULT_QUANTITY, ProductRecord, RowError, feed_row_sku, record_from_feed_row,
@@ -28,6 +28,7 @@ from catalog.importing.records import (
 from catalog.importing.sources import Source, open_source
 from catalog.models import Brand, Category, Product
 from visualshop.broker import sending
+from visualshop.url_fetch import FetchLimits, ImageFetchError, image_http_session
 
 # Images that other parts of the shop attached (staff uploads in the admin, the demo
 # catalogue) are never removed by a re-import, even when the feed no longer lists them.
