@@ -11,10 +11,11 @@ import pytest
 from django.conf import settings
 
 from visualshop import embedded
+from visualshop.broker import sending
 from visualshop.paths import BASE_DIR
 
 # Fixtures more than one app's tests use (fixtures/): requested by name anywhere.
-pytest_plugins = ["fixtures.shop"]
+pytest_plugins = ["fixtures.shop", "fixtures.image_server"]
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +37,15 @@ def fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def broker_back_off_reset():
+    """An earlier test's send without a broker backs sending off for a while
+    (visualshop.broker.sending): this test sends, and leaves no back-off to later tests."""
+    sending.back_off_reset()
+    yield
+    sending.back_off_reset()
 
 
 def database_url_of_this_run() -> str:
@@ -68,11 +78,8 @@ def start_celery_worker(*, pool: str = "solo", concurrency: int = 1, env: dict |
 
 @pytest.fixture
 def celery_worker_process(redis_socket, transactional_db):
-    from catalog import services
-
-    # An earlier test's send without a broker backs sending off for a while (catalog.services);
-    # this test has a broker.
-    services._broker_unavailable_until = 0.0
+    # An earlier test's send without a broker backs sending off for a while; this test has a broker.
+    sending.back_off_reset()
     process = start_celery_worker()
     yield process
     embedded.stop_process(process)

@@ -19,11 +19,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from catalog.product_filters import UnknownFilterValue
-from catalog.importing.fetch import ImageFetchError
 from vision.decoding import ImageRejected
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch
 from visualshop.bad_requests import bad_request_reason
+from catalog.url_fetch import ImageFetchError
 
 logger = logging.getLogger("django.request")
 

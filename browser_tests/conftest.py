@@ -44,7 +44,7 @@ came from async code. They do not, so the check is switched off while the browse
 
 No broker: catalogue writes queue Celery tasks on commit (the live server commits for real).
 Browser tests start no Redis and no worker; the shop's photos are processed synchronously in
-the fixture, so the "broker unavailable" back-off of catalog.services is engaged for each
+the fixture, so the "broker unavailable" back-off of visualshop.broker.sending is engaged for each
 test and nothing is sent.
 """
 
@@ -58,6 +58,7 @@ from pathlib import Path
 
 import pytest
 
+from visualshop.broker import sending
 from visualshop.paths import VAR_DIR
 
 CHROMIUM = os.environ.get("VISUALSHOP_CHROMIUM", "/usr/bin/chromium")
@@ -110,11 +111,11 @@ def browser():
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
+def no_broker():
     """Nothing is sent to Celery from a browser test (see the module docstring)."""
-    from catalog import services
-
-    monkeypatch.setattr(services, "_broker_unavailable_until", math.inf)
+    sending.back_off(math.inf)
+    yield
+    sending.back_off_reset()
 
 
 def node_file_name(request) -> str:

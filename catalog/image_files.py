@@ -32,11 +32,10 @@ EXTENSION_BY_FORMAT = {
     "JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "HEIF": "heic", "AVIF": "avif",
 }
 ACCEPTED_FORMATS = frozenset(EXTENSION_BY_FORMAT)
-# Far above any product photo, far below a decompression bomb (settings.IMAGE_MAX_PIXELS).
-MAX_PIXELS = 60_000_000
 # The limits' defaults (visualshop/settings/images.py reads them from the environment), for
-# code that decodes outside Django (bench/search_floor.py).
-DEFAULT_LIMITS = {"IMAGE_MAX_PIXELS": MAX_PIXELS, "IMAGE_DECODE_MAX_MB": 128, "IMAGE_DECODE_CONCURRENCY": 2}
+# code that decodes outside Django (bench/search_floor.py); every check in Django reads the
+# settings (image_limit).
+DEFAULT_LIMITS = {"IMAGE_MAX_PIXELS": 60_000_000, "IMAGE_DECODE_MAX_MB": 128, "IMAGE_DECODE_CONCURRENCY": 2}
 # The pipeline decodes catalogue pictures at reduced scale as long as the short side keeps
 # this many pixels (the display derivative's long side): import judges the cost of that decode.
 CATALOGUE_DECODE_MIN_SIDE = 1200

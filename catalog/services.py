@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,8 +18,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.image_files import ImageInfo, InvalidImage, inspect_image
-from catalog import broker_queue, selectors
+from catalog import selectors
 from catalog.models import Brand, Category, Product, ProductImage
+from visualshop.broker import holdings as broker_holdings, sending
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +154,6 @@ def product_image_add(
     return image, True
 
 
-
-
 def _store_bytes(image: ProductImage, info: ImageInfo, content: bytes, sku: str) -> None:
     """Write the file under a name derived from the bytes and record what they are (unsaved row)."""
     image.file.save(f"{sku}-{info.sha256[:12]}.{info.extension}", ContentFile(content), save=False)
@@ -192,26 +190,6 @@ def product_image_delete(image: ProductImage) -> None:
         transaction.on_commit(lambda: storage.delete(name))
 
 
-# An unreachable broker costs about half a second of connection retries per message,
-# which would turn a bulk import into a crawl. After a failure we stop trying for a
-# while; the images stay pending and the periodic sweep queues them later.
-BROKER_RETRY_AFTER_SECONDS = 30.0
-_broker_unavailable_until = 0.0
-
-
-# A batch waits at most this long for more ids before it is sent: ids held back longer
-# could look lost to the sweep (images_requeue_lost) and be queued twice.
-BATCH_MAX_WAIT_SECONDS = 5.0
-
-
-class _Buffer(list):
-    """Ids waiting to be sent in one message, and since when the oldest has waited."""
-
-    started = 0.0
-
-
-_processing_batch: ContextVar[list[int] | None] = ContextVar("image_processing_batch", default=None)
-_refresh_batch: ContextVar[list[int] | None] = ContextVar("search_refresh_batch", default=None)
 # Inside images_unqueued_collected(): the images whose processing message could not be sent.
 _unqueued_images: ContextVar[list[int] | None] = ContextVar("unqueued_images", default=None)
 
@@ -230,79 +208,24 @@ def images_unqueued_collected():
 
 
 def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
-    """Queue processing after the current transaction commits (nothing is sent for a rollback)."""
+    """Queue processing after the current transaction commits (nothing is sent for a rollback).
+    Inside visualshop.broker.sending.messages_batched() the ids go in messages of
+    IMAGE_PROCESSING_BATCH; ids lost with a crashed process stay pending for the sweep."""
     ids = list(image_ids)
     if ids:
-        transaction.on_commit(lambda: _queue_processing(ids))
-
-
-@contextmanager
-def images_processing_batched():
-    """Inside this block (a bulk import), committed images are sent to the workers in
-    messages of IMAGE_PROCESSING_BATCH instead of one each, and products to refresh for
-    search in messages of SEARCH_REFRESH_BATCH; the rest when it ends. Ids lost with a
-    crashed process stay pending (dirty) and the periodic sweeps send them. A block opened
-    inside another one joins it (the outer block sends)."""
-    if _processing_batch.get() is not None and _refresh_batch.get() is not None:
-        yield
-        return
-    buffer, refresh = _Buffer(), _Buffer()
-    token = _processing_batch.set(buffer)
-    refresh_token = _refresh_batch.set(refresh)
-    try:
-        yield
-    finally:
-        _processing_batch.reset(token)
-        _refresh_batch.reset(refresh_token)
-        if buffer:
-            _send_processing(buffer)
-        if refresh:
-            _send_refresh(refresh)
-
-
-def _queue_processing(image_ids: list[int]) -> None:
-    _queue_in_batch(_processing_batch, image_ids, settings.IMAGE_PROCESSING_BATCH, _send_processing)
-
-
-def _queue_in_batch(batch: ContextVar[list[int] | None], ids: list[int], size: int, send) -> None:
-    """Send the ids now, or inside images_processing_batched add them to its buffer and send
-    the buffer once it holds `size`."""
-    buffer = batch.get()
-    if buffer is None:
-        send(ids)
-        return
-    if not buffer:
-        buffer.started = time.monotonic()
-    buffer.extend(ids)
-    if len(buffer) >= size or time.monotonic() - buffer.started >= BATCH_MAX_WAIT_SECONDS:
-        send(buffer[:])
-        buffer.clear()
+        transaction.on_commit(lambda: _image_processing.queue(ids))
 
 
 def _send_processing(image_ids: list[int]) -> None:
     """Send the ids to the pipeline (search.tasks, named in settings: catalog does not import search)."""
-    unsent = _send_in_batches(settings.IMAGE_PROCESSING_TASK, image_ids, settings.IMAGE_PROCESSING_BATCH,
-                              "image processing not queued (the periodic sweep will)")
+    unsent = sending.send_ids(settings.IMAGE_PROCESSING_TASK, image_ids, per_message=settings.IMAGE_PROCESSING_BATCH,
+                              consequence="image processing not queued (the periodic sweep will)")
     collected = _unqueued_images.get()
     if unsent and collected is not None:
         collected.extend(unsent)
 
 
-def _send_in_batches(task_name: str, ids: list[int], size: int, consequence: str) -> list[int]:
-    """Send the ids in messages of `size`; returns the ids that could not be sent."""
-    global _broker_unavailable_until
-    from visualshop.celery import app
-
-    if time.monotonic() < _broker_unavailable_until:
-        return list(ids)
-    for start in range(0, len(ids), size):
-        try:
-            app.send_task(task_name, args=[ids[start:start + size]])
-        except Exception as exc:  # kombu raises several kinds; all mean "not sent"
-            _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-            logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start:start + size], exc)
-            return list(ids[start:])
-    return []
+_image_processing = sending.BatchedIds(_send_processing, batch_size=lambda: settings.IMAGE_PROCESSING_BATCH)
 
 
 def products_mark_search_dirty(product_ids: Iterable[int]) -> None:
@@ -356,19 +279,20 @@ def category_products_mark_search_dirty(category: Category) -> list[int]:
 
 def products_enqueue_search_refresh(product_ids: Iterable[int]) -> None:
     """Queue the search refresh (search.tasks, named in SEARCH_REFRESH_TASK) after the
-    current transaction commits; nothing is sent for a rollback."""
+    current transaction commits; nothing is sent for a rollback. Inside
+    visualshop.broker.sending.messages_batched() the ids go in messages of SEARCH_REFRESH_BATCH."""
     ids = list(product_ids)
     if ids:
-        transaction.on_commit(lambda: _queue_refresh(ids))
-
-
-def _queue_refresh(product_ids: list[int]) -> None:
-    _queue_in_batch(_refresh_batch, product_ids, settings.SEARCH_REFRESH_BATCH, _send_refresh)  # it dedupes
+        transaction.on_commit(lambda: _search_refresh.queue(ids))
 
 
 def _send_refresh(product_ids: list[int]) -> None:
-    _send_in_batches(settings.SEARCH_REFRESH_TASK, list(dict.fromkeys(product_ids)), settings.SEARCH_REFRESH_BATCH,
-                     "search refresh not queued (the products stay dirty for the periodic sweep)")
+    sending.send_ids(settings.SEARCH_REFRESH_TASK, list(dict.fromkeys(product_ids)),  # a batch may repeat ids
+                     per_message=settings.SEARCH_REFRESH_BATCH,
+                     consequence="search refresh not queued (the products stay dirty for the periodic sweep)")
+
+
+_search_refresh = sending.BatchedIds(_send_refresh, batch_size=lambda: settings.SEARCH_REFRESH_BATCH)
 
 
 def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) -> int:
@@ -432,7 +356,7 @@ def images_requeue_lost(*, now=None) -> int | None:
     data, a send that failed): it is queued again. An image that is still held anywhere is
     never queued a second time, so no image is processed by two workers at once."""
     task = settings.IMAGE_PROCESSING_TASK
-    holdings = broker_queue.read_holdings(task)
+    holdings = broker_holdings.read_holdings(task)
     if holdings is None:
         return None
     now = now or timezone.now()
@@ -446,13 +370,13 @@ def images_requeue_lost(*, now=None) -> int | None:
     candidates = set(unfinished.values_list("pk", flat=True)[:20000]) - holdings.queued - holdings.delivered_ids()
     if not old_deliveries and not candidates:
         return 0  # the usual case: one query and one read of the queue, no question to the workers
-    workers = broker_queue.read_worker_holdings(task)
+    workers = broker_holdings.read_worker_holdings(task)
     if workers is None:
         return 0  # cannot tell what the workers hold: sending anything could process it twice
     orphans = [delivery for delivery in old_deliveries if delivery.task_id not in workers.task_ids]
     restored = 0
     if orphans:
-        broker_queue.restore_deliveries([delivery.tag for delivery in orphans])
+        broker_holdings.restore_deliveries([delivery.tag for delivery in orphans])
         orphan_ids = {pk for delivery in orphans for pk in delivery.ids}
         restored = ProductImage.objects.filter(pk__in=orphan_ids, status__in=[Status.PENDING, Status.PROCESSING]).count()
         logger.warning("re-queued %s message(s) of a worker that is gone (%s unfinished images)", len(orphans), restored)

@@ -27,9 +27,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from catalog.importing import fetch as fetch_module
 from catalog.models import Product, ProductImage
 from catalog.tests.images import image_bytes
+from catalog import url_fetch
 
 pytestmark = pytest.mark.django_db
 
@@ -225,9 +225,9 @@ def stored_files() -> list[Path]:
 @pytest.mark.parametrize("case", LOCAL_CASES + SSRF_CASES, ids=lambda case: case.name)
 def test_a_hostile_image_link_fails_its_row_only(case, place, fifos, monkeypatch):
     if case.loopback_counts_as_public:
-        real_kind = fetch_module.non_public_kind
+        real_kind = url_fetch.non_public_kind
         monkeypatch.setattr(
-            fetch_module, "non_public_kind",
+            url_fetch, "non_public_kind",
             lambda address: None if address == ipaddress.ip_address("127.0.0.1") else real_kind(address),
         )
     if case.fake_dns:

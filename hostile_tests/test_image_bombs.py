@@ -144,7 +144,7 @@ def test_the_api_image_url_answers_as_the_form_does(client, processed_shop, sett
 
 
 def test_a_bomb_behind_an_image_url_is_refused_before_decoding(client, processed_shop, settings, corpus):  # noqa: F811
-    # The fetch applies the importer's check (catalog.importing.fetch), judged at the scale the
+    # The fetch applies the importer's check (catalog.url_fetch.checked_image), judged at the scale the
     # catalogue pipeline decodes at: same limit, a slightly larger reduced copy counted.
     settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = True
     with serving_photo("/bomb.png", corpus["png 16-bit grey 7700x7700 (issue 10)"][0]) as server:

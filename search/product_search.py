@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 
-from catalog.importing.fetch import FetchLimits, fetch_image
 from catalog.models import Brand, Category, ProductImage
 from search import reranking
 from vision import knn
@@ -27,6 +25,7 @@ from vision import selectors as vision_selectors
 from search.facets import Facets
 from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
 from catalog.product_filters import ProductFilters
+from catalog.url_fetch import FetchLimits, fetch_image_url
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class SearchRequest:
 
     text: str = ""
     image: bytes | None = None  # an uploaded photo
-    image_url: str = ""  # http(s) URL, fetched with the importer's guards
+    image_url: str = ""  # http(s) URL, fetched under catalog.url_fetch's guards
     image_id: int | None = None  # an existing catalogue image
     crop: CropBox | None = None  # in the picture's upright pixel coordinates
     filters: ProductFilters = field(default_factory=ProductFilters)
@@ -80,7 +79,7 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     """Products for a photo, words, or both, best first.
 
     Raises InvalidSearch, vision.decoding.ImageRejected (unusable picture, with a
-    code), catalog.importing.fetch.ImageFetchError (image URL), PhotoSearchUnavailable.
+    code), catalog.url_fetch.ImageFetchError (image URL), PhotoSearchUnavailable.
     exact=True takes photo candidates from an exact scan instead of the HNSW index.
     """
     _validate(request)
@@ -149,8 +148,8 @@ def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None
 
 
 def _fetch_url(url: str) -> bytes:
-    """The image at a shopper's URL, under the importer's guards (timeouts, size cap, no
-    private addresses, content sniffing). Only http(s): never a path on this server."""
+    """The image at a shopper's URL, under the guards of catalog.url_fetch (timeouts, size
+    cap, no private addresses, content sniffing). Only http(s): never a path on this server."""
     if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
         raise InvalidSearch("image_url must be an http or https URL")
     limits = FetchLimits(
@@ -159,7 +158,7 @@ def _fetch_url(url: str) -> bytes:
         max_redirects=settings.IMPORT_IMAGE_MAX_REDIRECTS,
         allow_private=settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE,
     )
-    return fetch_image(url, base_dir=Path("/nonexistent"), limits=limits)
+    return fetch_image_url(url, limits=limits)
 
 
 def photo_ranking(model, vector: np.ndarray, *, wanted: int, filters: ProductFilters = ProductFilters(),

@@ -36,6 +36,7 @@ from vision.colours import dominant_colours
 from vision.embedders import embed_picture
 from vision.onnx_model.preprocess import RESIZE, resize_short_side
 from vision.models import EmbeddingModel, ImageEmbedding
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def product_images_process(image_ids: list[int]) -> dict[int, str | None]:
     not one message per image."""
     models = vision_selectors.embedding_models_live() or [services.embedding_model_ensure_active()]
     outcomes = {}
-    with catalog_services.images_processing_batched():
+    with sending.messages_batched():
         for image_id in image_ids:
             try:
                 outcomes[image_id] = product_image_process(image_id, models=models)

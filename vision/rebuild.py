@@ -20,6 +20,7 @@ from vision.decoding import ImageRejected, decode_image
 from vision import services
 from vision.embedders import embed_picture
 from vision.models import EmbeddingModel
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +52,10 @@ def rebuild_step(model_id: int) -> int:
 
             catalog_services.product_images_reprocess(unreadable)
     if images:
-        services.send_task(services.REBUILD_TASK, model.pk)
+        sending.send_task(services.REBUILD_TASK, model.pk)
     elif not services.embedding_model_promote(model) and services.image_ids_missing_vectors(model, limit=1):
         # Images locked by the other chain: look again shortly.
-        services.send_task(services.REBUILD_TASK, model.pk, countdown=2)
+        sending.send_task(services.REBUILD_TASK, model.pk, countdown=2)
     return stored
 
 

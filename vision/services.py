@@ -18,6 +18,7 @@ from vision.onnx_model.build import MODEL_NAME, build_model, file_sha256
 from vision.onnx_model.graph import EMBEDDING_DIM
 from vision.onnx_model.preprocess import CROP, MEAN, RESIZE, STD
 from vision.models import EmbeddingModel, ImageEmbedding
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -153,14 +154,8 @@ def embedding_model_start_rebuild(model: EmbeddingModel) -> EmbeddingModel:
 
 def _send_rebuild_chains(model: EmbeddingModel) -> None:
     for _ in range(REBUILD_CHAINS):
-        send_task(REBUILD_TASK, model.pk)
+        sending.send_task(REBUILD_TASK, model.pk)
 
-
-def send_task(task_name: str, *args, countdown: float | None = None) -> None:
-    """Send by name: search.tasks imports this module."""
-    from visualshop.celery import app
-
-    app.send_task(task_name, args=list(args), countdown=countdown)
 
 
 def image_ids_missing_vectors(model: EmbeddingModel, limit: int | None = None) -> list[int]:

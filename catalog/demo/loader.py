@@ -12,6 +12,7 @@ from catalog.demo.photos import render_demo_image
 from catalog.demo.products import demo_products
 from catalog.models import Brand, Category
 from catalog.services import ProductData
+from visualshop.broker import sending
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def load_demo_catalog(limit: int | None = None) -> DemoLoadResult:
     """
     items = demo_products(limit)
     created_products = created_images = 0
-    with services.images_processing_batched(), transaction.atomic():
+    with sending.messages_batched(), transaction.atomic():
         categories_before, brands_before = Category.objects.count(), Brand.objects.count()
         categories: dict[tuple[str, ...], Category | None] = {}
         brands: dict[str, Brand | None] = {}

@@ -20,13 +20,15 @@ from django.db.models import Q
 from catalog import services
 from catalog.image_files import InvalidImage
 from catalog.importing.feeds import read_feed
-from catalog.importing.fetch import FetchLimits, ImageFetchError, fetch_image, image_http_session
+from catalog.importing.fetch import fetch_image
 from catalog.importing.folder import count_folder_rows, read_image_folder
 from catalog.importing.records import (
     IN_STOCK_DEFAULT_QUANTITY, ProductRecord, RowError, feed_row_sku, record_from_feed_row,
 )
 from catalog.importing.sources import Source, open_source
 from catalog.models import Brand, Category, Product
+from visualshop.broker import sending
+from catalog.url_fetch import FetchLimits, ImageFetchError, image_http_session
 
 # Images that other parts of the shop attached (staff uploads in the admin, the demo
 # catalogue) are never removed by a re-import, even when the feed no longer lists them.
@@ -103,7 +105,7 @@ def import_catalog(
     with (
         open_source(Path(path), image_root=options.image_root) as source,
         image_http_session() as http,
-        services.images_processing_batched(),
+        sending.messages_batched(),
     ):
         importer = _RowImporter(source, limits, http)
         on_total(_count_rows(source))

@@ -603,20 +603,33 @@ def test_a_pixel_bomb_in_a_feed_is_a_row_error_saying_too_many_pixels(feed_dir, 
     assert list(Product.objects.values_list("sku", flat=True)) == ["B-2"]
 
 
+def test_the_pixel_cap_of_a_feed_image_is_the_setting(feed_dir, settings):
+    """IMAGE_MAX_PIXELS is the one pixel cap: a picture far under the default but over the
+    setting fails its row, naming the setting's limit."""
+    from catalog.tests.images import blank_png
+
+    settings.IMAGE_MAX_PIXELS = 1_000_000
+    (feed_dir / "img" / "wide.png").write_bytes(blank_png(1001, 1000, colour_type=0))
+    _, err, error = run(write_csv(feed_dir / "p.csv", "W-1,Wide,,5 EUR,,Shirts,,,img/wide.png,,",
+                                  "W-2,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"))
+    assert (err, error) == ("row 2: img/wide.png: too many pixels: 1001x1000 is over the 1000000-pixel limit\n",
+                            "1 of 2 rows failed (listed above).")
+    assert list(Product.objects.values_list("sku", flat=True)) == ["W-2"]
+
+
 # ---------------------------------------------------------------------------
 # A broker that is down during the import
 # ---------------------------------------------------------------------------
 
 
 @pytest.fixture
-def broker_down(monkeypatch):
+def broker_down(monkeypatch, broker_back_off_reset):
     from kombu.exceptions import OperationalError
 
     def send_task(name, args):
         raise OperationalError("Error 2 connecting to /nowhere.sock")
 
     monkeypatch.setattr("visualshop.celery.app.send_task", send_task)
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
 
 
 NOT_QUEUED = (

@@ -10,6 +10,7 @@ from catalog.image_files import InvalidImage
 from catalog.models import Brand, Category, Product, ProductImage
 from catalog.services import ProductData
 from catalog.tests.images import image_bytes
+from visualshop.broker import holdings, sending
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +112,7 @@ def test_reprocess_marks_pending_and_queues(django_capture_on_commit_callbacks):
 
 
 def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
-    django_capture_on_commit_callbacks, settings, monkeypatch
+    django_capture_on_commit_callbacks, settings, monkeypatch, broker_back_off_reset
 ):
     settings.IMAGE_STALE_AFTER_SECONDS = 60
     settings.IMAGE_MAX_ATTEMPTS = 3
@@ -133,7 +134,6 @@ def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
     ProductImage.objects.exclude(pk=images["fresh_pending"].pk).update(updated_at=long_ago)
     sent = []
     monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append((name, args)))
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.images_sweep_stale() == 3
     expected = sorted(images[name].pk for name in ["stale_pending", "stale_processing", "failed_retry"])
@@ -144,7 +144,9 @@ def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
     assert ProductImage.objects.get(pk=images["stale_pending"].pk).updated_at > long_ago  # not picked again at once
 
 
-def test_unreachable_broker_leaves_images_pending_and_stops_trying_for_a_while(monkeypatch, django_capture_on_commit_callbacks):
+def test_unreachable_broker_leaves_images_pending_and_stops_trying_for_a_while(
+    monkeypatch, broker_back_off_reset, django_capture_on_commit_callbacks
+):
     from kombu.exceptions import OperationalError
 
     attempts = []
@@ -154,27 +156,27 @@ def test_unreachable_broker_leaves_images_pending_and_stops_trying_for_a_while(m
         raise OperationalError("Error 2 connecting to /nowhere.sock")
 
     monkeypatch.setattr("visualshop.celery.app.send_task", broker_down)
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
     product = make_product()
     with django_capture_on_commit_callbacks(execute=True):
         first, _ = services.product_image_add(product=product, content=image_bytes(colour=(1, 1, 1)))
         second, _ = services.product_image_add(product=product, content=image_bytes(colour=(2, 2, 2)))
     assert attempts == [first.pk]  # the second send was not even tried
     assert set(ProductImage.objects.values_list("status", flat=True)) == {ProductImage.Status.PENDING}
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)  # time has passed
+    sending.back_off_reset()  # time has passed
     with django_capture_on_commit_callbacks(execute=True):
         services.product_images_reprocess([second.pk])
     assert attempts == [first.pk, second.pk]
 
 
-def test_images_committed_inside_a_bulk_block_are_sent_in_batches(monkeypatch, settings, django_capture_on_commit_callbacks):
+def test_images_committed_inside_a_bulk_block_are_sent_in_batches(
+    monkeypatch, settings, broker_back_off_reset, django_capture_on_commit_callbacks
+):
     settings.IMAGE_PROCESSING_BATCH = 2
     sent = []
     monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append(args[0]))
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
     product = make_product()
     ids = []
-    with services.images_processing_batched():
+    with sending.messages_batched():
         for n in range(5):
             with django_capture_on_commit_callbacks(execute=True):  # one committed row at a time
                 ids.append(services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk)
@@ -200,20 +202,18 @@ def test_a_category_covers_the_products_filed_or_predicted_in_its_subtree():
 
 
 def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
-    redis_socket, settings, django_capture_on_commit_callbacks
+    redis_socket, settings, broker_back_off_reset, django_capture_on_commit_callbacks
 ):
     """Against the real (test) Redis: an image whose message the broker lost is queued again,
     a message delivered to a worker that is gone goes back to the queue, and an image still
     in the queue, in a recent delivery or just added is left alone (never queued twice)."""
     import redis
 
-    from catalog import broker_queue
     from visualshop.celery import app
 
     settings.IMAGE_LOST_AFTER_SECONDS = 60
     settings.BROKER_ORPHAN_AFTER_SECONDS = 60
     redis.Redis(unix_socket_path=str(redis_socket)).flushdb()
-    services._broker_unavailable_until = 0.0
     product = make_product()
     with django_capture_on_commit_callbacks(execute=False):  # nothing sent: the test sends by hand
         queued, lost, fresh, orphaned, delivered = (
@@ -240,28 +240,10 @@ def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
         with django_capture_on_commit_callbacks(execute=True):
             assert services.images_requeue_lost() == 2  # the orphan's image and the lost one
 
-        holdings = broker_queue.read_holdings(task)
-        assert sorted(holdings.queued) == sorted([queued, orphaned, lost])
-        assert [delivery.ids for delivery in holdings.deliveries] == [[delivered]]
+        held = holdings.read_holdings(task)
+        assert sorted(held.queued) == sorted([queued, orphaned, lost])
+        assert [delivery.ids for delivery in held.deliveries] == [[delivered]]
         assert ProductImage.objects.get(pk=lost).updated_at > long_ago  # not sent again by the next sweep
         with django_capture_on_commit_callbacks(execute=True):
             assert services.images_requeue_lost() == 0  # the next sweep finds nothing lost
-        assert sorted(broker_queue.read_holdings(task).queued) == sorted([queued, orphaned, lost])
-
-
-def test_a_batch_is_sent_once_it_has_waited_long_enough(monkeypatch, django_capture_on_commit_callbacks):
-    """Ids do not sit in an import's buffer for long: the sweep could take them for lost."""
-    clock = [1000.0]
-    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
-    sent = []
-    monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append(args[0]))
-    monkeypatch.setattr(services, "_broker_unavailable_until", 0.0)
-    product = make_product()
-    ids = []
-    with services.images_processing_batched():
-        for n, seconds in enumerate([0.0, 1.0, services.BATCH_MAX_WAIT_SECONDS, 0.5]):
-            clock[0] += seconds
-            with django_capture_on_commit_callbacks(execute=True):
-                ids.append(services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk)
-        assert sent == [ids[:3]]  # the third arrived 6 s after the first: the batch went
-    assert sent == [ids[:3], ids[3:]]
+        assert sorted(holdings.read_holdings(task).queued) == sorted([queued, orphaned, lost])

@@ -3,7 +3,6 @@ import io
 import pytest
 from PIL import Image
 
-from catalog.importing.fetch import ImageFetchError
 from catalog.models import ProductImage
 from vision.decoding import ImageRejected
 from catalog.tests.factories import make_product, stored_image
@@ -15,6 +14,7 @@ from search.photo_search import CropBox, PhotoSearchUnavailable
 from vision.pipeline import product_images_process
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.tests.photo_server import serving_photo
+from catalog.url_fetch import ImageFetchError
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from catalog.models import ProductImage
 from catalog.services import ProductData
 from vision import services
 from vision.models import EmbeddingModel, ImageEmbedding
+from visualshop.broker import sending
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def versions():
 def sent(monkeypatch):
     """Tasks the services send, recorded instead of going to Celery."""
     calls = []
-    monkeypatch.setattr(services, "send_task", lambda name, *args, **options: calls.append((name, args)))
+    monkeypatch.setattr(sending, "send_task", lambda name, *args, **options: calls.append((name, args)))
     return calls
 
 

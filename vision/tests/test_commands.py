@@ -3,10 +3,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.tests.factories import stored_images
 from catalog.tests.images import scene_bytes
+from visualshop.broker import sending
 
 Status = ProductImage.Status
 
@@ -45,12 +45,13 @@ def test_process_images_all_redoes_settled_images_and_failed_only_failed_ones():
 
 
 @pytest.mark.django_db
-def test_process_images_enqueue_sends_batches_to_the_workers(monkeypatch, settings, django_capture_on_commit_callbacks):
+def test_process_images_enqueue_sends_batches_to_the_workers(
+    monkeypatch, settings, broker_back_off_reset, django_capture_on_commit_callbacks
+):
     settings.IMAGE_PROCESSING_BATCH = 2
     images = pending_images(scene_bytes(1), scene_bytes(2), scene_bytes(3))
     sent = []
     monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append((name, args)))
-    monkeypatch.setattr(catalog_services, "_broker_unavailable_until", 0.0)
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("process_images", "--enqueue", stdout=out)
@@ -69,7 +70,7 @@ def test_embedding_model_list_and_activate(monkeypatch):
     from vision import services
 
     out = io.StringIO()
-    monkeypatch.setattr(services, "send_task", lambda *args, **kwargs: None)
+    monkeypatch.setattr(sending, "send_task", lambda *args, **kwargs: None)
     call_command("embedding_model", "activate", "--variant", "fp32", stdout=out)
     active = services.embedding_model_ensure_active()
     assert out.getvalue() == f"No active version yet: {active.version} is active now.\n"

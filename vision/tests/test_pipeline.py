@@ -311,12 +311,11 @@ def test_a_close_perceptual_hash_counts_only_with_visual_similarity(settings, ha
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_of_images_queues_one_search_refresh_for_its_products(monkeypatch, settings):
+def test_a_batch_of_images_queues_one_search_refresh_for_its_products(monkeypatch, settings, broker_back_off_reset):
     # Committed for real (each image settles in its own transaction, as in a worker): the
     # refreshes of one batch are sent together, not one message per settled image.
     sent = []
     monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append((name, args)))
-    monkeypatch.setattr(catalog_services, "_broker_unavailable_until", 0.0)  # an earlier test's broker outage
     first, second = make_product("M-1"), make_product("M-2")
     images = [stored_image(first, scene_bytes(1), "a.jpg"), stored_image(first, scene_bytes(2), "b.jpg"),
               stored_image(second, scene_bytes(3), "c.jpg")]

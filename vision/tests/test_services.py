@@ -11,6 +11,7 @@ from vision import rebuild, services, vector_index
 from vision.onnx_model.build import build_model
 from vision.models import EmbeddingModel, ImageEmbedding
 from vision.pipeline import product_images_process
+from visualshop.broker import sending
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,7 @@ def test_a_new_version_is_built_in_the_background_then_replaces_the_old_one_atom
     # A second version: the same network with another padding (a different file and checksum).
     new = services.embedding_model_register_file(build_model(padding="symmetric"), variant="fp32")
     sent = []
-    monkeypatch.setattr(services, "send_task", lambda name, *args, countdown=None: sent.append((name, args)))
+    monkeypatch.setattr(sending, "send_task", lambda name, *args, countdown=None: sent.append((name, args)))
     with django_capture_on_commit_callbacks(execute=True):
         services.embedding_model_start_rebuild(new)
     assert sent == [("vision.tasks.rebuild_embeddings", (new.pk,))] * 2
@@ -85,7 +86,7 @@ def test_the_sweep_switches_to_the_configured_int8_variant_calibrated_on_the_cat
     images = catalogue(services.MIN_CALIBRATION_IMAGES)
     fp32 = vision_selectors.embedding_model_active()
     sent = []
-    monkeypatch.setattr(services, "send_task", lambda name, *args, countdown=None: sent.append((name, args)))
+    monkeypatch.setattr(sending, "send_task", lambda name, *args, countdown=None: sent.append((name, args)))
     assert services.embedding_models_sweep() == "nothing to do"
     settings.EMBEDDING_MODEL_VARIANT = "int8"
     settings.EMBEDDING_CALIBRATION_IMAGES = services.MIN_CALIBRATION_IMAGES

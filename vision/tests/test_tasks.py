@@ -17,6 +17,7 @@ from catalog.tests.images import scene_bytes
 from conftest import start_celery_worker, wait_for
 from visualshop.celery import app
 from vision.models import ImageEmbedding
+from visualshop.broker import sending
 
 Status = ProductImage.Status
 SETTLED = (Status.READY, Status.FLAGGED, Status.REJECTED)
@@ -125,7 +126,7 @@ def test_byte_identical_images_processed_together_keep_the_first_ready_and_flag_
     # Two messages of one id each, queued first: the two worker processes take one each.
     apart_first = product_image_add(product=products[0], content=apart)[0]
     apart_later = product_image_add(product=products[1], content=apart)[0]
-    with catalog_services.images_processing_batched():  # one message with both ids
+    with sending.messages_batched():  # one message with both ids
         together_first = product_image_add(product=products[2], content=together)[0]
         together_later = product_image_add(product=products[3], content=together)[0]
     ids = [apart_first.pk, apart_later.pk, together_first.pk, together_later.pk]

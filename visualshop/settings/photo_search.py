@@ -49,7 +49,7 @@ SEARCH_HYBRID_PHOTO_CANDIDATES = env_int("SEARCH_HYBRID_PHOTO_CANDIDATES", 200)
 SEARCH_HYBRID_TEXT_CANDIDATES = env_int("SEARCH_HYBRID_TEXT_CANDIDATES", 5000)
 # Load the model and the projection when a web process starts, not on the first shopper's query.
 SEARCH_WARM_AT_START = env_bool("SEARCH_WARM_AT_START", True)
-# Shoppers' image URLs are fetched like feed images (catalog.importing.fetch); private and
+# Shoppers' image URLs are fetched like feed images (catalog.url_fetch); private and
 # loopback addresses stay refused unless a deployment needs them (tests serve on loopback).
 SEARCH_IMAGE_URL_ALLOW_PRIVATE = env_bool("SEARCH_IMAGE_URL_ALLOW_PRIVATE", False)
 # The periodic task refits when the catalogue's categorised image count moved by this share.

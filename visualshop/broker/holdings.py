@@ -15,6 +15,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from visualshop.celery import app
+
 logger = logging.getLogger(__name__)
 
 # How long live workers get to answer "which tasks do you hold" (celery inspect).
@@ -68,8 +70,6 @@ def _task_ids_of_payload(payload: dict, task_name: str) -> tuple[str, list[int]]
 def read_holdings(task_name: str) -> Holdings | None:
     """Read every queued and every unacknowledged message of task_name; None if the broker
     is not Redis or cannot be reached (the caller must then assume it holds everything)."""
-    from visualshop.celery import app
-
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1)
@@ -103,8 +103,6 @@ def read_worker_holdings(task_name: str) -> WorkerHoldings | None:
     or keep for a countdown. None if the question could not be sent. A worker that does
     not answer in time counts as holding nothing: prefork workers (make run, compose)
     answer from their main process even while every child is busy."""
-    from visualshop.celery import app
-
     try:
         inspect = app.control.inspect(timeout=INSPECT_TIMEOUT_SECONDS)
         replies = [inspect.active() or {}, inspect.reserved() or {}]
@@ -128,8 +126,6 @@ def read_worker_holdings(task_name: str) -> WorkerHoldings | None:
 def restore_deliveries(tags: list[str]) -> int:
     """Put unacknowledged messages whose worker is gone back at the head of their queue (what
     kombu does itself after the visibility timeout, an hour). Returns how many were restored."""
-    from visualshop.celery import app
-
     restored = 0
     with app.connection_for_write() as connection:
         channel = connection.default_channel
