@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test superuser shell bench clean-var venv
+.PHONY: run test lint superuser shell bench clean-var venv
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ run: $(STAMP)
 ## make test: the whole test suite against embedded Postgres + Redis
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make lint: the house rules: import contracts (pyproject.toml), ruff's linter and formatter
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## make superuser: create an admin login for http://127.0.0.1:8000/admin/
 superuser: $(STAMP)
