@@ -142,8 +142,10 @@ class _GraphBuilder:
             ],
             initializer=self.initializers,
         )
+        # The producer name is part of the file's bytes, hence of every EmbeddingModel's
+        # checksum: it keeps the package's name from before the move to vision/ (2026-12).
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                  producer_name="visualshop.vision.onnx_model")
+                                  producer_name="visualshop.search.model")
         model.ir_version = IR_VERSION
         onnx.checker.check_model(model, full_check=True)
         return model

@@ -18,6 +18,7 @@ import skimage.data
 from PIL import Image, ImageOps
 
 from vision.onnx_model import ImageEmbedder, build_model, l2_normalize, load_embedder, softmax
+from vision.onnx_model.build import file_sha256
 from vision.onnx_model.checkpoint import (MAGIC_NUMBER, PROTOCOL_VERSION, CheckpointError, RestrictedUnpickler,
                                      load_checkpoint, restricted_loads)
 from vision.onnx_model.preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess, preprocess_batch
@@ -253,6 +254,15 @@ def test_build_is_cached(fp32_path, models_dir):
     assert build_model(models_dir) == fp32_path
     assert fp32_path.stat().st_mtime_ns == before
     assert not [p for p in models_dir.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_the_built_file_is_byte_for_byte_the_pinned_model(fp32_path):
+    """Every EmbeddingModel row carries the file's sha256: different bytes from the same
+    checkpoint and recipe (a renamed producer, another onnx) would be a new model version."""
+    assert (fp32_path.name, file_sha256(fp32_path)) == (
+        "efficientnet-lite0-fp32-b9d014976f695bde.onnx",
+        "9680f9d49718cb155ee40c0dbece26018f49ab0f6d44dc40596f85641e3d5ab2",
+    )
 
 
 def test_graph_shape(fp32_path):
