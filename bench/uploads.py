@@ -203,7 +203,7 @@ def main() -> int:
         try:
             pid = wait_for_worker(port, server)
             from hostile_tests.image_bombs import encoded
-            from catalog.tests.images import scene
+            from fixtures.images import scene
 
             warm = encoded(scene(1, (640, 480)), "JPEG")
             for _ in range(3):  # imports, first-request set-up, allocator arenas

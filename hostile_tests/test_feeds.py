@@ -29,7 +29,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.importing import fetch as fetch_module
 from catalog.models import Product, ProductImage
-from catalog.tests.images import image_bytes
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog.models import ProductImage
-from catalog.tests.factories import stored_image
+from fixtures.factories import stored_image
+from fixtures.photo_server import serving_photo
 from hostile_tests.image_bombs import CORPUS, encoded
-from search.tests.photo_server import serving_photo
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from catalog.tests.images import scene_bytes
+from fixtures.images import scene_bytes
 
 pytestmark = pytest.mark.django_db
 

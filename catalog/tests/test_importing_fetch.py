@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from catalog.importing import fetch as fetch_module
 from catalog.importing.fetch import FetchLimits, ImageFetchError, checked_address, fetch_image, non_public_kind
 from catalog.models import Product
-from catalog.tests.images import image_bytes
+from fixtures.images import image_bytes
 
 JPEG = image_bytes((300, 300), (10, 120, 200), "JPEG")
 SLOW_SECONDS = 1.5

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from catalog.preprocessing import ImageRejected, decode_image, make_derivatives
-from catalog.tests.images import blank_png
+from fixtures.images import blank_png
 
 
 def encode(image: Image.Image, format: str, **params) -> bytes:
@@ -189,7 +189,7 @@ import os, sys
 import django
 django.setup()
 from catalog.preprocessing import ImageRejected, decode_image
-from catalog.tests.images import blank_png
+from fixtures.images import blank_png
 
 def status(key):
     for line in open("/proc/self/status"):

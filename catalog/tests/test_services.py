@@ -9,7 +9,7 @@ from catalog import services
 from catalog.image_files import InvalidImage
 from catalog.models import Brand, Category, Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.images import image_bytes
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from catalog.models import Category, ProductImage
-from catalog.tests.factories import make_product
+from fixtures.factories import make_product
 from search import attributes, selectors, services
 from search.attributes import CategoryVote, aggregate_colours, category_vote, predict_category
 from search.models import EmbeddingModel

@@ -5,8 +5,8 @@ from django.core.management import CommandError, call_command
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.tests.factories import stored_images
-from catalog.tests.images import scene_bytes
+from fixtures.factories import stored_images
+from fixtures.images import scene_bytes
 
 Status = ProductImage.Status
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from catalog.models import Product
-from catalog.tests.images import scene
+from fixtures.images import scene
 from search import evaluation
 
 CLASSES = {"coats": 1, "dresses": 2, "hats": 3}

@@ -19,8 +19,8 @@ from PIL import Image, ImageOps
 from catalog import services as catalog_services
 from catalog.models import Category, Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene
 from search import attributes, pipeline, product_refresh, services, similar
 from search.models import EmbeddingModel, SimilarProduct
 from search.text import search_text

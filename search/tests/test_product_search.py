@@ -6,13 +6,13 @@ from PIL import Image
 from catalog.importing.fetch import ImageFetchError
 from catalog.models import ProductImage
 from catalog.preprocessing import ImageRejected
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene, scene_bytes
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene, scene_bytes
+from fixtures.photo_server import serving_photo
 from search import selectors
 from search.photo_search import CropBox, PhotoSearchUnavailable
 from search.pipeline import product_images_process
 from search.product_search import InvalidSearch, SearchRequest, search_products
-from search.tests.photo_server import serving_photo
 
 pytestmark = pytest.mark.django_db
 

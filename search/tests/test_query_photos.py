@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fixtures.shop import jpeg
 from catalog.preprocessing import ImageRejected
-from catalog.tests.images import image_bytes, scene
+from fixtures.images import image_bytes, scene
+from fixtures.shop import jpeg
 from search.photo_search import CropBox
 from search.query_photos import (
     QUERY_PHOTO_DIR,

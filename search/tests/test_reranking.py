@@ -3,8 +3,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene_bytes
 from search import reranking, selectors
 from search.models import SearchProjection
 from search.pipeline import product_images_process

@@ -8,8 +8,8 @@ from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.services import ProductData
-from catalog.tests.factories import stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import stored_image
+from fixtures.images import scene_bytes
 from search import selectors
 from search.models import ImageEmbedding
 from search.pipeline import product_images_process

@@ -3,8 +3,8 @@
 import pytest
 
 from catalog.models import ProductImage
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene_bytes
 from search import rebuild, selectors, services, vector_index
 from search.model.build import build_model
 from search.models import EmbeddingModel, ImageEmbedding

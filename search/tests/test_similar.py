@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from catalog.models import Product, ProductImage
-from catalog.tests.factories import make_product
+from fixtures.factories import make_product
 from search import selectors, services, similar
 from search.models import EmbeddingModel, SimilarProduct
 from search.similar import SimilarRow

@@ -13,8 +13,9 @@ from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.services import ProductData, product_image_add, product_upsert
 from catalog.tasks import ping
-from catalog.tests.images import scene_bytes
-from conftest import start_celery_worker, wait_for
+from fixtures.celery_worker import start_celery_worker
+from fixtures.images import scene_bytes
+from fixtures.waiting import wait_for
 from search.models import ImageEmbedding
 
 Status = ProductImage.Status
@@ -139,7 +140,7 @@ def tinted_scene(seed: int, dark: tuple, light: tuple) -> bytes:
 
     from PIL import ImageOps
 
-    from catalog.tests.images import scene
+    from fixtures.images import scene
 
     buffer = io.BytesIO()
     ImageOps.colorize(scene(seed).convert("L"), black=dark, white=light).save(buffer, "JPEG", quality=90)

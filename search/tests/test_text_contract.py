@@ -9,7 +9,7 @@ import pytest
 from catalog import services as catalog_services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
+from fixtures.factories import mark_processed
 from search.facets import Facets, FacetValue
 from search.selectors import ProductFilters
 from search.text import index_products, search_text

@@ -9,7 +9,7 @@ from django.db import connection
 from catalog import services as catalog_services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
+from fixtures.factories import mark_processed
 from search.selectors import ProductFilters
 from search.text import index_products, postgres, search_text, text_backend
 

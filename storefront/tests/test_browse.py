@@ -10,8 +10,8 @@ from catalog.context_processors import navigation
 from catalog.models import Category, Product
 from catalog.services import ProductData
 from catalog.templatetags.shop import attribute_rows, money
-from catalog.tests.factories import mark_processed
-from catalog.tests.images import image_bytes
+from fixtures.factories import mark_processed
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from conftest import database_url_of_this_run
+from fixtures.database_url import database_url_of_this_run
 from visualshop.paths import BASE_DIR
 
 LOGIN_URL = "/admin/login/?next=/admin/"

@@ -14,11 +14,11 @@ import pytest
 
 from catalog import services
 from catalog.services import ProductData
-from catalog.tests.factories import stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import stored_image
+from fixtures.gunicorn_server import request, start_gunicorn
+from fixtures.images import scene_bytes
 from search.pipeline import product_images_process
 from visualshop import embedded
-from visualshop.tests.gunicorn_server import request, start_gunicorn
 
 BOUNDARY = "visualshopgunicornconftest"
 CONCURRENT_SEARCHES = 12

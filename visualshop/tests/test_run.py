@@ -12,6 +12,7 @@ import urllib.request
 import psutil
 import pytest
 
+from fixtures.waiting import wait_for
 from visualshop.paths import BASE_DIR
 
 
@@ -108,8 +109,6 @@ class OutputReader:
         return "".join(self.lines)
 
     def wait_for_line(self, line: str, timeout: float = 60.0) -> None:
-        from conftest import wait_for
-
         wait_for(lambda: any(candidate.rstrip("\n") == line for candidate in self.lines), timeout=timeout, interval=0.1)
 
 
@@ -155,8 +154,6 @@ def test_make_run_restarts_a_killed_redis_and_postgres_and_keeps_serving(tmp_pat
 
 
 def wait_for_value(predicate, timeout: float = 30.0):
-    from conftest import wait_for
-
     return wait_for(predicate, timeout=timeout, interval=0.1)
 
 
