@@ -1,4 +1,5 @@
-"""Set-up every app's tests share: the fixtures package's plugins and fresh rate limits."""
+"""Set-up every app's tests share: the fixtures package's plugins, fresh rate limits, and the
+`slow` marker implied by `worker` and `browser`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,18 @@ from django.core.cache import cache
 
 # Fixtures more than one app's tests use (fixtures/): requested by name anywhere.
 pytest_plugins = ["fixtures.shop", "fixtures.celery_worker"]
+
+# Markers whose tests are slow by nature (a Celery worker or Chromium to start), so
+# `make test-fast` (-m "not slow") leaves them out without each module saying so twice.
+SLOW_BY_NATURE = ("worker", "browser")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SLOW_BY_NATURE):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():

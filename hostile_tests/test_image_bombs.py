@@ -19,7 +19,8 @@ from fixtures.factories import stored_image
 from fixtures.photo_server import serving_photo
 from hostile_tests.image_bombs import CORPUS, encoded
 
-pytestmark = pytest.mark.django_db
+# slow: the module's corpus (every bomb built once) takes ~20 s before its first test.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 IMAGE_URL = "/api/v1/search/image"
 TOO_LARGE_TO_DECODE = "too large to decode: {} needs {} MB, the limit is 128 MB"

@@ -21,6 +21,8 @@ from fixtures.gunicorn_server import GENEROUS_TIMEOUT, free_port, request, start
 from visualshop import embedded
 from visualshop.paths import BASE_DIR
 
+pytestmark = pytest.mark.slow  # real gunicorn and nginx processes, seconds-long slow clients
+
 ANNOUNCED_BYTES = 5_000_000
 BODY_TIMEOUT_SECONDS = 10  # long enough that the home page surely answers first on a busy machine
 MAX_BODY_BYTES = 30 * 1024 * 1024

@@ -169,6 +169,7 @@ def run_operation(operation, mode: GenerationMode, checks) -> int:
 STATS = {}
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_every_response_matches_the_schema(wsgi_app, processed_shop):
     started = time.monotonic()
     schema = schemathesis.openapi.from_wsgi(f"{SCHEMA_URL}?format=json", wsgi_app)

@@ -13,6 +13,7 @@ from catalog.services import ProductData
 # -- the pure generator (no database) ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_generation_is_deterministic():
     first, second = demo.demo_products(), demo.demo_products()
     assert first == second
@@ -74,6 +75,7 @@ def test_photos_are_jpegs_of_product_size_and_shots_differ(kind):
 db = pytest.mark.django_db
 
 
+@pytest.mark.slow
 @db
 def test_loading_a_slice_writes_the_generated_records():
     result = demo.load_demo_catalog(limit=24)
@@ -97,6 +99,7 @@ def test_loading_a_slice_writes_the_generated_records():
             assert (image.format, image.width, image.height) == ("JPEG", 480, 600)
 
 
+@pytest.mark.slow
 @db
 def test_loading_twice_creates_nothing_new():
     first = demo.load_demo_catalog(limit=12)
@@ -110,6 +113,7 @@ def test_loading_twice_creates_nothing_new():
     assert files == sorted(ProductImage.objects.values_list("file", flat=True))
 
 
+@pytest.mark.slow
 @db
 def test_loading_the_whole_catalogue():
     result = demo.load_demo_catalog()
@@ -124,6 +128,7 @@ def test_loading_the_whole_catalogue():
     assert set(per_product.values()) == {1, 2, 3} and len(per_product) == result.products
 
 
+@pytest.mark.slow
 @db
 def test_command_loads_and_reports_what_it_created():
     out = io.StringIO()

@@ -199,6 +199,7 @@ def test_a_category_covers_the_products_filed_or_predicted_in_its_subtree():
     assert services.category_product_ids(other) == [outside.pk]
 
 
+@pytest.mark.slow
 def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
     redis_socket, settings, django_capture_on_commit_callbacks
 ):

@@ -341,6 +341,7 @@ def calibration_images() -> list[Image.Image]:
     return images
 
 
+@pytest.mark.slow
 def test_int8_close_to_fp32(embedder, models_dir, photos):
     int8 = load_embedder("int8", calibration_images(), models_dir=models_dir)
     assert int8.model_path.name.startswith(f"efficientnet-lite0-int8-{embedder.model_path.stem.rsplit('-', 1)[1]}-")

@@ -84,6 +84,7 @@ def categorised_catalogue(db, settings):
     return images
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_fitting_stores_a_new_active_version_and_search_reads_it(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
@@ -106,6 +107,7 @@ def test_too_small_a_catalogue_is_not_fitted(categorised_catalogue, settings):
         reranking.projection_fit(selectors.embedding_model_active())
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_command_fits_lists_and_turns_off(categorised_catalogue, settings, capsys):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
@@ -136,6 +138,7 @@ def test_the_command_explains_why_it_cannot_fit():
         call_command("fit_search_projection")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_periodic_refit_fits_once_then_waits_for_the_catalogue_to_change(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
@@ -158,6 +161,7 @@ def test_the_periodic_refit_reports_a_catalogue_too_small(categorised_catalogue,
     assert reranking.projection_refit_if_stale().startswith("not fitted: the catalogue has 8 categorised searchable images")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_categories_can_be_left_out_of_a_fit(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 4

@@ -79,6 +79,7 @@ def test_a_rebuild_cannot_start_while_another_version_builds():
         services.embedding_model_start_rebuild(second)
 
 
+@pytest.mark.slow
 def test_the_sweep_switches_to_the_configured_int8_variant_calibrated_on_the_catalogue(settings, monkeypatch):
     images = catalogue(services.MIN_CALIBRATION_IMAGES)
     fp32 = selectors.embedding_model_active()

@@ -153,6 +153,7 @@ def test_deleting_the_attempt_in_the_admin_unlocks(staff):
     assert_logged_in(log_in("alice", PASSWORD))
 
 
+@pytest.mark.slow
 def test_the_lock_is_in_the_database_so_another_process_sees_it(staff, transactional_db):
     """Another gunicorn worker, or the shop after a restart: a new process refuses the pair."""
     fail(5)

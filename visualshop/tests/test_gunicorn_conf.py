@@ -50,6 +50,7 @@ def photo_search(port: int, photo: bytes) -> tuple[int, bytes]:
                    {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
 
 
+@pytest.mark.slow
 def test_threads_of_one_worker_answer_concurrent_photo_searches_as_a_single_request_does(processed_catalogue,
                                                                                         tmp_path):
     server, port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="8")
