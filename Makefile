@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint superuser shell bench clean-var venv
+.PHONY: run test test-fast lint superuser shell bench clean-var venv
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 ## make test: the whole test suite against embedded Postgres + Redis
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make test-fast: the suite without the tests marked slow (workers, servers, the browser, > ~2 s)
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## make lint: the house rules: import contracts (pyproject.toml), ruff's linter and formatter
 lint: $(STAMP)

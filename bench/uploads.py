@@ -47,10 +47,13 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from bench.lib.load import free_port  # noqa: E402
-from catalog.tests.images import scene  # noqa: E402
+from fixtures.images import scene  # noqa: E402
 from hostile_tests.image_bombs import CORPUS, encoded  # noqa: E402
 from visualshop.throwaway import (  # noqa: E402
-    BENCH_RATE_LIMITS, sigterm_as_ctrl_c, throwaway_database, throwaway_environment,
+    BENCH_RATE_LIMITS,
+    sigterm_as_ctrl_c,
+    throwaway_database,
+    throwaway_environment,
 )
 
 BENCH_DATABASE = "visualshop_bench_uploads"

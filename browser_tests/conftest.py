@@ -21,18 +21,19 @@ How it fits together
 - `page`: a fresh page per test (1280 x 900), base URL = the live server, so
   `page.goto("/cart/")` works. When the test ends (passed or failed) it saves the final
   screenshots var/screenshots/<test-name>-390.png and -1280.png.
-- `screenshot(page, name)`: full-page PNGs at 390 px and 1280 px wide,
+- `screenshot(page, name)` (browser_tests/screenshots.py): full-page PNGs at 390 px and 1280 px wide,
   var/screenshots/<name>-<width>.png; the `snap` fixture prefixes the test's name
   (`snap("cart")` -> <test-name>-cart-390.png, ...).
 - `shop_with_photos`: the shared six-product shop (fixtures/shop.py, build_shop),
   every photo processed by the real pipeline (model, derivatives, vectors), so product
   pages show real images and photo search has vectors to find. `shop`: the same catalogue
   without processing (no model run; faster) for tests that need no photos.
-- `upload_photo(page, content)`: puts bytes into the header's photo-search file input
+- `upload_photo(page, content)` (browser_tests/shopper.py, with the other things a shopper
+  does: open_dialog_with, add_to_cart, type_field): puts bytes into the header's photo-search file input
   (set_input_files, no file on disk) and submits its form (submit=False: only chooses it, so
   the photo widget opens its dialog).
 - `photo_shop`: the API shop plus a Lamps category where three lamps share one look (variants
-  of scene(21), `lookalike_picture`), photos processed and every product refreshed by
+  of scene(21), `lookalike_picture`; browser_tests/photo_shop.py), photos processed and every product refreshed by
   search.product_refresh.products_refresh (text index, "Visually similar" rows).
 - `page_without_js`: as `page`, with JavaScript switched off; `console_errors`: the page's
   console messages of type "error".
@@ -52,14 +53,14 @@ from __future__ import annotations
 
 import math
 import os
-import re
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
+from browser_tests.photo_shop import build_photo_shop
+from browser_tests.screenshots import SCREENSHOT_DIR, VIEWPORT, node_file_name, screenshot
+from fixtures.factories import mark_processed
+from fixtures.shop import build_shop
 from visualshop.broker import sending
-from visualshop.paths import VAR_DIR
 
 CHROMIUM = os.environ.get("VISUALSHOP_CHROMIUM", "/usr/bin/chromium")
 # What this machine needs: as root, no sandbox; no GPU; and none of Chromium's own network
@@ -68,9 +69,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOT_DIR = VAR_DIR / "screenshots"
-SCREENSHOT_WIDTHS = (390, 1280)
-VIEWPORT = {"width": 1280, "height": 900}
 ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 20_000
 
@@ -116,11 +114,6 @@ def no_broker():
     sending.back_off(math.inf)
     yield
     sending.back_off_reset()
-
-
-def node_file_name(request) -> str:
-    """The test's name as a file name: test_keyboard[390] -> test_keyboard-390."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
 
 
 def open_page(browser, live_server, request, **context_options):
@@ -188,36 +181,7 @@ def console_errors(page):
     return errors
 
 
-# --- screenshots --------------------------------------------------------------------------
-
-
-def screenshot(page, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
-    """Full-page screenshots of the current page at each width, var/screenshots/<name>-<width>.png.
-    The viewport comes back to what it was; lazy images are loaded first so they show."""
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    original = page.viewport_size or VIEWPORT
-    paths = []
-    try:
-        for width in widths:
-            page.set_viewport_size({"width": width, "height": original["height"]})
-            _load_images(page)
-            path = SCREENSHOT_DIR / f"{name}-{width}.png"
-            page.screenshot(path=str(path), full_page=True, animations="disabled", caret="initial")
-            paths.append(path)
-    finally:
-        page.set_viewport_size(original)
-    return paths
-
-
-def _load_images(page, timeout_ms: int = 5_000) -> None:
-    # A full-page screenshot shows images below the fold, which loading="lazy" never fetched.
-    page.evaluate("""async (timeout) => {
-        const images = [...document.images];
-        images.forEach((image) => { if (image.loading === "lazy") image.loading = "eager"; });
-        const pending = images.filter((image) => !image.complete)
-            .map((image) => new Promise((done) => { image.addEventListener("load", done); image.addEventListener("error", done); }));
-        await Promise.race([Promise.all(pending), new Promise((done) => setTimeout(done, timeout))]);
-    }""", timeout_ms)
+# --- screenshots (browser_tests/screenshots.py) -------------------------------------------
 
 
 @pytest.fixture
@@ -235,9 +199,6 @@ def shop(transactional_db):
     """The shared test catalogue (fixtures/shop.py SHOP): six products in Clothing and
     Home, one inactive, D2 out of stock; one photo each, marked processed without the model
     (derivatives written, no vectors): the shop shows products with a processed photo only."""
-    from fixtures.shop import build_shop
-    from catalog.tests.factories import mark_processed
-
     shop = build_shop(process=False)
     mark_processed(*shop.images.values())
     return shop
@@ -248,153 +209,12 @@ def shop_with_photos(transactional_db, settings):
     """The same catalogue with every photo processed by the real pipeline: derivatives for
     the pages, an active image model and vectors for photo search. Returns api's Shop:
     shop.products["M1"], shop.images["M1"], shop.id("M1")."""
-    from fixtures.shop import build_shop
-
     # As api's processed_shop: the generated scenes are neither duplicates nor blurred.
     settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01
     settings.IMAGE_BLUR_THRESHOLD = 0
     shop = build_shop(process=True)
     assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, \
         {sku: (image.status, image.reason) for sku, image in shop.images.items()}
-    return shop
-
-
-# --- actions for the tests to come ---------------------------------------------------------
-
-
-def upload_photo(page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg",
-                 submit: bool = True) -> None:
-    """Choose `content` in the header's photo-search input (the data-photo-search-input hook
-    of templates/storefront/_header_search.html) without a file on disk. With submit=True the
-    form is submitted as its button would (requestSubmit) and the navigation awaited; pass
-    submit=False to test what a script does on "change" (preview, crop, auto-submit)."""
-    page.locator("[data-photo-search-input]").first.set_input_files(
-        files=[{"name": name, "mimeType": mime_type, "buffer": content}])
-    if submit:
-        with page.expect_navigation():
-            page.locator("[data-photo-search-form]").first.evaluate("form => form.requestSubmit()")
-
-
-def focus_ring(page) -> dict:
-    """The focused element and how its focus shows: tag, id, classes, text, whether it matches
-    :focus-visible, and its outline and box-shadow both focused and at rest (read by blurring
-    it for a moment and focusing it again, which keeps the Tab sequence where it was)."""
-    return page.evaluate("""() => {
-        const element = document.activeElement;
-        const read = () => {
-            const style = getComputedStyle(element);
-            return {outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
-                    boxShadow: style.boxShadow};
-        };
-        const focused = read();
-        const focusVisible = element.matches(":focus-visible");
-        let rest = focused;
-        if (element !== document.body) {
-            element.blur();
-            rest = read();
-            element.focus({preventScroll: true});
-        }
-        return {tag: element.tagName.toLowerCase(), id: element.id, className: String(element.className),
-                text: (element.innerText || element.value || "").trim().slice(0, 60), focusVisible,
-                ...focused, rest};
-    }""")
-
-
-def focus_rings(page, levels: int = 3) -> list[dict]:
-    """focus_ring(page) for the focused element, then the same reading (outline and box-shadow
-    focused and at rest) for up to `levels` ancestors: where a whole card shows the focus of the
-    link inside it (.product-card:has(.product-card__link:focus-visible)) the ring is on the
-    card. A stop shows focus when has_visible_focus() holds for any of them."""
-    rings = [focus_ring(page)]
-    rings += page.evaluate("""(levels) => {
-        const element = document.activeElement;
-        if (!element || element === document.body) return [];
-        const ancestors = [];
-        for (let a = element.parentElement; a && a !== document.body && ancestors.length < levels; a = a.parentElement) ancestors.push(a);
-        const read = (a) => { const style = getComputedStyle(a);
-            return {outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0, boxShadow: style.boxShadow}; };
-        const focused = ancestors.map(read);
-        element.blur();
-        const rest = ancestors.map(read);
-        element.focus({preventScroll: true});
-        return ancestors.map((a, n) => ({tag: a.tagName.toLowerCase(), id: a.id, className: String(a.className),
-                                         text: "", focusVisible: false, ...focused[n], rest: rest[n]}));
-    }""", levels)
-    return rings
-
-
-def has_visible_focus(ring: dict) -> bool:
-    """An outline (width > 0) or a box-shadow that the element shows only while focused."""
-    rest = ring["rest"]
-    outline = ring["outlineStyle"] != "none" and ring["outlineWidth"] > 0
-    outline_changed = (ring["outlineStyle"], ring["outlineWidth"]) != (rest["outlineStyle"], rest["outlineWidth"])
-    shadow = ring["boxShadow"] not in ("", "none") and ring["boxShadow"] != rest["boxShadow"]
-    return (outline and outline_changed) or shadow
-
-
-# --- the photo-search shop ------------------------------------------------------------------
-
-# sku: (title, category path, brand, price, stock, picture): the API shop's six products plus
-# a Lamps category where three lamps share one look (variants of scene(21)) and a fourth, and
-# a vase, look different. Pictures are named by `lookalike_picture`.
-PHOTO_SHOP_EXTRA = {
-    "L1": ("Brass table lamp", ["Home", "Lamps"], "Lumen", "45.00", 6, "lamp-a"),
-    "L2": ("Ceramic table lamp", ["Home", "Lamps"], "Lumen", "39.00", 4, "lamp-b"),
-    "L3": ("Ceramic floor lamp", ["Home", "Lamps"], "Lumen", "89.00", 2, "lamp-c"),
-    "L4": ("Paper pendant lamp", ["Home", "Lamps"], "Pebble Home", "25.00", 9, 22),
-    "V1": ("Glass vase", ["Home", "Vases"], "Pebble Home", "18.00", 12, 23),
-}
-LAMP_SEED = 21
-
-
-def lookalike_picture(name):
-    """A picture by name: an int is scene(seed); "lamp-a/b/c" and "lamp-query" are variants
-    of scene(LAMP_SEED) (the same shapes, seen a little differently)."""
-    from PIL import ImageEnhance, ImageOps
-
-    from catalog.tests.images import scene
-
-    if isinstance(name, int):
-        return scene(name)
-    base = scene(LAMP_SEED)
-    if name == "lamp-a":
-        return base
-    if name == "lamp-b":
-        return ImageOps.mirror(base)
-    if name == "lamp-c":
-        return base.crop((24, 30, 296, 370)).resize(base.size)
-    if name == "lamp-query":  # a shopper's photo of the look: bigger, a little brighter, a margin
-        return ImageOps.expand(ImageEnhance.Brightness(base).enhance(1.08), border=16, fill=(230, 230, 230)).resize((480, 600))
-    raise ValueError(name)
-
-
-def build_photo_shop():
-    """The API shop plus PHOTO_SHOP_EXTRA, every photo processed, then every product refreshed
-    as a worker would (search.product_refresh.products_refresh): colours, predicted category,
-    the text index and the cached "Visually similar" rows. Returns api's Shop."""
-    from fixtures.shop import build_shop, jpeg
-    from catalog import services
-    from catalog.services import ProductData
-    from catalog.tests.factories import stored_image
-    from vision.pipeline import product_images_process
-    from search.product_refresh import products_refresh
-
-    shop = build_shop(process=False)
-    for sku, (title, path, brand, price, stock, picture) in PHOTO_SHOP_EXTRA.items():
-        product, _ = services.product_upsert(ProductData(
-            sku=sku, title=title, price=Decimal(price), stock=stock, is_active=True,
-            category=services.category_get_or_create_path(path), brand=services.brand_get_or_create(brand),
-        ))
-        shop.products[sku] = product
-        shop.images[sku] = stored_image(product, jpeg(lookalike_picture(picture), quality=90), f"{sku.lower()}.jpg")
-    product_images_process([image.pk for image in shop.images.values()])
-    for image in shop.images.values():
-        image.refresh_from_db()
-    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, \
-        {sku: (image.status, image.reason) for sku, image in shop.images.items()}
-    products_refresh([product.pk for product in shop.products.values()], only_dirty=False)
-    for product in shop.products.values():
-        product.refresh_from_db()
     return shop
 
 

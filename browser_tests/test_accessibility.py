@@ -53,14 +53,12 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from fixtures.shop import jpeg
-from browser_tests.conftest import (
-    focus_rings, has_visible_focus, lookalike_picture, node_file_name, screenshot,
-)
-from browser_tests.test_checkout import add_to_cart, type_field
-from browser_tests.test_keyboard import from_the_top
-from browser_tests.test_photo_search import TOKEN, open_dialog_with
+from browser_tests.focus import focus_rings, from_the_top, has_visible_focus
+from browser_tests.photo_shop import lookalike_picture
+from browser_tests.screenshots import node_file_name, screenshot
+from browser_tests.shopper import TOKEN, add_to_cart, open_dialog_with, type_field
 from catalog.models import Category
+from fixtures.shop import jpeg
 
 pytestmark = pytest.mark.browser
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from browser_tests.shopper import add_to_cart, type_field
 from catalog.models import Product
 from orders.models import Order
 from orders.services import REFERENCE_ALPHABET, REFERENCE_LENGTH
@@ -14,25 +15,6 @@ from orders.services import REFERENCE_ALPHABET, REFERENCE_LENGTH
 pytestmark = pytest.mark.browser
 
 REFERENCE_RE = re.compile(f"^[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$")
-
-
-def add_to_cart(page, product: Product, quantity: int) -> None:
-    """On the product page: type the quantity, press the button, land back on the page."""
-    page.goto(product.get_absolute_url())
-    expect(page.get_by_role("heading", level=1)).to_have_text(product.title)
-    quantity_input = page.get_by_label("Quantity")
-    quantity_input.click()
-    quantity_input.press("Control+A")
-    page.keyboard.type(str(quantity))
-    page.get_by_role("button", name="Add to cart").click()
-    page.wait_for_url(f"**{product.get_absolute_url()}")
-    expect(page.locator(".messages")).to_contain_text(f"Added “{product.title}” to your cart.")
-
-
-def type_field(page, label: str, text: str) -> None:
-    """Focus a field by its label and type into it key by key, as a shopper does."""
-    page.get_by_label(label, exact=True).focus()
-    page.keyboard.type(text)
 
 
 def test_buying_two_products_places_the_order_with_exact_lines(page, snap, shop_with_photos):

@@ -20,16 +20,18 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from fixtures.shop import jpeg
-from browser_tests.conftest import lookalike_picture, upload_photo
+from browser_tests.photo_shop import lookalike_picture
+from browser_tests.shopper import TOKEN, upload_photo
 from catalog.models import Category, Product, ProductImage
-from catalog.tests.factories import stored_image
-from vision.pipeline import product_images_process
+from fixtures.factories import stored_image
+from fixtures.images import scene_bytes
+from fixtures.shop import jpeg
 from orders.models import Order
+from search.query_photos import query_photo_store
+from vision.pipeline import product_images_process
 
 pytestmark = pytest.mark.browser
 
-TOKEN = "[0-9a-f]{32}"
 REPORT_VIOLATIONS = """
 document.addEventListener("securitypolicyviolation", (event) => {
   window.reportCspViolation({
@@ -236,9 +238,6 @@ def test_an_injected_inline_script_and_style_attribute_are_blocked_and_reported(
 def test_without_javascript_the_nonced_style_block_sizes_the_photo_and_draws_the_crop(page_without_js, photo_shop):
     """The results page's per-photo values (size, crop mark) come from a <style> block with the
     response's nonce, not style attributes: without scripts the mark must still sit where the crop is."""
-    from catalog.tests.images import scene_bytes
-    from search.query_photos import query_photo_store
-
     page = page_without_js
     token = query_photo_store(scene_bytes(4)).token  # stored at 320 x 400
     response = page.goto(f"/search/?photo={token}&crop=32%2C40%2C288%2C240")

@@ -6,29 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from browser_tests.conftest import focus_ring, has_visible_focus
+from browser_tests.focus import focus_ring, from_the_top, has_visible_focus, tab_to
 
 pytestmark = pytest.mark.browser
-
-MAX_TABS = 40  # the header has a dozen stops; more means focus is lost somewhere
-
-
-def tab_to(page, selector: str) -> list[dict]:
-    """Press Tab until the element matching `selector` has focus; return every stop on the way
-    (the last one is the element), failing if it is never reached."""
-    stops = []
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        stops.append(focus_ring(page))
-        if page.evaluate("(selector) => document.activeElement.matches(selector)", selector):
-            return stops
-    pytest.fail(f"{selector} not reached in {MAX_TABS} Tabs; focus went through {[s['className'] or s['tag'] for s in stops]}")
-
-
-def from_the_top(page, url: str) -> None:
-    page.goto(url)
-    # Focus starts at the document, as after a fresh load with nothing clicked.
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -16,20 +16,19 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from fixtures.shop import jpeg
-from browser_tests.conftest import (
-    focus_ring, has_visible_focus, lookalike_picture, node_file_name, screenshot, upload_photo,
-)
-from browser_tests.test_keyboard import from_the_top, tab_to
+from browser_tests.focus import focus_ring, from_the_top, has_visible_focus, tab_to
+from browser_tests.photo_shop import lookalike_picture
+from browser_tests.screenshots import node_file_name, screenshot
+from browser_tests.shopper import TOKEN, open_dialog_with
 from catalog.models import Product
-from catalog.tests.images import scene
+from fixtures.images import scene
+from fixtures.shop import jpeg
 
 pytestmark = pytest.mark.browser
 
 LOOKALIKE_LAMPS = ["Brass table lamp", "Ceramic table lamp", "Ceramic floor lamp"]
 # The same look in the Lamps category ranks before a closer-looking mug: the category vote.
 LAMPS_FIRST = [*LOOKALIKE_LAMPS, "Paper pendant lamp"]
-TOKEN = "[0-9a-f]{32}"
 REASON_RE = re.compile(r"^Looks similar \((\d+)%\)$")
 
 # A street-like picture: dark, 2000 x 1600, with the Stoneware mug's picture (scene(4), M1)
@@ -64,18 +63,6 @@ def result_titles(page) -> list[str]:
 def photo_reasons(page, count: int) -> list[str]:
     cards = page.locator(".search-results .result-card")
     return [cards.nth(n).locator(".result-card__reason--photo").inner_text() for n in range(count)]
-
-
-def open_dialog_with(page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg",
-                     state: str = "ready"):
-    """Choose a file in the header's photo input, as the OS picker would, and wait for the
-    dialog to settle in `state`. Returns the dialog."""
-    page.wait_for_selector("html.photo-search-ready", state="attached")
-    upload_photo(page, content, name=name, mime_type=mime_type, submit=False)
-    dialog = page.locator("dialog#photo-search-dialog")
-    expect(dialog).to_be_visible()
-    expect(dialog).to_have_attribute("data-state", state)
-    return dialog
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from browser_tests.shopper import open_dialog_with
+from fixtures.images import scene
 from fixtures.shop import jpeg
-from browser_tests.test_photo_search import open_dialog_with
-from catalog.tests.images import scene
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from catalog.tests.images import blank_png, png_chunk, scene
+from fixtures.images import blank_png, png_chunk, scene
 
 
 def encoded(picture: Image.Image, format: str, **options) -> bytes:

@@ -27,9 +27,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from catalog.models import Product, ProductImage
-from catalog.tests.images import image_bytes
 from catalog import url_fetch
+from catalog.models import Product, ProductImage
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

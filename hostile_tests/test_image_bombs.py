@@ -15,11 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog.models import ProductImage
-from catalog.tests.factories import stored_image
+from fixtures.factories import stored_image
+from fixtures.photo_server import serving_photo
 from hostile_tests.image_bombs import CORPUS, encoded
-from search.tests.photo_server import serving_photo
 
-pytestmark = pytest.mark.django_db
+# slow: the module's corpus (every bomb built once) takes ~20 s before its first test.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 IMAGE_URL = "/api/v1/search/image"
 TOO_LARGE_TO_DECODE = "too large to decode: {} needs {} MB, the limit is 128 MB"

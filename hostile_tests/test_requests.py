@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from api.parsers import MAX_DEPTH
-from search.tests.photo_server import redirecting_to
+from fixtures.photo_server import redirecting_to
 from storefront.forms import MAX_PAGE
 
 pytestmark = pytest.mark.django_db

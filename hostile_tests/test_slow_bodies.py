@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.gunicorn_server import GENEROUS_TIMEOUT, free_port, request, start_gunicorn, wait_until_serving
 from visualshop import embedded
 from visualshop.paths import BASE_DIR
-from visualshop.tests.gunicorn_server import GENEROUS_TIMEOUT, free_port, request, start_gunicorn, wait_until_serving
+
+pytestmark = pytest.mark.slow  # real gunicorn and nginx processes, seconds-long slow clients
 
 ANNOUNCED_BYTES = 5_000_000
 BODY_TIMEOUT_SECONDS = 10  # long enough that the home page surely answers first on a busy machine

@@ -5,7 +5,7 @@ from vision.models import EmbeddingModel
 
 
 class SearchProjection(models.Model):
-    """A learned re-ranking space for one embedding model version (search.projection).
+    """A learned re-ranking space for one embedding model version (search.reranking).
 
     Fitted on the catalogue only (its images' vectors and their product categories): a
     PCA to `dimension` followed by within-category covariance normalisation, folded into

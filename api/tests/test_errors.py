@@ -10,7 +10,7 @@ from rest_framework.test import APIRequestFactory
 
 from api.errors import exception_handler
 from catalog.models import ProductImage
-from catalog.tests.images import scene_bytes
+from fixtures.images import scene_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from django.contrib.staticfiles import finders
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
-from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -24,7 +25,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from catalog.tests.images import scene_bytes
+from fixtures.images import scene_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -125,6 +126,7 @@ def test_the_docs_page_loads_swagger_ui_from_the_shops_own_static_files(client, 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 import os
+
 EXAMPLES_PER_MODE = int(os.environ.get('ST_EXAMPLES', 25))
 
 
@@ -169,6 +171,7 @@ def run_operation(operation, mode: GenerationMode, checks) -> int:
 STATS = {}
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_every_response_matches_the_schema(wsgi_app, processed_shop):
     started = time.monotonic()
     schema = schemathesis.openapi.from_wsgi(f"{SCHEMA_URL}?format=json", wsgi_app)

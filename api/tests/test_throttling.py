@@ -3,7 +3,7 @@ import importlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog.tests.images import scene_bytes
+from fixtures.images import scene_bytes
 from fixtures.shop import redis_cache
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import pytest
 from catalog import services
 from catalog.models import Product
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed, stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import mark_processed, stored_image
+from fixtures.images import scene_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from fixtures.shop import jpeg
 from catalog.models import Product
-from catalog.tests.images import scene, scene_bytes
-from search.tests.photo_server import serving_photo
+from fixtures.images import scene, scene_bytes
+from fixtures.photo_server import serving_photo
+from fixtures.shop import jpeg
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from catalog import services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.images import image_bytes
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -457,7 +457,7 @@ def test_moving_a_category_marks_its_products_dirty(admin_client, labelled):
     ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
 ])
 def test_a_pixel_bomb_uploaded_on_the_image_page_says_too_many_pixels(admin_client, products, size, reason):
-    from catalog.tests.images import blank_png
+    from fixtures.images import blank_png
 
     image = products[0].images.order_by("pk").first()
     before = (image.file.name, image.sha256)

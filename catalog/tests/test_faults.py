@@ -26,8 +26,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from catalog.tests.images import image_bytes, scene_bytes
-from conftest import wait_for
+from fixtures.images import image_bytes, scene_bytes
+from fixtures.waiting import wait_for
 from visualshop import embedded
 from visualshop.paths import BASE_DIR
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from catalog.image_files import InvalidImage, inspect_image
-from catalog.tests.images import blank_png
+from fixtures.images import blank_png
 
 
 def refusal(content: bytes, **limits) -> tuple[str, str]:

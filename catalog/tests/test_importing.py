@@ -15,7 +15,7 @@ from catalog import services
 from catalog.importing.records import RowError, parse_price
 from catalog.importing.service import ImportOptions, import_catalog
 from catalog.models import Brand, Category, Product, ProductImage
-from catalog.tests.images import image_bytes
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -594,7 +594,7 @@ def test_an_image_folder_category_name_longer_than_a_category_is_a_row_error(tmp
     ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
 ])
 def test_a_pixel_bomb_in_a_feed_is_a_row_error_saying_too_many_pixels(feed_dir, size, reason):
-    from catalog.tests.images import blank_png
+    from fixtures.images import blank_png
 
     (feed_dir / "img" / "bomb.png").write_bytes(blank_png(*size, colour_type=0, bit_depth=1))
     _, err, error = run(write_csv(feed_dir / "p.csv", "B-1,Bomb,,5 EUR,,Shirts,,,img/bomb.png,,",
@@ -606,7 +606,7 @@ def test_a_pixel_bomb_in_a_feed_is_a_row_error_saying_too_many_pixels(feed_dir, 
 def test_the_pixel_cap_of_a_feed_image_is_the_setting(feed_dir, settings):
     """IMAGE_MAX_PIXELS is the one pixel cap: a picture far under the default but over the
     setting fails its row, naming the setting's limit."""
-    from catalog.tests.images import blank_png
+    from fixtures.images import blank_png
 
     settings.IMAGE_MAX_PIXELS = 1_000_000
     (feed_dir / "img" / "wide.png").write_bytes(blank_png(1001, 1000, colour_type=0))

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from catalog.importing.fetch import fetch_image
 from catalog.models import Product
-from fixtures.image_server import JPEG, ImageServerHandler
 from catalog.url_fetch import FetchLimits, ImageFetchError
+from fixtures.image_server import JPEG, ImageServerHandler
 
 
 def limits(**overrides):

@@ -7,8 +7,8 @@ from django.apps import apps
 from django.core.files.storage import default_storage
 
 from catalog.models import ProductImage
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene_bytes
 
 pytestmark = pytest.mark.django_db
 

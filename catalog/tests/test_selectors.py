@@ -7,8 +7,8 @@ from django.utils import timezone
 from catalog import selectors, services
 from catalog.models import Category, Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
-from catalog.tests.images import image_bytes
+from fixtures.factories import mark_processed
+from fixtures.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

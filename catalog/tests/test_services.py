@@ -9,7 +9,7 @@ from catalog import services
 from catalog.image_files import InvalidImage
 from catalog.models import Brand, Category, Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.images import image_bytes
+from fixtures.images import image_bytes
 from visualshop.broker import holdings, sending
 
 pytestmark = pytest.mark.django_db
@@ -201,6 +201,7 @@ def test_a_category_covers_the_products_filed_or_predicted_in_its_subtree():
     assert services.category_product_ids(other) == [outside.pk]
 
 
+@pytest.mark.slow
 def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
     redis_socket, settings, broker_back_off_reset, django_capture_on_commit_callbacks
 ):

@@ -5,8 +5,8 @@ from decimal import Decimal
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
-from catalog.tests.images import image_bytes
+from fixtures.factories import mark_processed
+from fixtures.images import image_bytes
 from orders.services import CustomerData
 
 

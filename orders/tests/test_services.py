@@ -205,7 +205,7 @@ def test_selling_the_last_unit_queues_a_search_refresh_for_that_product_only(mon
     last, plenty = product("L1", stock=2), product("P1", stock=9)
     Product.objects.update(search_dirty=False)
     queued = []
-    monkeypatch.setattr("catalog.services._queue_refresh", queued.append)
+    monkeypatch.setattr("catalog.services._search_refresh.queue", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         services.order_place(cart={last.pk: 2, plenty.pk: 1}, customer=customer())
     assert queued == [[last.pk]]

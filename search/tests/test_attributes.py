@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from catalog.models import Category, ProductImage
-from catalog.tests.factories import make_product
+from fixtures.factories import make_product
 from search import attributes
-from vision import knn
-from vision import services
 from search.attributes import CategoryVote, aggregate_colours, category_vote, predict_category
-from vision.models import EmbeddingModel
+from vision import knn, services
 from vision.knn import Neighbour
+from vision.models import EmbeddingModel
 
 Status = ProductImage.Status
 

@@ -19,13 +19,13 @@ from PIL import Image, ImageOps
 from catalog import services as catalog_services
 from catalog.models import Category, Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene
 from search import attributes, product_refresh, similar
-from vision import pipeline, services
 from search.models import SimilarProduct
-from vision.models import EmbeddingModel
 from search.text import search_text
+from vision import pipeline, services
+from vision.models import EmbeddingModel
 
 pytestmark = pytest.mark.django_db
 

@@ -3,18 +3,18 @@ import io
 import pytest
 from PIL import Image
 
-from catalog.models import ProductImage
-from vision.decoding import ImageRejected
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene, scene_bytes
 from catalog import product_filters
+from catalog.models import ProductImage
+from catalog.url_fetch import ImageFetchError
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene, scene_bytes
+from fixtures.photo_server import serving_photo
+from search.photo_search import CropBox, PhotoSearchUnavailable
+from search.product_search import InvalidSearch, SearchRequest, search_products
 from vision import knn
 from vision import selectors as vision_selectors
-from search.photo_search import CropBox, PhotoSearchUnavailable
+from vision.decoding import ImageRejected
 from vision.pipeline import product_images_process
-from search.product_search import InvalidSearch, SearchRequest, search_products
-from search.tests.photo_server import serving_photo
-from catalog.url_fetch import ImageFetchError
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from fixtures.images import image_bytes, scene
 from fixtures.shop import jpeg
-from vision.decoding import ImageRejected
-from catalog.tests.images import image_bytes, scene
 from search.photo_search import CropBox
 from search.query_photos import (
     QUERY_PHOTO_DIR,
@@ -19,6 +18,7 @@ from search.query_photos import (
     query_photo_store,
     query_photos_cleanup,
 )
+from vision.decoding import ImageRejected
 
 
 @pytest.fixture

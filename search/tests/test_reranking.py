@@ -3,13 +3,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene_bytes
 from search import reranking
-from vision import selectors as vision_selectors
 from search.models import SearchProjection
-from vision.pipeline import product_images_process
 from search.reranking import Candidate, Projection
+from vision import selectors as vision_selectors
+from vision.pipeline import product_images_process
 
 
 def unit(vector):
@@ -85,6 +85,7 @@ def categorised_catalogue(db, settings):
     return images
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_fitting_stores_a_new_active_version_and_search_reads_it(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
@@ -107,6 +108,7 @@ def test_too_small_a_catalogue_is_not_fitted(categorised_catalogue, settings):
         reranking.projection_fit(vision_selectors.embedding_model_active())
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_command_fits_lists_and_turns_off(categorised_catalogue, settings, capsys):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
@@ -137,6 +139,7 @@ def test_the_command_explains_why_it_cannot_fit():
         call_command("fit_search_projection")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_periodic_refit_fits_once_then_waits_for_the_catalogue_to_change(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 8
@@ -159,6 +162,7 @@ def test_the_periodic_refit_reports_a_catalogue_too_small(categorised_catalogue,
     assert reranking.projection_refit_if_stale().startswith("not fitted: the catalogue has 8 categorised searchable images")
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_categories_can_be_left_out_of_a_fit(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 4

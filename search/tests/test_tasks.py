@@ -7,7 +7,7 @@ import pytest
 from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.services import ProductData, product_image_add, product_upsert
-from conftest import wait_for
+from fixtures.waiting import wait_for
 
 Status = ProductImage.Status
 SETTLED = (Status.READY, Status.FLAGGED, Status.REJECTED)
@@ -24,7 +24,7 @@ def tinted_scene(seed: int, dark: tuple, light: tuple) -> bytes:
 
     from PIL import ImageOps
 
-    from catalog.tests.images import scene
+    from fixtures.images import scene
 
     buffer = io.BytesIO()
     ImageOps.colorize(scene(seed).convert("L"), black=dark, white=light).save(buffer, "JPEG", quality=90)

@@ -8,10 +8,10 @@ import pytest
 
 from catalog import services as catalog_services
 from catalog.models import Product, ProductImage
-from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
-from search.facets import Facets, FacetValue
 from catalog.product_filters import ProductFilters
+from catalog.services import ProductData
+from fixtures.factories import mark_processed
+from search.facets import Facets, FacetValue
 from search.text import index_products, search_text
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django.db import connection
 
 from catalog import services as catalog_services
 from catalog.models import Product, ProductImage
-from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
 from catalog.product_filters import ProductFilters
+from catalog.services import ProductData
+from fixtures.factories import mark_processed
 from search.text import index_products, postgres, search_text, text_backend
 
 pytestmark = pytest.mark.django_db

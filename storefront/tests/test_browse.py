@@ -8,8 +8,8 @@ from django.urls import reverse
 from catalog import services
 from catalog.models import Category, Product
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
-from catalog.tests.images import image_bytes
+from fixtures.factories import mark_processed
+from fixtures.images import image_bytes
 from storefront.context_processors import navigation
 from storefront.templatetags.shop import attribute_rows, money
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from catalog.tests.images import scene_bytes
+from fixtures.images import scene_bytes
 from search.query_photos import query_photo_content
 
 pytestmark = pytest.mark.django_db

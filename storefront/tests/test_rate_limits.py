@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from fixtures.images import scene_bytes
 from fixtures.shop import redis_cache
-from catalog.tests.images import scene_bytes
 from search.query_photos import query_photo_store
 
 pytestmark = pytest.mark.django_db

@@ -8,15 +8,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from fixtures.shop import jpeg
 from catalog import services
 from catalog.models import Product, ProductImage
 from catalog.services import ProductData
-from catalog.tests.factories import mark_processed
-from catalog.tests.images import image_bytes, scene, scene_bytes
-from storefront.forms import upload_too_large_message
+from fixtures.factories import mark_processed
+from fixtures.images import image_bytes, scene, scene_bytes
+from fixtures.shop import jpeg
 from search.product_search import SearchRequest, search_products
 from search.query_photos import QUERY_PHOTO_DIR, query_photo_store
+from storefront.forms import upload_too_large_message
 from storefront.views.search_results import PHOTO_GONE
 
 pytestmark = pytest.mark.django_db

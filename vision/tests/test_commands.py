@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import ProductImage
-from catalog.tests.factories import stored_images
-from catalog.tests.images import scene_bytes
+from fixtures.factories import stored_images
+from fixtures.images import scene_bytes
 from visualshop.broker import sending
 
 Status = ProductImage.Status
@@ -15,6 +15,7 @@ def pending_images(*contents: bytes) -> list[ProductImage]:
     return stored_images("P-1", *contents)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)  # the forked processes must see the rows
 def test_process_images_runs_the_pipeline_on_two_processes_and_names_the_bad_file():
     good, broken, other = pending_images(scene_bytes(1), b"not an image", scene_bytes(3))

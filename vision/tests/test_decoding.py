@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fixtures.images import blank_png
 from vision.decoding import ImageRejected, decode_image, make_derivatives
-from catalog.tests.images import blank_png
 
 
 def encode(image: Image.Image, format: str, **params) -> bytes:
@@ -189,7 +189,9 @@ import os, sys
 import django
 django.setup()
 from vision.decoding import ImageRejected, decode_image
-from catalog.tests.images import blank_png
+from fixtures.images import blank_png
+from vision.decoding import ImageRejected, decode_image
+from fixtures.images import blank_png
 
 def status(key):
     for line in open("/proc/self/status"):

@@ -4,13 +4,13 @@ from decimal import Decimal
 
 import pytest
 
+from catalog import product_filters
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from catalog.models import Product
 from catalog.services import ProductData
-from catalog.tests.factories import stored_image
-from catalog.tests.images import scene_bytes
-from catalog import product_filters
+from fixtures.factories import stored_image
+from fixtures.images import scene_bytes
 from vision import knn
 from vision import selectors as vision_selectors
 from vision.models import ImageEmbedding

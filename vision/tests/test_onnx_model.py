@@ -19,8 +19,14 @@ from PIL import Image, ImageOps
 
 from vision.onnx_model import ImageEmbedder, build_model, l2_normalize, load_embedder, softmax
 from vision.onnx_model.build import file_sha256
-from vision.onnx_model.checkpoint import (MAGIC_NUMBER, PROTOCOL_VERSION, CheckpointError, RestrictedUnpickler,
-                                     load_checkpoint, restricted_loads)
+from vision.onnx_model.checkpoint import (
+    MAGIC_NUMBER,
+    PROTOCOL_VERSION,
+    CheckpointError,
+    RestrictedUnpickler,
+    load_checkpoint,
+    restricted_loads,
+)
 from vision.onnx_model.preprocess import IMAGENET_MEAN, IMAGENET_STD, preprocess, preprocess_batch
 from vision.onnx_model.quantize import quantize_model
 
@@ -351,6 +357,7 @@ def calibration_images() -> list[Image.Image]:
     return images
 
 
+@pytest.mark.slow
 def test_int8_close_to_fp32(embedder, models_dir, photos):
     int8 = load_embedder("int8", calibration_images(), models_dir=models_dir)
     assert int8.model_path.name.startswith(f"efficientnet-lite0-int8-{embedder.model_path.stem.rsplit('-', 1)[1]}-")

@@ -6,12 +6,12 @@ import pytest
 from PIL import Image, ImageEnhance, ImageFilter
 
 from catalog import services as catalog_services
-from vision.quality import hamming_distance
 from catalog.models import ProductImage
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import image_bytes, scene, scene_bytes
+from fixtures.factories import make_product, stored_image
+from fixtures.images import image_bytes, scene, scene_bytes
 from vision import pipeline
 from vision.models import EmbeddingModel, ImageEmbedding
+from vision.quality import hamming_distance
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_unusable_files_are_rejected_with_their_reason(settings, content, code, 
 
 
 def test_a_file_over_the_decode_budget_is_rejected_before_decoding(settings):
-    from catalog.tests.images import blank_png
+    from fixtures.images import blank_png
 
     settings.IMAGE_DECODE_MAX_MB = 20
     image = stored_image(make_product("R-3"), blank_png(300, 300, colour_type=0, bit_depth=16))

@@ -3,13 +3,12 @@
 import pytest
 
 from catalog.models import ProductImage
-from catalog.tests.factories import make_product, stored_image
-from catalog.tests.images import scene_bytes
-from vision import knn
+from fixtures.factories import make_product, stored_image
+from fixtures.images import scene_bytes
+from vision import knn, rebuild, services, vector_index
 from vision import selectors as vision_selectors
-from vision import rebuild, services, vector_index
-from vision.onnx_model.build import build_model
 from vision.models import EmbeddingModel, ImageEmbedding
+from vision.onnx_model.build import build_model
 from vision.pipeline import product_images_process
 from visualshop.broker import sending
 
@@ -82,6 +81,7 @@ def test_a_rebuild_cannot_start_while_another_version_builds():
         services.embedding_model_start_rebuild(second)
 
 
+@pytest.mark.slow
 def test_the_sweep_switches_to_the_configured_int8_variant_calibrated_on_the_catalogue(settings, monkeypatch):
     images = catalogue(services.MIN_CALIBRATION_IMAGES)
     fp32 = vision_selectors.embedding_model_active()

@@ -13,11 +13,12 @@ from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.services import ProductData, product_image_add, product_upsert
 from catalog.tasks import ping
-from catalog.tests.images import scene_bytes
-from conftest import start_celery_worker, wait_for
-from visualshop.celery import app
+from fixtures.celery_worker import start_celery_worker
+from fixtures.images import scene_bytes
+from fixtures.waiting import wait_for
 from vision.models import ImageEmbedding
 from visualshop.broker import sending
+from visualshop.celery import app
 
 Status = ProductImage.Status
 SETTLED = (Status.READY, Status.FLAGGED, Status.REJECTED)

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from conftest import database_url_of_this_run
+from fixtures.database_url import database_url_of_this_run
 from visualshop.paths import BASE_DIR
 
 LOGIN_URL = "/admin/login/?next=/admin/"
@@ -153,6 +153,7 @@ def test_deleting_the_attempt_in_the_admin_unlocks(staff):
     assert_logged_in(log_in("alice", PASSWORD))
 
 
+@pytest.mark.slow
 def test_the_lock_is_in_the_database_so_another_process_sees_it(staff, transactional_db):
     """Another gunicorn worker, or the shop after a restart: a new process refuses the pair."""
     fail(5)

@@ -14,11 +14,11 @@ import pytest
 
 from catalog import services
 from catalog.services import ProductData
-from catalog.tests.factories import stored_image
-from catalog.tests.images import scene_bytes
+from fixtures.factories import stored_image
+from fixtures.gunicorn_server import request, start_gunicorn
+from fixtures.images import scene_bytes
 from vision.pipeline import product_images_process
 from visualshop import embedded
-from visualshop.tests.gunicorn_server import request, start_gunicorn
 
 BOUNDARY = "visualshopgunicornconftest"
 CONCURRENT_SEARCHES = 12
@@ -50,6 +50,7 @@ def photo_search(port: int, photo: bytes) -> tuple[int, bytes]:
                    {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
 
 
+@pytest.mark.slow
 def test_threads_of_one_worker_answer_concurrent_photo_searches_as_a_single_request_does(processed_catalogue,
                                                                                         tmp_path):
     server, port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="8")

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from catalog.models import ProductImage
-from catalog.tests.factories import make_product, stored_image
+from fixtures.factories import make_product, stored_image
 from vision import pipeline
 
 pytestmark = pytest.mark.django_db

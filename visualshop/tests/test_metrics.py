@@ -6,9 +6,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
-from catalog.tests.factories import stored_images
-from catalog.tests.images import scene_bytes
-from conftest import start_celery_worker, wait_for
+from fixtures.celery_worker import start_celery_worker
+from fixtures.factories import stored_images
+from fixtures.images import scene_bytes
+from fixtures.waiting import wait_for
 from vision.pipeline import product_images_process
 from visualshop import embedded
 

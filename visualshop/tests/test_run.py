@@ -12,6 +12,7 @@ import urllib.request
 import psutil
 import pytest
 
+from fixtures.waiting import wait_for
 from visualshop.paths import BASE_DIR
 
 
@@ -59,6 +60,7 @@ def stop_with_ctrl_c(shop: subprocess.Popen) -> tuple[int, str, list[psutil.Proc
     return shop.returncode, output, alive
 
 
+@pytest.mark.slow
 def test_fresh_var_to_working_shop_and_ctrl_c_stops_everything(tmp_path):
     var_dir = tmp_path / "var"
     port = free_port()
@@ -108,8 +110,6 @@ class OutputReader:
         return "".join(self.lines)
 
     def wait_for_line(self, line: str, timeout: float = 60.0) -> None:
-        from conftest import wait_for
-
         wait_for(lambda: any(candidate.rstrip("\n") == line for candidate in self.lines), timeout=timeout, interval=0.1)
 
 
@@ -117,6 +117,7 @@ def shop_child(shop: subprocess.Popen, name: str) -> psutil.Process | None:
     return next((p for p in psutil.Process(shop.pid).children(recursive=True) if p.name() == name), None)
 
 
+@pytest.mark.slow
 def test_make_run_restarts_a_killed_redis_and_postgres_and_keeps_serving(tmp_path):
     """kill -9 of the embedded Redis, then of the embedded PostgreSQL (this test's own, in its
     own var/ folder): each is started again with a log line, the rest of the shop keeps running
@@ -155,8 +156,6 @@ def test_make_run_restarts_a_killed_redis_and_postgres_and_keeps_serving(tmp_pat
 
 
 def wait_for_value(predicate, timeout: float = 30.0):
-    from conftest import wait_for
-
     return wait_for(predicate, timeout=timeout, interval=0.1)
 
 

@@ -17,6 +17,7 @@ from catalog.services import ProductData
 db = pytest.mark.django_db
 
 
+@pytest.mark.slow
 @db
 def test_loading_a_slice_writes_the_generated_records():
     result = load_demo_catalog(limit=24)
@@ -40,6 +41,7 @@ def test_loading_a_slice_writes_the_generated_records():
             assert (image.format, image.width, image.height) == ("JPEG", 480, 600)
 
 
+@pytest.mark.slow
 @db
 def test_loading_twice_creates_nothing_new():
     first = load_demo_catalog(limit=12)
@@ -53,6 +55,7 @@ def test_loading_twice_creates_nothing_new():
     assert files == sorted(ProductImage.objects.values_list("file", flat=True))
 
 
+@pytest.mark.slow
 @db
 def test_loading_the_whole_catalogue():
     result = load_demo_catalog()
@@ -67,6 +70,7 @@ def test_loading_the_whole_catalogue():
     assert set(per_product.values()) == {1, 2, 3} and len(per_product) == result.products
 
 
+@pytest.mark.slow
 @db
 def test_command_loads_and_reports_what_it_created():
     out = io.StringIO()

@@ -3,10 +3,13 @@
 from collections import Counter
 from decimal import Decimal
 
+import pytest
+
 from catalog.demo.photos import render_demo_image
 from catalog.demo.products import demo_products
 
 
+@pytest.mark.slow
 def test_generation_is_deterministic():
     first, second = demo_products(), demo_products()
     assert first == second

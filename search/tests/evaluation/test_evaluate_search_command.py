@@ -12,7 +12,7 @@ from django.db import connection
 from PIL import ImageDraw
 
 from catalog.models import Product
-from catalog.tests.images import scene
+from fixtures.images import scene
 from search.evaluation.isolation import DATABASE_PREFIX
 from search.management.commands.evaluate_search import hybrid_text
 from visualshop import embedded
@@ -51,6 +51,7 @@ def throw_away_databases() -> list[str]:
     return [row[0] for row in rows]
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_json_report_on_a_small_image_folder_and_the_shop_database_untouched(tmp_path):
     out, err = io.StringIO(), io.StringIO()
@@ -72,6 +73,7 @@ def test_json_report_on_a_small_image_folder_and_the_shop_database_untouched(tmp
     assert throw_away_databases() == []  # ...which is gone
 
 
+@pytest.mark.slow
 def test_split_folder_with_a_broken_picture_names_it_counts_the_rest_and_exits_non_zero(tmp_path):
     root = image_folder(tmp_path / "clothes", split=True)
     (root / "hats" / "broken.jpg").write_bytes(b"not an image")  # hashed among the hats' queries
@@ -125,6 +127,7 @@ def kept_database_rows(sql: str) -> list[tuple]:
 PERFECT = {"raw": 1.0, "vote": 1.0, "projection": 1.0, "projection_vote": 1.0}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_held_out_groups_in_json_their_fits_leave_their_classes_out_and_the_full_fit_is_active_again(
         tmp_path, monkeypatch):
@@ -168,6 +171,7 @@ def test_held_out_groups_in_json_their_fits_leave_their_classes_out_and_the_full
     assert result["problems"] == []
 
 
+@pytest.mark.slow
 def test_held_out_report_in_text_with_the_default_groups(tmp_path, monkeypatch):
     monkeypatch.setenv("SEARCH_PROJECTION_MIN_IMAGES", "4")
     out = io.StringIO()
@@ -225,6 +229,7 @@ def pair(map_at_10, p_at_1):
     return {"map_at_10": map_at_10, "p_at_1": p_at_1}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_hybrid_compares_the_fusions_on_colour_words_and_the_served_one_is_search_products(tmp_path):
     out, err = io.StringIO(), io.StringIO()
