@@ -39,9 +39,9 @@ superuser: $(STAMP)
 shell: $(STAMP)
 	$(PY) manage.py shell
 
-## make bench: every benchmark, full size (prints one JSON object each)
+## make bench: every benchmark, full size; each one's JSON is kept in bench/results/<name>.json
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "# $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/*.py; do echo "# $$script"; $(PY) -m bench.lib.record $$script || exit 1; done
 
 ## make clean-var: delete local state (database, media, broker data) -- asks no questions
 clean-var:

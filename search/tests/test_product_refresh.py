@@ -176,7 +176,7 @@ def test_a_product_whose_row_moved_on_while_computing_stays_dirty_and_is_queued_
     # (its list holds only what SHOE1's sync merged into it, which is what moved it on again)
     assert shop.listed("NEW") == [("SHOE1", cos(2))]
     sent = []
-    monkeypatch.setattr(catalog_services, "_send_refresh", sent.append)
+    monkeypatch.setattr(catalog_services._search_refresh, "send", sent.append)
     for callback in callbacks:
         callback()
     assert sent == [[shop.pk("NEW")]]
