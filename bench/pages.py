@@ -152,7 +152,7 @@ def page_paths() -> dict[str, str]:
     from django.db.models import Count
 
     from catalog import selectors
-    from catalog.models import Product
+    from catalog.models import Product, ProductImage
     from search.models import SimilarProduct
     from search.text import PRICE_EDGES
 
@@ -173,7 +173,7 @@ def page_paths() -> dict[str, str]:
     word = statistics.mode(words) if words else "dress"
     from search.query_photos import query_photo_store
 
-    picture = product.images.filter(status__in=["ready", "flagged"]).order_by("position", "id").first()
+    picture = product.images.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("position", "id").first()
     token = query_photo_store(picture.file.read()).token
     return {
         "home": "/",

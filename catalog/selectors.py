@@ -14,13 +14,12 @@ from django.db.models.expressions import RawSQL
 from catalog.models import Category, Product, ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
 
-# Pictures shoppers see: processed and usable, shown through their derivatives (an upload as
-# it arrived is staff-only, visualshop.media). A product is listed only with one of these.
-VISIBLE_IMAGE_STATUSES = [ProductImage.Status.READY, ProductImage.Status.FLAGGED]
-# The same rule for raw SQL on `p` (catalog_product): the product has a picture shoppers see.
+# Pictures shoppers see (ProductImage.SEARCHABLE_STATUSES) are shown through their derivatives
+# (an upload as it arrived is staff-only, visualshop.media). A product is listed only with one.
+# The rule for raw SQL on `p` (catalog_product): the product has a picture shoppers see.
 PRODUCT_HAS_PICTURE_SQL = (
-    "EXISTS (SELECT 1 FROM catalog_productimage pic WHERE pic.product_id = p.id AND pic.status IN ({}))"
-    .format(", ".join(f"'{status.value}'" for status in VISIBLE_IMAGE_STATUSES))
+    "EXISTS (SELECT 1 FROM catalog_productimage pic WHERE pic.product_id = p.id AND "
+    f"{ProductImage.searchable_sql('pic.status')})"
 )
 
 
@@ -28,7 +27,7 @@ def product_has_picture() -> Exists:
     """Filter for products shoppers may see: active ones are listed only with a picture
     (ready or flagged); one whose pictures are all rejected, failed or still being processed,
     or that has none, is for staff to give a photo (the admin's "needs a photo" filter)."""
-    return Exists(ProductImage.objects.filter(product_id=OuterRef("pk"), status__in=VISIBLE_IMAGE_STATUSES))
+    return Exists(ProductImage.objects.filter(product_id=OuterRef("pk"), status__in=ProductImage.SEARCHABLE_STATUSES))
 
 
 def shop_products() -> QuerySet[Product]:
@@ -139,7 +138,7 @@ def category_covers(tree: CategoryTree) -> None:
     """
     rows = (
         ProductImage.objects.filter(
-            status__in=VISIBLE_IMAGE_STATUSES, product__is_active=True, product__category__isnull=False
+            status__in=ProductImage.SEARCHABLE_STATUSES, product__is_active=True, product__category__isnull=False
         )
         .annotate(cover_category_id=F("product__category_id"))
         .order_by("product__category_id", "product_id", "position", "id")
@@ -161,7 +160,7 @@ def category_covers(tree: CategoryTree) -> None:
 
 
 def _with_images(queryset: QuerySet[Product]) -> QuerySet[Product]:
-    images = ProductImage.objects.filter(status__in=VISIBLE_IMAGE_STATUSES).order_by("position", "id")
+    images = ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("position", "id")
     return queryset.select_related("category", "brand").prefetch_related(
         Prefetch("images", queryset=images, to_attr="visible_images")
     )

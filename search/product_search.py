@@ -131,7 +131,7 @@ def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None
     a shopper asking for "more like this" has already seen it)."""
     if request.image_id is not None:
         image = ProductImage.objects.filter(
-            pk=request.image_id, status__in=[ProductImage.Status.READY, ProductImage.Status.FLAGGED]
+            pk=request.image_id, status__in=ProductImage.SEARCHABLE_STATUSES
         ).only("pk", "product_id", "file").first()
         if image is None:
             raise InvalidSearch(f"image {request.image_id} is not a searchable catalogue image")

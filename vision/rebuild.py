@@ -35,7 +35,7 @@ def rebuild_step(model_id: int) -> int:
     with transaction.atomic():
         images = list(
             ProductImage.objects.select_for_update(skip_locked=True)
-            .filter(status__in=services.SEARCHABLE)
+            .filter(status__in=ProductImage.SEARCHABLE_STATUSES)
             .exclude(embeddings__model=model)
             .order_by("pk")[:REBUILD_CHUNK]
         )

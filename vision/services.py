@@ -32,7 +32,6 @@ PREPROCESSING = {
     "layout": "NCHW float32",
     "features": "global average pool, L2-normalised",
 }
-SEARCHABLE = (ProductImage.Status.READY, ProductImage.Status.FLAGGED)
 REBUILD_TASK = "vision.tasks.rebuild_embeddings"  # sent by name: vision.tasks imports this module
 # Parallel chains of rebuild steps (vision.rebuild): one per worker process on 2 cores.
 REBUILD_CHAINS = 2
@@ -48,7 +47,7 @@ def _calibration_images(limit: int) -> list[Image.Image]:
     """Catalogue images decoded as the pipeline decodes them (oldest first: stable across runs)."""
     images = []
     names = (
-        ProductImage.objects.filter(status__in=SEARCHABLE).order_by("pk").values_list("file", flat=True)[: limit * 2]
+        ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("pk").values_list("file", flat=True)[: limit * 2]
     )
     storage = ProductImage._meta.get_field("file").storage
     for name in names:
@@ -160,7 +159,7 @@ def _send_rebuild_chains(model: EmbeddingModel) -> None:
 
 def image_ids_missing_vectors(model: EmbeddingModel, limit: int | None = None) -> list[int]:
     query = (
-        ProductImage.objects.filter(status__in=SEARCHABLE)
+        ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES)
         .exclude(embeddings__model=model)
         .order_by("pk")
         .values_list("pk", flat=True)
