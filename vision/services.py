@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
+from pgvector import HalfVector
+from pgvector.psycopg import register_vector
 
 from catalog.models import Product, ProductImage
 from vision.decoding import ImageRejected, decode_image
@@ -17,6 +19,7 @@ from vision import vector_index
 from vision.onnx_model.build import MODEL_NAME, build_model, file_sha256
 from vision.onnx_model.graph import EMBEDDING_DIM
 from vision.onnx_model.preprocess import CROP, MEAN, RESIZE, STD
+from vision.onnx_model.quantize import quantize_model
 from vision.models import EmbeddingModel, ImageEmbedding
 from visualshop.broker import sending
 
@@ -47,7 +50,8 @@ def _calibration_images(limit: int) -> list[Image.Image]:
     """Catalogue images decoded as the pipeline decodes them (oldest first: stable across runs)."""
     images = []
     names = (
-        ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("pk").values_list("file", flat=True)[: limit * 2]
+        ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES)
+        .order_by("pk").values_list("file", flat=True)[: limit * 2]
     )
     storage = ProductImage._meta.get_field("file").storage
     for name in names:
@@ -67,8 +71,6 @@ def _model_file(variant: str):
         return fp32
     if variant != "int8":
         raise CannotBuildModel(f"unknown model variant {variant!r} (use fp32 or int8)")
-    from vision.onnx_model.quantize import quantize_model
-
     images = _calibration_images(settings.EMBEDDING_CALIBRATION_IMAGES)
     if len(images) < MIN_CALIBRATION_IMAGES:
         raise CannotBuildModel(
@@ -213,9 +215,6 @@ def image_embeddings_bulk_insert(model_id: int, rows: list[tuple[int, np.ndarray
     skips images the live pipeline embedded meanwhile. Returns rows inserted."""
     if not rows:
         return 0
-    from pgvector import HalfVector
-    from pgvector.psycopg import register_vector
-
     with transaction.atomic():
         raw = connection.connection  # psycopg 3 connection under Django's wrapper
         register_vector(raw)
