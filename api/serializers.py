@@ -12,11 +12,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.errors import PayloadTooLarge, UnsupportedImage
+from catalog.product_filters import COLOUR_NAME_MAX_LENGTH, MAX_COLOURS
 from search.photo_search import CropBox
 from search.product_search import MAX_PHOTO_DEPTH
 
 MAX_QUERY_LENGTH = 200
-MAX_COLOURS = 12
 # Elasticsearch serves at most 10,000 results deep (index.max_result_window): offset + limit stays within.
 MAX_OFFSET = 10_000 - settings.API_MAX_LIMIT
 PHOTO_MAX_OFFSET = MAX_PHOTO_DEPTH - settings.API_MAX_LIMIT  # any page size stays within the search's depth
@@ -63,7 +63,7 @@ class FilterParamsSerializer(ParamsSerializer):
         required=False, max_digits=12, decimal_places=2, min_value=0, help_text="Highest price, inclusive.")
     in_stock = serializers.BooleanField(required=False, default=False, help_text="Only products in stock.")
     colour = serializers.ListField(
-        child=serializers.CharField(max_length=20), required=False, max_length=MAX_COLOURS,
+        child=serializers.CharField(max_length=COLOUR_NAME_MAX_LENGTH), required=False, max_length=MAX_COLOURS,
         help_text="Dominant colour name (e.g. red); repeat for any of several.")
 
     def validate(self, data):
@@ -72,15 +72,6 @@ class FilterParamsSerializer(ParamsSerializer):
         if low is not None and high is not None and low > high:
             raise serializers.ValidationError({"price_max": ["Must not be lower than price_min."]})
         return data
-
-    @staticmethod
-    def filter_kwargs(data: dict) -> dict:
-        """The validated filters as catalog.product_filters.from_slugs() arguments."""
-        return {
-            "category": data.get("category", ""), "brand": data.get("brand", ""),
-            "price_min": data.get("price_min"), "price_max": data.get("price_max"),
-            "in_stock": data.get("in_stock", False), "colours": data.get("colour") or (),
-        }
 
 
 class PageParamsSerializer(ParamsSerializer):

@@ -152,15 +152,16 @@ def page_paths() -> dict[str, str]:
     from django.db.models import Count
 
     from catalog import selectors
-    from catalog.models import Product
+    from catalog.listing_facets import listing_facets
+    from catalog.product_filters import ProductFilters
+    from catalog.models import Product, ProductImage
     from search.models import SimilarProduct
-    from search.text import PRICE_EDGES
 
     tree = selectors.category_tree()
     sizes = dict(Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id"))
                  .order_by())
     department = max(tree.roots, key=lambda c: (sum(sizes.get(i, 0) for i in tree.descendant_ids(c)), -c.pk))
-    facets = selectors.listing_facets(tree.descendant_ids(department), price_edges=PRICE_EDGES)
+    facets = listing_facets(ProductFilters(category_ids=tree.descendant_ids(department)))
     query = {"colour": facets.colour[0].value, "in_stock": "1"} if facets.colour else {"in_stock": "1"}
     category_path = f"{department.get_absolute_url()}?{urlencode(query)}"
 
@@ -173,7 +174,7 @@ def page_paths() -> dict[str, str]:
     word = statistics.mode(words) if words else "dress"
     from search.query_photos import query_photo_store
 
-    picture = product.images.filter(status__in=["ready", "flagged"]).order_by("position", "id").first()
+    picture = product.images.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("position", "id").first()
     token = query_photo_store(picture.file.read()).token
     return {
         "home": "/",

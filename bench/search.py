@@ -210,16 +210,17 @@ def catalogue_vectors(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(product ids, category ids, float32 vectors exactly as stored) of every searchable image."""
     from django.db import connection
 
+    from catalog.models import ProductImage
     from vision.vector_index import halfvec_from_send
 
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT i.product_id, p.category_id, halfvec_send(e.embedding)
             FROM search_imageembedding e
             JOIN catalog_productimage i ON i.id = e.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
+            WHERE e.model_id = %s AND {ProductImage.searchable_sql('i.status')} AND p.is_active
             ORDER BY e.image_id
             """,
             [model.pk],

@@ -104,6 +104,16 @@ class ProductImage(models.Model):
         REJECTED = "rejected", "Rejected"  # never shown or searched
         FAILED = "failed", "Failed"  # processing crashed; the sweep retries while attempts remain
 
+    # The pictures shoppers see and search finds: processed and usable. A product is listed
+    # only with one of these (catalog.selectors.shop_products).
+    SEARCHABLE_STATUSES = (Status.READY, Status.FLAGGED)
+
+    @classmethod
+    def searchable_sql(cls, status_column: str) -> str:
+        """SEARCHABLE_STATUSES for raw SQL: "i.status IN ('ready', 'flagged')" for "i.status"."""
+        statuses = ", ".join(f"'{status.value}'" for status in cls.SEARCHABLE_STATUSES)
+        return f"{status_column} IN ({statuses})"
+
     # Codes stored in `reason_codes` (stable, for filters and metrics); `reason` says it in words.
     class Reason(models.TextChoices):
         MISSING_FILE = "missing_file", "File missing from storage"

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import Iterable
 
-from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Category, Product, ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
 
-# Pictures shoppers see: processed and usable, shown through their derivatives (an upload as
-# it arrived is staff-only, visualshop.media). A product is listed only with one of these.
-VISIBLE_IMAGE_STATUSES = [ProductImage.Status.READY, ProductImage.Status.FLAGGED]
-# The same rule for raw SQL on `p` (catalog_product): the product has a picture shoppers see.
+# Pictures shoppers see (ProductImage.SEARCHABLE_STATUSES) are shown through their derivatives
+# (an upload as it arrived is staff-only, visualshop.media). A product is listed only with one.
+# The rule for raw SQL on `p` (catalog_product): the product has a picture shoppers see.
 PRODUCT_HAS_PICTURE_SQL = (
-    "EXISTS (SELECT 1 FROM catalog_productimage pic WHERE pic.product_id = p.id AND pic.status IN ({}))"
-    .format(", ".join(f"'{status.value}'" for status in VISIBLE_IMAGE_STATUSES))
+    "EXISTS (SELECT 1 FROM catalog_productimage pic WHERE pic.product_id = p.id AND "
+    f"{ProductImage.searchable_sql('pic.status')})"
 )
 
 
@@ -28,7 +23,7 @@ def product_has_picture() -> Exists:
     """Filter for products shoppers may see: active ones are listed only with a picture
     (ready or flagged); one whose pictures are all rejected, failed or still being processed,
     or that has none, is for staff to give a photo (the admin's "needs a photo" filter)."""
-    return Exists(ProductImage.objects.filter(product_id=OuterRef("pk"), status__in=VISIBLE_IMAGE_STATUSES))
+    return Exists(ProductImage.objects.filter(product_id=OuterRef("pk"), status__in=ProductImage.SEARCHABLE_STATUSES))
 
 
 def shop_products() -> QuerySet[Product]:
@@ -139,7 +134,7 @@ def category_covers(tree: CategoryTree) -> None:
     """
     rows = (
         ProductImage.objects.filter(
-            status__in=VISIBLE_IMAGE_STATUSES, product__is_active=True, product__category__isnull=False
+            status__in=ProductImage.SEARCHABLE_STATUSES, product__is_active=True, product__category__isnull=False
         )
         .annotate(cover_category_id=F("product__category_id"))
         .order_by("product__category_id", "product_id", "position", "id")
@@ -161,7 +156,7 @@ def category_covers(tree: CategoryTree) -> None:
 
 
 def _with_images(queryset: QuerySet[Product]) -> QuerySet[Product]:
-    images = ProductImage.objects.filter(status__in=VISIBLE_IMAGE_STATUSES).order_by("position", "id")
+    images = ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("position", "id")
     return queryset.select_related("category", "brand").prefetch_related(
         Prefetch("images", queryset=images, to_attr="visible_images")
     )
@@ -235,107 +230,6 @@ def products_sorted(queryset: QuerySet[Product], sort: str) -> QuerySet[Product]
         return queryset.order_by("-created_at", "-id")
     sold_out = ExpressionWrapper(Q(stock=0), output_field=BooleanField())
     return queryset.alias(sold_out=sold_out).order_by("sold_out", "title", "id")
-
-
-@dataclass(frozen=True)
-class FacetCount:
-    value: str  # brand slug, colour name, or the index of a price bucket as text
-    label: str
-    count: int
-
-
-@dataclass(frozen=True)
-class ListingFacets:
-    """Counts beside a category listing. Each facet counts with every other active filter
-    applied but not its own, so its values say what choosing them would show."""
-
-    total: int  # products listed with every filter applied
-    brand: tuple[FacetCount, ...]  # most products first, then by name
-    colour: tuple[FacetCount, ...]  # most products first, then by name
-    price: tuple[int, ...]  # one count per price bucket (len(price_edges) + 1), cheapest first
-    in_stock: int
-
-
-def listing_facets(category_ids: Sequence[int], *, price_edges: Sequence[Decimal], brand_id: int | None = None,
-                   colours: Sequence[str] = (), price_min: Decimal | None = None,
-                   price_max: Decimal | None = None, in_stock: bool = False) -> ListingFacets:
-    """Facet counts over the active products of these categories (a category and its
-    descendants), with the listing's filters (the meaning of catalog.product_filters.ProductFilters:
-    price_min <= price <= price_max, any of the colours). One query.
-
-    Price buckets are cut at `price_edges` (a bucket holds its lower edge, as width_bucket).
-    """
-    conditions = {
-        "brand": ("p.brand_id = %s", [brand_id]) if brand_id is not None else None,
-        "colour": ("p.colours && %s::varchar[]", [list(colours)]) if colours else None,
-        "price": _price_condition(price_min, price_max),
-        "in_stock": ("p.stock > 0", []) if in_stock else None,
-    }
-
-    def where(leave_out: str | None = None) -> tuple[str, list]:
-        chosen = [c for name, c in conditions.items() if c is not None and name != leave_out]
-        params = [param for _, values in chosen for param in values]
-        return " AND ".join(["TRUE", *(sql for sql, _ in chosen)]), params
-
-    everything, everything_params = where()
-    not_brand, not_brand_params = where("brand")
-    not_colour, not_colour_params = where("colour")
-    not_price, not_price_params = where("price")
-    not_stock, not_stock_params = where("in_stock")
-    sql = f"""
-        WITH listed AS MATERIALIZED (
-            SELECT p.brand_id, p.colours, p.price, p.stock
-            FROM catalog_product p
-            WHERE p.is_active AND p.category_id = ANY(%s) AND {PRODUCT_HAS_PICTURE_SQL}
-        )
-        SELECT
-            (SELECT count(*) FROM listed p WHERE {everything}),
-            (SELECT json_agg(json_build_array(b.slug, b.name, f.n) ORDER BY f.n DESC, b.name, b.slug) FROM (
-                SELECT p.brand_id, count(*) AS n FROM listed p WHERE {not_brand} GROUP BY p.brand_id
-             ) f JOIN catalog_brand b ON b.id = f.brand_id),
-            (SELECT json_agg(json_build_array(f.colour, f.n) ORDER BY f.n DESC, f.colour) FROM (
-                SELECT c.colour, count(*) AS n
-                FROM listed p, LATERAL (SELECT DISTINCT unnest(p.colours)) AS c(colour)
-                WHERE {not_colour} GROUP BY c.colour
-             ) f),
-            (SELECT json_agg(json_build_array(f.bucket, f.n)) FROM (
-                SELECT width_bucket(p.price, %s::numeric[]) AS bucket, count(*) AS n
-                FROM listed p WHERE {not_price} GROUP BY 1
-             ) f),
-            (SELECT count(*) FROM listed p WHERE {not_stock} AND p.stock > 0)
-    """
-    params = [list(category_ids), *everything_params, *not_brand_params, *not_colour_params,
-              list(price_edges), *not_price_params, *not_stock_params]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        total, brands, colour_rows, buckets, stocked = cursor.fetchone()
-    prices = [0] * (len(price_edges) + 1)
-    for bucket, count in _json(buckets):
-        prices[bucket] = count  # width_bucket: 0 below the first edge, len(edges) from the last one
-    return ListingFacets(
-        total=total,
-        brand=tuple(FacetCount(slug, name, count) for slug, name, count in _json(brands)),
-        colour=tuple(FacetCount(colour, colour, count) for colour, count in _json(colour_rows)),
-        price=tuple(prices),
-        in_stock=stocked,
-    )
-
-
-def _price_condition(price_min: Decimal | None, price_max: Decimal | None) -> tuple[str, list] | None:
-    parts, params = [], []
-    if price_min is not None:
-        parts.append("p.price >= %s")
-        params.append(price_min)
-    if price_max is not None:
-        parts.append("p.price <= %s")
-        params.append(price_max)
-    return (" AND ".join(parts), params) if parts else None
-
-
-def _json(value) -> list:
-    if value is None:
-        return []
-    return json.loads(value) if isinstance(value, str) else value
 
 
 # -- pictures: srcset from the stored derivatives --------------------------------------------

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from catalog.models import Product, ProductImage
-from catalog.selectors import VISIBLE_IMAGE_STATUSES
 from orders.models import Order
 
 CART_SESSION_KEY = "cart"
@@ -96,7 +95,7 @@ def cart_summary(cart: Mapping[int, int]) -> CartSummary:
     # Only each product's first visible image: DISTINCT ON keeps one row per product.
     images = {
         image.product_id: image
-        for image in ProductImage.objects.filter(product_id__in=list(products), status__in=VISIBLE_IMAGE_STATUSES)
+        for image in ProductImage.objects.filter(product_id__in=list(products), status__in=ProductImage.SEARCHABLE_STATUSES)
         .order_by("product_id", "position", "id").distinct("product_id")
         .only("id", "product_id", "file", "thumbnail", "width", "height")
     } if products else {}

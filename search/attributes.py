@@ -18,7 +18,6 @@ from catalog.models import ProductImage
 from vision import knn
 from vision.models import EmbeddingModel
 
-SEARCHABLE = (ProductImage.Status.READY, ProductImage.Status.FLAGGED)
 # Extra neighbours fetched per image: the product's own other images and neighbours
 # without a category are skipped, and the status filter applies after the index's LIMIT.
 NEIGHBOUR_MARGIN = 5
@@ -47,7 +46,7 @@ def products_colours(product_ids: list[int]) -> dict[int, list[str]]:
     """Colours of each product from its searchable images (one query); [] without any."""
     per_product: dict[int, list[dict[str, float]]] = {product_id: [] for product_id in product_ids}
     rows = (
-        ProductImage.objects.filter(product_id__in=product_ids, status__in=SEARCHABLE)
+        ProductImage.objects.filter(product_id__in=product_ids, status__in=ProductImage.SEARCHABLE_STATUSES)
         .order_by("product_id", "position", "id")
         .values_list("product_id", "colours")
     )

@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Brand, Category, ProductImage
-from search import reranking
+from search import hybrid, reranking, text
 from vision import knn
 from vision import selectors as vision_selectors
 from search.facets import Facets
@@ -85,8 +85,6 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     _validate(request)
     applied = _describe_filters(request.filters)
     if not request.has_picture:
-        from search import text
-
         found = text.search_text(request.text, filters=request.filters, limit=request.limit,
                                  offset=request.offset, facets=True)
         hits = [SearchHit(hit.product_id, hit.score, None, None, hit.matched_words,
@@ -131,7 +129,7 @@ def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None
     a shopper asking for "more like this" has already seen it)."""
     if request.image_id is not None:
         image = ProductImage.objects.filter(
-            pk=request.image_id, status__in=[ProductImage.Status.READY, ProductImage.Status.FLAGGED]
+            pk=request.image_id, status__in=ProductImage.SEARCHABLE_STATUSES
         ).only("pk", "product_id", "file").first()
         if image is None:
             raise InvalidSearch(f"image {request.image_id} is not a searchable catalogue image")
@@ -187,8 +185,6 @@ def _hybrid(request: SearchRequest, visual: list[reranking.Rescored], applied: t
             exclude_product_id: int | None) -> SearchResults:
     """The photo's products and the words' products fused (search.hybrid, SEARCH_HYBRID_METHOD).
     The total counts every product of either list; the facets are the words' (over every match)."""
-    from search import hybrid, text
-
     found = text.search_text(request.text, filters=request.filters,
                              limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True)
     fused = hybrid.fuse(

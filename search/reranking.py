@@ -32,11 +32,15 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog.models import ProductImage
 from search.models import SearchProjection
 from vision import selectors as vision_selectors
 from vision.knn import Candidate
 from vision.models import EmbeddingModel
 from vision.vector_index import halfvec_from_send
+
+# Rows of catalog_productimage `i` the projection is fitted on: the images search may return.
+SEARCHABLE_IMAGE = ProductImage.searchable_sql("i.status")
 
 
 class CannotFitProjection(ValueError):
@@ -64,12 +68,12 @@ def _catalogue_vectors(model: EmbeddingModel, exclude_category_ids=()) -> tuple[
     """Vectors of searchable images of active categorised products, and their category ids."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT halfvec_send(e.embedding), p.category_id
             FROM search_imageembedding e
             JOIN catalog_productimage i ON i.id = e.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
+            WHERE e.model_id = %s AND {SEARCHABLE_IMAGE} AND p.is_active
               AND p.category_id IS NOT NULL AND NOT (p.category_id = ANY(%s))
             ORDER BY e.image_id
             """,
@@ -177,11 +181,11 @@ def projection_refit_if_stale() -> str:
 def _searchable_categorised_count(model: EmbeddingModel) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT count(*) FROM search_imageembedding e
             JOIN catalog_productimage i ON i.id = e.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND p.is_active
+            WHERE e.model_id = %s AND {SEARCHABLE_IMAGE} AND p.is_active
               AND p.category_id IS NOT NULL
             """,
             [model.pk],

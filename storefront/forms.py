@@ -17,42 +17,35 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 
+from catalog.product_filters import PRICE_BUCKETS, colour_names_read_leniently
 from catalog.selectors import DEFAULT_SORT, PRODUCT_SORTS
 from vision.colours import NAMES as COLOUR_NAMES
 from search.photo_search import CropBox
 from search.product_search import MAX_PHOTO_DEPTH
 from search.query_photos import TOKEN_RE
-from search.text import price_bucket_values
-
-# Colours a listing can be narrowed to at once, and what a colour name looks like
-# (vision.colours names: "navy", "forest green").
-MAX_COLOURS = 12
-COLOUR_NAME = re.compile(r"^[a-z][a-z ]{0,19}$")
 
 
 class ColourListField(forms.Field):
-    """Several `colour` values from a query string: lower-cased, known-looking ones kept once."""
+    """Several `colour` values from a query string, read leniently
+    (catalog.product_filters.colour_names_read_leniently)."""
 
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value) -> tuple[str, ...]:
         if not value:
             return ()
-        values = [value] if isinstance(value, str) else value
-        names = (" ".join(str(v).split()).lower() for v in values)
-        return tuple(dict.fromkeys(name for name in names if COLOUR_NAME.match(name)))[:MAX_COLOURS]
+        return colour_names_read_leniently(value)
 
 
 class ListingForm(forms.Form):
     """The filters and sort order of a category listing (a GET form that works without
     JavaScript). Read leniently: a value that does not clean is ignored, never an error page.
 
-    `price_buckets` are (value, label) pairs, cheapest first (search.text.price_bucket_values).
+    `price_buckets` are (value, label) pairs, cheapest first (catalog.product_filters.price_bucket_values).
     """
 
     brand = forms.SlugField(required=False, max_length=140)
@@ -82,7 +75,6 @@ class ListingForm(forms.Form):
 SEARCH_PAGE_SIZE = 24
 MAX_PAGE = MAX_PHOTO_DEPTH // SEARCH_PAGE_SIZE
 CROP_RE = re.compile(r"^\s*(\d{1,5})\s*,\s*(\d{1,5})\s*,\s*(\d{1,5})\s*,\s*(\d{1,5})\s*$")
-PRICE_BUCKETS = dict(price_bucket_values())  # "25-50" -> "25–50"
 
 
 def size_text(size: int) -> str:
@@ -106,13 +98,6 @@ def parse_crop(value: str) -> CropBox | None:
         raise forms.ValidationError("The crop box must have its right edge after its left and its bottom "
                                     "below its top.", code="bad_crop")
     return CropBox(left, top, right, bottom)
-
-
-def price_range(bucket: str) -> tuple[Decimal | None, Decimal | None]:
-    """A price bucket as inclusive bounds: "25-50" is 25.00 to 49.99 (50.00 is in the next
-    bucket, as the facet counts have it); "200-" has no upper bound."""
-    low, _, high = bucket.partition("-")
-    return Decimal(low), (Decimal(high) - Decimal("0.01")) if high else None
 
 
 class SearchForm(forms.Form):

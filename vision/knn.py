@@ -3,7 +3,7 @@ model version: vision.vector_index): the catalogue images nearest to a vector fo
 pipeline's duplicate and category checks, the products nearest to a shopper's photo, the
 candidates search re-ranks, and exact scores between products for similar products.
 
-Only images shoppers may find (catalog.models.ProductImage.SEARCHABLE) are read, and with
+Only images shoppers may find (catalog.models.ProductImage.SEARCHABLE_STATUSES) are read, and with
 filters only the products that pass them (catalog.product_filters)."""
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
+from catalog.models import ProductImage
 from catalog.product_filters import ProductFilters
 from vision import vector_index
 from vision.models import EmbeddingModel
 from vision.vector_index import halfvec_from_send
+
+# Rows of catalog_productimage `i` that search may return.
+SEARCHABLE_IMAGE = ProductImage.searchable_sql("i.status")
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def image_neighbours(
             FROM nearest n
             JOIN catalog_productimage i ON i.id = n.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE i.status IN ('ready', 'flagged')
+            WHERE {SEARCHABLE_IMAGE}
             ORDER BY n.distance
             """,
             [literal, model.pk, exclude_image_id or 0, literal, limit],
@@ -100,7 +104,7 @@ def products_nearest(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
                 FROM search_imageembedding e
                 JOIN catalog_productimage i ON i.id = e.image_id
                 JOIN catalog_product p ON p.id = i.product_id
-                WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND {where}
+                WHERE e.model_id = %s AND {SEARCHABLE_IMAGE} AND {where}
                 ORDER BY {expression} <=> %s::halfvec
                 LIMIT %s
             ), best AS (
@@ -166,7 +170,7 @@ def image_candidates(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
             FROM search_imageembedding e
             JOIN catalog_productimage i ON i.id = e.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE e.model_id = %s AND i.status IN ('ready', 'flagged') AND {where}
+            WHERE e.model_id = %s AND {SEARCHABLE_IMAGE} AND {where}
             ORDER BY {expression} <=> %s::halfvec
             LIMIT %s
             """,
@@ -182,11 +186,11 @@ def product_image_vectors(model: EmbeddingModel, product_ids: list[int]) -> dict
     are left out. One query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT i.product_id, i.id, halfvec_send(e.embedding)
             FROM catalog_productimage i
             JOIN search_imageembedding e ON e.image_id = i.id AND e.model_id = %s
-            WHERE i.product_id = ANY(%s) AND i.status IN ('ready', 'flagged')
+            WHERE i.product_id = ANY(%s) AND {SEARCHABLE_IMAGE}
             ORDER BY i.product_id, i.position, i.id
             """,
             [model.pk, list(product_ids)],
@@ -217,11 +221,11 @@ def product_pair_scores(model: EmbeddingModel, product_id: int, other_ids: list[
             WITH mine AS MATERIALIZED (
                 SELECT e.image_id, {expression} AS v
                 FROM search_imageembedding e JOIN catalog_productimage i ON i.id = e.image_id
-                WHERE e.model_id = %s AND i.product_id = %s AND i.status IN ('ready', 'flagged')
+                WHERE e.model_id = %s AND i.product_id = %s AND {SEARCHABLE_IMAGE}
             ), theirs AS MATERIALIZED (
                 SELECT i.product_id, {expression} AS v
                 FROM search_imageembedding e JOIN catalog_productimage i ON i.id = e.image_id
-                WHERE e.model_id = %s AND i.product_id = ANY(%s) AND i.status IN ('ready', 'flagged')
+                WHERE e.model_id = %s AND i.product_id = ANY(%s) AND {SEARCHABLE_IMAGE}
             )
             SELECT DISTINCT ON (t.product_id) t.product_id, m.image_id, 1 - (m.v <=> t.v)
             FROM mine m CROSS JOIN theirs t

@@ -16,6 +16,7 @@ from django.db import connections
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage
+from vision import pipeline
 from vision.embedders import forget_embedders
 
 Status = ProductImage.Status
@@ -33,8 +34,6 @@ def image_ids_to_process(selection: str) -> list[int]:
 
 
 def _process_batch(image_ids: list[int]) -> dict[int, str | None]:
-    from vision import pipeline
-
     return pipeline.product_images_process(image_ids)
 
 

@@ -14,6 +14,7 @@ import logging
 
 from django.db import transaction
 
+from catalog import services as catalog_services
 from catalog.models import ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
 from vision.decoding import ImageRejected, decode_image
@@ -35,7 +36,7 @@ def rebuild_step(model_id: int) -> int:
     with transaction.atomic():
         images = list(
             ProductImage.objects.select_for_update(skip_locked=True)
-            .filter(status__in=services.SEARCHABLE)
+            .filter(status__in=ProductImage.SEARCHABLE_STATUSES)
             .exclude(embeddings__model=model)
             .order_by("pk")[:REBUILD_CHUNK]
         )
@@ -48,8 +49,6 @@ def rebuild_step(model_id: int) -> int:
                 rows.append((image.pk, embed_picture(model, picture)))
         stored = services.image_embeddings_bulk_insert(model.pk, rows)
         if unreadable:  # the pipeline settles them again (and embeds them with every live version)
-            from catalog import services as catalog_services
-
             catalog_services.product_images_reprocess(unreadable)
     if images:
         sending.send_task(services.REBUILD_TASK, model.pk)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
+from pgvector import HalfVector
+from pgvector.psycopg import register_vector
 
 from catalog.models import Product, ProductImage
 from vision.decoding import ImageRejected, decode_image
@@ -17,6 +19,7 @@ from vision import vector_index
 from vision.onnx_model.build import MODEL_NAME, build_model, file_sha256
 from vision.onnx_model.graph import EMBEDDING_DIM
 from vision.onnx_model.preprocess import CROP, MEAN, RESIZE, STD
+from vision.onnx_model.quantize import quantize_model
 from vision.models import EmbeddingModel, ImageEmbedding
 from visualshop.broker import sending
 
@@ -32,7 +35,6 @@ PREPROCESSING = {
     "layout": "NCHW float32",
     "features": "global average pool, L2-normalised",
 }
-SEARCHABLE = (ProductImage.Status.READY, ProductImage.Status.FLAGGED)
 REBUILD_TASK = "vision.tasks.rebuild_embeddings"  # sent by name: vision.tasks imports this module
 # Parallel chains of rebuild steps (vision.rebuild): one per worker process on 2 cores.
 REBUILD_CHAINS = 2
@@ -48,7 +50,8 @@ def _calibration_images(limit: int) -> list[Image.Image]:
     """Catalogue images decoded as the pipeline decodes them (oldest first: stable across runs)."""
     images = []
     names = (
-        ProductImage.objects.filter(status__in=SEARCHABLE).order_by("pk").values_list("file", flat=True)[: limit * 2]
+        ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES)
+        .order_by("pk").values_list("file", flat=True)[: limit * 2]
     )
     storage = ProductImage._meta.get_field("file").storage
     for name in names:
@@ -68,8 +71,6 @@ def _model_file(variant: str):
         return fp32
     if variant != "int8":
         raise CannotBuildModel(f"unknown model variant {variant!r} (use fp32 or int8)")
-    from vision.onnx_model.quantize import quantize_model
-
     images = _calibration_images(settings.EMBEDDING_CALIBRATION_IMAGES)
     if len(images) < MIN_CALIBRATION_IMAGES:
         raise CannotBuildModel(
@@ -160,7 +161,7 @@ def _send_rebuild_chains(model: EmbeddingModel) -> None:
 
 def image_ids_missing_vectors(model: EmbeddingModel, limit: int | None = None) -> list[int]:
     query = (
-        ProductImage.objects.filter(status__in=SEARCHABLE)
+        ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES)
         .exclude(embeddings__model=model)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -214,9 +215,6 @@ def image_embeddings_bulk_insert(model_id: int, rows: list[tuple[int, np.ndarray
     skips images the live pipeline embedded meanwhile. Returns rows inserted."""
     if not rows:
         return 0
-    from pgvector import HalfVector
-    from pgvector.psycopg import register_vector
-
     with transaction.atomic():
         raw = connection.connection  # psycopg 3 connection under Django's wrapper
         register_vector(raw)

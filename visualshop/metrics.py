@@ -15,6 +15,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 import vision.metrics  # noqa: F401  (defines the pipeline metrics in this process too)
 from catalog.models import ProductImage
+from visualshop.celery import app
 from visualshop.rate_limits import client_address
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ class QueueDepthCollector:
 
 
 def _celery_queue_length(name: str) -> int | None:
-    from visualshop.celery import app
-
     try:
         with app.connection_for_read() as connection:
             return connection.default_channel.client.llen(name)

@@ -10,6 +10,7 @@ application = get_wsgi_application()
 def _warm_up() -> None:
     """Photo search embeds in this process: load the model before the first request (each
     gunicorn worker imports this module after forking, so each gets its own session)."""
+    # Here, not at the top: Django is set up (get_wsgi_application) before this runs, not before the module loads.
     from django.conf import settings
     from django.db import DatabaseError, connection
 

@@ -10,7 +10,6 @@ from rest_framework.views import APIView
 
 from api import schema, selectors
 from api.serializers import (
-    FilterParamsSerializer,
     ProductDetailSerializer,
     ProductListParamsSerializer,
     ProductPageSerializer,
@@ -46,7 +45,7 @@ class ProductListView(APIView):
         params = ProductListParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        products = product_filters.product_list(product_filters.from_slugs(**FilterParamsSerializer.filter_kwargs(data)))
+        products = product_filters.product_list(product_filters.from_fields(data))
         limit, offset = data["limit"], data["offset"]
         count = products.count()
         url = request.build_absolute_uri()

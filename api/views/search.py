@@ -13,7 +13,6 @@ from api import schema, selectors
 from api.errors import PayloadTooLarge
 from api.parsers import StrictJSONParser
 from api.serializers import (
-    FilterParamsSerializer,
     ImageReferenceSearchSerializer,
     ImageUploadSearchSerializer,
     SearchResultsSerializer,
@@ -84,7 +83,7 @@ class ImageSearchView(APIView):
         data = serializer.validated_data
         page = selectors.search(
             text=data["q"], crop=data["crop_box"], limit=data["limit"], offset=data["offset"],
-            filters=product_filters.from_slugs(**FilterParamsSerializer.filter_kwargs(data)), **picture,
+            filters=product_filters.from_fields(data), **picture,
         )
         return Response(results_data(page, request))
 
@@ -107,6 +106,6 @@ class TextSearchView(APIView):
         data = params.validated_data
         page = selectors.search(
             text=data["q"], limit=data["limit"], offset=data["offset"],
-            filters=product_filters.from_slugs(**FilterParamsSerializer.filter_kwargs(data)),
+            filters=product_filters.from_fields(data),
         )
         return Response(results_data(page, request))

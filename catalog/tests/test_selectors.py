@@ -5,7 +5,9 @@ import pytest
 from django.utils import timezone
 
 from catalog import selectors, services
+from catalog.listing_facets import FacetCount, ListingFacets, listing_facets
 from catalog.models import Category, Product, ProductImage
+from catalog.product_filters import ProductFilters
 from catalog.services import ProductData
 from fixtures.factories import mark_processed
 from fixtures.images import image_bytes
@@ -171,9 +173,9 @@ def test_listing_facets_count_every_value_over_the_category_and_its_descendants(
                                                                               django_assert_num_queries):
     ids = clothing_ids(tree)
     with django_assert_num_queries(1):
-        facets = selectors.listing_facets(ids, price_edges=EDGES)
-    F = selectors.FacetCount
-    assert facets == selectors.ListingFacets(
+        facets = listing_facets(ProductFilters(category_ids=ids), price_edges=EDGES)
+    F = FacetCount
+    assert facets == ListingFacets(
         total=5,
         brand=(F("lumen", "Lumen", 2), F("northwind", "Northwind", 2)),
         colour=(F("red", "red", 2), F("white", "white", 2), F("blue", "blue", 1)),
@@ -183,27 +185,28 @@ def test_listing_facets_count_every_value_over_the_category_and_its_descendants(
 
 
 def test_each_facet_counts_with_the_other_filters_but_not_its_own(tree, listed, django_assert_num_queries):
-    F = selectors.FacetCount
+    F = FacetCount
     ids = clothing_ids(tree)
     with django_assert_num_queries(1):
-        facets = selectors.listing_facets(ids, price_edges=EDGES, brand_id=listed["C"].brand_id,
-                                          colours=["red"], in_stock=True)
-    assert facets == selectors.ListingFacets(
+        facets = listing_facets(ProductFilters(category_ids=ids, brand_id=listed["C"].brand_id,
+                                               colours=("red",), in_stock=True), price_edges=EDGES)
+    assert facets == ListingFacets(
         total=1,  # Cedar shirt: Lumen, red, in stock
         brand=(F("lumen", "Lumen", 1), F("northwind", "Northwind", 1)),  # red and in stock, any brand
         colour=(F("red", "red", 1), F("white", "white", 1)),  # Lumen and in stock, any colour
         price=(0, 1, 0, 0, 0),
         in_stock=1,  # Lumen and red, in stock or not
     )
-    priced = selectors.listing_facets(clothing_ids(tree), price_edges=EDGES, price_min=Decimal(25),
-                                      price_max=Decimal("49.99"))
+    priced = listing_facets(ProductFilters(category_ids=clothing_ids(tree), price_min=Decimal(25),
+                                           price_max=Decimal("49.99")), price_edges=EDGES)
     assert (priced.total, priced.price, priced.in_stock) == (2, (1, 2, 0, 1, 1), 1)
     assert priced.brand == (F("lumen", "Lumen", 1), F("northwind", "Northwind", 1))
 
 
 def test_listing_facets_of_an_empty_category(tree):
-    facets = selectors.listing_facets(selectors.category_descendant_ids(tree["home"]), price_edges=EDGES)
-    assert facets == selectors.ListingFacets(total=0, brand=(), colour=(), price=(0, 0, 0, 0, 0), in_stock=0)
+    facets = listing_facets(ProductFilters(category_ids=selectors.category_descendant_ids(tree["home"])),
+                            price_edges=EDGES)
+    assert facets == ListingFacets(total=0, brand=(), colour=(), price=(0, 0, 0, 0, 0), in_stock=0)
 
 
 @pytest.mark.parametrize("sort, expected", [
@@ -257,7 +260,7 @@ def test_products_without_a_shown_picture_are_not_in_the_shop(tree):
     for product in hidden:
         with pytest.raises(Product.DoesNotExist):
             selectors.product_get(product.pk)
-    facets = selectors.listing_facets([tree["dresses"].pk], price_edges=EDGES)
+    facets = listing_facets(ProductFilters(category_ids=[tree["dresses"].pk]), price_edges=EDGES)
     assert (facets.total, facets.in_stock) == (2, 2)
     assert [product.title for product in selectors.products_needing_a_photo()] == [
         "Bare dress", "failed dress", "pending dress", "processing dress", "rejected dress"]

@@ -99,7 +99,7 @@ def products_refresh_until_clean(*, log: Callable[[str], None] = say) -> dict:
 def searchable_labels() -> dict[int, str]:
     """Searchable product id -> class (the folder its picture came from) of the connected database."""
     searchable = ProductImage.objects.filter(
-        status__in=[ProductImage.Status.READY, ProductImage.Status.FLAGGED], product__is_active=True
+        status__in=ProductImage.SEARCHABLE_STATUSES, product__is_active=True
     )
     return {product_id: source.split("/", 1)[0] for product_id, source in
             searchable.values_list("product_id", "source")}

@@ -12,19 +12,16 @@ catalogue word, and count facets over every match. The contract tests
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
 
+from catalog.product_filters import ProductFilters, price_bucket_values
 from search.facets import Facets, FacetValue
-from catalog.product_filters import ProductFilters
 from search.text.query import ParsedQuery, parse
 
 # Facet values shown per facet: the most frequent first.
 FACET_SIZE = 50
-# Price bucket edges; the buckets are 0-25, 25-50, 50-100, 100-200 and 200 and over.
-PRICE_EDGES = (Decimal(25), Decimal(50), Decimal(100), Decimal(200))
 # A query word shorter than this is never corrected: too little to tell a typo from a word.
 MIN_CORRECTED_LENGTH = 3
 
@@ -77,14 +74,8 @@ def index_products(product_ids: list[int]) -> None:
         text_backend().index(sorted(set(product_ids)))
 
 
-def price_bucket_values() -> list[tuple[str, str]]:
-    """(value, label) of every price bucket in order: ("0-25", "0–25") ... ("200-", "200+")."""
-    lows = (Decimal(0), *PRICE_EDGES)
-    highs = (*PRICE_EDGES, None)
-    return [(f"{low}-{high or ''}", f"{low}–{high}" if high else f"{low}+") for low, high in zip(lows, highs)]
-
-
 def price_facet(counts: list[int]) -> tuple[FacetValue, ...]:
-    """The price facet from one count per bucket (in bucket order); empty buckets left out."""
+    """The price facet from one count per bucket (catalog.product_filters.price_bucket_values
+    order); empty buckets left out."""
     return tuple(FacetValue(value, label, count) for (value, label), count in zip(price_bucket_values(), counts)
                  if count)

@@ -1,6 +1,6 @@
-"""The shop's browsing pages: home, category listings (filters from catalog.product_filters, price
-buckets from search.text, chips and page links from storefront.filter_links), product pages
-with their "Visually similar" row."""
+"""The shop's browsing pages: home, category listings (filters and price buckets from
+catalog.product_filters, facet counts from catalog.listing_facets, chips and page links from
+storefront.filter_links), product pages with their "Visually similar" row."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from catalog import selectors
+from catalog import product_filters, selectors
+from catalog.listing_facets import ListingFacets, listing_facets
 from catalog.models import Product
-from catalog import product_filters
 from search import hydration
-from search.text import PRICE_EDGES, price_bucket_values
 from storefront.context_processors import category_tree_for
 from storefront.filter_links import Chip, FacetOption, Query, facet_options, filter_chips, pagination
-from storefront.forms import ListingForm, price_range
+from storefront.forms import ListingForm
 
 PAGE_SIZE = 24
 FEATURED_COUNT = 12
@@ -46,21 +45,15 @@ def category_detail(request, slug: str):
         raise Http404("No such category")
     ancestors = tree.ancestors(category)
 
-    buckets = price_bucket_values()
-    chosen = ListingForm(request.GET, price_buckets=buckets).values()
-    price_min, price_max = price_range(chosen["price"]) if chosen["price"] else (None, None)
+    buckets = product_filters.price_bucket_values()
+    chosen = ListingForm(request.GET, price_buckets=buckets).values()  # no category: the page's own
     try:
-        filters = product_filters.from_slugs(brand=chosen["brand"], price_min=price_min, price_max=price_max,
-                                                in_stock=chosen["in_stock"], colours=chosen["colour"])
+        filters = product_filters.from_fields(chosen)
     except product_filters.UnknownFilterValue:  # a brand the shop does not have: not a filter
         chosen["brand"] = ""
-        filters = product_filters.from_slugs(price_min=price_min, price_max=price_max,
-                                                in_stock=chosen["in_stock"], colours=chosen["colour"])
+        filters = product_filters.from_fields(chosen)
     filters = dataclasses.replace(filters, category_ids=tree.descendant_ids(category))
-    facets = selectors.listing_facets(
-        filters.category_ids, price_edges=PRICE_EDGES, brand_id=filters.brand_id, colours=filters.colours,
-        price_min=filters.price_min, price_max=filters.price_max, in_stock=filters.in_stock,
-    )
+    facets = listing_facets(filters)
 
     paginator = Paginator(selectors.products_sorted(product_filters.product_list(filters), chosen["sort"]), PAGE_SIZE)
     paginator.count = facets.total  # counted by the facet query already
@@ -116,7 +109,7 @@ def _is_filtered(chosen: dict) -> bool:
     return bool(chosen["brand"] or chosen["colour"] or chosen["price"] or chosen["in_stock"])
 
 
-def _facet_options(facets: selectors.ListingFacets, chosen: dict,
+def _facet_options(facets: ListingFacets, chosen: dict,
                    buckets: list[tuple[str, str]]) -> dict[str, list[FacetOption] | int]:
     """The filter form's options; a chosen brand or colour nothing matches any more stays
     listed, so it can be unticked. Price ranges with nothing in them are left out unless chosen."""
@@ -134,7 +127,7 @@ def _facet_options(facets: selectors.ListingFacets, chosen: dict,
     }
 
 
-def _chips(query: Query, facets: selectors.ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> list[Chip]:
+def _chips(query: Query, facets: ListingFacets, chosen: dict, buckets: list[tuple[str, str]]) -> list[Chip]:
     """One removable chip per active filter (storefront.filter_links.filter_chips: page reset, sort kept)."""
     active = [
         *([("brand", chosen["brand"])] if chosen["brand"] else []),

@@ -1,8 +1,8 @@
 """The search pages: results for words, a photo or both (GET /search/) and the photo upload
 (POST /search/photo/), which stores the photo under a token and redirects to the results.
 
-The searching is search.product_search.search_products; filters from slugs and the hits'
-products come from catalog.product_filters (from_slugs) and search.hydration (hydrate), as
+The searching is search.product_search.search_products; filters from the form's fields and the hits'
+products come from catalog.product_filters (from_fields) and search.hydration (hydrate), as
 for the API; the page's links (chips, facets, pages) from storefront.filter_links. Bad input renders the normal page
 with a message beside the control it concerns.
 """
@@ -29,7 +29,7 @@ from vision.colours import NAMES as COLOUR_NAMES
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
-from catalog.product_filters import UnknownFilterValue, from_slugs
+from catalog.product_filters import PRICE_BUCKETS, UnknownFilterValue, from_fields
 from search.hydration import hydrate
 from storefront.context_processors import category_tree_for
 from storefront.filter_links import (
@@ -42,11 +42,9 @@ from storefront.filter_links import (
 )
 from storefront.forms import (
     MAX_PAGE,
-    PRICE_BUCKETS,
     SEARCH_PAGE_SIZE,
     PhotoUploadForm,
     SearchForm,
-    price_range,
     size_text,
     upload_too_large_message,
 )
@@ -291,10 +289,7 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         return context, status  # nothing to search for: the page offers both ways
 
     try:
-        filters = from_slugs(
-            category=data["category"], brand=data["brand"], in_stock=data["in_stock"], colours=data["colour"],
-            **dict(zip(("price_min", "price_max"), price_range(data["price"]) if data["price"] else (None, None))),
-        )
+        filters = from_fields(data)
     except UnknownFilterValue as error:
         context["errors"] = [str(error)]
         context["clean_url"] = query.without(error.field).url()

@@ -74,6 +74,7 @@ def quantize_model(fp32_path: Path, calibration_images: Sequence[Image.Image],
     exactly as at inference time. Note ``preprocess`` drafts not-yet-loaded JPEGs in
     place.
     """
+    # onnxruntime.quantization loads onnx and its tooling: only when a model is quantized.
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process

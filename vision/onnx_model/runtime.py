@@ -86,6 +86,7 @@ _cache_lock = threading.Lock()
 def resolve_model_path(variant: str = "fp32", calibration_images: Sequence[Image.Image] | None = None,
                        models_dir: Path | None = None) -> Path:
     """Build (or find) the model file for ``variant``."""
+    # onnx (graph building) only where a model file is made: inference needs onnxruntime alone.
     from .build import build_model
 
     if variant not in VARIANTS:
@@ -93,7 +94,7 @@ def resolve_model_path(variant: str = "fp32", calibration_images: Sequence[Image
     fp32 = build_model(models_dir)
     if variant == "fp32":
         return fp32
-    from .quantize import find_quantized_model, quantize_model
+    from .quantize import find_quantized_model, quantize_model  # likewise: only for the int8 variant
 
     if calibration_images is not None:
         return quantize_model(fp32, calibration_images, models_dir)
