@@ -11,34 +11,15 @@ catalogue word, and count facets over every match. The contract tests
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
 
-from catalog.product_filters import ProductFilters, price_bucket_values
-from search.facets import Facets, FacetValue
+from catalog.product_filters import ProductFilters
+from search.facets import Facets
+from search.text import postgres
 from search.text.query import ParsedQuery, parse
-
-# Facet values shown per facet: the most frequent first.
-FACET_SIZE = 50
-# A query word shorter than this is never corrected: too little to tell a typo from a word.
-MIN_CORRECTED_LENGTH = 3
-
-
-@dataclass(frozen=True)
-class TextHit:
-    product_id: int
-    score: float  # the backend's relevance, higher is better (comparable within one result list only)
-    matched_words: tuple[str, ...]  # the shopper's words the product has (a typo as its correction)
-
-
-@dataclass(frozen=True)
-class TextResults:
-    hits: list[TextHit]
-    total: int  # every active product that matches, not just this page
-    facets: Facets | None  # over every match; None when not asked for
-
+from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet  # noqa: F401 (the package's interface)
 
 class TextBackend(Protocol):
     def search(self, query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: int,
@@ -48,13 +29,11 @@ class TextBackend(Protocol):
 
 
 def text_backend() -> TextBackend:
-    # Imported here: the Elasticsearch client is only loaded where it is configured.
     if settings.ELASTICSEARCH_URL:
+        # Imported here: the Elasticsearch client is only loaded where it is configured.
         from search.text import elasticsearch
 
         return elasticsearch
-    from search.text import postgres
-
     return postgres
 
 
@@ -72,10 +51,3 @@ def index_products(product_ids: list[int]) -> None:
     are inactive or no longer exist stop being found."""
     if product_ids:
         text_backend().index(sorted(set(product_ids)))
-
-
-def price_facet(counts: list[int]) -> tuple[FacetValue, ...]:
-    """The price facet from one count per bucket (catalog.product_filters.price_bucket_values
-    order); empty buckets left out."""
-    return tuple(FacetValue(value, label, count) for (value, label), count in zip(price_bucket_values(), counts)
-                 if count)

@@ -24,7 +24,7 @@ from elasticsearch.helpers import bulk
 from search.text.elasticsearch_document import ProductDocument
 from search.facets import Facets, FacetValue
 from catalog.product_filters import PRICE_EDGES, ProductFilters
-from search.text import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
+from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
 from search.text.query import STOP_WORDS, ParsedQuery, Term
 
 # Boosts in the ratios of search.text.postgres.WEIGHTS (A 1.0 : B 0.4 : C 0.2).

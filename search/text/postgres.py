@@ -12,7 +12,7 @@ from django.db import connection
 
 from search.facets import Facets, FacetValue
 from catalog.product_filters import PRICE_EDGES, ProductFilters
-from search.text import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
+from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
 from search.text.query import ParsedQuery
 
 # Accents are removed on both sides (unaccent), so "cafe" finds "Café".
