@@ -19,11 +19,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from catalog.product_filters import UnknownFilterValue
-from vision.decoding import ImageRejected
+from catalog.url_fetch import ImageFetchError
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch
+from vision.decoding import ImageRejected
 from visualshop.bad_requests import bad_request_reason
-from catalog.url_fetch import ImageFetchError
 
 logger = logging.getLogger("django.request")
 
@@ -73,11 +73,17 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     response = drf_exception_handler(exc, context)  # keeps DRF's headers: Retry-After, WWW-Authenticate
     if response is None:
         request = context.get("request")
-        logger.error("Internal Server Error: %s", getattr(request, "path", "?"), exc_info=exc,
-                     extra={"status_code": 500, "request": getattr(request, "_request", None)})
+        logger.error(
+            "Internal Server Error: %s",
+            getattr(request, "path", "?"),
+            exc_info=exc,
+            extra={"status_code": 500, "request": getattr(request, "_request", None)},
+        )
         set_rollback()
-        return Response(error_body("server_error", "Something went wrong on our side; it has been logged."),
-                        status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return Response(
+            error_body("server_error", "Something went wrong on our side; it has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     response.data = _body_for(exc)
     return response
 
@@ -117,8 +123,10 @@ def _as_api_exception(exc: Exception) -> Exception:
 def _body_for(exc: exceptions.APIException) -> dict:
     if isinstance(exc, exceptions.ValidationError):
         details = _flatten(exc.detail)
-        summary = "; ".join(f"{field}: {messages[0]}" if field != "non_field_errors" else messages[0]
-                            for field, messages in details.items())
+        summary = "; ".join(
+            f"{field}: {messages[0]}" if field != "non_field_errors" else messages[0]
+            for field, messages in details.items()
+        )
         return error_body("invalid", f"Invalid request: {summary}" if summary else "Invalid request.", details)
     codes = exc.get_codes()
     code = codes if isinstance(codes, str) else exc.default_code

@@ -76,8 +76,13 @@ def parse_json_body(raw: bytes):
     except UnicodeDecodeError as exc:
         raise ParseError(f"The JSON body is not UTF-8 text (byte {exc.start} is not valid UTF-8).") from None
     try:
-        value = json.loads(text, parse_constant=_no_constants, parse_float=_finite_float, parse_int=_bounded_int,
-                           object_pairs_hook=_object_without_repeats)
+        value = json.loads(
+            text,
+            parse_constant=_no_constants,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+            object_pairs_hook=_object_without_repeats,
+        )
     except RecursionError:
         raise ParseError(f"The JSON body is nested more than {MAX_DEPTH} levels deep.") from None
     except _Refused as exc:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
 from catalog.product_filters import ProductFilters
-from search import product_search
-from search import hydration
+from search import hydration, product_search
 from search.hydration import HydratedHit
 from search.photo_search import CropBox
 from search.product_search import SearchRequest, SearchResults
@@ -30,16 +29,32 @@ class SearchPage:
     offset: int
 
 
-def search(*, text: str = "", image: bytes | None = None, image_url: str = "", image_id: int | None = None,
-           crop: CropBox | None = None, filters: ProductFilters = ProductFilters(), limit: int = 20,
-           offset: int = 0) -> SearchPage:
+def search(
+    *,
+    text: str = "",
+    image: bytes | None = None,
+    image_url: str = "",
+    image_id: int | None = None,
+    crop: CropBox | None = None,
+    filters: ProductFilters = ProductFilters(),
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchPage:
     """search.product_search.search_products, its hits joined to their products (two queries).
 
     Raises what the search does: InvalidSearch, ImageRejected, ImageFetchError,
     PhotoSearchUnavailable (api.errors turns each into its JSON error).
     """
-    request = SearchRequest(text=text, image=image, image_url=image_url, image_id=image_id, crop=crop,
-                            filters=filters, limit=limit, offset=offset)
+    request = SearchRequest(
+        text=text,
+        image=image,
+        image_url=image_url,
+        image_id=image_id,
+        crop=crop,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+    )
     results = product_search.search_products(request)
     return SearchPage(results=results, hits=hydration.hydrate(results.hits), limit=limit, offset=offset)
 

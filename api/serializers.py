@@ -44,8 +44,11 @@ class ParamsSerializer(serializers.Serializer):
             if repeated:
                 raise serializers.ValidationError(repeated)
             blank = {
-                name: ["This field may not be blank."] for name, field in self.fields.items()
-                if name in data and "" in data.getlist(name) and not getattr(field, "allow_blank", False)
+                name: ["This field may not be blank."]
+                for name, field in self.fields.items()
+                if name in data
+                and "" in data.getlist(name)
+                and not getattr(field, "allow_blank", False)
                 and not isinstance(field, serializers.FileField)
             }
             if blank:
@@ -55,16 +58,22 @@ class ParamsSerializer(serializers.Serializer):
 
 class FilterParamsSerializer(ParamsSerializer):
     category = serializers.SlugField(
-        required=False, max_length=140, help_text="Category slug; its subcategories are included.")
+        required=False, max_length=140, help_text="Category slug; its subcategories are included."
+    )
     brand = serializers.SlugField(required=False, max_length=140, help_text="Brand slug.")
     price_min = serializers.DecimalField(
-        required=False, max_digits=12, decimal_places=2, min_value=0, help_text="Lowest price, inclusive.")
+        required=False, max_digits=12, decimal_places=2, min_value=0, help_text="Lowest price, inclusive."
+    )
     price_max = serializers.DecimalField(
-        required=False, max_digits=12, decimal_places=2, min_value=0, help_text="Highest price, inclusive.")
+        required=False, max_digits=12, decimal_places=2, min_value=0, help_text="Highest price, inclusive."
+    )
     in_stock = serializers.BooleanField(required=False, default=False, help_text="Only products in stock.")
     colour = serializers.ListField(
-        child=serializers.CharField(max_length=COLOUR_NAME_MAX_LENGTH), required=False, max_length=MAX_COLOURS,
-        help_text="Dominant colour name (e.g. red); repeat for any of several.")
+        child=serializers.CharField(max_length=COLOUR_NAME_MAX_LENGTH),
+        required=False,
+        max_length=MAX_COLOURS,
+        help_text="Dominant colour name (e.g. red); repeat for any of several.",
+    )
 
     def validate(self, data):
         data = super().validate(data)
@@ -75,10 +84,16 @@ class FilterParamsSerializer(ParamsSerializer):
 
 
 class PageParamsSerializer(ParamsSerializer):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=settings.API_MAX_LIMIT,
-                                     default=settings.API_DEFAULT_LIMIT, help_text="Results per page.")
-    offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_OFFSET, default=0,
-                                      help_text="Results to skip.")
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=settings.API_MAX_LIMIT,
+        default=settings.API_DEFAULT_LIMIT,
+        help_text="Results per page.",
+    )
+    offset = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_OFFSET, default=0, help_text="Results to skip."
+    )
 
 
 class ProductListParamsSerializer(FilterParamsSerializer, PageParamsSerializer):
@@ -90,23 +105,33 @@ class TextSearchParamsSerializer(FilterParamsSerializer, PageParamsSerializer):
 
 
 class SimilarParamsSerializer(ParamsSerializer):
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=12,
-                                     help_text="Similar products to return.")
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=50, default=12, help_text="Similar products to return."
+    )
 
 
 class _ImageSearchSerializer(FilterParamsSerializer, PageParamsSerializer):
     """Options shared by both kinds of photo search body."""
 
     # Photo results go search.product_search.MAX_PHOTO_DEPTH deep (each costs 4 candidate images).
-    offset = serializers.IntegerField(required=False, min_value=0, max_value=PHOTO_MAX_OFFSET, default=0,
-                                      help_text="Results to skip.")
+    offset = serializers.IntegerField(
+        required=False, min_value=0, max_value=PHOTO_MAX_OFFSET, default=0, help_text="Results to skip."
+    )
 
-    q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH, default="",
-                              help_text="Words to search for together with the photo.")
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_QUERY_LENGTH,
+        default="",
+        help_text="Words to search for together with the photo.",
+    )
     crop = serializers.RegexField(
-        r"^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$", required=False, max_length=64,
+        r"^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$",
+        required=False,
+        max_length=64,
         help_text="The part of the photo to search for, in its upright pixels: 'left,top,right,bottom'.",
-        error_messages={"invalid": "Expected four whole numbers 'left,top,right,bottom'."})
+        error_messages={"invalid": "Expected four whole numbers 'left,top,right,bottom'."},
+    )
     crop_left = serializers.IntegerField(required=False, min_value=0, help_text="Crop box, instead of `crop`.")
     crop_top = serializers.IntegerField(required=False, min_value=0, help_text="Crop box, instead of `crop`.")
     crop_right = serializers.IntegerField(required=False, min_value=0, help_text="Crop box, instead of `crop`.")
@@ -129,7 +154,8 @@ class _ImageSearchSerializer(FilterParamsSerializer, PageParamsSerializer):
             box = CropBox(*(data.pop(side) for side in self.CROP_SIDES))
         if box is not None and (box.right <= box.left or box.bottom <= box.top):
             raise serializers.ValidationError(
-                {"crop": ["right must be greater than left and bottom greater than top."]})
+                {"crop": ["right must be greater than left and bottom greater than top."]}
+            )
         data["crop_box"] = box
         return data
 
@@ -137,8 +163,10 @@ class _ImageSearchSerializer(FilterParamsSerializer, PageParamsSerializer):
 class ImageUploadSearchSerializer(_ImageSearchSerializer):
     """multipart/form-data: the photo itself."""
 
-    image = serializers.FileField(allow_empty_file=True, help_text=(
-        "The photo: JPEG, PNG, WebP, GIF, HEIC or AVIF, at most API_MAX_UPLOAD_BYTES (10 MB by default)."))
+    image = serializers.FileField(
+        allow_empty_file=True,
+        help_text=("The photo: JPEG, PNG, WebP, GIF, HEIC or AVIF, at most API_MAX_UPLOAD_BYTES (10 MB by default)."),
+    )
 
     def validate_image(self, upload):
         limit = settings.API_MAX_UPLOAD_BYTES
@@ -146,8 +174,9 @@ class ImageUploadSearchSerializer(_ImageSearchSerializer):
             raise PayloadTooLarge(f"The image is {upload.size} bytes, over the {limit}-byte limit.")
         declared = (upload.content_type or "").split(";")[0].strip().lower()
         if declared not in GENERIC_UPLOAD_TYPES and not declared.startswith("image/"):
-            raise UnsupportedImage(f"The upload is declared as {declared}, not an image; "
-                                   f"send a JPEG, PNG, WebP, GIF, HEIC or AVIF photo.")
+            raise UnsupportedImage(
+                f"The upload is declared as {declared}, not an image; send a JPEG, PNG, WebP, GIF, HEIC or AVIF photo."
+            )
         return upload
 
 
@@ -171,10 +200,15 @@ def _http_url(value: str) -> str:
 class ImageReferenceSearchSerializer(_ImageSearchSerializer):
     """application/json: a photo on the web or one of the shop's own pictures."""
 
-    image_url = serializers.URLField(required=False, max_length=2000, validators=[_http_url],
-                                     help_text="An http(s) URL of the photo (public addresses only).")
-    image_id = serializers.IntegerField(required=False, min_value=1,
-                                        help_text="The id of a catalogue image (see product images).")
+    image_url = serializers.URLField(
+        required=False,
+        max_length=2000,
+        validators=[_http_url],
+        help_text="An http(s) URL of the photo (public addresses only).",
+    )
+    image_id = serializers.IntegerField(
+        required=False, min_value=1, help_text="The id of a catalogue image (see product images)."
+    )
 
     def validate(self, data):
         data = super().validate(data)
@@ -218,7 +252,8 @@ class ProductSummarySerializer(serializers.Serializer):
     brand = BrandSerializer(allow_null=True)
     category = CategorySerializer(allow_null=True)
     thumbnail_url = serializers.SerializerMethodField(
-        help_text="A small picture for grids: the one that matched a photo search, else the first.")
+        help_text="A small picture for grids: the one that matched a photo search, else the first."
+    )
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, product) -> str:
@@ -293,25 +328,31 @@ class FacetsSerializer(serializers.Serializer):
 
 class SearchHitSerializer(serializers.Serializer):
     product = ProductSummarySerializer()
-    score = serializers.FloatField(source="hit.score", help_text="Ranking score, higher is better; "
-                                                                  "its scale depends on the mode.")
-    image_id = serializers.IntegerField(source="hit.image_id", allow_null=True,
-                                        help_text="The product image that matched the photo.")
-    visual_similarity = serializers.FloatField(source="hit.visual_similarity", allow_null=True,
-                                               help_text="Cosine similarity of that image to the photo, -1..1.")
+    score = serializers.FloatField(
+        source="hit.score", help_text="Ranking score, higher is better; its scale depends on the mode."
+    )
+    image_id = serializers.IntegerField(
+        source="hit.image_id", allow_null=True, help_text="The product image that matched the photo."
+    )
+    visual_similarity = serializers.FloatField(
+        source="hit.visual_similarity",
+        allow_null=True,
+        help_text="Cosine similarity of that image to the photo, -1..1.",
+    )
     matched_words = serializers.ListField(source="hit.matched_words", child=serializers.CharField())
-    why = serializers.ListField(source="hit.why", child=serializers.CharField(),
-                                help_text="Short reasons for people.")
+    why = serializers.ListField(source="hit.why", child=serializers.CharField(), help_text="Short reasons for people.")
 
 
 class SearchResultsSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(source="results.mode", choices=["photo", "text", "hybrid"])
-    total = serializers.IntegerField(source="results.total",
-                                     help_text="Text: all matching products; photo: the hits found.")
+    total = serializers.IntegerField(
+        source="results.total", help_text="Text: all matching products; photo: the hits found."
+    )
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
-    applied_filters = serializers.ListField(source="results.applied_filters", child=serializers.CharField(),
-                                            help_text="The filters in force, for people.")
+    applied_filters = serializers.ListField(
+        source="results.applied_filters", child=serializers.CharField(), help_text="The filters in force, for people."
+    )
     facets = FacetsSerializer(source="results.facets", allow_null=True)
     results = SearchHitSerializer(source="hits", many=True)
 
@@ -330,8 +371,10 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable machine-readable code, e.g. 'undecodable' or 'throttled'.")
     message = serializers.CharField(help_text="What went wrong, for people.")
     details = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False,
-        help_text="Validation errors only: messages per offending field.")
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors only: messages per offending field.",
+    )
 
 
 class ErrorResponseSerializer(serializers.Serializer):

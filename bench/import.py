@@ -29,7 +29,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"import {QUICK_PER_CLASS} images per class only")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument(
-        "--no-broker", action="store_true",
+        "--no-broker",
+        action="store_true",
         help="no Redis: every image's processing message fails to send (the periodic sweep would send it later)",
     )
     args = parser.parse_args()
@@ -52,23 +53,29 @@ def main() -> int:
     args = arguments()
     sigterm_as_ctrl_c()
     # Throw-away database and media; a real Redis for the queued processing messages.
-    with (throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-") as (tmp, database_url),
-          redis_broker(tmp, reachable=not args.no_broker) as broker):
+    with (
+        throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-") as (tmp, database_url),
+        redis_broker(tmp, reachable=not args.no_broker) as broker,
+    ):
         django_on_throwaway(tmp, database_url, **broker_environment(broker))
         dataset = slice_of(args.dataset, QUICK_PER_CLASS, tmp / "slice") if args.quick else args.dataset
         report, seconds = timed_import(dataset)
 
-    print(json.dumps({
-        "benchmark": "import",
-        "quick": args.quick,
-        "broker": "none" if args.no_broker else "redis",
-        "dataset": str(args.dataset),
-        "products": report.created + report.updated,
-        "images": report.images_added,
-        "failed_rows": report.failed,
-        "seconds": round(seconds, 3),
-        "products_per_s": round((report.created + report.updated) / seconds, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "import",
+                "quick": args.quick,
+                "broker": "none" if args.no_broker else "redis",
+                "dataset": str(args.dataset),
+                "products": report.created + report.updated,
+                "images": report.images_added,
+                "failed_rows": report.failed,
+                "seconds": round(seconds, 3),
+                "products_per_s": round((report.created + report.updated) / seconds, 1),
+            }
+        )
+    )
     return 0 if report.failed == 0 else 1
 
 

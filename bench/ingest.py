@@ -53,8 +53,12 @@ sys.path.insert(0, str(BASE_DIR))
 from bench.lib.broker import broker_environment, redis_broker  # noqa: E402
 from bench.lib.datasets import slice_of  # noqa: E402
 from visualshop.throwaway import (  # noqa: E402
-    django_on_throwaway, embedded_admin_url, sigterm_as_ctrl_c, throwaway_database,
+    django_on_throwaway,
+    embedded_admin_url,
+    sigterm_as_ctrl_c,
+    throwaway_database,
 )
+
 DEFAULT_DATASET = BASE_DIR.parent / "shared" / "datasets" / "clothing-small" / "train"
 BENCH_DATABASE = "visualshop_bench_ingest"
 QUICK_PER_CLASS = 6
@@ -69,8 +73,10 @@ def say(message: str) -> None:
 
 def image_files(root: Path) -> list[Path]:
     return [
-        f for category in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for f in sorted(category.iterdir()) if f.is_file() and not f.name.startswith(".")
+        f
+        for category in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for f in sorted(category.iterdir())
+        if f.is_file() and not f.name.startswith(".")
     ]
 
 
@@ -79,12 +85,20 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"ingest {QUICK_PER_CLASS} images per class only")
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes (default 2)")
-    parser.add_argument("--model-images", type=int, default=None,
-                        help="images for the raw model measurement (default 200, 50 with --quick)")
-    parser.add_argument("--worker-settings", default="visualshop.settings",
-                        help="DJANGO_SETTINGS_MODULE of the worker (to measure a settings change)")
-    parser.add_argument("--stall-timeout", type=float, default=120.0,
-                        help="give up when no image settles for this many seconds")
+    parser.add_argument(
+        "--model-images",
+        type=int,
+        default=None,
+        help="images for the raw model measurement (default 200, 50 with --quick)",
+    )
+    parser.add_argument(
+        "--worker-settings",
+        default="visualshop.settings",
+        help="DJANGO_SETTINGS_MODULE of the worker (to measure a settings change)",
+    )
+    parser.add_argument(
+        "--stall-timeout", type=float, default=120.0, help="give up when no image settles for this many seconds"
+    )
     args = parser.parse_args()
     if not args.dataset.is_dir():
         parser.error(f"{args.dataset}: no such folder")
@@ -96,8 +110,10 @@ def main() -> int:
     args = arguments()
     sigterm_as_ctrl_c()
     wall_started = time.perf_counter()
-    with (throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-ingest-") as (tmp, database_url),
-          redis_broker(tmp) as broker):
+    with (
+        throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-ingest-") as (tmp, database_url),
+        redis_broker(tmp) as broker,
+    ):
         django_on_throwaway(tmp, database_url, **broker_environment(broker))
         dataset = slice_of(args.dataset, QUICK_PER_CLASS, tmp / "slice") if args.quick else args.dataset
         result = ingest_measured(args, dataset, tmp, redis=broker.process)
@@ -125,8 +141,12 @@ def ingest_measured(args: argparse.Namespace, dataset: Path, tmp: Path, *, redis
         worker_startup_s = time.perf_counter() - worker_started
         say(f"worker ready in {worker_startup_s:.1f} s")
         result = _run(
-            dataset=dataset, worker=worker, redis=redis, admin_url=embedded_admin_url(),
-            stall_timeout=args.stall_timeout, worker_children=worker_children,
+            dataset=dataset,
+            worker=worker,
+            redis=redis,
+            admin_url=embedded_admin_url(),
+            stall_timeout=args.stall_timeout,
+            worker_children=worker_children,
         )
         result["stage_seconds_per_image"] = _stage_seconds(metrics_dir)
         result.update(_measure_model(dataset, args.model_images))
@@ -169,7 +189,9 @@ def summary(args: argparse.Namespace, result: dict, *, wall_s: float) -> dict:
         "peak_rss_mb_per_process": result["peak_rss_mb_per_process"],
         "bench_max_rss_mb_whole_run": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpu_seconds": result["cpu_seconds"],
-        "cpu_ms_per_image": {k: round(v * 1000 / images, 2) for k, v in result["cpu_seconds"].items()} if images else None,
+        "cpu_ms_per_image": {k: round(v * 1000 / images, 2) for k, v in result["cpu_seconds"].items()}
+        if images
+        else None,
         "machine_cpu_busy_share": result["machine_cpu_busy_share"],
         "cpus": os.cpu_count(),
         "database": result["database"],
@@ -180,6 +202,7 @@ def summary(args: argparse.Namespace, result: dict, *, wall_s: float) -> dict:
 
 
 # --- the worker ------------------------------------------------------------------------------
+
 
 def _start_worker(concurrency: int, metrics_dir: Path, settings_module: str) -> subprocess.Popen:
     env = {
@@ -195,10 +218,27 @@ def _start_worker(concurrency: int, metrics_dir: Path, settings_module: str) -> 
     }
     env.pop("WORKER_METRICS_PORT", None)  # no HTTP metrics server: the bench reads the files itself
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "visualshop", "worker", "--pool", "prefork",
-         "--concurrency", str(concurrency), "--loglevel", "WARNING",
-         "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=BASE_DIR, env=env, stdout=sys.stderr, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "visualshop",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=sys.stderr,
+        start_new_session=True,
     )
 
 
@@ -251,8 +291,16 @@ def _stop_worker(worker: subprocess.Popen, children: list) -> None:
 
 # --- the timed run ---------------------------------------------------------------------------
 
-def _run(*, dataset: Path, worker: subprocess.Popen, redis: subprocess.Popen, admin_url: str,
-         stall_timeout: float, worker_children: list) -> dict:
+
+def _run(
+    *,
+    dataset: Path,
+    worker: subprocess.Popen,
+    redis: subprocess.Popen,
+    admin_url: str,
+    stall_timeout: float,
+    worker_children: list,
+) -> dict:
     from django.db.models import Count
 
     from catalog.importing.service import import_catalog
@@ -309,7 +357,8 @@ def _run(*, dataset: Path, worker: subprocess.Popen, redis: subprocess.Popen, ad
     statuses = dict(ProductImage.objects.values_list("status").annotate(n=Count("id")).order_by())
     reasons: Counter = Counter()
     for codes in ProductImage.objects.filter(status__in=[Status.FLAGGED, Status.REJECTED]).values_list(
-            "reason_codes", flat=True):
+        "reason_codes", flat=True
+    ):
         reasons.update(codes)
     failed_sample = list(
         ProductImage.objects.filter(status=Status.FAILED).values_list("reason", flat=True).distinct()[:5]
@@ -390,8 +439,10 @@ class Monitor(threading.Thread):
             conn.close()
 
     def _refresh_backends(self, conn) -> None:
-        pids = [row[0] for row in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_DATABASE]).fetchall()]
+        pids = [
+            row[0]
+            for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [BENCH_DATABASE]).fetchall()
+        ]
         with self._lock:
             for pid in pids:
                 if pid not in self._backends:
@@ -429,7 +480,8 @@ class Monitor(threading.Thread):
             self._peaks[role] = max(self._peaks.get(role, 0), rss)
             if role != "bench":  # the bench process is measured with getrusage
                 self._cpu_seen[("worker_children" if role.startswith("worker_child") else role, proc.pid)] = (
-                    times.user + times.system)
+                    times.user + times.system
+                )
         self.peak_total = max(self.peak_total, total)
         for pid, proc in backends:
             try:
@@ -472,7 +524,8 @@ class Monitor(threading.Thread):
                 pass
         machine = psutil.cpu_times()  # guest time is already inside user; steal is not ours
         snapshot["machine_busy"] = sum(
-            getattr(machine, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+            getattr(machine, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq")
+        )
         snapshot["database"] = self._database_stats()
         return snapshot
 
@@ -485,14 +538,20 @@ class Monitor(threading.Thread):
                 conn.execute("SELECT pg_stat_force_next_flush()")
                 row = conn.execute(
                     "SELECT sessions, xact_commit, xact_rollback, active_time, session_time, blk_write_time"
-                    " FROM pg_stat_database WHERE datname = %s", [BENCH_DATABASE]).fetchone()
+                    " FROM pg_stat_database WHERE datname = %s",
+                    [BENCH_DATABASE],
+                ).fetchone()
         except Exception as exc:
             say(f"monitor: pg_stat_database not read ({exc})")
             return {}
         if row is None:
             return {}
-        return dict(zip(("sessions", "xact_commit", "xact_rollback", "active_time_ms", "session_time_ms",
-                         "blk_write_time_ms"), row))
+        return dict(
+            zip(
+                ("sessions", "xact_commit", "xact_rollback", "active_time_ms", "session_time_ms", "blk_write_time_ms"),
+                row,
+            )
+        )
 
     def cpu_delta(self, before: dict, after: dict) -> dict[str, float]:
         delta: Counter = Counter()
@@ -504,9 +563,18 @@ class Monitor(threading.Thread):
             if key in before and key in after:
                 delta[key] = after[key] - before[key]
         delta["unaccounted"] = delta["machine_busy"] - sum(
-            delta[key] for key in ("bench", "worker_main", "worker_children", "postgres_server_all_databases", "redis"))
-        order = ["bench", "worker_main", "worker_children", "postgres_backends", "postgres_server_all_databases",
-                 "redis", "unaccounted", "machine_busy"]
+            delta[key] for key in ("bench", "worker_main", "worker_children", "postgres_server_all_databases", "redis")
+        )
+        order = [
+            "bench",
+            "worker_main",
+            "worker_children",
+            "postgres_backends",
+            "postgres_server_all_databases",
+            "redis",
+            "unaccounted",
+            "machine_busy",
+        ]
         return {key: delta.get(key, 0.0) for key in order}
 
     @staticmethod
@@ -527,6 +595,7 @@ class Monitor(threading.Thread):
 
 
 # --- per-stage times and the raw model ---------------------------------------------------------
+
 
 def _stage_seconds(metrics_dir: Path) -> dict[str, float] | None:
     """Mean seconds per image of each pipeline stage, from the workers' histogram files."""

@@ -40,7 +40,10 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 from visualshop.throwaway import (  # noqa: E402
-    BENCH_RATE_LIMITS, django_on_throwaway, sigterm_as_ctrl_c, throwaway_database,
+    BENCH_RATE_LIMITS,
+    django_on_throwaway,
+    sigterm_as_ctrl_c,
+    throwaway_database,
 )
 
 BENCH_DATABASE = "visualshop_bench_pages"
@@ -101,9 +104,11 @@ def summary(args: argparse.Namespace, plan: dict, result: dict, *, wall_s: float
         "quick": args.quick,
         **result,
         "iterations": plan["iterations"],
-        "rate_limits": {"search_image": BENCH_RATE_LIMITS["API_THROTTLE_IMAGE_SEARCH"],
-                        "search_text": BENCH_RATE_LIMITS["API_THROTTLE_TEXT_SEARCH"],
-                        "note": "raised for this run (one client renders each page hundreds of times)"},
+        "rate_limits": {
+            "search_image": BENCH_RATE_LIMITS["API_THROTTLE_IMAGE_SEARCH"],
+            "search_text": BENCH_RATE_LIMITS["API_THROTTLE_TEXT_SEARCH"],
+            "note": "raised for this run (one client renders each page hundreds of times)",
+        },
         "warmup": plan["warmup"],
         "target_p50_ms": TARGET_P50_MS,
         "target_met": bool(measured) and all(p50 <= TARGET_P50_MS for p50 in measured),
@@ -117,17 +122,19 @@ def load_catalogue(limit: int | None) -> dict:
     from catalog.demo.loader import load_demo_catalog
     from catalog.models import Product, ProductImage
     from search.models import SimilarProduct
-    from vision.pipeline import product_images_process
     from search.product_refresh import products_refresh
+    from vision.pipeline import product_images_process
 
     started = time.perf_counter()
     loaded = load_demo_catalog(limit=limit)
-    say(f"demo catalogue: {loaded.products} products, {loaded.images} images "
-        f"({time.perf_counter() - started:.1f} s); processing the photos")
+    say(
+        f"demo catalogue: {loaded.products} products, {loaded.images} images "
+        f"({time.perf_counter() - started:.1f} s); processing the photos"
+    )
     started = time.perf_counter()
     image_ids = list(ProductImage.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(image_ids), PROCESS_BATCH):
-        product_images_process(image_ids[start:start + PROCESS_BATCH])
+        product_images_process(image_ids[start : start + PROCESS_BATCH])
     processed_s = time.perf_counter() - started
     say(f"processed {len(image_ids)} images in {processed_s:.1f} s; refreshing search data")
     started = time.perf_counter()
@@ -138,9 +145,13 @@ def load_catalogue(limit: int | None) -> dict:
     for status in ProductImage.objects.values_list("status", flat=True):
         statuses[status] = statuses.get(status, 0) + 1
     return {
-        "products": loaded.products, "images": loaded.images, "categories": loaded.categories,
-        "image_statuses": dict(sorted(statuses.items())), "similar_rows": SimilarProduct.objects.count(),
-        "process_s": round(processed_s, 1), "refresh_s": round(refresh_s, 1),
+        "products": loaded.products,
+        "images": loaded.images,
+        "categories": loaded.categories,
+        "image_statuses": dict(sorted(statuses.items())),
+        "similar_rows": SimilarProduct.objects.count(),
+        "process_s": round(processed_s, 1),
+        "refresh_s": round(refresh_s, 1),
     }
 
 
@@ -153,24 +164,30 @@ def page_paths() -> dict[str, str]:
 
     from catalog import selectors
     from catalog.listing_facets import listing_facets
-    from catalog.product_filters import ProductFilters
     from catalog.models import Product, ProductImage
+    from catalog.product_filters import ProductFilters
     from search.models import SimilarProduct
 
     tree = selectors.category_tree()
-    sizes = dict(Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id"))
-                 .order_by())
+    sizes = dict(Product.objects.filter(is_active=True).values_list("category_id").annotate(n=Count("id")).order_by())
     department = max(tree.roots, key=lambda c: (sum(sizes.get(i, 0) for i in tree.descendant_ids(c)), -c.pk))
     facets = listing_facets(ProductFilters(category_ids=tree.descendant_ids(department)))
     query = {"colour": facets.colour[0].value, "in_stock": "1"} if facets.colour else {"in_stock": "1"}
     category_path = f"{department.get_absolute_url()}?{urlencode(query)}"
 
-    with_similar = (SimilarProduct.objects.filter(product__is_active=True).order_by("product_id")
-                    .values_list("product_id", flat=True).first())
+    with_similar = (
+        SimilarProduct.objects.filter(product__is_active=True)
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
+        .first()
+    )
     product = Product.objects.get(pk=with_similar) if with_similar else Product.objects.filter(is_active=True).first()
 
-    words = [w.lower() for title in Product.objects.filter(is_active=True).values_list("title", flat=True)[:200]
-             for w in re.findall(r"[A-Za-z]{4,}", title)]
+    words = [
+        w.lower()
+        for title in Product.objects.filter(is_active=True).values_list("title", flat=True)[:200]
+        for w in re.findall(r"[A-Za-z]{4,}", title)
+    ]
     word = statistics.mode(words) if words else "dress"
     from search.query_photos import query_photo_store
 
@@ -201,7 +218,9 @@ def measure_pages(warmup: int, iterations: int) -> dict:
         for _ in range(warmup):
             client.get(path)
         queries = []
-        with connection.execute_wrapper(lambda execute, sql, *rest: queries.append(sql) or execute(sql, *rest)):
+        with connection.execute_wrapper(
+            lambda execute, sql, *rest, queries=queries: queries.append(sql) or execute(sql, *rest)
+        ):
             client.get(path)
         times = []
         for _ in range(iterations):

@@ -139,8 +139,7 @@ def measure_text(queries: list[str], searches: int) -> dict:
         times.append((time.perf_counter() - started) * 1000)
         found += bool(results.hits)
     p50, p99 = percentiles(times, 50, 99)
-    return {"text_p50_ms": p50, "text_p99_ms": p99, "text_searches": searches,
-            "text_searches_with_hits": found}
+    return {"text_p50_ms": p50, "text_p99_ms": p99, "text_searches": searches, "text_searches_with_hits": found}
 
 
 # --------------------------------------------------------------------------- load
@@ -163,8 +162,9 @@ def measure_load(env: dict, workdir: Path, *, text_paths: list[str], photos: lis
         load.wait_until_serving(server, url + "/api/v1/search?q=warm")
         probes = {
             "text": load.request_once(url + text_paths[0]),
-            "photo": load.request_once(url + "/api/v1/search/image",
-                                       body=load.multipart_body("image", "q.jpg", photos[0].read_bytes())),
+            "photo": load.request_once(
+                url + "/api/v1/search/image", body=load.multipart_body("image", "q.jpg", photos[0].read_bytes())
+            ),
         }
         broken = {kind: status for kind, (status, _) in probes.items() if status != 200}
         if broken:
@@ -174,15 +174,24 @@ def measure_load(env: dict, workdir: Path, *, text_paths: list[str], photos: lis
             load.request_once(url + "/api/v1/search/image", body=bodies[n % len(bodies)])
         sequential = {  # one request at a time: the API's own cost over search_products
             "http_text_p50_ms": _sequential_ms(lambda n: load.request_once(url + text_paths[n % len(text_paths)])),
-            "http_photo_p50_ms": _sequential_ms(lambda n: load.request_once(
-                url + "/api/v1/search/image", body=bodies[n % len(bodies)])),
+            "http_photo_p50_ms": _sequential_ms(
+                lambda n: load.request_once(url + "/api/v1/search/image", body=bodies[n % len(bodies)])
+            ),
         }
         runs = {}
         for name, share in (("text", 0.0), ("photo", 1.0), ("mixed", 0.25)):
             say(f"load: {name} for {seconds:g} s")
-            runs[name] = load.wrk_run(url, text_paths=text_paths, photo_files=photos,
-                                      photo_path="/api/v1/search/image", photo_share=share, seconds=seconds,
-                                      connections=4, threads=2, workdir=workdir)
+            runs[name] = load.wrk_run(
+                url,
+                text_paths=text_paths,
+                photo_files=photos,
+                photo_path="/api/v1/search/image",
+                photo_share=share,
+                seconds=seconds,
+                connections=4,
+                threads=2,
+                workdir=workdir,
+            )
     finally:
         from visualshop import embedded
 
@@ -220,18 +229,22 @@ def catalogue_vectors(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             FROM search_imageembedding e
             JOIN catalog_productimage i ON i.id = e.image_id
             JOIN catalog_product p ON p.id = i.product_id
-            WHERE e.model_id = %s AND {ProductImage.searchable_sql('i.status')} AND p.is_active
+            WHERE e.model_id = %s AND {ProductImage.searchable_sql("i.status")} AND p.is_active
             ORDER BY e.image_id
             """,
             [model.pk],
         )
         rows = cursor.fetchall()
-    return (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
-            np.stack([halfvec_from_send(r[2]) for r in rows]))
+    return (
+        np.array([r[0] for r in rows]),
+        np.array([r[1] for r in rows]),
+        np.stack([halfvec_from_send(r[2]) for r in rows]),
+    )
 
 
-def grow_catalogue(model, total: int, products: np.ndarray, categories: np.ndarray, vectors: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, dict]:
+def grow_catalogue(
+    model, total: int, products: np.ndarray, categories: np.ndarray, vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Add synthetic products until `total` vectors; (all product ids, all vectors, timings)."""
     from django.db import connection
 
@@ -247,7 +260,9 @@ def grow_catalogue(model, total: int, products: np.ndarray, categories: np.ndarr
             members = np.flatnonzero(labels == category)
             rows = scale.add_products(int(category), len(members), first_number=number)
             number += len(members)
-            services.image_embeddings_bulk_insert(model.pk, [(image_id, chunk[m]) for (image_id, _), m in zip(rows, members)])
+            services.image_embeddings_bulk_insert(
+                model.pk, [(image_id, chunk[m]) for (image_id, _), m in zip(rows, members)]
+            )
             all_products.append(np.array([product_id for _, product_id in rows]))
             all_vectors.append(chunk[members])
     insert_s = time.perf_counter() - started
@@ -263,9 +278,15 @@ def grow_catalogue(model, total: int, products: np.ndarray, categories: np.ndarr
         cursor.execute("SELECT pg_relation_size(%s::regclass)", [vector_index.index_name(model.pk)])
         index_mb = cursor.fetchone()[0] / 2**20
     say(f"scale: index built in {build_s:.1f} s ({index_mb:.0f} MB)")
-    return (np.concatenate(all_products), np.concatenate(all_vectors),
-            {"scale_insert_s": round(insert_s, 1), "scale_index_build_s": round(build_s, 1),
-             "scale_index_mb": round(index_mb, 1)})
+    return (
+        np.concatenate(all_products),
+        np.concatenate(all_vectors),
+        {
+            "scale_insert_s": round(insert_s, 1),
+            "scale_index_build_s": round(build_s, 1),
+            "scale_index_mb": round(index_mb, 1),
+        },
+    )
 
 
 def exact_top_products(products: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> list[list[int]]:
@@ -275,8 +296,8 @@ def exact_top_products(products: np.ndarray, vectors: np.ndarray, queries: np.nd
     for query in queries:
         similarity = np.empty(len(vectors), np.float32)
         for start in range(0, len(vectors), 20_000):
-            block = vectors[start:start + 20_000].astype(np.float32)
-            similarity[start:start + 20_000] = (block @ query) / norms[start:start + 20_000]
+            block = vectors[start : start + 20_000].astype(np.float32)
+            similarity[start : start + 20_000] = (block @ query) / norms[start : start + 20_000]
         top = np.argpartition(-similarity, K)[:K]
         best.append(products[top[np.argsort(-similarity[top], kind="stable")]].tolist())
     return best
@@ -287,10 +308,9 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
     uploaded bytes: decode, embed, HNSW candidates, re-ranking) timed, and its top 10 against
     the same search over an exact scan (scale_p50_ms, scale_recall_at_10); and the bare product
     kNN query against an exact numpy scan (scale_knn_*)."""
-    from vision import knn
-    from vision import selectors as vision_selectors
     from search.evaluation.metrics import overlap_at_k
     from search.evaluation.photo import photo_search_ids
+    from vision import knn
 
     products, categories, vectors = catalogue_vectors(model)
     all_products, all_vectors, timings = grow_catalogue(model, total, products, categories, vectors)
@@ -312,14 +332,24 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
     say("scale: exact scans for recall")
     exact = exact_top_products(all_products, all_vectors, query_vectors)
     knn_recall = float(np.mean([overlap_at_k(f, e) for f, e in zip(found, exact)]))
-    photo_recall = float(np.mean([overlap_at_k(ids, photo_search_ids(content, exact=True))
-                                  for ids, content in zip(served, contents)]))
+    photo_recall = float(
+        np.mean([overlap_at_k(ids, photo_search_ids(content, exact=True)) for ids, content in zip(served, contents)])
+    )
     knn_p50, knn_p95, knn_p99 = percentiles(times, 50, 95, 99)
     p50, p95, p99 = percentiles(photo_times, 50, 95, 99)
-    return {"scale_vectors": int(len(all_vectors)), "scale_p50_ms": p50, "scale_p95_ms": p95, "scale_p99_ms": p99,
-            "scale_recall_at_10": round(photo_recall, 4), "scale_knn_p50_ms": knn_p50, "scale_knn_p95_ms": knn_p95,
-            "scale_knn_p99_ms": knn_p99, "scale_knn_recall_at_10": round(knn_recall, 4),
-            "scale_queries": len(query_vectors), **timings}
+    return {
+        "scale_vectors": int(len(all_vectors)),
+        "scale_p50_ms": p50,
+        "scale_p95_ms": p95,
+        "scale_p99_ms": p99,
+        "scale_recall_at_10": round(photo_recall, 4),
+        "scale_knn_p50_ms": knn_p50,
+        "scale_knn_p95_ms": knn_p95,
+        "scale_knn_p99_ms": knn_p99,
+        "scale_knn_recall_at_10": round(knn_recall, 4),
+        "scale_queries": len(query_vectors),
+        **timings,
+    }
 
 
 # --------------------------------------------------------------------------- main
@@ -328,8 +358,12 @@ def measure_scale(model, total: int, query_vectors: np.ndarray, query_paths: lis
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small slice for CI (under ~2 minutes)")
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
-                        help="an ImageFolder with train/<class>/ and validation/<class>/")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=DEFAULT_DATASET,
+        help="an ImageFolder with train/<class>/ and validation/<class>/",
+    )
     parser.add_argument("--scale", type=int, help="catalogue vectors for the scale step (default 100,000; quick 5,000)")
     parser.add_argument("--load-seconds", type=float, help="seconds per load phase (default 15; quick 3)")
     return parser.parse_args()
@@ -346,8 +380,7 @@ def main() -> int:
     with throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-search-") as (tmp, database_url):
         django_on_throwaway(tmp, database_url)
         result = search_measured(plan, args.dataset, tmp)
-    print(json.dumps(summary(args, result, loadavg_before=loadavg_before,
-                             wall_s=time.perf_counter() - wall_started)))
+    print(json.dumps(summary(args, result, loadavg_before=loadavg_before, wall_s=time.perf_counter() - wall_started)))
     return 0
 
 
@@ -365,16 +398,20 @@ def search_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
     from visualshop.paths import VAR_DIR
 
     dataset = read_dataset(dataset_root, per_class=plan["per_class"], queries=plan["queries"])
-    result = evaluate(dataset, tmp, workers=os.cpu_count() or 1, held_out=held_out_groups(dataset.classes),
-                      log=lambda message: say(message))
+    result = evaluate(
+        dataset,
+        tmp,
+        workers=os.cpu_count() or 1,
+        held_out=held_out_groups(dataset.classes),
+        log=lambda message: say(message),
+    )
     model = vision_selectors.embedding_model_active()
     query_paths = [image.path for image in dataset.queries]
 
     result["photo_embed_p50_ms"] = measure_embed(model, query_paths)
     say("floor: decode + embed + exact numpy scan")
     _, _, vectors = catalogue_vectors(model)
-    floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors,
-                                         embedders.model_path(model))
+    floor = search_floor.floor_latencies([p.read_bytes() for p in query_paths], vectors, embedders.model_path(model))
     result.update(search_floor.summary(floor))
 
     say("text search")
@@ -382,23 +419,30 @@ def search_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
     result.update(measure_text(words, plan["text_searches"]))
 
     server_env = {
-        **os.environ, "API_THROTTLE_IMAGE_SEARCH": "", "API_THROTTLE_TEXT_SEARCH": "",
+        **os.environ,
+        "API_THROTTLE_IMAGE_SEARCH": "",
+        "API_THROTTLE_TEXT_SEARCH": "",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
     }
     (tmp / "prometheus").mkdir()
-    result.update(measure_load(
-        server_env, tmp, seconds=plan["load_seconds"], photos=query_paths[:20],
-        text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
-    ))
+    result.update(
+        measure_load(
+            server_env,
+            tmp,
+            seconds=plan["load_seconds"],
+            photos=query_paths[:20],
+            text_paths=[f"/api/v1/search?q={urllib.parse.quote(q)}" for q in words],
+        )
+    )
 
     # After every timed step but the scale one (which adds synthetic products): the
     # extra searches neither warm nor load anything the timed numbers measure.
     say("hybrid: photo + a colour word (untimed)")
-    result["hybrid"] = hybrid_report(dataset.queries, searchable_labels(),
-                                     log=lambda message: say(f"hybrid: {message}"))
+    result["hybrid"] = hybrid_report(
+        dataset.queries, searchable_labels(), log=lambda message: say(f"hybrid: {message}")
+    )
 
-    query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, dataset_root,
-                                   VAR_DIR / "bench-cache")
+    query_vectors = cached_vectors(embedders.embedder_for(model), query_paths, dataset_root, VAR_DIR / "bench-cache")
     result.update(measure_scale(model, plan["scale"], query_vectors, query_paths))
     return result
 
@@ -407,9 +451,15 @@ def summary(args: argparse.Namespace, result: dict, *, loadavg_before: list[floa
     """The JSON object the benchmark prints: the measurements, the latencies renamed photo_*,
     and the targets."""
     result["photo_p50_ms"], result["photo_p95_ms"], result["photo_p99_ms"] = (
-        result.pop("p50_ms"), result.pop("p95_ms"), result.pop("p99_ms"))
-    result["ratio_to_floor"] = (round(result["photo_p50_ms"] / result["floor_p50_ms"], 2)
-                                if result["photo_p50_ms"] and result["floor_p50_ms"] else None)
+        result.pop("p50_ms"),
+        result.pop("p95_ms"),
+        result.pop("p99_ms"),
+    )
+    result["ratio_to_floor"] = (
+        round(result["photo_p50_ms"] / result["floor_p50_ms"], 2)
+        if result["photo_p50_ms"] and result["floor_p50_ms"]
+        else None
+    )
     targets = {name: check(result) for name, check in TARGETS.items()}
     return {
         "benchmark": "search",

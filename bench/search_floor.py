@@ -58,8 +58,12 @@ def floor_latencies(contents: Sequence[bytes], catalogue: np.ndarray, model_path
         top = top[np.argsort(-similarity[top], kind="stable")]  # ranked, as a search returns them
         scanned = time.perf_counter()
         if n >= min(WARM_UP, len(contents)):
-            for name, seconds in (("decode", decoded - started), ("embed", embedded - decoded),
-                                  ("scan", scanned - embedded), ("total", scanned - started)):
+            for name, seconds in (
+                ("decode", decoded - started),
+                ("embed", embedded - decoded),
+                ("scan", scanned - embedded),
+                ("total", scanned - started),
+            ):
                 times[name].append(seconds * 1000)
     return times
 
@@ -80,18 +84,25 @@ def summary(times: dict[str, list[float]]) -> dict:
 
 def _pictures(folder: Path, per_class: int | None) -> list[Path]:
     return [
-        path for label in sorted(p for p in folder.iterdir() if p.is_dir())
+        path
+        for label in sorted(p for p in folder.iterdir() if p.is_dir())
         for path in sorted(f for f in label.iterdir() if f.is_file() and not f.name.startswith("."))[:per_class]
     ]
 
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK_CATALOGUE_PER_CLASS} catalogue pictures and {QUICK_QUERIES_PER_CLASS} "
-                             "queries per class (for CI)")
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
-                        help="an ImageFolder with train/<class>/ and validation/<class>/")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_CATALOGUE_PER_CLASS} catalogue pictures and {QUICK_QUERIES_PER_CLASS} queries per class (for CI)",
+    )
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=DEFAULT_DATASET,
+        help="an ImageFolder with train/<class>/ and validation/<class>/",
+    )
     args = parser.parse_args()
     if not (args.dataset / "train").is_dir() or not (args.dataset / "validation").is_dir():
         parser.error(f"{args.dataset}: needs train/ and validation/ folders")
@@ -110,16 +121,20 @@ def main() -> int:
     catalogue = cached_vectors(embedder, catalogue_paths, dataset, VAR_DIR / "bench-cache")
     print(f"timing {len(query_paths)} queries against {len(catalogue)} vectors", file=sys.stderr, flush=True)
     times = floor_latencies([path.read_bytes() for path in query_paths], catalogue, embedder.model_path)
-    print(json.dumps({
-        "benchmark": "search_floor",
-        "quick": args.quick,
-        "dataset": str(dataset),
-        "model": embedder.model_path.name,
-        "threads": 1,
-        "catalogue_vectors": len(catalogue),
-        "queries": len(query_paths),
-        **summary(times),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "search_floor",
+                "quick": args.quick,
+                "dataset": str(dataset),
+                "model": embedder.model_path.name,
+                "threads": 1,
+                "catalogue_vectors": len(catalogue),
+                "queries": len(query_paths),
+                **summary(times),
+            }
+        )
+    )
     return 0
 
 

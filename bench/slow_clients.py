@@ -65,8 +65,11 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 products, 3 s per phase (for CI)")
     parser.add_argument("--seconds", type=float, help="measuring time per phase (default 15; quick 3)")
-    parser.add_argument("--baseline-sync", action="store_true",
-                        help="measure the old command line (2 sync workers, no config module) instead")
+    parser.add_argument(
+        "--baseline-sync",
+        action="store_true",
+        help="measure the old command line (2 sync workers, no config module) instead",
+    )
     return parser.parse_args()
 
 
@@ -81,23 +84,29 @@ def main() -> int:
         catalogue = shop_prepared(plan["products"])
         config, phases, outcomes = served_measured(tmp, plan["seconds"], baseline_sync=args.baseline_sync)
 
-    met = all(phase["p50_ms"] is not None and phase["p50_ms"] < TARGET_P50_MS and not phase["errors"]
-              for phase in phases.values())
-    print(json.dumps({
-        "benchmark": "slow_clients",
-        "quick": args.quick,
-        "baseline_sync": args.baseline_sync,
-        "catalogue": {key: catalogue[key] for key in ("products", "images")},
-        "gunicorn": config,
-        "announced_body_bytes": ANNOUNCED_BYTES,
-        "phase_seconds": plan["seconds"],
-        "phases": phases,
-        "slow_outcomes": outcomes,
-        "target_p50_ms": TARGET_P50_MS,
-        "target_met": met,
-        "cpus": os.cpu_count(),
-        "wall_s": round(time.perf_counter() - wall_started, 1),
-    }))
+    met = all(
+        phase["p50_ms"] is not None and phase["p50_ms"] < TARGET_P50_MS and not phase["errors"]
+        for phase in phases.values()
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "slow_clients",
+                "quick": args.quick,
+                "baseline_sync": args.baseline_sync,
+                "catalogue": {key: catalogue[key] for key in ("products", "images")},
+                "gunicorn": config,
+                "announced_body_bytes": ANNOUNCED_BYTES,
+                "phase_seconds": plan["seconds"],
+                "phases": phases,
+                "slow_outcomes": outcomes,
+                "target_p50_ms": TARGET_P50_MS,
+                "target_met": met,
+                "cpus": os.cpu_count(),
+                "wall_s": round(time.perf_counter() - wall_started, 1),
+            }
+        )
+    )
     return 0
 
 
@@ -128,20 +137,38 @@ def served_measured(tmp: Path, seconds: float, *, baseline_sync: bool) -> tuple[
 
 def gunicorn_config(env: dict) -> dict:
     """The settings the server runs with, read from the config module under `env`."""
-    code = ("import json; from visualshop import gunicorn_conf as c; print(json.dumps({'worker_class': "
-            "c.worker_class, 'header_timeout_s': c.header_timeout_seconds, 'workers': c.workers, 'threads': c.threads, "
-            "'body_timeout_s': c.body_timeout_seconds, 'body_max_bytes': c.body_max_bytes}))")
-    return json.loads(subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True,
-                                     text=True, check=True).stdout)
+    code = (
+        "import json; from visualshop import gunicorn_conf as c; print(json.dumps({'worker_class': "
+        "c.worker_class, 'header_timeout_s': c.header_timeout_seconds, 'workers': c.workers, 'threads': c.threads, "
+        "'body_timeout_s': c.body_timeout_seconds, 'body_max_bytes': c.body_max_bytes}))"
+    )
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
 
 
 def start_gunicorn(env: dict, workdir: Path, *, baseline_sync: bool = False) -> tuple[subprocess.Popen, str]:
     port = free_port()
     config = ["--workers", "2"] if baseline_sync else ["--config", "python:visualshop.gunicorn_conf"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *config, "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--control-socket", str(workdir / "gunicorn.ctl")],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            *config,
+            "visualshop.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--control-socket",
+            str(workdir / "gunicorn.ctl"),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+        start_new_session=True,
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -190,9 +217,13 @@ class SlowClients:
             opened = time.monotonic()
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                    sock.sendall((f"POST /api/v1/search/image HTTP/1.1\r\nHost: {self.host}\r\n"
-                                  "Content-Type: multipart/form-data; boundary=slowbody\r\n"
-                                  f"Content-Length: {ANNOUNCED_BYTES}\r\n\r\nx").encode())
+                    sock.sendall(
+                        (
+                            f"POST /api/v1/search/image HTTP/1.1\r\nHost: {self.host}\r\n"
+                            "Content-Type: multipart/form-data; boundary=slowbody\r\n"
+                            f"Content-Length: {ANNOUNCED_BYTES}\r\n\r\nx"
+                        ).encode()
+                    )
                     answer = b""
                     while not self.stopping.is_set():
                         try:

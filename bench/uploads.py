@@ -61,8 +61,12 @@ TARGET_SECONDS = 1.0
 TARGET_RSS_MB_ABOVE_IDLE = 300
 # Every upload comes from one address, far over a shopper's budget: raised for the run.
 WORST_ACCEPTED = "png 16-bit RGBA 4800x4800"
-QUICK_CASES = ["png 16-bit grey 7700x7700 (issue 10)", WORST_ACCEPTED, "png 16-bit RGB 4800x4800",
-               "png palette 7700x7700"]
+QUICK_CASES = [
+    "png 16-bit grey 7700x7700 (issue 10)",
+    WORST_ACCEPTED,
+    "png 16-bit RGB 4800x4800",
+    "png palette 7700x7700",
+]
 PLANS = {"full": {"cases": None, "concurrent": 8}, "quick": {"cases": QUICK_CASES, "concurrent": 4}}
 MB = 1024 * 1024
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -102,14 +106,24 @@ def upload(base_url: str, content: bytes, filename: str) -> tuple[int, dict]:
     boundary = uuid.uuid4().hex
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n{CSRF}\r\n'.encode(),
-        (f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="{filename}"\r\n'
-         "Content-Type: image/jpeg\r\n\r\n").encode() + content + b"\r\n",
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="{filename}"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + content
+        + b"\r\n",
         f"--{boundary}--\r\n".encode(),
     ]
-    request = urllib.request.Request(f"{base_url}/search/photo/", data=b"".join(parts), method="POST", headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "application/json",
-        "Cookie": f"csrftoken={CSRF}",
-    })
+    request = urllib.request.Request(
+        f"{base_url}/search/photo/",
+        data=b"".join(parts),
+        method="POST",
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Accept": "application/json",
+            "Cookie": f"csrftoken={CSRF}",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.loads(response.read())
@@ -151,8 +165,11 @@ def measure(base_url: str, pid: int, idle_rss: int, content: bytes, filename: st
     status, body = upload(base_url, content, filename)
     seconds = time.perf_counter() - started
     return {
-        "status": status, "outcome": outcome(status, body), "bytes": len(content),
-        "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds(pid) - cpu_before, 3),
+        "status": status,
+        "outcome": outcome(status, body),
+        "bytes": len(content),
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu_seconds(pid) - cpu_before, 3),
         "rss_mb_above_idle": round((status_bytes(pid, "VmHWM") - idle_rss) / MB, 1),
     }
 
@@ -172,7 +189,8 @@ def measure_concurrent(base_url: str, pid: int, idle_rss: int, content: bytes, f
     for thread in threads:
         thread.join()
     return {
-        "picture": WORST_ACCEPTED, "uploads_at_once": count,
+        "picture": WORST_ACCEPTED,
+        "uploads_at_once": count,
         "statuses": sorted(status for status, _ in answers),
         "max_seconds": round(max(seconds for _, seconds in answers), 3),
         "rss_mb_above_idle": round((status_bytes(pid, "VmHWM") - idle_rss) / MB, 1),
@@ -211,8 +229,7 @@ def pictures_built(names: list[str]) -> dict[str, tuple[bytes, str]]:
 
 def migrated(env: dict[str, str]) -> None:
     say("migrating the throw-away database")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env,
-                   check=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
 
 
 def uploads_measured(env: dict[str, str], tmp: Path, names: list[str], pictures: dict, *, concurrent: int) -> dict:
@@ -221,10 +238,25 @@ def uploads_measured(env: dict[str, str], tmp: Path, names: list[str], pictures:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
-         "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-         "--control-socket", str(tmp / "gunicorn.ctl")],
-        cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:visualshop.gunicorn_conf",
+            "visualshop.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--control-socket",
+            str(tmp / "gunicorn.ctl"),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+    )
     try:
         pid = wait_for_worker(port, server)
         warm = encoded(scene(1, (640, 480)), "JPEG")
@@ -240,7 +272,9 @@ def uploads_measured(env: dict[str, str], tmp: Path, names: list[str], pictures:
         concurrent_result = measure_concurrent(base_url, pid, idle_rss, *pictures[WORST_ACCEPTED], concurrent)
         say(f"concurrent: {concurrent_result}")
         return {
-            "cases": cases, "concurrent": concurrent_result, "idle_rss_mb": round(idle_rss / MB, 1),
+            "cases": cases,
+            "concurrent": concurrent_result,
+            "idle_rss_mb": round(idle_rss / MB, 1),
             "rss_mb_after": round(status_bytes(pid, "VmRSS") / MB, 1),
         }
     finally:
@@ -267,8 +301,14 @@ def summary(args: argparse.Namespace, result: dict, *, wall_s: float) -> dict:
         # its cores): that is the request's own cost, the rest is waiting for a core.
         "target_met": max_cpu <= TARGET_SECONDS and max_rss <= TARGET_RSS_MB_ABOVE_IDLE,
         "wall_target_met": max_seconds <= TARGET_SECONDS,
-        "limits": {name: os.environ.get(name) or default for name, default in (
-            ("IMAGE_MAX_PIXELS", "60000000"), ("IMAGE_DECODE_MAX_MB", "128"), ("IMAGE_DECODE_CONCURRENCY", "2"))},
+        "limits": {
+            name: os.environ.get(name) or default
+            for name, default in (
+                ("IMAGE_MAX_PIXELS", "60000000"),
+                ("IMAGE_DECODE_MAX_MB", "128"),
+                ("IMAGE_DECODE_CONCURRENCY", "2"),
+            )
+        },
         "load_average_1m": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "wall_s": round(wall_s, 1),

@@ -123,7 +123,7 @@ def embed_paths(embedder, paths: list[Path]) -> np.ndarray:
     """Raw [N, 1280] float32 features, embedded in batches to bound memory."""
     chunks = [np.zeros((0, 1280), np.float32)]
     for start in range(0, len(paths), EMBED_BATCH):
-        batch = paths[start:start + EMBED_BATCH]
+        batch = paths[start : start + EMBED_BATCH]
         chunks.append(embedder.embed([open_rgb(path) for path in batch]))
         log(f"  embedded {start + len(batch)}/{len(paths)}")
     return np.concatenate(chunks)
@@ -224,8 +224,9 @@ def exact_top_k(catalogue: np.ndarray, queries: np.ndarray, k: int = TOP_K) -> n
     return np.argsort(-similarity, axis=1, kind="stable")[:, :k]
 
 
-def mean_average_precision(top_ids: np.ndarray, catalogue_labels: np.ndarray,
-                           query_labels: np.ndarray, k: int = TOP_K) -> float:
+def mean_average_precision(
+    top_ids: np.ndarray, catalogue_labels: np.ndarray, query_labels: np.ndarray, k: int = TOP_K
+) -> float:
     """mAP@k; an id of -1 (fewer than k results) counts as a miss."""
     relevant_counts = np.bincount(catalogue_labels, minlength=query_labels.max() + 1)
     ranks = np.arange(1, k + 1)
@@ -280,11 +281,10 @@ def load_table(conn, table: str, option: Option) -> float:
     """Create the table and COPY every catalogue row in; seconds for the COPY."""
     conn.execute(f"CREATE TABLE {table} (id integer NOT NULL, embedding {option.pg_type}({option.dims}) NOT NULL)")
     started = time.perf_counter()
-    with conn.cursor() as cursor:
-        with cursor.copy(f"COPY {table} (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.set_types(["int4", option.pg_type])
-            for row_id, vector in enumerate(option.catalogue):
-                copy.write_row((row_id, as_parameter(vector, option.pg_type)))
+    with conn.cursor() as cursor, cursor.copy(f"COPY {table} (id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", option.pg_type])
+        for row_id, vector in enumerate(option.catalogue):
+            copy.write_row((row_id, as_parameter(vector, option.pg_type)))
     seconds = time.perf_counter() - started
     conn.execute(f"VACUUM ANALYZE {table}")
     return seconds
@@ -374,15 +374,17 @@ def choose(results: dict[str, dict]) -> str:
 
 def rounded(result: dict) -> dict:
     digits = {"map_at_10_exact": 4, "map_at_10_hnsw": 4, "recall_at_10_vs_exact": 4}
-    return {key: round(value, digits.get(key, 3)) if isinstance(value, float) else value
-            for key, value in result.items()}
+    return {
+        key: round(value, digits.get(key, 3)) if isinstance(value, float) else value for key, value in result.items()
+    }
 
 
-def run_options(options: list[Option], catalogue_labels: np.ndarray,
-                query_labels: np.ndarray) -> tuple[dict, dict]:
+def run_options(options: list[Option], catalogue_labels: np.ndarray, query_labels: np.ndarray) -> tuple[dict, dict]:
     """Measure every option in a fresh throw-away database (dropped again afterwards)."""
-    with (throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-vectors-") as (_, database_url),
-          connect_bench(database_url) as conn):
+    with (
+        throwaway_database(BENCH_DATABASE, prefix="visualshop-bench-vectors-") as (_, database_url),
+        connect_bench(database_url) as conn,
+    ):
         conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
         conn.execute("SET enable_seqscan = off")  # tiny tables: keep the planner on the index
         info = server_info(conn)
@@ -395,11 +397,17 @@ def run_options(options: list[Option], catalogue_labels: np.ndarray,
 
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK_CATALOGUE_PER_CLASS} catalogue images and {QUICK_QUERIES_PER_CLASS} "
-                             "queries per class (for CI)")
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET,
-                        help="an ImageFolder with train/<class>/ and validation/<class>/")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_CATALOGUE_PER_CLASS} catalogue images and {QUICK_QUERIES_PER_CLASS} queries per class (for CI)",
+    )
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=DEFAULT_DATASET,
+        help="an ImageFolder with train/<class>/ and validation/<class>/",
+    )
     args = parser.parse_args()
     args.dataset = args.dataset.resolve()
     if not (args.dataset / "train").is_dir() or not (args.dataset / "validation").is_dir():
@@ -424,27 +432,32 @@ def main() -> int:
     embed_s = time.perf_counter() - started
     vectors = l2_normalize(features)
     pca_dims = min(PCA_DIMS, len(catalogue.paths) - 1)
-    options = build_options(vectors[:len(catalogue.paths)], vectors[len(catalogue.paths):], pca_dims)
+    options = build_options(vectors[: len(catalogue.paths)], vectors[len(catalogue.paths) :], pca_dims)
 
     log("starting PostgreSQL")
     server, results = run_options(options, catalogue.labels, queries.labels)
 
-    print(json.dumps({
-        "benchmark": "vector_storage",
-        "quick": args.quick,
-        "dataset": str(dataset),
-        "model": embedder.model_path.name,
-        "catalogue_images": len(catalogue.paths),
-        "query_images": len(queries.paths),
-        "embed_s": round(embed_s, 3),
-        "embedded_images": embedded_now,
-        "pca_dims": pca_dims,
-        "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH},
-        "server": server,
-        "options": {name: rounded(result) for name, result in results.items()},
-        "smallest_at_best_quality": choose(results),
-        "smallest_at_best_quality_rule": f"smallest table_mb + index_mb with map_at_10_hnsw >= best - {MAP_TOLERANCE}",
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "vector_storage",
+                "quick": args.quick,
+                "dataset": str(dataset),
+                "model": embedder.model_path.name,
+                "catalogue_images": len(catalogue.paths),
+                "query_images": len(queries.paths),
+                "embed_s": round(embed_s, 3),
+                "embedded_images": embedded_now,
+                "pca_dims": pca_dims,
+                "hnsw": {"m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH},
+                "server": server,
+                "options": {name: rounded(result) for name, result in results.items()},
+                "smallest_at_best_quality": choose(results),
+                "smallest_at_best_quality_rule": f"smallest table_mb + index_mb with map_at_10_hnsw >= best - {MAP_TOLERANCE}",
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -66,8 +66,13 @@ CHROMIUM = os.environ.get("VISUALSHOP_CHROMIUM", "/usr/bin/chromium")
 # What this machine needs: as root, no sandbox; no GPU; and none of Chromium's own network
 # traffic (a closed network refuses it, slowly).
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 20_000
@@ -83,12 +88,15 @@ def browser():
         pytest.fail(
             f"Chromium is not installed at {CHROMIUM}, so the browser tests cannot run. "
             "Install Debian's package (`apt-get install -y chromium`; .ci/run does it) or set "
-            "VISUALSHOP_CHROMIUM to a Chromium binary.", pytrace=False)
+            "VISUALSHOP_CHROMIUM to a Chromium binary.",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("playwright is not installed in this virtualenv: run `make venv` "
-                    "(requirements.txt pins it).", pytrace=False)
+        pytest.fail(
+            "playwright is not installed in this virtualenv: run `make venv` (requirements.txt pins it).", pytrace=False
+        )
 
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
@@ -176,8 +184,12 @@ def console_errors(page):
     """Every console message of type "error" the page logs, as "text (url)"; a test asserts
     the list is empty where nothing may go wrong."""
     errors: list[str] = []
-    page.on("console", lambda message: errors.append(f"{message.text} ({message.location.get('url', '')})")
-            if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{message.text} ({message.location.get('url', '')})") if message.type == "error" else None
+        ),
+    )
     return errors
 
 
@@ -213,8 +225,9 @@ def shop_with_photos(transactional_db, settings):
     settings.IMAGE_NEAR_DUPLICATE_COSINE = 1.01
     settings.IMAGE_BLUR_THRESHOLD = 0
     shop = build_shop(process=True)
-    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, \
-        {sku: (image.status, image.reason) for sku, image in shop.images.items()}
+    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, {
+        sku: (image.status, image.reason) for sku, image in shop.images.items()
+    }
     return shop
 
 

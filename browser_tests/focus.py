@@ -38,7 +38,8 @@ def focus_rings(page, levels: int = 3) -> list[dict]:
     link inside it (.product-card:has(.product-card__link:focus-visible)) the ring is on the
     card. A stop shows focus when has_visible_focus() holds for any of them."""
     rings = [focus_ring(page)]
-    rings += page.evaluate("""(levels) => {
+    rings += page.evaluate(
+        """(levels) => {
         const element = document.activeElement;
         if (!element || element === document.body) return [];
         const ancestors = [];
@@ -51,7 +52,9 @@ def focus_rings(page, levels: int = 3) -> list[dict]:
         element.focus({preventScroll: true});
         return ancestors.map((a, n) => ({tag: a.tagName.toLowerCase(), id: a.id, className: String(a.className),
                                          text: "", focusVisible: false, ...focused[n], rest: rest[n]}));
-    }""", levels)
+    }""",
+        levels,
+    )
     return rings
 
 
@@ -73,7 +76,9 @@ def tab_to(page, selector: str) -> list[dict]:
         stops.append(focus_ring(page))
         if page.evaluate("(selector) => document.activeElement.matches(selector)", selector):
             return stops
-    pytest.fail(f"{selector} not reached in {MAX_TABS} Tabs; focus went through {[s['className'] or s['tag'] for s in stops]}")
+    pytest.fail(
+        f"{selector} not reached in {MAX_TABS} Tabs; focus went through {[s['className'] or s['tag'] for s in stops]}"
+    )
 
 
 def from_the_top(page, url: str) -> None:

@@ -41,7 +41,9 @@ def lookalike_picture(name):
     if name == "lamp-c":
         return base.crop((24, 30, 296, 370)).resize(base.size)
     if name == "lamp-query":  # a shopper's photo of the look: bigger, a little brighter, a margin
-        return ImageOps.expand(ImageEnhance.Brightness(base).enhance(1.08), border=16, fill=(230, 230, 230)).resize((480, 600))
+        return ImageOps.expand(ImageEnhance.Brightness(base).enhance(1.08), border=16, fill=(230, 230, 230)).resize(
+            (480, 600)
+        )
     raise ValueError(name)
 
 
@@ -51,17 +53,25 @@ def build_photo_shop():
     the text index and the cached "Visually similar" rows. Returns api's Shop."""
     shop = build_shop(process=False)
     for sku, (title, path, brand, price, stock, picture) in PHOTO_SHOP_EXTRA.items():
-        product, _ = services.product_upsert(ProductData(
-            sku=sku, title=title, price=Decimal(price), stock=stock, is_active=True,
-            category=services.category_get_or_create_path(path), brand=services.brand_get_or_create(brand),
-        ))
+        product, _ = services.product_upsert(
+            ProductData(
+                sku=sku,
+                title=title,
+                price=Decimal(price),
+                stock=stock,
+                is_active=True,
+                category=services.category_get_or_create_path(path),
+                brand=services.brand_get_or_create(brand),
+            )
+        )
         shop.products[sku] = product
         shop.images[sku] = stored_image(product, jpeg(lookalike_picture(picture), quality=90), f"{sku.lower()}.jpg")
     product_images_process([image.pk for image in shop.images.values()])
     for image in shop.images.values():
         image.refresh_from_db()
-    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, \
-        {sku: (image.status, image.reason) for sku, image in shop.images.items()}
+    assert {image.status for image in shop.images.values()} <= {"ready", "flagged"}, {
+        sku: (image.status, image.reason) for sku, image in shop.images.items()
+    }
     products_refresh([product.pk for product in shop.products.values()], only_dirty=False)
     for product in shop.products.values():
         product.refresh_from_db()

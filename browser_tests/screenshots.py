@@ -38,10 +38,13 @@ def screenshot(page, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
 
 def _load_images(page, timeout_ms: int = 5_000) -> None:
     # A full-page screenshot shows images below the fold, which loading="lazy" never fetched.
-    page.evaluate("""async (timeout) => {
+    page.evaluate(
+        """async (timeout) => {
         const images = [...document.images];
         images.forEach((image) => { if (image.loading === "lazy") image.loading = "eager"; });
         const pending = images.filter((image) => !image.complete)
             .map((image) => new Promise((done) => { image.addEventListener("load", done); image.addEventListener("error", done); }));
         await Promise.race([Promise.all(pending), new Promise((done) => setTimeout(done, timeout))]);
-    }""", timeout_ms)
+    }""",
+        timeout_ms,
+    )

@@ -10,21 +10,24 @@ from catalog.models import Product
 TOKEN = "[0-9a-f]{32}"  # a query photo's token, as /search/?photo=<token> shows it
 
 
-def upload_photo(page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg",
-                 submit: bool = True) -> None:
+def upload_photo(
+    page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg", submit: bool = True
+) -> None:
     """Choose `content` in the header's photo-search input (the data-photo-search-input hook
     of templates/search/_header_search.html) without a file on disk. With submit=True the
     form is submitted as its button would (requestSubmit) and the navigation awaited; pass
     submit=False to test what a script does on "change" (preview, crop, auto-submit)."""
     page.locator("[data-photo-search-input]").first.set_input_files(
-        files=[{"name": name, "mimeType": mime_type, "buffer": content}])
+        files=[{"name": name, "mimeType": mime_type, "buffer": content}]
+    )
     if submit:
         with page.expect_navigation():
             page.locator("[data-photo-search-form]").first.evaluate("form => form.requestSubmit()")
 
 
-def open_dialog_with(page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg",
-                     state: str = "ready"):
+def open_dialog_with(
+    page, content: bytes, *, name: str = "photo.jpg", mime_type: str = "image/jpeg", state: str = "ready"
+):
     """Choose a file in the header's photo input, as the OS picker would, and wait for the
     dialog to settle in `state`. Returns the dialog."""
     page.wait_for_selector("html.photo-search-ready", state="attached")

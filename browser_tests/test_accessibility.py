@@ -91,7 +91,9 @@ const rendered = (el) => el.checkVisibility({checkVisibilityCSS: true});
 const ariaHidden = (el) => !!el.closest('[aria-hidden="true"]');
 """
 
-CONTRAST_JS = COMMON_JS + r"""
+CONTRAST_JS = (
+    COMMON_JS
+    + r"""
 const parse = (value) => {
   let m = value.match(/^rgba?\(([^)]*)\)$/);
   if (m) {
@@ -235,8 +237,11 @@ for (const item of items) {
 }
 return {failures, pixelItems, checked: items.length};
 """
+)
 
-NAMES_JS = COMMON_JS + r"""
+NAMES_JS = (
+    COMMON_JS
+    + r"""
 const byIds = (ids) => ids.split(/\s+/).map((id) => document.getElementById(id)).filter(Boolean)
   .map((el) => textOf(el, true)).join(" ");
 // The accessible name computed from content (enough of accname 1.2 for these pages).
@@ -283,8 +288,11 @@ for (const el of scope.querySelectorAll(controls)) {
 }
 return problems;
 """
+)
 
-OVERFLOW_JS = COMMON_JS + r"""
+OVERFLOW_JS = (
+    COMMON_JS
+    + r"""
 const width = window.innerWidth;
 const problems = [];
 const scrollWidth = document.documentElement.scrollWidth;
@@ -316,6 +324,7 @@ for (const el of scope.querySelectorAll("*")) {
 }
 return problems;
 """
+)
 
 HIDE_TEXT_CSS = """
 *, *::before, *::after, *::placeholder, *::marker {
@@ -373,8 +382,9 @@ def pixel_contrast(page, items: list[dict]) -> list[str]:
                 if right - left < 1 or bottom - top < 1:
                     failures.append(f"{item['label']}: could not be measured (box {box})")
                     continue
-                png = page.screenshot(clip={"x": left, "y": top, "width": right - left, "height": bottom - top},
-                                      animations="disabled")
+                png = page.screenshot(
+                    clip={"x": left, "y": top, "width": right - left, "height": bottom - top}, animations="disabled"
+                )
                 pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float).reshape(-1, 3)
                 r, g, b, a = item["colour"]
                 text = a * np.array([r, g, b]) + (1 - a) * pixels
@@ -440,8 +450,10 @@ class Audit:
         self.found["names"] += [f"{where}: {problem}" for problem in page.evaluate(js_function(NAMES_JS))]
         if width <= 360:
             page.evaluate("() => window.scrollTo(0, 0)")
-            self.found["overflow"] += [f"{where}: {problem}" for problem in
-                                       page.evaluate(js_function(OVERFLOW_JS, "sidewaysRows"), SIDEWAYS_ROWS)]
+            self.found["overflow"] += [
+                f"{where}: {problem}"
+                for problem in page.evaluate(js_function(OVERFLOW_JS, "sidewaysRows"), SIDEWAYS_ROWS)
+            ]
         screenshot(page, f"{self.prefix}-{kind}", widths=(width,))
         self.requests.settle()
 
@@ -458,8 +470,11 @@ class Audit:
             self.check(kind, width)
 
     def assert_clean(self) -> None:
-        report = "\n".join(f"{check}: {len(problems)} problem(s)\n  " + "\n  ".join(problems)
-                           for check, problems in self.found.items() if problems)
+        report = "\n".join(
+            f"{check}: {len(problems)} problem(s)\n  " + "\n  ".join(problems)
+            for check, problems in self.found.items()
+            if problems
+        )
         print(f"checked {self.counts}\n{report or 'no problems'}")
         assert self.found == {"contrast": [], "names": [], "overflow": []}, report
 
@@ -544,8 +559,11 @@ def test_the_first_40_tab_stops_of_home_and_photo_results_show_focus(page, reque
         # Tab starts again at the skip link: those stops are not elements of the page.
         on_page = [(n, rings) for n, rings in enumerate(stops) if rings[0]["tag"] != "body"]
         assert len(on_page) >= 25, f"{kind}: only {len(on_page)} of {FOCUS_STOPS} Tab stops were on the page"
-        unseen += [f"{kind} stop {n + 1}: {rings[0]}" for n, rings in on_page
-                   if not any(has_visible_focus(ring) for ring in rings)]
+        unseen += [
+            f"{kind} stop {n + 1}: {rings[0]}"
+            for n, rings in on_page
+            if not any(has_visible_focus(ring) for ring in rings)
+        ]
         screenshot(page, f"{node_file_name(request)}-{kind}-stop-{FOCUS_STOPS}", widths=(width,))
         requests.settle()
     assert unseen == [], "Tab stops without a visible focus indicator:\n" + "\n".join(unseen)

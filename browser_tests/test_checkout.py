@@ -77,12 +77,37 @@ def test_buying_two_products_places_the_order_with_exact_lines(page, snap, shop_
 
     order = Order.objects.get()
     assert order.reference == reference
-    assert (order.status, order.name, order.email, order.phone, order.address_line1, order.address_line2,
-            order.postal_code, order.city, order.region, order.country, order.currency, order.total) == (
-        "placed", "Ada Lovelace", "ada@example.org", "+44 20 7946 0000", "12 St James's Square", "Flat 3",
-        "SW1Y 4JH", "London", "", "GB", "EUR", Decimal("44.00"))
-    assert [(line.product_id, line.sku, line.title, line.unit_price, line.quantity, line.line_total)
-            for line in order.lines.order_by("sku")] == [
+    assert (
+        order.status,
+        order.name,
+        order.email,
+        order.phone,
+        order.address_line1,
+        order.address_line2,
+        order.postal_code,
+        order.city,
+        order.region,
+        order.country,
+        order.currency,
+        order.total,
+    ) == (
+        "placed",
+        "Ada Lovelace",
+        "ada@example.org",
+        "+44 20 7946 0000",
+        "12 St James's Square",
+        "Flat 3",
+        "SW1Y 4JH",
+        "London",
+        "",
+        "GB",
+        "EUR",
+        Decimal("44.00"),
+    )
+    assert [
+        (line.product_id, line.sku, line.title, line.unit_price, line.quantity, line.line_total)
+        for line in order.lines.order_by("sku")
+    ] == [
         (dress.pk, "D1", "Polka-dot midi dress", Decimal("20.00"), 1, Decimal("20.00")),
         (mug.pk, "M1", "Stoneware mug", Decimal("12.00"), 2, Decimal("24.00")),
     ]

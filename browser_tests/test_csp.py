@@ -51,8 +51,11 @@ class PolicyWatch:
     def assert_clean(self, *, pages: int):
         assert self.violations == [], self.violations
         assert self.console == [], self.console
-        without_policy = [(path, status) for path, status, policy in self.documents
-                          if not policy or "script-src 'self'" not in policy or "default-src 'self'" not in policy]
+        without_policy = [
+            (path, status)
+            for path, status, policy in self.documents
+            if not policy or "script-src 'self'" not in policy or "default-src 'self'" not in policy
+        ]
         assert without_policy == []
         assert len(self.documents) >= pages, [path for path, _, _ in self.documents]
 
@@ -62,13 +65,20 @@ def policy_watch(page, live_server):
     watch = PolicyWatch()
     page.context.expose_binding("reportCspViolation", lambda source, violation: watch.violations.append(violation))
     page.context.add_init_script(REPORT_VIOLATIONS)
-    page.on("console", lambda message: watch.console.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: watch.console.append(message.text) if "Content Security Policy" in message.text else None,
+    )
 
     def on_response(response):
         if response.request.resource_type == "document" and response.frame == page.main_frame:
-            watch.documents.append((response.url.removeprefix(live_server.url), response.status,
-                                    response.headers.get("content-security-policy")))
+            watch.documents.append(
+                (
+                    response.url.removeprefix(live_server.url),
+                    response.status,
+                    response.headers.get("content-security-policy"),
+                )
+            )
 
     page.on("response", on_response)
     return watch
@@ -149,9 +159,13 @@ def test_the_shop_pages_report_no_policy_violation_and_still_work(page, policy_w
     go(page, "/cart/")
     expect(page.locator(".cart-line")).to_have_count(1)
     go(page, "/checkout/")
-    for label, text in (("Full name", "Ada Lovelace"), ("Email", "ada@example.org"),
-                        ("Street and number", "12 St James's Square"), ("Postal code", "SW1Y 4JH"),
-                        ("City", "London")):
+    for label, text in (
+        ("Full name", "Ada Lovelace"),
+        ("Email", "ada@example.org"),
+        ("Street and number", "12 St James's Square"),
+        ("Postal code", "SW1Y 4JH"),
+        ("City", "London"),
+    ):
         page.get_by_label(label, exact=True).fill(text)
     page.get_by_label("Country").select_option("GB")
     page.get_by_role("button", name=re.compile("^Place order")).click()
@@ -194,7 +208,9 @@ def test_the_admin_and_the_api_docs_report_no_policy_violation_and_still_work(pa
     expect(rows).to_have_count(Product.objects.count())
     # The admin's own scripts run: "select all" ticks every row and counts them.
     page.locator("#action-toggle").check()
-    expect(page.locator(".action-counter")).to_have_text(f"{Product.objects.count()} of {Product.objects.count()} selected")
+    expect(page.locator(".action-counter")).to_have_text(
+        f"{Product.objects.count()} of {Product.objects.count()} selected"
+    )
 
     go(page, "/admin/catalog/productimage/")  # thumbnails and status notes use style attributes
     page.wait_for_function("() => [...document.images].every((image) => image.complete)")
@@ -248,6 +264,12 @@ def test_without_javascript_the_nonced_style_block_sizes_the_photo_and_draws_the
     box = stage.bounding_box()
     mark = page.locator("[data-crop-mark]").bounding_box()
     # crop 32,40 - 288,240 of 320 x 400: left 10 %, top 10 %, width 80 %, height 50 %
-    assert [round(value, 1) for value in (
-        (mark["x"] - box["x"]) / box["width"], (mark["y"] - box["y"]) / box["height"],
-        mark["width"] / box["width"], mark["height"] / box["height"])] == [0.1, 0.1, 0.8, 0.5]
+    assert [
+        round(value, 1)
+        for value in (
+            (mark["x"] - box["x"]) / box["width"],
+            (mark["y"] - box["y"]) / box["height"],
+            mark["width"] / box["width"],
+            mark["height"] / box["height"],
+        )
+    ] == [0.1, 0.1, 0.8, 0.5]

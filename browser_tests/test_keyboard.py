@@ -23,8 +23,9 @@ def test_tab_reaches_the_skip_link_search_and_cart_with_a_visible_focus_ring(pag
     assert "skip-link" in ring["className"], f"the first Tab stop is {ring}, not the skip link"
     assert has_visible_focus(ring), ring
     box = page.locator(".skip-link").bounding_box()
-    assert box and box["y"] >= 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, \
+    assert box and box["y"] >= 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, (
         f"the focused skip link is off screen: {box}"
+    )
     page.keyboard.press("Enter")
     page.wait_for_function("() => location.hash === '#main' && document.activeElement.id === 'main'")
     # The next Tab continues inside the content (the breadcrumb), not back in the header.

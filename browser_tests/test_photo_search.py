@@ -124,8 +124,7 @@ def test_a_lamp_photo_finds_the_look_alike_lamps_first_and_says_why(page, snap, 
 # --- 2. crop onto one item of a busy picture ------------------------------------------------
 
 
-def test_cropping_onto_the_mug_in_a_street_photo_finds_the_mug_and_the_whole_photo_does_not(
-        page, snap, photo_shop):
+def test_cropping_onto_the_mug_in_a_street_photo_finds_the_mug_and_the_whole_photo_does_not(page, snap, photo_shop):
     page.goto("/")
     open_dialog_with(page, street_photo(), name="street.jpg")
     stage, crop = page.locator("#photo-search-stage"), page.locator("#photo-search-crop")
@@ -214,7 +213,8 @@ def test_refining_cropped_photo_results_with_words_keeps_the_photo_and_crop(page
     # Only the two ceramic lamps match the word.
     expect(page.locator(".search-results .result-card__reason--words")).to_have_count(2)
     expect(page.locator(".query-photo__links a").first).to_have_attribute(
-        "href", f"/search/?photo={token}&crop=14%2C18%2C466%2C582")
+        "href", f"/search/?photo={token}&crop=14%2C18%2C466%2C582"
+    )
 
 
 # --- 4. files that are not photos -------------------------------------------------------------
@@ -233,10 +233,12 @@ def test_a_file_that_is_not_a_photo_gets_an_inline_message(page, console_errors,
     if case == "text-file":
         # Refused in the browser before anything is sent.
         with requests_to_the_upload(page) as uploads:
-            dialog = open_dialog_with(page, b"milk, eggs, bread\n", name="shopping-list.txt",
-                                      mime_type="text/plain", state="invalid")
-            expect(error).to_have_text("“shopping-list.txt” is not a photo we can use. "
-                                       f"Choose a {JS_TYPES_TEXT} picture.")
+            dialog = open_dialog_with(
+                page, b"milk, eggs, bread\n", name="shopping-list.txt", mime_type="text/plain", state="invalid"
+            )
+            expect(error).to_have_text(
+                f"“shopping-list.txt” is not a photo we can use. Choose a {JS_TYPES_TEXT} picture."
+            )
             expect(page.locator("#photo-search-nopreview")).to_have_text("No photo chosen yet.")
             expect(page.locator("#photo-search-submit")).to_be_disabled()
             expect(page.locator("#photo-search-choose")).to_be_focused()
@@ -248,20 +250,26 @@ def test_a_file_that_is_not_a_photo_gets_an_inline_message(page, console_errors,
         # A .jpg the browser cannot decode: no preview (so no crop box); the server says why.
         dialog = open_dialog_with(page, b"this is not a JPEG at all", name="holiday.jpg", state="nopreview")
         expect(page.locator("#photo-search-nopreview")).to_have_text(
-            "Your browser cannot show this photo, so it cannot be cropped here; we search the whole photo.")
+            "Your browser cannot show this photo, so it cannot be cropped here; we search the whole photo."
+        )
         expect(page.locator("#photo-search-submit")).to_be_focused()
         with page.expect_response(lambda response: response.url.endswith("/search/photo/")) as posted:
             page.keyboard.press("Enter")
         assert posted.value.status == 400
         assert posted.value.json() == {
-            "errors": ["We could not use that photo: not an image (content is not a recognised image format)."]}
+            "errors": ["We could not use that photo: not an image (content is not a recognised image format)."]
+        }
         expect(dialog).to_have_attribute("data-state", "error")
-        expect(error).to_have_text("We could not use that photo: not an image (content is not a recognised image format).")
+        expect(error).to_have_text(
+            "We could not use that photo: not an image (content is not a recognised image format)."
+        )
         expect(page.locator("#photo-search-choose")).to_be_focused()
         # No stale "Uploaded. Searching…" announced after the error (the status is cleared for good).
         page.clock.run_for(2000)
         expect(page.locator("#photo-search-status")).to_have_text("")
-        expect(error).to_have_text("We could not use that photo: not an image (content is not a recognised image format).")
+        expect(error).to_have_text(
+            "We could not use that photo: not an image (content is not a recognised image format)."
+        )
     expect(error).to_have_attribute("role", "alert")
     expect(error).to_be_visible()
     expect(dialog).to_be_visible()
@@ -271,8 +279,10 @@ def test_a_file_that_is_not_a_photo_gets_an_inline_message(page, console_errors,
     assert navigations == []
     # Nothing logged but, for the refused upload, Chromium's own network line for the 400 the
     # widget asked for (the JSON errors); not a script error.
-    network_line = ("Failed to load resource: the server responded with a status of 400 (Bad Request) "
-                    f"({live_server.url}/search/photo/)")
+    network_line = (
+        "Failed to load resource: the server responded with a status of 400 (Bad Request) "
+        f"({live_server.url}/search/photo/)"
+    )
     assert console_errors == ([] if case == "text-file" else [network_line])
 
 
@@ -306,7 +316,8 @@ def test_photo_search_with_the_keyboard_only_reaches_results_with_crop_and_words
         page.keyboard.press(key)
     expect(crop).to_have_attribute("data-crop", ",".join(map(str, STREET_ITEM)))
     expect(page.locator("#photo-search-status")).to_have_text(
-        "The box covers 34% by 55% of the photo, 66% from the left and 45% from the top.")
+        "The box covers 34% by 55% of the photo, 66% from the left and 45% from the top."
+    )
 
     stops = tab_to(page, "#photo-search-words")
     assert all(has_visible_focus(stop) for stop in stops), stops
@@ -337,7 +348,8 @@ def test_without_javascript_the_header_form_uploads_a_photo_and_shows_results(pa
     expect(page.locator("#site-photo-search")).not_to_have_attribute("data-photo-search-enhanced", "")
     screenshot(page, f"{node_file_name(request)}-home")
     page.locator("#site-photo-search-file").set_input_files(
-        files=[{"name": "my-lamp.jpg", "mimeType": "image/jpeg", "buffer": jpeg(lookalike_picture("lamp-query"))}])
+        files=[{"name": "my-lamp.jpg", "mimeType": "image/jpeg", "buffer": jpeg(lookalike_picture("lamp-query"))}]
+    )
     with page.expect_response(lambda response: response.url.endswith("/search/photo/")) as posted:
         page.get_by_role("button", name="Find similar", exact=True).click()
     assert posted.value.status == 303

@@ -11,8 +11,11 @@ pytestmark = pytest.mark.browser
 
 def similar_titles_stored(product) -> list[str]:
     """The product's similar rows as products_refresh stored them, in rank order."""
-    return list(SimilarProduct.objects.filter(product=product, similar__is_active=True)
-                .order_by("rank").values_list("similar__title", flat=True))
+    return list(
+        SimilarProduct.objects.filter(product=product, similar__is_active=True)
+        .order_by("rank")
+        .values_list("similar__title", flat=True)
+    )
 
 
 def test_a_product_page_shows_its_visually_similar_products_in_order(page, snap, photo_shop):

@@ -42,8 +42,10 @@ def test_the_photo_widget_shows_the_429_message_inline(page, console_errors, liv
     expect(error).to_be_visible()
     expect(dialog).to_have_attribute("data-state", "error")
     assert page.url == f"{live_server.url}/"
-    assert console_errors == [f"Failed to load resource: the server responded with a status of 429 "
-                              f"(Too Many Requests) ({live_server.url}/search/photo/)"]
+    assert console_errors == [
+        f"Failed to load resource: the server responded with a status of 429 "
+        f"(Too Many Requests) ({live_server.url}/search/photo/)"
+    ]
 
 
 def test_without_javascript_the_upload_lands_on_the_friendly_429_page(page_without_js, spent_photo_budget):
@@ -51,7 +53,8 @@ def test_without_javascript_the_upload_lands_on_the_friendly_429_page(page_witho
     spend_it(page)
     page.goto("/")
     page.locator("#site-photo-search-file").set_input_files(
-        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg(scene(4))}])
+        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg(scene(4))}]
+    )
     with page.expect_response(lambda response: response.url.endswith("/search/photo/")) as posted:
         page.get_by_role("button", name="Find similar", exact=True).click()
     assert posted.value.status == 429

@@ -147,8 +147,18 @@ class ProductImageInline(admin.TabularInline):
     model = ProductImage
     formfield_overrides = PICTURE_FIELD
     extra = 1
-    fields = ["preview", "file", "position", "status", "reasons", "duplicate", "width", "height", "format",
-              "processed_at"]
+    fields = [
+        "preview",
+        "file",
+        "position",
+        "status",
+        "reasons",
+        "duplicate",
+        "width",
+        "height",
+        "format",
+        "processed_at",
+    ]
     readonly_fields = ["preview", "status", "reasons", "duplicate", "width", "height", "format", "processed_at"]
 
     @admin.display(description="preview")
@@ -198,8 +208,18 @@ class NeedsPhotoFilter(admin.SimpleListFilter):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["preview", "title", "sku", "category", "brand", "price", "currency", "stock", "is_active",
-                    "image_summary"]
+    list_display = [
+        "preview",
+        "title",
+        "sku",
+        "category",
+        "brand",
+        "price",
+        "currency",
+        "stock",
+        "is_active",
+        "image_summary",
+    ]
     list_display_links = ["preview", "title"]
     list_filter = ["is_active", NeedsPhotoFilter, ImageStatusFilter, "category", "brand"]
     list_select_related = ["category", "brand"]
@@ -232,9 +252,13 @@ class ProductAdmin(admin.ModelAdmin):
         total = len(obj.admin_images)
         summary = str(total)
         if obj._problem_images:
-            summary = format_html('{} <strong style="color:#b00">({} need attention)</strong>', total, obj._problem_images)
+            summary = format_html(
+                '{} <strong style="color:#b00">({} need attention)</strong>', total, obj._problem_images
+            )
         if not obj._has_picture:  # kept from shoppers until one picture is ready or flagged
-            summary = format_html('{} <strong style="color:#b00">needs a photo (not shown in the shop)</strong>', summary)
+            summary = format_html(
+                '{} <strong style="color:#b00">needs a photo (not shown in the shop)</strong>', summary
+            )
         return summary
 
     def save_model(self, request, obj, form, change):
@@ -255,7 +279,9 @@ class ProductAdmin(admin.ModelAdmin):
             try:
                 if image.pk is None:
                     saved, created = services.product_image_add(
-                        product=form.instance, content=image.file.read(), position=image.position,
+                        product=form.instance,
+                        content=image.file.read(),
+                        position=image.position,
                         source=f"admin upload: {image.file.name}"[:1000],
                     )
                     if not created:
@@ -331,8 +357,18 @@ class ProductImageAdminForm(forms.ModelForm):
 class ProductImageAdmin(admin.ModelAdmin):
     form = ProductImageAdminForm
     formfield_overrides = PICTURE_FIELD
-    list_display = ["preview", "product", "position", "status", "reasons", "duplicate", "width", "height", "format",
-                    "processed_at"]
+    list_display = [
+        "preview",
+        "product",
+        "position",
+        "status",
+        "reasons",
+        "duplicate",
+        "width",
+        "height",
+        "format",
+        "processed_at",
+    ]
     list_display_links = ["preview", "product"]
     list_filter = ["status", ReasonFilter, "format"]
     list_select_related = ["product"]
@@ -345,9 +381,27 @@ class ProductImageAdmin(admin.ModelAdmin):
         ("Derivatives", {"fields": ["thumbnail_preview", "display_preview"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
-    readonly_fields = ["preview", "sha256", "width", "height", "format", "status", "reasons", "reason_codes",
-                       "duplicate", "attempts", "blur", "brightness", "phash", "thumbnail_preview",
-                       "display_preview", "processed_at", "source", "created_at", "updated_at"]
+    readonly_fields = [
+        "preview",
+        "sha256",
+        "width",
+        "height",
+        "format",
+        "status",
+        "reasons",
+        "reason_codes",
+        "duplicate",
+        "attempts",
+        "blur",
+        "brightness",
+        "phash",
+        "thumbnail_preview",
+        "display_preview",
+        "processed_at",
+        "source",
+        "created_at",
+        "updated_at",
+    ]
     autocomplete_fields = ["product"]
     actions = ["reprocess"]
 
@@ -386,7 +440,9 @@ class ProductImageAdmin(admin.ModelAdmin):
         """Uploads go through the catalogue services (checksum, processing queue)."""
         if not change:
             saved, _ = services.product_image_add(
-                product=obj.product, content=obj.file.read(), position=obj.position,
+                product=obj.product,
+                content=obj.file.read(),
+                position=obj.position,
                 source=f"admin upload: {obj.file.name}"[:1000],
             )
             obj.pk = saved.pk

@@ -29,7 +29,13 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 # Formats a shop accepts from staff, shoppers and feeds (MPO: JPEGs from some cameras).
 EXTENSION_BY_FORMAT = {
-    "JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "HEIF": "heic", "AVIF": "avif",
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "HEIF": "heic",
+    "AVIF": "avif",
 }
 ACCEPTED_FORMATS = frozenset(EXTENSION_BY_FORMAT)
 # The limits' defaults (visualshop/settings/images.py reads them from the environment), for
@@ -146,15 +152,17 @@ def decode_cost(image: Image.Image, *, min_side: int | None, full_size: tuple[in
     return max(decoding, converting)
 
 
-def check_decode_cost(image: Image.Image, *, min_side: int | None, max_decode_mb: int,
-                      full_size: tuple[int, int] | None = None) -> None:
+def check_decode_cost(
+    image: Image.Image, *, min_side: int | None, max_decode_mb: int, full_size: tuple[int, int] | None = None
+) -> None:
     """Raises InvalidImage ("too_large_to_decode") when decoding would need more than max_decode_mb."""
     needed = decode_cost(image, min_side=min_side, full_size=full_size)
     if needed > max_decode_mb * MB:
         width, height = full_size or image.size
         raise InvalidImage(
             f"too large to decode: {width}x{height} needs {math.ceil(needed / MB)} MB, the limit is {max_decode_mb} MB",
-            "too_large_to_decode")
+            "too_large_to_decode",
+        )
 
 
 def inspect_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None) -> ImageInfo:
@@ -166,8 +174,12 @@ def inspect_image(content: bytes, *, max_pixels: int | None = None, max_decode_m
     with image:
         image_format, (width, height) = image.format, image.size
         try:
-            check_decode_cost(draft_jpeg(image, CATALOGUE_DECODE_MIN_SIDE), min_side=CATALOGUE_DECODE_MIN_SIDE,
-                              max_decode_mb=max_decode_mb, full_size=(width, height))
+            check_decode_cost(
+                draft_jpeg(image, CATALOGUE_DECODE_MIN_SIDE),
+                min_side=CATALOGUE_DECODE_MIN_SIDE,
+                max_decode_mb=max_decode_mb,
+                full_size=(width, height),
+            )
             image.verify()
         except InvalidImage:
             raise

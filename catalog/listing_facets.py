@@ -77,8 +77,15 @@ def listing_facets(filters: ProductFilters, *, price_edges: Sequence[Decimal] = 
              ) f),
             (SELECT count(*) FROM listed p WHERE {not_stock} AND p.stock > 0)
     """
-    params = [list(filters.category_ids), *everything_params, *not_brand_params, *not_colour_params,
-              list(price_edges), *not_price_params, *not_stock_params]
+    params = [
+        list(filters.category_ids),
+        *everything_params,
+        *not_brand_params,
+        *not_colour_params,
+        list(price_edges),
+        *not_price_params,
+        *not_stock_params,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         total, brands, colour_rows, buckets, stocked = cursor.fetchone()

@@ -59,9 +59,7 @@ class Product(models.Model):
     # Derived by search from the product's images (search.attributes): dominant colour names,
     # most dominant first, and the category its nearest catalogue neighbours suggest.
     colours = ArrayField(models.CharField(max_length=20), default=list, blank=True)
-    predicted_category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    predicted_category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Weighted full-text document (title > brand, category, colours > description), written by
     # search.text; NULL until first written.
     search_document = SearchVectorField(null=True, editable=False)
@@ -144,9 +142,7 @@ class ProductImage(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     reason_codes = ArrayField(models.CharField(max_length=32, choices=Reason.choices), default=list, blank=True)
     # The other image a duplicate flag refers to.
-    duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Processing runs started; the sweep gives up on a failing image after IMAGE_MAX_ATTEMPTS.
     attempts = models.PositiveSmallIntegerField(default=0)
     # Derivatives written by the pipeline (JPEG, long side bounded); empty until processed.

@@ -78,9 +78,15 @@ class UnknownFilterValue(ValueError):
         self.field = field
 
 
-def from_slugs(*, category: str = "", brand: str = "", price_min: Decimal | None = None,
-                    price_max: Decimal | None = None, in_stock: bool = False,
-                    colours: Iterable[str] = ()) -> ProductFilters:
+def from_slugs(
+    *,
+    category: str = "",
+    brand: str = "",
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    in_stock: bool = False,
+    colours: Iterable[str] = (),
+) -> ProductFilters:
     """Filters from slugs: a category means it and all its descendants. One query per slug given."""
     category_ids = None
     if category:
@@ -94,8 +100,14 @@ def from_slugs(*, category: str = "", brand: str = "", price_min: Decimal | None
         brand_id = Brand.objects.filter(slug=brand).values_list("pk", flat=True).first()
         if brand_id is None:
             raise UnknownFilterValue("brand", f"No brand with the slug '{brand}'.")
-    return ProductFilters(category_ids=category_ids, brand_id=brand_id, price_min=price_min,
-                          price_max=price_max, in_stock=in_stock, colours=tuple(dict.fromkeys(colours)))
+    return ProductFilters(
+        category_ids=category_ids,
+        brand_id=brand_id,
+        price_min=price_min,
+        price_max=price_max,
+        in_stock=in_stock,
+        colours=tuple(dict.fromkeys(colours)),
+    )
 
 
 def product_list(filters: ProductFilters = ProductFilters()) -> QuerySet[Product]:
@@ -127,9 +139,14 @@ def from_fields(fields: Mapping) -> ProductFilters:
         price_min, price_max = price_range(fields["price"])
     else:
         price_min, price_max = fields.get("price_min"), fields.get("price_max")
-    return from_slugs(category=fields.get("category") or "", brand=fields.get("brand") or "",
-                      price_min=price_min, price_max=price_max, in_stock=bool(fields.get("in_stock")),
-                      colours=fields.get("colour") or ())
+    return from_slugs(
+        category=fields.get("category") or "",
+        brand=fields.get("brand") or "",
+        price_min=price_min,
+        price_max=price_max,
+        in_stock=bool(fields.get("in_stock")),
+        colours=fields.get("colour") or (),
+    )
 
 
 # -- price buckets --------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from catalog.models import Category, Product, ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
+from catalog.models import Category, Product, ProductImage
 
 # Pictures shoppers see (ProductImage.SEARCHABLE_STATUSES) are shown through their derivatives
 # (an upload as it arrived is staff-only, visualshop.media). A product is listed only with one.
@@ -199,8 +199,10 @@ def product_image_with_same_bytes(product_id: int | None, sha256: str, *, exclud
     """The id of an image of this product with exactly these bytes, if any (one picture
     twice on a product is a duplicate upload, not a second view)."""
     return (
-        ProductImage.objects.filter(product_id=product_id, sha256=sha256).exclude(pk=exclude_pk)
-        .values_list("pk", flat=True).first()
+        ProductImage.objects.filter(product_id=product_id, sha256=sha256)
+        .exclude(pk=exclude_pk)
+        .values_list("pk", flat=True)
+        .first()
     )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Iterable
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -17,10 +17,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.image_files import ImageInfo, InvalidImage, inspect_image
 from catalog import selectors
+from catalog.image_files import ImageInfo, InvalidImage, inspect_image
 from catalog.models import Brand, Category, Product, ProductImage
-from visualshop.broker import holdings as broker_holdings, sending
+from visualshop.broker import holdings as broker_holdings
+from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ def category_get_or_create_path(names: Iterable[str]) -> Category | None:
             continue
         category = Category.objects.filter(parent=parent, name__iexact=name).first()
         if category is None:
-            slug_base = f"{parent.slug}-{name}" if parent and Category.objects.filter(slug=slugify(name)).exists() else name
+            slug_base = (
+                f"{parent.slug}-{name}" if parent and Category.objects.filter(slug=slugify(name)).exists() else name
+            )
             category = Category.objects.create(
                 name=name, parent=parent, slug=_unique_slug(Category, slug_base, fallback="category")
             )
@@ -218,8 +221,12 @@ def product_images_enqueue_processing(image_ids: Iterable[int]) -> None:
 
 def _send_processing(image_ids: list[int]) -> None:
     """Send the ids to the pipeline (search.tasks, named in settings: catalog does not import search)."""
-    unsent = sending.send_ids(settings.IMAGE_PROCESSING_TASK, image_ids, per_message=settings.IMAGE_PROCESSING_BATCH,
-                              consequence="image processing not queued (the periodic sweep will)")
+    unsent = sending.send_ids(
+        settings.IMAGE_PROCESSING_TASK,
+        image_ids,
+        per_message=settings.IMAGE_PROCESSING_BATCH,
+        consequence="image processing not queued (the periodic sweep will)",
+    )
     collected = _unqueued_images.get()
     if unsent and collected is not None:
         collected.extend(unsent)
@@ -265,7 +272,8 @@ def category_product_ids(category: Category) -> list[int]:
     subtree = selectors.category_descendant_ids(category)
     return list(
         Product.objects.filter(Q(category_id__in=subtree) | Q(predicted_category_id__in=subtree))
-        .order_by("pk").values_list("pk", flat=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 
@@ -287,9 +295,12 @@ def products_enqueue_search_refresh(product_ids: Iterable[int]) -> None:
 
 
 def _send_refresh(product_ids: list[int]) -> None:
-    sending.send_ids(settings.SEARCH_REFRESH_TASK, list(dict.fromkeys(product_ids)),  # a batch may repeat ids
-                     per_message=settings.SEARCH_REFRESH_BATCH,
-                     consequence="search refresh not queued (the products stay dirty for the periodic sweep)")
+    sending.send_ids(
+        settings.SEARCH_REFRESH_TASK,
+        list(dict.fromkeys(product_ids)),  # a batch may repeat ids
+        per_message=settings.SEARCH_REFRESH_BATCH,
+        consequence="search refresh not queued (the products stay dirty for the periodic sweep)",
+    )
 
 
 _search_refresh = sending.BatchedIds(_send_refresh, batch_size=lambda: settings.SEARCH_REFRESH_BATCH)
@@ -301,7 +312,11 @@ def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) 
     ids = list(image_ids)
     with transaction.atomic():
         count = ProductImage.objects.filter(pk__in=ids).update(
-            status=ProductImage.Status.PENDING, reason="", reason_codes=[], attempts=0, processed_at=None,
+            status=ProductImage.Status.PENDING,
+            reason="",
+            reason_codes=[],
+            attempts=0,
+            processed_at=None,
             updated_at=timezone.now(),
         )
         if enqueue:
@@ -324,7 +339,8 @@ def images_sweep_stale(*, now=None, unfinished: bool = True) -> int:
         retry_failed = Q(status=Status.FAILED, attempts__lt=settings.IMAGE_MAX_ATTEMPTS, updated_at__lt=cutoff)
         stale = ProductImage.objects.filter(
             Q(status__in=[Status.PENDING, Status.PROCESSING], updated_at__lt=cutoff) | retry_failed
-            if unfinished else retry_failed
+            if unfinished
+            else retry_failed
         )
         ids = list(stale.order_by("pk").values_list("pk", flat=True)[:5000])
         if ids:
@@ -338,7 +354,9 @@ def _images_give_up_on_worker_killers(images, now) -> None:
     worker: marked FAILED instead of being queued again."""
     max_attempts = settings.IMAGE_MAX_ATTEMPTS
     images.filter(status=ProductImage.Status.PROCESSING, attempts__gte=max_attempts).update(
-        status=ProductImage.Status.FAILED, reason_codes=[ProductImage.Reason.ERROR], updated_at=now,
+        status=ProductImage.Status.FAILED,
+        reason_codes=[ProductImage.Reason.ERROR],
+        updated_at=now,
         reason=f"gave up after {max_attempts} attempts (the worker died or timed out each time)",
     )
 
@@ -378,8 +396,12 @@ def images_requeue_lost(*, now=None) -> int | None:
     if orphans:
         broker_holdings.restore_deliveries([delivery.tag for delivery in orphans])
         orphan_ids = {pk for delivery in orphans for pk in delivery.ids}
-        restored = ProductImage.objects.filter(pk__in=orphan_ids, status__in=[Status.PENDING, Status.PROCESSING]).count()
-        logger.warning("re-queued %s message(s) of a worker that is gone (%s unfinished images)", len(orphans), restored)
+        restored = ProductImage.objects.filter(
+            pk__in=orphan_ids, status__in=[Status.PENDING, Status.PROCESSING]
+        ).count()
+        logger.warning(
+            "re-queued %s message(s) of a worker that is gone (%s unfinished images)", len(orphans), restored
+        )
     lost = sorted(candidates - workers.ids)
     if not lost:
         return restored

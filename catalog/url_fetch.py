@@ -80,9 +80,12 @@ def non_public_kind(address: IPAddress) -> str | None:
         if embedded is not None:
             return non_public_kind(embedded)
     checks = (
-        ("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved), ("private", address.is_private),
+        ("unspecified", address.is_unspecified),
+        ("loopback", address.is_loopback),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("reserved", address.is_reserved),
+        ("private", address.is_private),
         # e.g. 100.64.0.0/10 (carrier-grade NAT): neither private nor public
         ("not globally routable", not address.is_global),
     )
@@ -184,7 +187,10 @@ def _fetch_url(url: str, limits: FetchLimits, session: requests.Session) -> byte
             raise ImageFetchError(first_url, f"timed out after {limits.timeout_seconds:g} s")
         try:
             response = session.get(
-                url, stream=True, allow_redirects=False, timeout=remaining,
+                url,
+                stream=True,
+                allow_redirects=False,
+                timeout=remaining,
                 # The connection goes to an address, so the name travels in the Host header.
                 headers={"Host": parts.netloc.rpartition("@")[2]},
             )

@@ -26,7 +26,7 @@ def encoded(picture: Image.Image, format: str, **options) -> bytes:
 def with_declared_size(jpeg: bytes, width: int, height: int) -> bytes:
     """A JPEG whose frame header (SOF0) claims another size than its data holds."""
     at = jpeg.index(b"\xff\xc0") + 5  # marker, length (2), precision (1), then height, width
-    return jpeg[:at] + struct.pack(">HH", height, width) + jpeg[at + 4:]
+    return jpeg[:at] + struct.pack(">HH", height, width) + jpeg[at + 4 :]
 
 
 def gif_with_screen(width: int, height: int) -> bytes:
@@ -62,8 +62,10 @@ def turned_jpeg(width: int, height: int, orientation: int) -> bytes:
     return encoded(Image.new("RGB", (width, height), (90, 120, 200)), "JPEG", exif=exif.tobytes())
 
 
-SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000">'
-       b'<script>alert(1)</script><rect width="100%" height="100%"/></svg>')
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000">'
+    b'<script>alert(1)</script><rect width="100%" height="100%"/></svg>'
+)
 
 # name: (builder of (bytes, file name)). Sizes at the edges of the defaults (IMAGE_MAX_PIXELS 60 Mpx,
 # IMAGE_DECODE_MAX_MB 128): the largest accepted picture of each kind and the bombs just past it.
@@ -76,24 +78,25 @@ CORPUS: dict[str, Callable[[], tuple[bytes, str]]] = {
     "png RGBA 4800x4800": lambda: (blank_png(4800, 4800, colour_type=6), "rgba.png"),
     "png 16-bit RGBA 4800x4800": lambda: (blank_png(4800, 4800, colour_type=6, bit_depth=16), "rgba16.png"),
     "gif 7700x7700": lambda: (encoded(Image.new("P", (7700, 7700)), "GIF"), "big.gif"),
-    "webp 2800x2800": lambda: (encoded(Image.new("RGB", (2800, 2800), (9, 9, 9)), "WEBP", lossless=True),
-                               "big.webp"),
+    "webp 2800x2800": lambda: (encoded(Image.new("RGB", (2800, 2800), (9, 9, 9)), "WEBP", lossless=True), "big.webp"),
     "avif RGBA 3400x3400": lambda: (encoded(Image.new("RGBA", (3400, 3400), (9, 9, 9, 9)), "AVIF"), "big.avif"),
     "jpeg 7700x7700": lambda: (encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "JPEG"), "big.jpg"),
     # bombs: refused before decoding
-    "png 16-bit grey 7700x7700 (issue 10)": lambda: (blank_png(7700, 7700, colour_type=0, bit_depth=16),
-                                                     "bomb16.png"),
+    "png 16-bit grey 7700x7700 (issue 10)": lambda: (blank_png(7700, 7700, colour_type=0, bit_depth=16), "bomb16.png"),
     "png 16-bit RGB 7700x7700": lambda: (blank_png(7700, 7700, colour_type=2, bit_depth=16), "bomb-rgb16.png"),
     "png RGBA 7700x7700": lambda: (blank_png(7700, 7700, colour_type=6), "bomb-rgba.png"),
     "png 1-bit grey 20000x10000": lambda: (blank_png(20000, 10000, colour_type=0, bit_depth=1), "bomb1.png"),
     "png 8-bit grey 8000x8000": lambda: (blank_png(8000, 8000, colour_type=0), "bomb-grey.png"),
     "gif screen 65535x65535": lambda: (gif_with_screen(65535, 65535), "bomb.gif"),
-    "jpeg declaring 9000x9000": lambda: (with_declared_size(encoded(Image.new("RGB", (64, 64)), "JPEG"),
-                                                            9000, 9000), "bomb.jpg"),
-    "jpeg progressive 7700x7700": lambda: (encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "JPEG",
-                                                   progressive=True), "progressive.jpg"),
-    "webp 7700x7700": lambda: (encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "WEBP", lossless=True),
-                               "bomb.webp"),
+    "jpeg declaring 9000x9000": lambda: (
+        with_declared_size(encoded(Image.new("RGB", (64, 64)), "JPEG"), 9000, 9000),
+        "bomb.jpg",
+    ),
+    "jpeg progressive 7700x7700": lambda: (
+        encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "JPEG", progressive=True),
+        "progressive.jpg",
+    ),
+    "webp 7700x7700": lambda: (encoded(Image.new("RGB", (7700, 7700), (9, 9, 9)), "WEBP", lossless=True), "bomb.webp"),
     "avif RGBA 7700x7700": lambda: (encoded(Image.new("RGBA", (7700, 7700), (9, 9, 9, 9)), "AVIF"), "bomb.avif"),
     # not pictures the shop takes
     "tiff": lambda: (encoded(Image.new("RGB", (400, 300)), "TIFF"), "photo.tiff"),

@@ -116,59 +116,129 @@ LOCAL_CASES = [
     Case("file:// URL to a server file", lambda p: "file:///etc/passwd", lambda p: FILE_URL),
     Case("file:// URL to an image outside", lambda p: f"file://{p.outside}/secret.png", lambda p: FILE_URL),
     Case("file: URL to the feed's own image", lambda p: "FILE:good.png", lambda p: FILE_URL),
-    Case("symlink inside the folder to an image outside", lambda p: "img/linked.png", lambda p: THROUGH_LINK,
-         prepare=link("img/linked.png", lambda p: p.outside / "secret.png")),
-    Case("symlinked folder leading outside", lambda p: "up/secret.png", lambda p: THROUGH_LINK,
-         prepare=link("up", lambda p: p.outside)),
-    Case("ftp:// URL", lambda p: "ftp://example.com/shirt.jpg",
-         lambda p: "unsupported URL scheme 'ftp' (use http, https or a file path)"),
-    Case("data: URL of a real image", lambda p: "data:image/png;base64," + base64.b64encode(PNG).decode(),
-         lambda p: "unsupported URL scheme 'data' (use http, https or a file path)"),
+    Case(
+        "symlink inside the folder to an image outside",
+        lambda p: "img/linked.png",
+        lambda p: THROUGH_LINK,
+        prepare=link("img/linked.png", lambda p: p.outside / "secret.png"),
+    ),
+    Case(
+        "symlinked folder leading outside",
+        lambda p: "up/secret.png",
+        lambda p: THROUGH_LINK,
+        prepare=link("up", lambda p: p.outside),
+    ),
+    Case(
+        "ftp:// URL",
+        lambda p: "ftp://example.com/shirt.jpg",
+        lambda p: "unsupported URL scheme 'ftp' (use http, https or a file path)",
+    ),
+    Case(
+        "data: URL of a real image",
+        lambda p: "data:image/png;base64," + base64.b64encode(PNG).decode(),
+        lambda p: "unsupported URL scheme 'data' (use http, https or a file path)",
+    ),
     Case("FIFO outside the folder", lambda p: str(p.outside / "pipe.png"), lambda p: OUTSIDE),
-    Case("FIFO outside through a symlink", lambda p: "pipe-link.png", lambda p: THROUGH_LINK,
-         prepare=link("pipe-link.png", lambda p: p.outside / "pipe.png")),
-    Case("FIFO inside the folder", lambda p: "img/inner-pipe.png",
-         lambda p: "refused, not a regular file (a device, FIFO or socket)"),
+    Case(
+        "FIFO outside through a symlink",
+        lambda p: "pipe-link.png",
+        lambda p: THROUGH_LINK,
+        prepare=link("pipe-link.png", lambda p: p.outside / "pipe.png"),
+    ),
+    Case(
+        "FIFO inside the folder",
+        lambda p: "img/inner-pipe.png",
+        lambda p: "refused, not a regular file (a device, FIFO or socket)",
+    ),
     Case("/dev/zero", lambda p: "/dev/zero", lambda p: OUTSIDE),
-    Case("symlink to /dev/zero", lambda p: "zero.png", lambda p: THROUGH_LINK,
-         prepare=link("zero.png", lambda p: "/dev/zero")),
-    Case("path longer than PATH_MAX", lambda p: "img/" * 1100 + "x.png",
-         lambda p: "refused, the path is 4405 characters long, over the 4096-character limit"),
-    Case("file name longer than NAME_MAX", lambda p: "x" * 300 + ".png",
-         lambda p: "cannot be read (File name too long)"),
+    Case(
+        "symlink to /dev/zero",
+        lambda p: "zero.png",
+        lambda p: THROUGH_LINK,
+        prepare=link("zero.png", lambda p: "/dev/zero"),
+    ),
+    Case(
+        "path longer than PATH_MAX",
+        lambda p: "img/" * 1100 + "x.png",
+        lambda p: "refused, the path is 4405 characters long, over the 4096-character limit",
+    ),
+    Case(
+        "file name longer than NAME_MAX", lambda p: "x" * 300 + ".png", lambda p: "cannot be read (File name too long)"
+    ),
 ]
 
 SSRF_CASES = [
-    Case("loopback", lambda p: f"http://127.0.0.1:{p.port}/shirt.jpg",
-         lambda p: not_public("127.0.0.1", "127.0.0.1", "loopback")),
+    Case(
+        "loopback",
+        lambda p: f"http://127.0.0.1:{p.port}/shirt.jpg",
+        lambda p: not_public("127.0.0.1", "127.0.0.1", "loopback"),
+    ),
     Case("IPv6 loopback", lambda p: f"http://[::1]:{p.port}/shirt.jpg", lambda p: not_public("::1", "::1", "loopback")),
-    Case("IPv4-mapped IPv6 loopback", lambda p: f"http://[::ffff:127.0.0.1]:{p.port}/shirt.jpg",
-         lambda p: not_public("::ffff:127.0.0.1", "::ffff:7f00:1", "loopback")),
-    Case("cloud metadata address", lambda p: "http://169.254.169.254/latest/meta-data/",
-         lambda p: not_public("169.254.169.254", "169.254.169.254", "link-local")),
-    Case("loopback in hex", lambda p: f"http://0x7f000001:{p.port}/shirt.jpg",
-         lambda p: not_public("0x7f000001", "127.0.0.1", "loopback")),
-    Case("loopback as one decimal number", lambda p: f"http://2130706433:{p.port}/shirt.jpg",
-         lambda p: not_public("2130706433", "127.0.0.1", "loopback")),
-    Case("loopback shorthand", lambda p: f"http://127.1:{p.port}/shirt.jpg",
-         lambda p: not_public("127.1", "127.0.0.1", "loopback")),
-    Case("unspecified address", lambda p: f"http://0.0.0.0:{p.port}/shirt.jpg",
-         lambda p: not_public("0.0.0.0", "0.0.0.0", "unspecified")),
-    Case("public-looking name resolving to loopback", lambda p: f"http://{LOOKALIKE_HOST}:{p.port}/shirt.jpg",
-         lambda p: not_public(LOOKALIKE_HOST, "127.0.0.1", "loopback"), fake_dns=True),
-    Case("redirect to the metadata address", lambda p: f"http://127.0.0.1:{p.port}/to-metadata.jpg",
-         lambda p: "redirected to http://169.254.169.254/latest/meta-data/: "
-                   + not_public("169.254.169.254", "169.254.169.254", "link-local"),
-         loopback_counts_as_public=True),
-    Case("redirect to a private address", lambda p: f"http://127.0.0.1:{p.port}/to-private.jpg",
-         lambda p: "redirected to http://10.0.0.5/shirt.jpg: " + not_public("10.0.0.5", "10.0.0.5", "private"),
-         loopback_counts_as_public=True),
-    Case("redirect to another loopback address", lambda p: f"http://127.0.0.1:{p.port}/to-loopback.jpg",
-         lambda p: f"redirected to http://127.0.0.2:{p.port}/shirt.jpg: "
-                   + not_public("127.0.0.2", "127.0.0.2", "loopback"),
-         loopback_counts_as_public=True),
-    Case("redirect to a file:// URL", lambda p: f"http://127.0.0.1:{p.port}/to-file.jpg",
-         lambda p: "redirected to a non-http URL 'file:///etc/passwd'", loopback_counts_as_public=True),
+    Case(
+        "IPv4-mapped IPv6 loopback",
+        lambda p: f"http://[::ffff:127.0.0.1]:{p.port}/shirt.jpg",
+        lambda p: not_public("::ffff:127.0.0.1", "::ffff:7f00:1", "loopback"),
+    ),
+    Case(
+        "cloud metadata address",
+        lambda p: "http://169.254.169.254/latest/meta-data/",
+        lambda p: not_public("169.254.169.254", "169.254.169.254", "link-local"),
+    ),
+    Case(
+        "loopback in hex",
+        lambda p: f"http://0x7f000001:{p.port}/shirt.jpg",
+        lambda p: not_public("0x7f000001", "127.0.0.1", "loopback"),
+    ),
+    Case(
+        "loopback as one decimal number",
+        lambda p: f"http://2130706433:{p.port}/shirt.jpg",
+        lambda p: not_public("2130706433", "127.0.0.1", "loopback"),
+    ),
+    Case(
+        "loopback shorthand",
+        lambda p: f"http://127.1:{p.port}/shirt.jpg",
+        lambda p: not_public("127.1", "127.0.0.1", "loopback"),
+    ),
+    Case(
+        "unspecified address",
+        lambda p: f"http://0.0.0.0:{p.port}/shirt.jpg",
+        lambda p: not_public("0.0.0.0", "0.0.0.0", "unspecified"),
+    ),
+    Case(
+        "public-looking name resolving to loopback",
+        lambda p: f"http://{LOOKALIKE_HOST}:{p.port}/shirt.jpg",
+        lambda p: not_public(LOOKALIKE_HOST, "127.0.0.1", "loopback"),
+        fake_dns=True,
+    ),
+    Case(
+        "redirect to the metadata address",
+        lambda p: f"http://127.0.0.1:{p.port}/to-metadata.jpg",
+        lambda p: (
+            "redirected to http://169.254.169.254/latest/meta-data/: "
+            + not_public("169.254.169.254", "169.254.169.254", "link-local")
+        ),
+        loopback_counts_as_public=True,
+    ),
+    Case(
+        "redirect to a private address",
+        lambda p: f"http://127.0.0.1:{p.port}/to-private.jpg",
+        lambda p: "redirected to http://10.0.0.5/shirt.jpg: " + not_public("10.0.0.5", "10.0.0.5", "private"),
+        loopback_counts_as_public=True,
+    ),
+    Case(
+        "redirect to another loopback address",
+        lambda p: f"http://127.0.0.1:{p.port}/to-loopback.jpg",
+        lambda p: (
+            f"redirected to http://127.0.0.2:{p.port}/shirt.jpg: " + not_public("127.0.0.2", "127.0.0.2", "loopback")
+        ),
+        loopback_counts_as_public=True,
+    ),
+    Case(
+        "redirect to a file:// URL",
+        lambda p: f"http://127.0.0.1:{p.port}/to-file.jpg",
+        lambda p: "redirected to a non-http URL 'file:///etc/passwd'",
+        loopback_counts_as_public=True,
+    ),
 ]
 
 
@@ -227,7 +297,8 @@ def test_a_hostile_image_link_fails_its_row_only(case, place, fifos, monkeypatch
     if case.loopback_counts_as_public:
         real_kind = url_fetch.non_public_kind
         monkeypatch.setattr(
-            url_fetch, "non_public_kind",
+            url_fetch,
+            "non_public_kind",
             lambda address: None if address == ipaddress.ip_address("127.0.0.1") else real_kind(address),
         )
     if case.fake_dns:

@@ -42,10 +42,14 @@ EXPECTED = {
     "png 16-bit RGB 7700x7700": ("too_large_to_decode", TOO_LARGE_TO_DECODE.format("7700x7700", 259)),
     "png RGBA 7700x7700": ("too_large_to_decode", TOO_LARGE_TO_DECODE.format("7700x7700", 259)),
     "png 1-bit grey 20000x10000": (
-        "too_many_pixels", "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
+        "too_many_pixels",
+        "too many pixels: 200000000 pixels is over the 60000000-pixel limit",
+    ),
     "png 8-bit grey 8000x8000": ("too_many_pixels", "too many pixels: 8000x8000 is over the 60000000-pixel limit"),
     "gif screen 65535x65535": (
-        "too_many_pixels", "too many pixels: 4294836225 pixels is over the 60000000-pixel limit"),
+        "too_many_pixels",
+        "too many pixels: 4294836225 pixels is over the 60000000-pixel limit",
+    ),
     "jpeg declaring 9000x9000": ("too_many_pixels", "too many pixels: 9000x9000 is over the 60000000-pixel limit"),
     "jpeg progressive 7700x7700": ("too_large_to_decode", TOO_LARGE_TO_DECODE.format("7700x7700", 354)),
     "webp 7700x7700": ("too_large_to_decode", TOO_LARGE_TO_DECODE.format("7700x7700", 905)),
@@ -63,7 +67,9 @@ EXPECTED = {
     "panorama 8000x60": ("too_small", "8000x60 is too small (short side under 64 px)"),
     "sliver 2000x100": ("too_narrow", "2000x100 is too narrow (long side over 16 times the short side)"),
     "exif turns 1100x64 upright to 64x1100": (
-        "too_narrow", "64x1100 is too narrow (long side over 16 times the short side)"),
+        "too_narrow",
+        "64x1100 is too narrow (long side over 16 times the short side)",
+    ),
     "exif turns 2000x60 upright to 60x2000": ("too_small", "60x2000 is too small (short side under 64 px)"),
 }
 # The API's status per refusal (api.errors); any other refusal is a 400.
@@ -97,12 +103,15 @@ def test_the_corpus_names_every_case():
 @pytest.mark.parametrize("name", list(CORPUS))
 def test_the_shops_upload_form(client, media, corpus, name):
     content, filename = corpus[name]
-    response = client.post("/search/photo/", {"photo": SimpleUploadedFile(filename, content, "image/jpeg")},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/search/photo/", {"photo": SimpleUploadedFile(filename, content, "image/jpeg")}, HTTP_ACCEPT="application/json"
+    )
     expected = EXPECTED[name]
     if not accepted(expected):
         assert (response.status_code, response.json()) == (
-            400, {"errors": [f"We could not use that photo: {expected[1]}."]})
+            400,
+            {"errors": [f"We could not use that photo: {expected[1]}."]},
+        )
         return
     assert response.status_code == 200, response.json()
     token = re.fullmatch(r"/search/\?photo=([0-9a-f]{32})", response.json()["url"]).group(1)
@@ -150,8 +159,11 @@ def test_a_bomb_behind_an_image_url_is_refused_before_decoding(client, processed
     settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = True
     with serving_photo("/bomb.png", corpus["png 16-bit grey 7700x7700 (issue 10)"][0]) as server:
         response = client.post(IMAGE_URL, {"image_url": f"{server}/bomb.png"}, content_type="application/json")
-    assert api_outcome(response) == (400, "image_fetch_failed", "The image URL could not be used: "
-                                     + TOO_LARGE_TO_DECODE.format("7700x7700", 149) + ".")
+    assert api_outcome(response) == (
+        400,
+        "image_fetch_failed",
+        "The image URL could not be used: " + TOO_LARGE_TO_DECODE.format("7700x7700", 149) + ".",
+    )
 
 
 def test_a_catalogue_image_searched_with_a_crop_box_gets_the_same_check(client, processed_shop):  # noqa: F811
@@ -159,6 +171,5 @@ def test_a_catalogue_image_searched_with_a_crop_box_gets_the_same_check(client, 
     product = processed_shop.products["D1"]
     strip = stored_image(product, encoded(Image.new("RGB", (2000, 100), (0, 90, 0)), "PNG"), "strip.png")
     ProductImage.objects.filter(pk=strip.pk).update(status=ProductImage.Status.READY)
-    response = client.post(IMAGE_URL, {"image_id": strip.pk, "crop": "0,0,1000,100"},
-                           content_type="application/json")
+    response = client.post(IMAGE_URL, {"image_id": strip.pk, "crop": "0,0,1000,100"}, content_type="application/json")
     assert api_outcome(response) == (400, "too_narrow", EXPECTED["sliver 2000x100"][1])

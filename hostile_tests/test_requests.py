@@ -64,52 +64,106 @@ def bad_request_page(response) -> str:
 NESTED_TOO_DEEP = error("parse_error", f"The JSON body is nested more than {MAX_DEPTH} levels deep.")
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    pytest.param("[" * 50_000 + "]" * 50_000, (400, NESTED_TOO_DEEP), id="array-50000-deep"),
-    pytest.param('{"a":' * 50_000 + "1" + "}" * 50_000, (400, NESTED_TOO_DEEP), id="object-50000-deep"),
-    pytest.param('{"image_id": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}", (400, NESTED_TOO_DEEP),
-                 id="one-level-too-deep"),
-    pytest.param('{"image_id": ' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "}",
-                 (400, invalid("image_id", "A valid integer is required.")), id="deepest-accepted"),
-    pytest.param(b'{"image_url": "\xff\xfe"}',
-                 (400, error("parse_error", "The JSON body is not UTF-8 text (byte 15 is not valid UTF-8).")),
-                 id="not-utf8"),
-    pytest.param(b'{"image_url": "\xed\xa0\x80"}',  # an encoded surrogate: not UTF-8 either
-                 (400, error("parse_error", "The JSON body is not UTF-8 text (byte 15 is not valid UTF-8).")),
-                 id="utf8-surrogate"),
-    pytest.param("[1, 2]", (400, error("invalid", "Invalid request: Invalid data. Expected a dictionary, but got list.",
-                                       {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})),
-                 id="array-not-object"),
-    pytest.param('"x"', (400, error("invalid", "Invalid request: Invalid data. Expected a dictionary, but got str.",
-                                    {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]})),
-                 id="string-not-object"),
-    pytest.param('{"image_id": 1' + "0" * 5000 + "}",
-                 (400, error("parse_error", "The JSON body is refused: a number has 5001 digits, over 100.")),
-                 id="5001-digit-number"),
-    pytest.param('{"image_id": 1e999}',
-                 (400, error("parse_error", "The JSON body is refused: the number 1e999 is out of range.")),
-                 id="float-overflow"),
-    pytest.param('{"image_id": NaN}', (400, error("parse_error", "The JSON body is refused: NaN is not a JSON number.")),
-                 id="nan"),
-    pytest.param('{"image_id": -Infinity}',
-                 (400, error("parse_error", "The JSON body is refused: -Infinity is not a JSON number.")),
-                 id="infinity"),
-    pytest.param('{"image_id": 1, "image_id": 2}',
-                 (400, error("parse_error", "The JSON body is refused: the key 'image_id' appears twice in one object.")),
-                 id="duplicate-key"),
-    pytest.param('{"image_id": 1,', (400, error(
-        "parse_error", "The body is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 16).")),
-                 id="truncated"),
-    pytest.param('{"image_id": -1}', (400, invalid("image_id", "Ensure this value is greater than or equal to 1.")),
-                 id="negative-id"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param("[" * 50_000 + "]" * 50_000, (400, NESTED_TOO_DEEP), id="array-50000-deep"),
+        pytest.param('{"a":' * 50_000 + "1" + "}" * 50_000, (400, NESTED_TOO_DEEP), id="object-50000-deep"),
+        pytest.param(
+            '{"image_id": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}", (400, NESTED_TOO_DEEP), id="one-level-too-deep"
+        ),
+        pytest.param(
+            '{"image_id": ' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "}",
+            (400, invalid("image_id", "A valid integer is required.")),
+            id="deepest-accepted",
+        ),
+        pytest.param(
+            b'{"image_url": "\xff\xfe"}',
+            (400, error("parse_error", "The JSON body is not UTF-8 text (byte 15 is not valid UTF-8).")),
+            id="not-utf8",
+        ),
+        pytest.param(
+            b'{"image_url": "\xed\xa0\x80"}',  # an encoded surrogate: not UTF-8 either
+            (400, error("parse_error", "The JSON body is not UTF-8 text (byte 15 is not valid UTF-8).")),
+            id="utf8-surrogate",
+        ),
+        pytest.param(
+            "[1, 2]",
+            (
+                400,
+                error(
+                    "invalid",
+                    "Invalid request: Invalid data. Expected a dictionary, but got list.",
+                    {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]},
+                ),
+            ),
+            id="array-not-object",
+        ),
+        pytest.param(
+            '"x"',
+            (
+                400,
+                error(
+                    "invalid",
+                    "Invalid request: Invalid data. Expected a dictionary, but got str.",
+                    {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]},
+                ),
+            ),
+            id="string-not-object",
+        ),
+        pytest.param(
+            '{"image_id": 1' + "0" * 5000 + "}",
+            (400, error("parse_error", "The JSON body is refused: a number has 5001 digits, over 100.")),
+            id="5001-digit-number",
+        ),
+        pytest.param(
+            '{"image_id": 1e999}',
+            (400, error("parse_error", "The JSON body is refused: the number 1e999 is out of range.")),
+            id="float-overflow",
+        ),
+        pytest.param(
+            '{"image_id": NaN}',
+            (400, error("parse_error", "The JSON body is refused: NaN is not a JSON number.")),
+            id="nan",
+        ),
+        pytest.param(
+            '{"image_id": -Infinity}',
+            (400, error("parse_error", "The JSON body is refused: -Infinity is not a JSON number.")),
+            id="infinity",
+        ),
+        pytest.param(
+            '{"image_id": 1, "image_id": 2}',
+            (400, error("parse_error", "The JSON body is refused: the key 'image_id' appears twice in one object.")),
+            id="duplicate-key",
+        ),
+        pytest.param(
+            '{"image_id": 1,',
+            (
+                400,
+                error(
+                    "parse_error",
+                    "The body is not valid JSON: Expecting property name enclosed in double quotes (line 1, column 16).",
+                ),
+            ),
+            id="truncated",
+        ),
+        pytest.param(
+            '{"image_id": -1}',
+            (400, invalid("image_id", "Ensure this value is greater than or equal to 1.")),
+            id="negative-id",
+        ),
+    ],
+)
 def test_malformed_json_bodies_are_400_with_the_reason(client, body, expected):
     assert answer(post_json(client, body)) == expected
 
 
 def test_a_multipart_body_without_a_boundary_is_a_400(client):
     response = client.post(IMAGE_URL, data=b"--x\r\n\r\nabc", content_type="multipart/form-data")
-    assert answer(response) == (400, error("parse_error", "Multipart form parse error - Invalid boundary in multipart: None"))
+    assert answer(response) == (
+        400,
+        error("parse_error", "Multipart form parse error - Invalid boundary in multipart: None"),
+    )
 
 
 def test_a_multipart_body_with_a_broken_boundary_is_a_400(client):
@@ -129,26 +183,38 @@ ONLY_HTTP = "Only http and https URLs are accepted."
 NOT_A_URL = "Enter a valid URL."
 
 
-@pytest.mark.parametrize(("url", "messages"), [
-    pytest.param("http://[::1", ["Not a usable URL (Invalid IPv6 URL).", NOT_A_URL], id="unclosed-ipv6"),
-    pytest.param("http://example.com:99999/a.jpg", ["Not a usable URL (Port out of range 0-65535)."], id="port-range"),
-    pytest.param("http://[fe80::1%25eth0]/a.jpg", [NOT_A_URL], id="ipv6-zone-id"),
-    pytest.param("http://user:secret@example.com/a.jpg", ["URLs with a user name or password are not accepted."],
-                 id="credentials"),
-    pytest.param("http://user@example.com/a.jpg", ["URLs with a user name or password are not accepted."],
-                 id="user-only"),
-    pytest.param("http://" + "a" * 10_000 + ".com/a.jpg",
-                 ["Ensure this field has no more than 2000 characters.", NOT_A_URL], id="10kb-host"),
-    pytest.param("http://" + "a" * 64 + ".com/a.jpg", [NOT_A_URL], id="label-over-63"),
-    pytest.param("ftp://example.com/a.jpg", [ONLY_HTTP], id="ftp"),
-    pytest.param("file:///etc/passwd", [ONLY_HTTP, NOT_A_URL], id="file"),
-    pytest.param("gopher://127.0.0.1:6379/_FLUSHALL", [ONLY_HTTP, NOT_A_URL], id="gopher"),
-    pytest.param("javascript:alert(1)", [ONLY_HTTP, NOT_A_URL], id="javascript"),
-    pytest.param("data:image/png;base64,AAAA", [ONLY_HTTP, NOT_A_URL], id="data"),
-    pytest.param("//example.com/a.jpg", [NOT_A_URL], id="no-scheme"),
-    pytest.param("http://\uff11\uff12\uff17.0.0.1/a.jpg", [NOT_A_URL], id="fullwidth-digits-for-127.0.0.1"),
-    pytest.param("http://exa\x00mple.com/a.jpg", ["Null characters are not allowed.", NOT_A_URL], id="null-byte"),
-])
+@pytest.mark.parametrize(
+    ("url", "messages"),
+    [
+        pytest.param("http://[::1", ["Not a usable URL (Invalid IPv6 URL).", NOT_A_URL], id="unclosed-ipv6"),
+        pytest.param(
+            "http://example.com:99999/a.jpg", ["Not a usable URL (Port out of range 0-65535)."], id="port-range"
+        ),
+        pytest.param("http://[fe80::1%25eth0]/a.jpg", [NOT_A_URL], id="ipv6-zone-id"),
+        pytest.param(
+            "http://user:secret@example.com/a.jpg",
+            ["URLs with a user name or password are not accepted."],
+            id="credentials",
+        ),
+        pytest.param(
+            "http://user@example.com/a.jpg", ["URLs with a user name or password are not accepted."], id="user-only"
+        ),
+        pytest.param(
+            "http://" + "a" * 10_000 + ".com/a.jpg",
+            ["Ensure this field has no more than 2000 characters.", NOT_A_URL],
+            id="10kb-host",
+        ),
+        pytest.param("http://" + "a" * 64 + ".com/a.jpg", [NOT_A_URL], id="label-over-63"),
+        pytest.param("ftp://example.com/a.jpg", [ONLY_HTTP], id="ftp"),
+        pytest.param("file:///etc/passwd", [ONLY_HTTP, NOT_A_URL], id="file"),
+        pytest.param("gopher://127.0.0.1:6379/_FLUSHALL", [ONLY_HTTP, NOT_A_URL], id="gopher"),
+        pytest.param("javascript:alert(1)", [ONLY_HTTP, NOT_A_URL], id="javascript"),
+        pytest.param("data:image/png;base64,AAAA", [ONLY_HTTP, NOT_A_URL], id="data"),
+        pytest.param("//example.com/a.jpg", [NOT_A_URL], id="no-scheme"),
+        pytest.param("http://\uff11\uff12\uff17.0.0.1/a.jpg", [NOT_A_URL], id="fullwidth-digits-for-127.0.0.1"),
+        pytest.param("http://exa\x00mple.com/a.jpg", ["Null characters are not allowed.", NOT_A_URL], id="null-byte"),
+    ],
+)
 def test_unusable_image_urls_are_400_naming_the_problem(client, url, messages):
     assert answer(image_url(client, url)) == (400, invalid("image_url", *messages))
 
@@ -157,11 +223,15 @@ def test_overflowing_numbers_in_a_photo_search_are_400(client, processed_shop): 
     """Past validation (a model exists): ids and crop sides beyond any column or picture."""
     image_id = processed_shop.images["D1"].pk
     huge = 10**22
-    results = [answer(post_json(client, json.dumps(body))) for body in (
-        {"image_id": huge}, {"image_id": 2**63},
-        {"image_id": image_id, "crop_left": 0, "crop_top": 0, "crop_right": huge, "crop_bottom": 5},
-        {"image_id": image_id, "crop": f"{huge},0,{huge + 1},{huge}"},
-    )]
+    results = [
+        answer(post_json(client, json.dumps(body)))
+        for body in (
+            {"image_id": huge},
+            {"image_id": 2**63},
+            {"image_id": image_id, "crop_left": 0, "crop_top": 0, "crop_right": huge, "crop_bottom": 5},
+            {"image_id": image_id, "crop": f"{huge},0,{huge + 1},{huge}"},
+        )
+    ]
     assert results == [
         (400, error("invalid_request", f"image {huge} is not a searchable catalogue image")),
         (400, error("invalid_request", f"image {2**63} is not a searchable catalogue image")),
@@ -173,8 +243,10 @@ def test_overflowing_numbers_in_a_photo_search_are_400(client, processed_shop): 
 def test_a_unicode_host_is_a_url_like_any_other(client):
     """IDNA hosts are real shop URLs: accepted by validation (then, without a model yet, the
     search says it is unavailable; no DNS lookup happens before that)."""
-    assert answer(image_url(client, "http://b\u00fccher.example/a.jpg")) == (503, error(
-        "photo_search_unavailable", "photo search is not available yet: no catalogue image has been processed"))
+    assert answer(image_url(client, "http://b\u00fccher.example/a.jpg")) == (
+        503,
+        error("photo_search_unavailable", "photo search is not available yet: no catalogue image has been processed"),
+    )
 
 
 def test_image_urls_that_pass_the_form_meet_the_address_guard(client, processed_shop, settings):  # noqa: F811
@@ -183,9 +255,10 @@ def test_image_urls_that_pass_the_form_meet_the_address_guard(client, processed_
     without any DNS or network traffic."""
     settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = False
     refused = "The image URL could not be used: refused, {host} is not a public address ({address}: loopback)."
-    results = [answer(image_url(client, url)) for url in (
-        "http://127.0.0.1/a.jpg", "http://[::ffff:127.0.0.1]/a.jpg",
-        "http://[::1]:8000/a.jpg")]
+    results = [
+        answer(image_url(client, url))
+        for url in ("http://127.0.0.1/a.jpg", "http://[::ffff:127.0.0.1]/a.jpg", "http://[::1]:8000/a.jpg")
+    ]
     assert results == [
         (400, error("image_fetch_failed", refused.format(host="127.0.0.1", address="127.0.0.1"))),
         (400, error("image_fetch_failed", refused.format(host="::ffff:127.0.0.1", address="::ffff:7f00:1"))),
@@ -193,11 +266,17 @@ def test_image_urls_that_pass_the_form_meet_the_address_guard(client, processed_
     ]
 
 
-@pytest.mark.parametrize(("location", "reason"), [
-    pytest.param("http://[::1", "redirected to an unusable URL (Invalid IPv6 URL)", id="unclosed-ipv6"),
-    pytest.param("//[zz]/a.jpg", "redirected to an unusable URL ('zz' does not appear to be an IPv4 or IPv6 address)",
-                 id="bad-bracket-host"),
-])
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        pytest.param("http://[::1", "redirected to an unusable URL (Invalid IPv6 URL)", id="unclosed-ipv6"),
+        pytest.param(
+            "//[zz]/a.jpg",
+            "redirected to an unusable URL ('zz' does not appear to be an IPv4 or IPv6 address)",
+            id="bad-bracket-host",
+        ),
+    ],
+)
 def test_a_redirect_to_a_url_python_cannot_split_is_400(client, processed_shop, settings, location, reason):  # noqa: F811
     settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = True  # the loopback server stands in for a public one
     with redirecting_to(location) as server:
@@ -208,26 +287,49 @@ def test_a_redirect_to_a_url_python_cannot_split_is_400(client, processed_shop, 
 # --- the API's query strings -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    pytest.param("q=%ff%fe", (400, error("bad_request", NOT_UTF8_QUERY)), id="percent-encoded-not-utf8"),
-    pytest.param("&".join(["colour=red"] * 10_000) + "&q=a", (400, error("bad_request", TOO_MANY_PARAMETERS)),
-                 id="10000-repeats"),
-    pytest.param("q=a%00b", (400, invalid("q", "Null characters are not allowed.")), id="null-byte"),
-    pytest.param("q=a&limit=10&limit=500", (400, invalid("limit", "Give this parameter once, not 2 times.")),
-                 id="repeated-limit"),
-    pytest.param("q=shirt&q=dress", (400, invalid("q", "Give this parameter once, not 2 times.")), id="repeated-q"),
-    pytest.param("q=a&colour=red&colour=navy&colour=red", (200, None), id="repeatable-colour"),
-    pytest.param("q=" + "a" * 100_000, (400, invalid("q", "Ensure this field has no more than 200 characters.")),
-                 id="100kb-q"),
-    pytest.param("q=a&offset=1" + "0" * 100, (400, invalid("offset", "Ensure this value is less than or equal to 9900.")),
-                 id="offset-10e100"),
-    pytest.param("q=a&offset=" + "9" * 5000, (400, invalid("offset", "String value too large.")), id="offset-5000-digits"),
-    pytest.param("q=a&limit=-99999999999999999999",
-                 (400, invalid("limit", "Ensure this value is greater than or equal to 1.")), id="limit-negative"),
-    pytest.param("q=a&price_min=NaN", (400, invalid("price_min", "A valid number is required.")), id="price-nan"),
-    pytest.param("q=a&price_min=1e999",
-                 (400, invalid("price_min", "Ensure that there are no more than 12 digits in total.")), id="price-1e999"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("q=%ff%fe", (400, error("bad_request", NOT_UTF8_QUERY)), id="percent-encoded-not-utf8"),
+        pytest.param(
+            "&".join(["colour=red"] * 10_000) + "&q=a",
+            (400, error("bad_request", TOO_MANY_PARAMETERS)),
+            id="10000-repeats",
+        ),
+        pytest.param("q=a%00b", (400, invalid("q", "Null characters are not allowed.")), id="null-byte"),
+        pytest.param(
+            "q=a&limit=10&limit=500",
+            (400, invalid("limit", "Give this parameter once, not 2 times.")),
+            id="repeated-limit",
+        ),
+        pytest.param("q=shirt&q=dress", (400, invalid("q", "Give this parameter once, not 2 times.")), id="repeated-q"),
+        pytest.param("q=a&colour=red&colour=navy&colour=red", (200, None), id="repeatable-colour"),
+        pytest.param(
+            "q=" + "a" * 100_000,
+            (400, invalid("q", "Ensure this field has no more than 200 characters.")),
+            id="100kb-q",
+        ),
+        pytest.param(
+            "q=a&offset=1" + "0" * 100,
+            (400, invalid("offset", "Ensure this value is less than or equal to 9900.")),
+            id="offset-10e100",
+        ),
+        pytest.param(
+            "q=a&offset=" + "9" * 5000, (400, invalid("offset", "String value too large.")), id="offset-5000-digits"
+        ),
+        pytest.param(
+            "q=a&limit=-99999999999999999999",
+            (400, invalid("limit", "Ensure this value is greater than or equal to 1.")),
+            id="limit-negative",
+        ),
+        pytest.param("q=a&price_min=NaN", (400, invalid("price_min", "A valid number is required.")), id="price-nan"),
+        pytest.param(
+            "q=a&price_min=1e999",
+            (400, invalid("price_min", "Ensure that there are no more than 12 digits in total.")),
+            id="price-1e999",
+        ),
+    ],
+)
 def test_malformed_api_query_strings_are_400_with_the_reason(client, query, expected):
     status, body = answer(client.get(f"{TEXT_URL}?{query}"))
     assert (status, body if status != 200 else None) == expected
@@ -240,7 +342,9 @@ def test_raw_bytes_that_are_not_utf8_in_an_api_query_string_are_a_400(client):
 
 def test_an_unknown_host_is_a_json_400_under_the_api(client):
     assert answer(client.get(TEXT_URL, {"q": "a"}, HTTP_HOST="evil.example")) == (
-        400, error("bad_request", "The request names a host this shop does not serve."))
+        400,
+        error("bad_request", "The request names a host this shop does not serve."),
+    )
 
 
 # --- the shop's pages ----------------------------------------------------------------------------
@@ -260,24 +364,42 @@ def test_an_unknown_host_is_the_400_page(client):
     assert reason == "The request names a host this shop does not serve."
 
 
-@pytest.mark.parametrize(("query", "errors"), [
-    pytest.param("q=a%00b", ["Null characters are not allowed."], id="null-byte"),
-    pytest.param("q=" + "a" * 100_000, ["Ensure this value has at most 200 characters (it has 100000)."], id="100kb-q"),
-    pytest.param("q=a&photo=../../etc/passwd", ["That photo link is not valid; upload the photo again."],
-                 id="photo-traversal"),
-    pytest.param("q=a&photo=abc&crop=1,2,3," + "9" * 400,
-                 ["That photo link is not valid; upload the photo again.",
-                  "Ensure this value has at most 40 characters (it has 406)."], id="crop-overflow"),
-])
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        pytest.param("q=a%00b", ["Null characters are not allowed."], id="null-byte"),
+        pytest.param(
+            "q=" + "a" * 100_000, ["Ensure this value has at most 200 characters (it has 100000)."], id="100kb-q"
+        ),
+        pytest.param(
+            "q=a&photo=../../etc/passwd",
+            ["That photo link is not valid; upload the photo again."],
+            id="photo-traversal",
+        ),
+        pytest.param(
+            "q=a&photo=abc&crop=1,2,3," + "9" * 400,
+            [
+                "That photo link is not valid; upload the photo again.",
+                "Ensure this value has at most 40 characters (it has 406).",
+            ],
+            id="crop-overflow",
+        ),
+    ],
+)
 def test_malformed_search_parameters_are_400_with_a_message_on_the_page(client, query, errors):
     response = client.get(f"/search/?{query}")
     assert (response.status_code, response.context["errors"]) == (400, errors)
 
 
-@pytest.mark.parametrize(("page", "shown"), [
-    pytest.param("1" + "0" * 100, MAX_PAGE, id="10e100"), pytest.param("9" * 5000, 1, id="5000-digits"),
-    pytest.param("-5", 1, id="negative"), pytest.param("x", 1, id="not-a-number"),
-])
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        pytest.param("1" + "0" * 100, MAX_PAGE, id="10e100"),
+        pytest.param("9" * 5000, 1, id="5000-digits"),
+        pytest.param("-5", 1, id="negative"),
+        pytest.param("x", 1, id="not-a-number"),
+    ],
+)
 def test_an_out_of_range_page_number_shows_the_nearest_page(client, page, shown):
     """A page number is read leniently (storefront.forms.SearchForm.clean_page): pagination
     links a shopper edits by hand land on a real page, never an error."""
@@ -288,21 +410,27 @@ def test_an_out_of_range_page_number_shows_the_nearest_page(client, page, shown)
 def test_a_photo_upload_without_a_multipart_boundary_is_a_400(client):
     response = client.post("/search/photo/", data=b"--x\r\n\r\nabc", content_type="multipart/form-data")
     assert bad_request_page(response) == NO_BOUNDARY
-    for_widget = client.post("/search/photo/", data=b"--x\r\n\r\nabc", content_type="multipart/form-data",
-                             HTTP_ACCEPT="application/json")
+    for_widget = client.post(
+        "/search/photo/", data=b"--x\r\n\r\nabc", content_type="multipart/form-data", HTTP_ACCEPT="application/json"
+    )
     assert (for_widget.status_code, for_widget.json()) == (400, {"errors": [NO_BOUNDARY]})
 
 
 def test_a_photo_upload_whose_parts_miss_the_boundary_is_a_400_with_the_upload_message(client):
     body = b'--other\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\nabc'
-    response = client.post("/search/photo/", data=body, content_type="multipart/form-data; boundary=expected",
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/search/photo/",
+        data=body,
+        content_type="multipart/form-data; boundary=expected",
+        HTTP_ACCEPT="application/json",
+    )
     assert (response.status_code, response.json()) == (400, {"errors": ["Choose a photo to search with."]})
 
 
 def test_a_photo_upload_of_the_wrong_content_type_is_a_400_with_the_upload_message(client):
-    response = client.post("/search/photo/", data=b"photo=a.jpg", content_type="text/plain",
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/search/photo/", data=b"photo=a.jpg", content_type="text/plain", HTTP_ACCEPT="application/json"
+    )
     assert (response.status_code, response.json()) == (400, {"errors": ["Choose a photo to search with."]})
 
 

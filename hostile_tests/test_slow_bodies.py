@@ -32,9 +32,13 @@ MAX_BODY_BYTES = 30 * 1024 * 1024
 def gunicorn_address(transactional_db, tmp_path):
     """(host, port) of gunicorn with the config's worker model (2 workers as in `make run`)
     and 10 s header and body deadlines."""
-    server, port = start_gunicorn(tmp_path, WEB_CONCURRENCY="2", WEB_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
-                                  WEB_HEADER_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
-                                  WEB_MAX_BODY_BYTES=str(MAX_BODY_BYTES))
+    server, port = start_gunicorn(
+        tmp_path,
+        WEB_CONCURRENCY="2",
+        WEB_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
+        WEB_HEADER_TIMEOUT_SECONDS=str(BODY_TIMEOUT_SECONDS),
+        WEB_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
+    )
     yield "127.0.0.1", port
     embedded.stop_process(server)
 
@@ -46,9 +50,13 @@ def get(host: str, port: int, path: str) -> tuple[int, bytes]:
 def open_slow_body(host: str, port: int, *, announced: int = ANNOUNCED_BYTES) -> socket.socket:
     """A connection that announces `announced` bytes of body and sends one."""
     sock = socket.create_connection((host, port), timeout=GENEROUS_TIMEOUT)
-    sock.sendall((f"POST /api/v1/search/image HTTP/1.1\r\nHost: {host}\r\n"
-                  "Content-Type: multipart/form-data; boundary=slowbody\r\n"
-                  f"Content-Length: {announced}\r\n\r\nx").encode())
+    sock.sendall(
+        (
+            f"POST /api/v1/search/image HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: multipart/form-data; boundary=slowbody\r\n"
+            f"Content-Length: {announced}\r\n\r\nx"
+        ).encode()
+    )
     return sock
 
 
@@ -78,8 +86,7 @@ def split_answer(raw: bytes) -> tuple[str, dict[str, str], bytes]:
 
 
 @pytest.mark.parametrize("slow_connections", [2, 10])
-def test_the_home_page_answers_while_slow_bodies_are_pending_and_they_end_408(gunicorn_address,
-                                                                              slow_connections):
+def test_the_home_page_answers_while_slow_bodies_are_pending_and_they_end_408(gunicorn_address, slow_connections):
     host, port = gunicorn_address
     slow = [open_slow_body(host, port) for _ in range(slow_connections)]
     try:
@@ -96,8 +103,10 @@ def test_the_home_page_answers_while_slow_bodies_are_pending_and_they_end_408(gu
         for sock in slow:
             sock.close()
 
-    expected_body = (f"Request body timeout: the body of {ANNOUNCED_BYTES} bytes did not arrive within "
-                     f"{BODY_TIMEOUT_SECONDS} seconds.\n").encode()
+    expected_body = (
+        f"Request body timeout: the body of {ANNOUNCED_BYTES} bytes did not arrive within "
+        f"{BODY_TIMEOUT_SECONDS} seconds.\n"
+    ).encode()
     for answer in answers:
         status_line, headers, answer_body = split_answer(answer)
         assert status_line == "HTTP/1.1 408 Request Timeout"
@@ -141,8 +150,10 @@ def test_a_body_announced_over_the_limit_is_refused_before_any_byte_is_read(guni
 
     status_line, headers, body = split_answer(answer)
     assert status_line == "HTTP/1.1 413 Content Too Large"
-    assert body == (f"The request body of {MAX_BODY_BYTES + 1} bytes is over the limit of {MAX_BODY_BYTES} "
-                    "bytes.\n").encode()
+    assert (
+        body
+        == (f"The request body of {MAX_BODY_BYTES + 1} bytes is over the limit of {MAX_BODY_BYTES} bytes.\n").encode()
+    )
 
 
 # --------------------------------------------------------------------------- behind nginx
@@ -161,12 +172,15 @@ def nginx_in_front(transactional_db, tmp_path):
     hold the only thread there is."""
     assert NGINX.exists(), "nginx is not installed (apt-get install nginx-light; .ci/run does)"
     # API_NUM_PROXIES=1 as compose sets it; a text-search budget small enough to exhaust.
-    server, gunicorn_port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="1", API_NUM_PROXIES="1",
-                                           API_THROTTLE_TEXT_SEARCH="2/min")
+    server, gunicorn_port = start_gunicorn(
+        tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="1", API_NUM_PROXIES="1", API_THROTTLE_TEXT_SEARCH="2/min"
+    )
     nginx_port = free_port()
     site = NGINX_CONF.read_text()
-    for deployed, local in (("server web:8000;", f"server 127.0.0.1:{gunicorn_port};"),
-                            ("listen 80 default_server;", f"listen 127.0.0.1:{nginx_port} default_server;")):
+    for deployed, local in (
+        ("server web:8000;", f"server 127.0.0.1:{gunicorn_port};"),
+        ("listen 80 default_server;", f"listen 127.0.0.1:{nginx_port} default_server;"),
+    ):
         assert site.count(deployed) == 1, deployed
         site = site.replace(deployed, local)
     prefix = tmp_path / "nginx"
@@ -243,7 +257,9 @@ def test_nginx_refuses_a_body_over_its_limit_with_413(nginx_in_front):
 
 def test_behind_nginx_rate_limits_count_the_address_nginx_saw_not_one_the_client_sends(nginx_in_front):
     host, port, _ = nginx_in_front
-    statuses = [request(host, port, "GET", "/api/v1/search?q=dress", headers={"X-Forwarded-For": f"203.0.113.{n}"})[0]
-                for n in range(3)]
+    statuses = [
+        request(host, port, "GET", "/api/v1/search?q=dress", headers={"X-Forwarded-For": f"203.0.113.{n}"})[0]
+        for n in range(3)
+    ]
 
     assert statuses == [200, 200, 429]

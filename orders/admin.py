@@ -27,8 +27,10 @@ class OrderAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["reference", "status", "created_at", "updated_at", "currency", "total"]}),
         ("Customer", {"fields": ["name", "email", "phone"]}),
-        ("Shipping address", {"fields": ["address_line1", "address_line2", "postal_code", "city", "region",
-                                         "country"]}),
+        (
+            "Shipping address",
+            {"fields": ["address_line1", "address_line2", "postal_code", "city", "region", "country"]},
+        ),
     ]
     inlines = [OrderLineInline]
     show_full_result_count = False

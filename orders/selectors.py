@@ -93,12 +93,19 @@ def cart_summary(cart: Mapping[int, int]) -> CartSummary:
     ids = list(cart)
     products = Product.objects.in_bulk(ids)
     # Only each product's first visible image: DISTINCT ON keeps one row per product.
-    images = {
-        image.product_id: image
-        for image in ProductImage.objects.filter(product_id__in=list(products), status__in=ProductImage.SEARCHABLE_STATUSES)
-        .order_by("product_id", "position", "id").distinct("product_id")
-        .only("id", "product_id", "file", "thumbnail", "width", "height")
-    } if products else {}
+    images = (
+        {
+            image.product_id: image
+            for image in ProductImage.objects.filter(
+                product_id__in=list(products), status__in=ProductImage.SEARCHABLE_STATUSES
+            )
+            .order_by("product_id", "position", "id")
+            .distinct("product_id")
+            .only("id", "product_id", "file", "thumbnail", "width", "height")
+        }
+        if products
+        else {}
+    )
     summary = CartSummary()
     for product_id in ids:
         product = products.get(product_id)

@@ -92,8 +92,9 @@ def cart_add(session: MutableMapping, *, product_id: int, quantity: int = 1) -> 
     if new == already:
         message = f"Only {product.stock} of “{product.title}” in stock, and all of them are already in your cart."
     else:
-        message = (f"Added “{product.title}” to your cart, but we have only {product.stock} in stock: "
-                   f"your cart now has {new}.")
+        message = (
+            f"Added “{product.title}” to your cart, but we have only {product.stock} in stock: your cart now has {new}."
+        )
     return CartChange(product, new, message, clipped=True)
 
 
@@ -119,8 +120,9 @@ def cart_set_quantity(session: MutableMapping, *, product_id: int, quantity: int
     cart[product_id] = new
     _cart_save(session, cart)
     if clipped:
-        return CartChange(product, new, f"Only {product.stock} of “{product.title}” in stock: your cart now has {new}.",
-                          clipped=True)
+        return CartChange(
+            product, new, f"Only {product.stock} of “{product.title}” in stock: your cart now has {new}.", clipped=True
+        )
     return CartChange(product, new, f"Updated “{product.title}”: {new} in your cart.")
 
 
@@ -156,8 +158,7 @@ def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def order_place(*, cart: dict[int, int], customer: CustomerData,
-                checkout_key: str | None = None) -> tuple[Order, bool]:
+def order_place(*, cart: dict[int, int], customer: CustomerData, checkout_key: str | None = None) -> tuple[Order, bool]:
     """Turn a cart into an order, all or nothing; returns (order, created).
 
     The cart's products are locked (in id order, so two checkouts sharing products cannot
@@ -193,11 +194,11 @@ def _order_create(*, cart: dict[int, int], customer: CustomerData, checkout_key:
         for product in products:
             quantity = cart[product.pk]
             if not product.is_active or product.stock == 0:
-                raise OrderError(f"Sorry, “{product.title}” is no longer available. "
-                                 "Please remove it from your cart.")
+                raise OrderError(f"Sorry, “{product.title}” is no longer available. Please remove it from your cart.")
             if quantity > product.stock:
-                raise OrderError(f"Sorry, only {product.stock} of “{product.title}” left. "
-                                 "Please lower the quantity in your cart.")
+                raise OrderError(
+                    f"Sorry, only {product.stock} of “{product.title}” left. Please lower the quantity in your cart."
+                )
         currencies = {product.currency for product in products}
         if len(currencies) > 1:
             raise OrderError("Your cart mixes prices in different currencies; please order them separately.")
@@ -214,16 +215,31 @@ def _order_create(*, cart: dict[int, int], customer: CustomerData, checkout_key:
         Product.objects.bulk_update(products, ["stock", "search_dirty"])
         catalog_services.products_enqueue_search_refresh(sold_out)
         lines = [
-            OrderLine(product=product, sku=product.sku, title=product.title, unit_price=product.price,
-                      quantity=cart[product.pk], line_total=product.price * cart[product.pk])
+            OrderLine(
+                product=product,
+                sku=product.sku,
+                title=product.title,
+                unit_price=product.price,
+                quantity=cart[product.pk],
+                line_total=product.price * cart[product.pk],
+            )
             for product in products
         ]
         order = Order.objects.create(
-            reference=_new_reference(), checkout_key=checkout_key or None, status=Order.Status.PLACED,
-            name=customer.name, email=customer.email, phone=customer.phone,
-            address_line1=customer.address_line1, address_line2=customer.address_line2,
-            postal_code=customer.postal_code, city=customer.city, region=customer.region, country=customer.country,
-            currency=currencies.pop(), total=sum((line.line_total for line in lines), Decimal("0.00")),
+            reference=_new_reference(),
+            checkout_key=checkout_key or None,
+            status=Order.Status.PLACED,
+            name=customer.name,
+            email=customer.email,
+            phone=customer.phone,
+            address_line1=customer.address_line1,
+            address_line2=customer.address_line2,
+            postal_code=customer.postal_code,
+            city=customer.city,
+            region=customer.region,
+            country=customer.country,
+            currency=currencies.pop(),
+            total=sum((line.line_total for line in lines), Decimal("0.00")),
         )
         for line in lines:
             line.order = order
@@ -255,15 +271,18 @@ def cart_checkout(session: MutableMapping, *, customer: CustomerData, checkout_k
     no longer holds: an earlier visit's form), raises CheckoutKeyError.
     """
     if not isinstance(checkout_key, str) or not checkout_key:
-        raise CheckoutKeyError("This checkout form was sent without its checkout key. "
-                               "Please check your details and place the order again.")
+        raise CheckoutKeyError(
+            "This checkout form was sent without its checkout key. Please check your details and place the order again."
+        )
     if checkout_key != session.get(CHECKOUT_KEY_SESSION_KEY):
         # Not the open checkout's key: the repeat of one that already placed its order
         # (this request loaded the session after the first one saved it), or unknown.
         placed = selectors.order_for_checkout_key(session, checkout_key)
         if placed is None:
-            raise CheckoutKeyError("This checkout form is out of date (it was opened in an earlier visit). "
-                                   "Please check your details and place the order again.")
+            raise CheckoutKeyError(
+                "This checkout form is out of date (it was opened in an earlier visit). "
+                "Please check your details and place the order again."
+            )
         return placed, False
     cart = selectors.cart_get(session)
     try:

@@ -51,8 +51,9 @@ def cart_update(request, product_id: int):
     if form.cleaned_data["quantity"] == 0:
         return cart_remove(request, product_id)
     try:
-        change = services.cart_set_quantity(request.session, product_id=product_id,
-                                            quantity=form.cleaned_data["quantity"])
+        change = services.cart_set_quantity(
+            request.session, product_id=product_id, quantity=form.cleaned_data["quantity"]
+        )
     except services.CartError as error:
         messages.error(request, str(error))
         return redirect("orders:cart")
@@ -75,8 +76,9 @@ def checkout(request):
         # Before looking at the cart: a repeated submit (double click, second tab) finds
         # its order even once the first one has emptied the cart.
         try:
-            order, created = services.cart_checkout(request.session, customer=form.customer(),
-                                                    checkout_key=request.POST.get("checkout_key", ""))
+            order, created = services.cart_checkout(
+                request.session, customer=form.customer(), checkout_key=request.POST.get("checkout_key", "")
+            )
         except services.CheckoutKeyError as error:
             form.add_error(None, str(error))  # shown again below, with a good key
         except services.OrderError as error:
@@ -96,9 +98,15 @@ def checkout(request):
         names = ", ".join(f"“{line.product.title}” ({line.problem.lower()})" for line in summary.problems)
         messages.warning(request, f"Please update your cart first: {names}.")
         return redirect("orders:cart")
-    return render(request, "orders/checkout.html", {
-        "cart": summary, "form": form, "checkout_key": services.checkout_key_issue(request.session),
-    })
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "cart": summary,
+            "form": form,
+            "checkout_key": services.checkout_key_issue(request.session),
+        },
+    )
 
 
 @require_GET
@@ -106,7 +114,12 @@ def order_detail(request, reference: str):
     try:
         order = selectors.order_get_for_session(request.session, reference)
     except Order.DoesNotExist:
-        raise Http404("No such order in this session")
-    return render(request, "orders/order.html", {
-        "order": order, "country_name": dict(SHIPPING_COUNTRIES).get(order.country, order.country),
-    })
+        raise Http404("No such order in this session") from None
+    return render(
+        request,
+        "orders/order.html",
+        {
+            "order": order,
+            "country_name": dict(SHIPPING_COUNTRIES).get(order.country, order.country),
+        },
+    )

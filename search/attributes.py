@@ -89,8 +89,7 @@ def category_vote(neighbour_lists: list[list[knn.Neighbour]], product_id: int) -
     return CategoryVote(category_id, weight / total, votes)
 
 
-def predict_category(model: EmbeddingModel | None, product_id: int,
-                     images: list[tuple[int, np.ndarray]]) -> int | None:
+def predict_category(model: EmbeddingModel | None, product_id: int, images: list[tuple[int, np.ndarray]]) -> int | None:
     """The category the nearest catalogue images of other products agree on, or None when
     the vote is not confident (CategoryVote.confident) or there is nothing to vote with.
     `images` are the product's searchable images with their vectors under `model`."""
@@ -98,8 +97,7 @@ def predict_category(model: EmbeddingModel | None, product_id: int,
         return None
     limit = settings.CATEGORY_PREDICTION_NEIGHBOURS + len(images) + NEIGHBOUR_MARGIN
     neighbour_lists = [
-        knn.image_neighbours(model, vector, limit=limit, exclude_image_id=image_id)
-        for image_id, vector in images
+        knn.image_neighbours(model, vector, limit=limit, exclude_image_id=image_id) for image_id, vector in images
     ]
     vote = category_vote(neighbour_lists, product_id)
     return vote.category_id if vote.confident else None

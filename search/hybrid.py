@@ -48,8 +48,16 @@ def query_word_count(text: str) -> int:
     return len(words - STOP_WORDS)
 
 
-def fuse(visual: Sequence[Rescored], text_hits: Sequence[TextHit], *, method: str, words: int,
-         weight: float = 0.0, k: int = 60, exclude_product_id: int | None = None) -> list[Fused]:
+def fuse(
+    visual: Sequence[Rescored],
+    text_hits: Sequence[TextHit],
+    *,
+    method: str,
+    words: int,
+    weight: float = 0.0,
+    k: int = 60,
+    exclude_product_id: int | None = None,
+) -> list[Fused]:
     """Every product of either list once, best first (ties by product id).
 
     visual: one re-scored candidate per product, best first. text_hits: best first.
@@ -82,7 +90,11 @@ def fuse(visual: Sequence[Rescored], text_hits: Sequence[TextHit], *, method: st
     else:
         # Equal scores (products only the words found, all matching the same words) keep the
         # photo's order, then the text backend's.
-        position = {pid: index for index, pid in enumerate(
-            [*by_product, *(hit.product_id for hit in text_hits if hit.product_id not in by_product)])}
+        position = {
+            pid: index
+            for index, pid in enumerate(
+                [*by_product, *(hit.product_id for hit in text_hits if hit.product_id not in by_product)]
+            )
+        }
         order = sorted(scores, key=lambda pid: (-scores[pid], position[pid]))
     return [Fused(pid, scores[pid], by_product.get(pid), matched.get(pid, ())) for pid in order]

@@ -35,9 +35,11 @@ def hydrate(hits: list[SearchHit]) -> list[HydratedHit]:
     """Hits with their products, in the hits' order; a product that went inactive meanwhile is dropped."""
     products = products_by_id(hit.product_id for hit in hits)
     return [
-        HydratedHit(hit=hit, product=products[hit.product_id], image_id=_shown_image_id(products[hit.product_id],
-                                                                                       hit.image_id))
-        for hit in hits if hit.product_id in products
+        HydratedHit(
+            hit=hit, product=products[hit.product_id], image_id=_shown_image_id(products[hit.product_id], hit.image_id)
+        )
+        for hit in hits
+        if hit.product_id in products
     ]
 
 
@@ -59,9 +61,14 @@ def similar_product_cards(product_id: int, *, limit: int, known_active: bool = F
     rows = selectors.similar_products(product_id, limit)
     products = products_by_id(row.similar_id for row in rows)
     return [
-        SimilarCard(product=products[row.similar_id], rank=row.rank, score=row.score,
-                   image_id=_shown_image_id(products[row.similar_id], row.image_id))
-        for row in rows if row.similar_id in products
+        SimilarCard(
+            product=products[row.similar_id],
+            rank=row.rank,
+            score=row.score,
+            image_id=_shown_image_id(products[row.similar_id], row.image_id),
+        )
+        for row in rows
+        if row.similar_id in products
     ]
 
 

@@ -17,7 +17,6 @@ from vision import selectors as vision_selectors
 from vision.decoding import DecodedImage, ImageRejected, decode_image
 from vision.embedders import embed_picture, embedder_for
 
-
 # A shorter side says too little to search with. The long side may be at most
 # SHOPPER_PHOTO_MAX_ASPECT times the short one: a sliver embeds as noise, and the stored copy
 # (search.query_photos, long side 1024) keeps its short side >= 1024 / 16 = 64.
@@ -48,11 +47,15 @@ class CropBox:
         width, height = original_size
         box = (max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom))
         if box[2] - box[0] < 32 or box[3] - box[1] < 32:
-            raise ImageRejected("bad_crop", f"crop box {self.left},{self.top},{self.right},{self.bottom} "
-                                            f"leaves less than 32x32 pixels of a {width}x{height} image")
+            raise ImageRejected(
+                "bad_crop",
+                f"crop box {self.left},{self.top},{self.right},{self.bottom} "
+                f"leaves less than 32x32 pixels of a {width}x{height} image",
+            )
         scale_x, scale_y = picture.width / width, picture.height / height
-        return picture.crop((round(box[0] * scale_x), round(box[1] * scale_y),
-                             round(box[2] * scale_x), round(box[3] * scale_y)))
+        return picture.crop(
+            (round(box[0] * scale_x), round(box[1] * scale_y), round(box[2] * scale_x), round(box[3] * scale_y))
+        )
 
 
 def decode_shopper_photo(content: bytes) -> DecodedImage:
@@ -66,11 +69,14 @@ def decode_shopper_photo(content: bytes) -> DecodedImage:
     decoded = decode_image(content, min_side=SHOPPER_PHOTO_DECODE_SIDE)
     width, height = decoded.upright_size
     if min(width, height) < SHOPPER_PHOTO_MIN_SIDE:
-        raise ImageRejected("too_small",
-                            f"{width}x{height} is too small (short side under {SHOPPER_PHOTO_MIN_SIDE} px)")
+        raise ImageRejected(
+            "too_small", f"{width}x{height} is too small (short side under {SHOPPER_PHOTO_MIN_SIDE} px)"
+        )
     if max(width, height) > SHOPPER_PHOTO_MAX_ASPECT * min(width, height):
-        raise ImageRejected("too_narrow", f"{width}x{height} is too narrow (long side over "
-                                          f"{SHOPPER_PHOTO_MAX_ASPECT} times the short side)")
+        raise ImageRejected(
+            "too_narrow",
+            f"{width}x{height} is too narrow (long side over {SHOPPER_PHOTO_MAX_ASPECT} times the short side)",
+        )
     return decoded
 
 

@@ -25,9 +25,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from catalog import services as catalog_services
 from catalog.models import Product
 from search import attributes, selectors, similar
+from search.text import index_products
 from vision import knn
 from vision import selectors as vision_selectors
-from search.text import index_products
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ def _versions(product_ids: list[int], *, only_dirty: bool) -> dict[int, tuple[st
         return {product_id: (version, is_active) for product_id, version, is_active in cursor.fetchall()}
 
 
-def _write(product_id: int, version: str, colours: list[str], category_id: int | None,
-           rows: list[similar.SimilarRow]) -> bool:
+def _write(
+    product_id: int, version: str, colours: list[str], category_id: int | None, rows: list[similar.SimilarRow]
+) -> bool:
     """Store the results and clear the flag, unless the row changed since `version` was read.
     The text document is written by the caller, once for the batch, in the same transaction."""
     with transaction.atomic():
@@ -116,8 +117,9 @@ def products_refresh(product_ids: list[int], *, only_dirty: bool = True) -> int:
     except TRANSIENT_ERRORS:
         raise
     except Exception:
-        logger.exception("search documents not written; products stay dirty ids=%s",
-                         [product_id for product_id, _, _ in written])
+        logger.exception(
+            "search documents not written; products stay dirty ids=%s", [product_id for product_id, _, _ in written]
+        )
         return 0
     refreshed = len(written)
     # Other products' lists are brought up to date once the whole batch is written: a merge

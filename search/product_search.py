@@ -19,13 +19,13 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Brand, Category, ProductImage
-from search import hybrid, reranking, text
-from vision import knn
-from vision import selectors as vision_selectors
-from search.facets import Facets
-from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
 from catalog.product_filters import ProductFilters
 from catalog.url_fetch import FetchLimits, fetch_image_url
+from search import hybrid, reranking, text
+from search.facets import Facets
+from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
+from vision import knn
+from vision import selectors as vision_selectors
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,13 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     _validate(request)
     applied = _describe_filters(request.filters)
     if not request.has_picture:
-        found = text.search_text(request.text, filters=request.filters, limit=request.limit,
-                                 offset=request.offset, facets=True)
-        hits = [SearchHit(hit.product_id, hit.score, None, None, hit.matched_words,
-                          _why(None, hit.matched_words, applied)) for hit in found.hits]
+        found = text.search_text(
+            request.text, filters=request.filters, limit=request.limit, offset=request.offset, facets=True
+        )
+        hits = [
+            SearchHit(hit.product_id, hit.score, None, None, hit.matched_words, _why(None, hit.matched_words, applied))
+            for hit in found.hits
+        ]
         return SearchResults("text", hits, found.total, found.facets, applied)
 
     model = vision_selectors.embedding_model_active()
@@ -98,12 +101,22 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     wanted = request.offset + request.limit
     if request.text.strip():
         wanted = max(wanted, settings.SEARCH_HYBRID_PHOTO_CANDIDATES)
-    visual = photo_ranking(model, vector, wanted=wanted, filters=request.filters,
-                           exclude_product_id=exclude_product_id, exact=exact)
+    visual = photo_ranking(
+        model, vector, wanted=wanted, filters=request.filters, exclude_product_id=exclude_product_id, exact=exact
+    )
     if not request.text.strip():
-        page = visual[request.offset:wanted]
-        hits = [SearchHit(r.candidate.product_id, r.score, r.candidate.image_id, r.candidate.cosine, (),
-                          _why(r.candidate.cosine, (), applied)) for r in page]
+        page = visual[request.offset : wanted]
+        hits = [
+            SearchHit(
+                r.candidate.product_id,
+                r.score,
+                r.candidate.image_id,
+                r.candidate.cosine,
+                (),
+                _why(r.candidate.cosine, (), applied),
+            )
+            for r in page
+        ]
         return SearchResults("photo", hits, len(visual), None, applied)
     return _hybrid(request, visual, applied, exclude_product_id)
 
@@ -128,9 +141,11 @@ def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None
     """The photo's vector and, for a catalogue image, its product (left out of the results:
     a shopper asking for "more like this" has already seen it)."""
     if request.image_id is not None:
-        image = ProductImage.objects.filter(
-            pk=request.image_id, status__in=ProductImage.SEARCHABLE_STATUSES
-        ).only("pk", "product_id", "file").first()
+        image = (
+            ProductImage.objects.filter(pk=request.image_id, status__in=ProductImage.SEARCHABLE_STATUSES)
+            .only("pk", "product_id", "file")
+            .first()
+        )
         if image is None:
             raise InvalidSearch(f"image {request.image_id} is not a searchable catalogue image")
         if request.crop is None:
@@ -159,14 +174,25 @@ def _fetch_url(url: str) -> bytes:
     return fetch_image_url(url, limits=limits)
 
 
-def photo_ranking(model, vector: np.ndarray, *, wanted: int, filters: ProductFilters = ProductFilters(),
-                  exclude_product_id: int | None = None, exact: bool = False) -> list[reranking.Rescored]:
+def photo_ranking(
+    model,
+    vector: np.ndarray,
+    *,
+    wanted: int,
+    filters: ProductFilters = ProductFilters(),
+    exclude_product_id: int | None = None,
+    exact: bool = False,
+) -> list[reranking.Rescored]:
     """The products nearest to the photo's vector, best first, at least `wanted` of them when
     the catalogue has them: candidate images re-scored (search.reranking), the best image of
     each product kept."""
     candidates = knn.image_candidates(
-        model, vector, limit=max(settings.SEARCH_CANDIDATES, wanted * knn.CANDIDATES_PER_RESULT),
-        filters=filters, exclude_product_id=exclude_product_id, exact=exact,
+        model,
+        vector,
+        limit=max(settings.SEARCH_CANDIDATES, wanted * knn.CANDIDATES_PER_RESULT),
+        filters=filters,
+        exclude_product_id=exclude_product_id,
+        exact=exact,
     )
     return _best_per_product(reranking.rescore(vector, candidates, reranking.active_projection(model)))
 
@@ -181,22 +207,37 @@ def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Resc
     return best
 
 
-def _hybrid(request: SearchRequest, visual: list[reranking.Rescored], applied: tuple[str, ...],
-            exclude_product_id: int | None) -> SearchResults:
+def _hybrid(
+    request: SearchRequest, visual: list[reranking.Rescored], applied: tuple[str, ...], exclude_product_id: int | None
+) -> SearchResults:
     """The photo's products and the words' products fused (search.hybrid, SEARCH_HYBRID_METHOD).
     The total counts every product of either list; the facets are the words' (over every match)."""
-    found = text.search_text(request.text, filters=request.filters,
-                             limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True)
+    found = text.search_text(
+        request.text, filters=request.filters, limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True
+    )
     fused = hybrid.fuse(
-        visual, found.hits, method=settings.SEARCH_HYBRID_METHOD, words=hybrid.query_word_count(request.text),
-        weight=settings.SEARCH_HYBRID_TEXT_WEIGHT, k=settings.SEARCH_RRF_K, exclude_product_id=exclude_product_id,
+        visual,
+        found.hits,
+        method=settings.SEARCH_HYBRID_METHOD,
+        words=hybrid.query_word_count(request.text),
+        weight=settings.SEARCH_HYBRID_TEXT_WEIGHT,
+        k=settings.SEARCH_RRF_K,
+        exclude_product_id=exclude_product_id,
     )
     hits = []
-    for item in fused[request.offset:request.offset + request.limit]:
+    for item in fused[request.offset : request.offset + request.limit]:
         candidate = item.visual.candidate if item.visual else None
         cosine = candidate.cosine if candidate else None
-        hits.append(SearchHit(item.product_id, item.score, candidate.image_id if candidate else None, cosine,
-                              item.matched_words, _why(cosine, item.matched_words, applied)))
+        hits.append(
+            SearchHit(
+                item.product_id,
+                item.score,
+                candidate.image_id if candidate else None,
+                cosine,
+                item.matched_words,
+                _why(cosine, item.matched_words, applied),
+            )
+        )
     return SearchResults("hybrid", hits, len(fused), found.facets, applied)
 
 

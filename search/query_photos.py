@@ -16,14 +16,14 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from vision.decoding import encode_jpeg
 from search.photo_search import SHOPPER_PHOTO_DECODE_SIDE, CropBox, decode_shopper_photo
+from vision.decoding import encode_jpeg
 
 QUERY_PHOTO_DIR = "query-photos"
 QUERY_PHOTO_MAX_SIDE = SHOPPER_PHOTO_DECODE_SIDE  # long side of the stored copy
@@ -74,8 +74,11 @@ def query_photo_store(content: bytes) -> StoredQueryPhoto:
     picture = decoded.image
     if max(picture.size) > QUERY_PHOTO_MAX_SIDE:
         ratio = QUERY_PHOTO_MAX_SIDE / max(picture.size)
-        picture = picture.resize((max(1, round(picture.width * ratio)), max(1, round(picture.height * ratio))),
-                                 Image.Resampling.LANCZOS, reducing_gap=3.0)
+        picture = picture.resize(
+            (max(1, round(picture.width * ratio)), max(1, round(picture.height * ratio))),
+            Image.Resampling.LANCZOS,
+            reducing_gap=3.0,
+        )
     data = encode_jpeg(picture, quality=QUERY_PHOTO_QUALITY)
     token = hashlib.sha256(data).hexdigest()[:TOKEN_LENGTH]
     path = _path(token)
@@ -103,7 +106,7 @@ def query_photos_cleanup(*, max_age: timedelta = QUERY_PHOTO_MAX_AGE, now: datet
     """Delete stored query photos older than max_age; the number deleted. Idempotent and safe
     beside uploads and other runs (a file gone meanwhile is skipped), so a periodic task can
     call it as often as it likes."""
-    cutoff = (now or datetime.now(timezone.utc)) - max_age
+    cutoff = (now or datetime.now(UTC)) - max_age
     try:
         _folders, files = default_storage.listdir(QUERY_PHOTO_DIR)
     except FileNotFoundError:
@@ -116,7 +119,7 @@ def query_photos_cleanup(*, max_age: timedelta = QUERY_PHOTO_MAX_AGE, now: datet
         except (FileNotFoundError, OSError):
             continue
         if modified.tzinfo is None:
-            modified = modified.replace(tzinfo=timezone.utc)
+            modified = modified.replace(tzinfo=UTC)
         if modified < cutoff:
             try:
                 default_storage.delete(path)

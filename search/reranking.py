@@ -86,8 +86,9 @@ def _catalogue_vectors(model: EmbeddingModel, exclude_category_ids=()) -> tuple[
     return vectors, np.array([row[1] for row in rows], dtype=np.int64)
 
 
-def fit_arrays(vectors: np.ndarray, categories: np.ndarray, *, dimension: int,
-               regularisation: float) -> tuple[np.ndarray, np.ndarray]:
+def fit_arrays(
+    vectors: np.ndarray, categories: np.ndarray, *, dimension: int, regularisation: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(mean, matrix) of centring + PCA + within-category whitening, from labelled vectors."""
     vectors = vectors.astype(np.float64)
     mean = vectors.mean(axis=0)
@@ -107,13 +108,18 @@ def fit_arrays(vectors: np.ndarray, categories: np.ndarray, *, dimension: int,
     # directions no category varies in must not be blown up.
     within += regularisation * np.trace(within) / within.shape[0] * np.eye(within.shape[0])
     values, vectors_w = np.linalg.eigh(within)
-    whitening = vectors_w @ np.diag(values ** -0.5) @ vectors_w.T
+    whitening = vectors_w @ np.diag(values**-0.5) @ vectors_w.T
     return mean.astype(np.float32), (basis @ whitening).astype(np.float32)
 
 
-def projection_fit(model: EmbeddingModel, *, dimension: int | None = None,
-                   regularisation: float | None = None, activate: bool = True,
-                   exclude_category_ids=()) -> SearchProjection:
+def projection_fit(
+    model: EmbeddingModel,
+    *,
+    dimension: int | None = None,
+    regularisation: float | None = None,
+    activate: bool = True,
+    exclude_category_ids=(),
+) -> SearchProjection:
     """Fit a projection on the catalogue's current vectors and categories; store it as a new
     version (the active one unless activate=False). Raises CannotFitProjection.
 
@@ -146,7 +152,8 @@ def projection_fit(model: EmbeddingModel, *, dimension: int | None = None,
     }
     with transaction.atomic():
         projection, _ = SearchProjection.objects.get_or_create(
-            embedding_model=model, version=version,
+            embedding_model=model,
+            version=version,
             defaults={"dimension": dimension, "arrays": arrays, "fit": fit},
         )
         if activate:
@@ -206,9 +213,9 @@ def projection_activate(projection: SearchProjection) -> None:
 
 def projection_deactivate(model: EmbeddingModel) -> int:
     """Back to raw cosine (plus the category vote) for this model version."""
-    return SearchProjection.objects.filter(
-        embedding_model=model, status=SearchProjection.Status.ACTIVE
-    ).update(status=SearchProjection.Status.RETIRED)
+    return SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE).update(
+        status=SearchProjection.Status.RETIRED
+    )
 
 
 # ---------------------------------------------------------------------------

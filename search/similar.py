@@ -30,8 +30,8 @@ from django.db.models import F
 
 from catalog import services as catalog_services
 from catalog.models import Product
-from vision import knn
 from search.models import SimilarProduct
+from vision import knn
 from vision.models import EmbeddingModel
 
 # Scores are cosines computed by PostgreSQL from the same stored halfvecs on every path,
@@ -50,8 +50,9 @@ def _ranked(rows) -> list[SimilarRow]:
     return sorted(rows, key=lambda row: (-row.score, row.similar_id))[: settings.SIMILAR_PRODUCTS_COUNT]
 
 
-def similar_compute(model: EmbeddingModel | None, product_id: int,
-                    images: list[tuple[int, np.ndarray]]) -> list[SimilarRow]:
+def similar_compute(
+    model: EmbeddingModel | None, product_id: int, images: list[tuple[int, np.ndarray]]
+) -> list[SimilarRow]:
     """The SIMILAR_PRODUCTS_COUNT active products most similar to this one, best first, from
     its searchable images' vectors (`images`: [(image_id, vector)] under `model`). One kNN
     query per image; the union of each image's top products holds the overall top."""
@@ -72,11 +73,14 @@ def similar_store(product_id: int, rows: list[SimilarRow]) -> None:
     """Replace the product's cached rows with `rows` (in order) in one transaction."""
     with transaction.atomic():
         SimilarProduct.objects.filter(product_id=product_id).delete()
-        SimilarProduct.objects.bulk_create([
-            SimilarProduct(product_id=product_id, similar_id=row.similar_id, rank=rank, score=row.score,
-                           image_id=row.image_id)
-            for rank, row in enumerate(rows, start=1)
-        ])
+        SimilarProduct.objects.bulk_create(
+            [
+                SimilarProduct(
+                    product_id=product_id, similar_id=row.similar_id, rank=rank, score=row.score, image_id=row.image_id
+                )
+                for rank, row in enumerate(rows, start=1)
+            ]
+        )
 
 
 DIRTY = "dirty"
@@ -102,7 +106,8 @@ def _merged(current: list[SimilarRow], product_id: int, new: knn.PairScore | Non
 def _lists(product_ids: list[int]) -> dict[int, list[SimilarRow]]:
     lists: dict[int, list[SimilarRow]] = defaultdict(list)
     rows = (
-        SimilarProduct.objects.filter(product_id__in=product_ids).order_by("product_id", "rank")
+        SimilarProduct.objects.filter(product_id__in=product_ids)
+        .order_by("product_id", "rank")
         .values_list("product_id", "similar_id", "score", "image_id")
     )
     for product_id, similar_id, score, image_id in rows:
@@ -116,8 +121,9 @@ class SyncOutcome:
     dirty: list[int]  # products marked search-dirty (their refresh is queued on commit)
 
 
-def similar_sync_neighbours(model: EmbeddingModel, product_id: int, *, is_active: bool,
-                            rows: list[SimilarRow]) -> SyncOutcome:
+def similar_sync_neighbours(
+    model: EmbeddingModel, product_id: int, *, is_active: bool, rows: list[SimilarRow]
+) -> SyncOutcome:
     """Bring other products' cached lists up to date with this product's current images (see
     the module docstring). `rows` is this product's freshly computed list."""
     listing = set(SimilarProduct.objects.filter(similar_id=product_id).values_list("product_id", flat=True))
@@ -134,7 +140,9 @@ def similar_sync_neighbours(model: EmbeddingModel, product_id: int, *, is_active
         # Lock the lists' owners in id order (no deadlock with another sync or a refresh of
         # them), then decide again on what is stored now.
         locked = list(
-            Product.objects.filter(pk__in=candidates).order_by("pk").select_for_update(no_key=True)
+            Product.objects.filter(pk__in=candidates)
+            .order_by("pk")
+            .select_for_update(no_key=True)
             .values_list("pk", flat=True)
         )
         current = _lists(locked)
@@ -148,12 +156,15 @@ def similar_sync_neighbours(model: EmbeddingModel, product_id: int, *, is_active
                 replaced[other] = outcome
         if replaced:
             SimilarProduct.objects.filter(product_id__in=list(replaced)).delete()
-            SimilarProduct.objects.bulk_create([
-                SimilarProduct(product_id=other, similar_id=row.similar_id, rank=rank, score=row.score,
-                               image_id=row.image_id)
-                for other, new_rows in replaced.items()
-                for rank, row in enumerate(new_rows, start=1)
-            ])
+            SimilarProduct.objects.bulk_create(
+                [
+                    SimilarProduct(
+                        product_id=other, similar_id=row.similar_id, rank=rank, score=row.score, image_id=row.image_id
+                    )
+                    for other, new_rows in replaced.items()
+                    for rank, row in enumerate(new_rows, start=1)
+                ]
+            )
             # A new row version (xmin) without marking dirty: a refresh of one of these that
             # computed its list before this merge must not overwrite it (search.product_refresh).
             Product.objects.filter(pk__in=list(replaced)).update(search_dirty=F("search_dirty"))

@@ -76,7 +76,7 @@ class Query:
         if not any(name == "page" for name, _ in self.pairs):
             return Query(self.path, (*self.pairs, page), self.order)
         first = next(n for n, (name, _) in enumerate(self.pairs) if name == "page")
-        rest = tuple(pair for pair in self.pairs[first + 1:] if pair[0] != "page")
+        rest = tuple(pair for pair in self.pairs[first + 1 :] if pair[0] != "page")
         return Query(self.path, (*self.pairs[:first], page, *rest), self.order)
 
     def url(self) -> str:
@@ -98,8 +98,9 @@ class Chip:
     value: str
 
 
-def filter_chips(query: Query, chosen: Iterable[tuple[str, str]], value_labels: Mapping[str, Mapping[str, str]],
-                 in_stock_label: str) -> list[Chip]:
+def filter_chips(
+    query: Query, chosen: Iterable[tuple[str, str]], value_labels: Mapping[str, Mapping[str, str]], in_stock_label: str
+) -> list[Chip]:
     """One removable chip per chosen filter (name, cleaned value), in the order given, labelled
     "Brand: <label>" with the value's label from value_labels (else the value itself). Each
     links to the listing without that filter (a colour: without that colour) on page 1."""
@@ -134,8 +135,15 @@ class FacetGroup:
     options: list[FacetOption] = field(default_factory=list)
 
 
-def facet_options(name: str, values: Iterable[tuple[str, str, int | None]], chosen: Collection[str],
-                  query: Query | None = None, *, keep_chosen: bool = False, nested: bool = False) -> list[FacetOption]:
+def facet_options(
+    name: str,
+    values: Iterable[tuple[str, str, int | None]],
+    chosen: Collection[str],
+    query: Query | None = None,
+    *,
+    keep_chosen: bool = False,
+    nested: bool = False,
+) -> list[FacetOption]:
     """A filter's options (value, label, count), those in `chosen` (cleaned values) selected.
     With a query each option links to the listing with it chosen (a colour alongside the
     others; any other filter instead of its value) or, when selected, without it; without
@@ -188,7 +196,9 @@ def pagination(query: Query, paginator: Paginator, number: int) -> Pagination | 
         for page in paginator.get_elided_page_range(min(number, paginator.num_pages), on_each_side=1, on_ends=1)
     ]
     return Pagination(
-        number=number, num_pages=paginator.num_pages, links=links,
+        number=number,
+        num_pages=paginator.num_pages,
+        links=links,
         previous_url=query.on_page(number - 1).url() if number > 1 else "",
         next_url=query.on_page(number + 1).url() if number < paginator.num_pages else "",
     )

@@ -23,10 +23,10 @@ from django.conf import settings
 
 from catalog.product_filters import PRICE_BUCKETS, colour_names_read_leniently
 from catalog.selectors import DEFAULT_SORT, PRODUCT_SORTS
-from vision.colours import NAMES as COLOUR_NAMES
 from search.photo_search import CropBox
 from search.product_search import MAX_PHOTO_DEPTH
 from search.query_photos import TOKEN_RE
+from vision.colours import NAMES as COLOUR_NAMES
 
 
 class ColourListField(forms.Field):
@@ -91,12 +91,12 @@ def parse_crop(value: str) -> CropBox | None:
         return None
     match = CROP_RE.match(value)
     if not match:
-        raise forms.ValidationError("The crop box must be four whole numbers: left,top,right,bottom.",
-                                    code="bad_crop")
+        raise forms.ValidationError("The crop box must be four whole numbers: left,top,right,bottom.", code="bad_crop")
     left, top, right, bottom = (int(group) for group in match.groups())
     if right <= left or bottom <= top:
-        raise forms.ValidationError("The crop box must have its right edge after its left and its bottom "
-                                    "below its top.", code="bad_crop")
+        raise forms.ValidationError(
+            "The crop box must have its right edge after its left and its bottom below its top.", code="bad_crop"
+        )
     return CropBox(left, top, right, bottom)
 
 
@@ -104,15 +104,22 @@ class SearchForm(forms.Form):
     """GET /search/: what to search for and how to narrow it. Every field optional."""
 
     q = forms.CharField(required=False, max_length=200, strip=True)
-    photo = forms.RegexField(TOKEN_RE, required=False,
-                             error_messages={"invalid": "That photo link is not valid; upload the photo again."})
+    photo = forms.RegexField(
+        TOKEN_RE, required=False, error_messages={"invalid": "That photo link is not valid; upload the photo again."}
+    )
     crop = forms.CharField(required=False, max_length=40)
     category = forms.SlugField(required=False, max_length=255)
     brand = forms.SlugField(required=False, max_length=255)
-    colour = forms.MultipleChoiceField(required=False, choices=[(name, name) for name in COLOUR_NAMES],
-                                       error_messages={"invalid_choice": "There is no colour “%(value)s”."})
-    price = forms.ChoiceField(required=False, choices=[("", "any")] + list(PRICE_BUCKETS.items()),
-                              error_messages={"invalid_choice": "There is no price range “%(value)s”."})
+    colour = forms.MultipleChoiceField(
+        required=False,
+        choices=[(name, name) for name in COLOUR_NAMES],
+        error_messages={"invalid_choice": "There is no colour “%(value)s”."},
+    )
+    price = forms.ChoiceField(
+        required=False,
+        choices=[("", "any")] + list(PRICE_BUCKETS.items()),
+        error_messages={"invalid_choice": "There is no price range “%(value)s”."},
+    )
     in_stock = forms.BooleanField(required=False)
     page = forms.CharField(required=False)  # read leniently by clean_page: a bad page is page 1
 
@@ -137,8 +144,10 @@ class PhotoUploadForm(forms.Form):
     """POST /search/photo/ (multipart): the photo, optional words, an optional crop box in the
     uploaded picture's upright pixels, either as `crop` ("l,t,r,b") or as the four fields."""
 
-    photo = forms.FileField(allow_empty_file=True,  # an empty file gets the decoder's message
-                            error_messages={"required": "Choose a photo to search with."})
+    photo = forms.FileField(
+        allow_empty_file=True,  # an empty file gets the decoder's message
+        error_messages={"required": "Choose a photo to search with."},
+    )
     q = forms.CharField(required=False, max_length=200, strip=True)
     crop = forms.CharField(required=False, max_length=40)
     crop_left = forms.IntegerField(required=False, min_value=0)
@@ -152,7 +161,9 @@ class PhotoUploadForm(forms.Form):
         if photo.size > limit:
             raise forms.ValidationError(
                 f"The photo is {size_text(photo.size)}; the limit is {size_text(limit)}. "
-                "Try a smaller photo or a screenshot.", code="too_large")
+                "Try a smaller photo or a screenshot.",
+                code="too_large",
+            )
         return photo
 
     def clean(self):
@@ -161,8 +172,9 @@ class PhotoUploadForm(forms.Form):
         try:
             if any(side is not None for side in sides):
                 if any(side is None for side in sides):
-                    raise forms.ValidationError("The crop box needs all four of left, top, right and bottom.",
-                                                code="bad_crop")
+                    raise forms.ValidationError(
+                        "The crop box needs all four of left, top, right and bottom.", code="bad_crop"
+                    )
                 data["crop_box"] = parse_crop(",".join(str(side) for side in sides))
             else:
                 data["crop_box"] = parse_crop(data.get("crop", ""))
@@ -173,5 +185,7 @@ class PhotoUploadForm(forms.Form):
 
 def upload_too_large_message(content_length: int) -> str:
     """For a request refused on its Content-Length, before the body is read."""
-    return (f"The upload is {size_text(content_length)}; the limit is {size_text(settings.API_MAX_UPLOAD_BYTES)}. "
-            "Try a smaller photo or a screenshot.")
+    return (
+        f"The upload is {size_text(content_length)}; the limit is {size_text(settings.API_MAX_UPLOAD_BYTES)}. "
+        "Try a smaller photo or a screenshot."
+    )

@@ -17,7 +17,7 @@ REMEMBERED_PHOTOS = 20
 def query_photo_remember(session, token: str) -> None:
     """The session uploaded this photo: it may see it (the oldest of too many is forgotten)."""
     tokens = [known for known in session.get(SESSION_KEY, []) if known != token]
-    session[SESSION_KEY] = [*tokens[-(REMEMBERED_PHOTOS - 1):], token]
+    session[SESSION_KEY] = [*tokens[-(REMEMBERED_PHOTOS - 1) :], token]
 
 
 def query_photo_viewable(request, token: str) -> bool:

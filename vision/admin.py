@@ -12,12 +12,22 @@ from vision.models import EmbeddingModel
 
 @admin.register(EmbeddingModel)
 class EmbeddingModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "variant", "dimension", "status", "vector_count", "created_at",
-                    "activated_at"]
+    list_display = ["name", "version", "variant", "dimension", "status", "vector_count", "created_at", "activated_at"]
     list_filter = ["status", "variant"]
     search_fields = ["name", "version", "checksum"]
-    fields = ["name", "version", "variant", "dimension", "status", "vector_count", "checksum", "file_name",
-              "preprocessing", "created_at", "activated_at"]
+    fields = [
+        "name",
+        "version",
+        "variant",
+        "dimension",
+        "status",
+        "vector_count",
+        "checksum",
+        "file_name",
+        "preprocessing",
+        "created_at",
+        "activated_at",
+    ]
     readonly_fields = fields
     actions = ["rebuild_and_switch"]
 
@@ -43,9 +53,7 @@ class EmbeddingModelAdmin(admin.ModelAdmin):
         count = getattr(obj, "_vector_count", None)
         return obj.embeddings.count() if count is None else count
 
-    @admin.action(
-        description="Rebuild the catalogue with this version and switch to it", permissions=["rebuild"]
-    )
+    @admin.action(description="Rebuild the catalogue with this version and switch to it", permissions=["rebuild"])
     def rebuild_and_switch(self, request, queryset):
         selected = list(queryset[:2])
         if len(selected) != 1:

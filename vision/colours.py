@@ -86,14 +86,20 @@ _LINEAR = np.where(
     ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
 ).astype(np.float32)
 _RGB_TO_LMS = np.array(
-    [[0.4122214708, 0.5363325363, 0.0514459929],
-     [0.2119034982, 0.6806995451, 0.1073969566],
-     [0.0883024619, 0.2817188376, 0.6299787005]], dtype=np.float32,
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ],
+    dtype=np.float32,
 )
 _LMS_TO_OKLAB = np.array(
-    [[0.2104542553, 0.7936177850, -0.0040720468],
-     [1.9779984951, -2.4285922050, 0.4505937099],
-     [0.0259040371, 0.7827717662, -0.8086757660]], dtype=np.float32,
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ],
+    dtype=np.float32,
 )
 
 
@@ -144,9 +150,7 @@ def _sample(picture: Image.Image) -> np.ndarray:
     width, height = picture.size
     scale = SAMPLE_SIDE / max(width, height)
     if scale < 1:
-        picture = picture.resize(
-            (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BOX
-        )
+        picture = picture.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BOX)
     return np.asarray(picture)
 
 
@@ -156,9 +160,10 @@ def _foreground_mask(lab: np.ndarray) -> np.ndarray:
     keep_all = np.ones((height, width), dtype=bool)
     if height < 8 or width < 8:
         return keep_all
-    ring = np.concatenate([lab[0], lab[-1], lab[1:-1, 0], lab[1:-1, -1],
-                           lab[1], lab[-2], lab[2:-2, 1], lab[2:-2, -2]])  # two pixels deep
-    middle = lab[height // 4: height - height // 4, width // 4: width - width // 4].reshape(-1, 3)
+    ring = np.concatenate(
+        [lab[0], lab[-1], lab[1:-1, 0], lab[1:-1, -1], lab[1], lab[-2], lab[2:-2, 1], lab[2:-2, -2]]
+    )  # two pixels deep
+    middle = lab[height // 4 : height - height // 4, width // 4 : width - width // 4].reshape(-1, 3)
     centres, counts = _kmeans(ring, BACKDROP_CLUSTERS)
     backdrop = []
     for centre, count in zip(centres, counts):

@@ -38,8 +38,12 @@ OPAQUE_REDUCIBLE_MODES = frozenset({"RGB", "L", "CMYK", "YCbCr", "LAB", "HSV"})
 GREY_DEEP_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 # How each EXIF orientation is undone (as PIL.ImageOps.exif_transpose does).
 UPRIGHT_BY_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
 
@@ -98,11 +102,14 @@ class DecodedImage:
     def upright_size(self) -> tuple[int, int]:
         """Full-resolution size as displayed. From the orientation, not the decoded picture's
         proportions: a near-square picture reduced with rounding up can flip those."""
-        return (self.original_height, self.original_width) if self.turned else (self.original_width, self.original_height)
+        return (
+            (self.original_height, self.original_width) if self.turned else (self.original_width, self.original_height)
+        )
 
 
-def decode_image(content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None,
-                 min_side: int | None = None) -> DecodedImage:
+def decode_image(
+    content: bytes, *, max_pixels: int | None = None, max_decode_mb: int | None = None, min_side: int | None = None
+) -> DecodedImage:
     """Decode to upright RGB, first frame of an animation. Refused before decoding (ImageRejected):
     over max_pixels, or needing more than max_decode_mb of memory (defaults: settings
     IMAGE_MAX_PIXELS, IMAGE_DECODE_MAX_MB); at most IMAGE_DECODE_CONCURRENCY decodes run at
@@ -188,7 +195,9 @@ def to_rgb(image: Image.Image, *, grey_peak: int | None = None) -> Image.Image:
     return image.convert("RGB")
 
 
-def make_derivatives(image: Image.Image, sizes: dict[str, int] = DERIVATIVE_SIZES, quality: int = 85) -> dict[str, bytes]:
+def make_derivatives(
+    image: Image.Image, sizes: dict[str, int] = DERIVATIVE_SIZES, quality: int = 85
+) -> dict[str, bytes]:
     """JPEG bytes per size name, long side bounded (never enlarged)."""
     derivatives = {}
     for name, long_side in sizes.items():

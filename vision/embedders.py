@@ -14,9 +14,9 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from vision.models import EmbeddingModel
 from vision.onnx_model.build import build_model, default_models_dir, file_sha256
 from vision.onnx_model.runtime import ImageEmbedder, l2_normalize
-from vision.models import EmbeddingModel
 
 _embedders: dict[int, ImageEmbedder] = {}
 _lock = threading.Lock()

@@ -84,9 +84,14 @@ class ProductMatch:
 CANDIDATES_PER_RESULT = 4
 
 
-def products_nearest(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
-                     filters: ProductFilters = ProductFilters(), exclude_product_id: int | None = None
-                     ) -> list[ProductMatch]:
+def products_nearest(
+    model: EmbeddingModel,
+    vector: np.ndarray,
+    *,
+    limit: int,
+    filters: ProductFilters = ProductFilters(),
+    exclude_product_id: int | None = None,
+) -> list[ProductMatch]:
     """Active products whose images are nearest to `vector`, one result per product, best first.
 
     The filters are applied during the HNSW scan; pgvector's iterative scan keeps
@@ -145,9 +150,15 @@ def image_vector(model: EmbeddingModel, image_id: int) -> np.ndarray | None:
 CANDIDATE_EF_SEARCH_FACTOR = 2
 
 
-def image_candidates(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
-                     filters: ProductFilters = ProductFilters(), exclude_product_id: int | None = None,
-                     exact: bool = False) -> list[Candidate]:
+def image_candidates(
+    model: EmbeddingModel,
+    vector: np.ndarray,
+    *,
+    limit: int,
+    filters: ProductFilters = ProductFilters(),
+    exclude_product_id: int | None = None,
+    exact: bool = False,
+) -> list[Candidate]:
     """The `limit` searchable images nearest to `vector` among products passing `filters`, with
     their vectors and their product's category (its own, else the predicted one), best first:
     the candidates search.reranking re-scores.
@@ -176,8 +187,10 @@ def image_candidates(model: EmbeddingModel, vector: np.ndarray, *, limit: int,
             """,
             [literal, model.pk, *params, literal, limit],
         )
-        return [Candidate(image_id, product_id, category_id, float(cosine), halfvec_from_send(data))
-                for image_id, product_id, category_id, cosine, data in cursor.fetchall()]
+        return [
+            Candidate(image_id, product_id, category_id, float(cosine), halfvec_from_send(data))
+            for image_id, product_id, category_id, cosine, data in cursor.fetchall()
+        ]
 
 
 def product_image_vectors(model: EmbeddingModel, product_ids: list[int]) -> dict[int, list[tuple[int, np.ndarray]]]:

@@ -25,17 +25,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog import services as catalog_services
-from vision.quality import QualityMeasures, hamming_distance, measure_quality
-from catalog.models import Category, ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
-from vision.decoding import ImageRejected, decode_image, encode_jpeg, make_derivatives
-from vision import knn
+from catalog.models import Category, ProductImage
+from vision import knn, metrics, services
 from vision import selectors as vision_selectors
-from vision import metrics, services
 from vision.colours import dominant_colours
+from vision.decoding import ImageRejected, decode_image, encode_jpeg, make_derivatives
 from vision.embedders import embed_picture
-from vision.onnx_model.preprocess import RESIZE, resize_short_side
 from vision.models import EmbeddingModel, ImageEmbedding
+from vision.onnx_model.preprocess import RESIZE, resize_short_side
+from vision.quality import QualityMeasures, hamming_distance, measure_quality
 from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
@@ -123,13 +122,19 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
             return _reject(image, Reason.MISSING_FILE, "file is missing from storage")
     sha256 = hashlib.sha256(content).hexdigest()
     same_bytes = list(  # one query for both duplicate checks
-        ProductImage.objects.filter(sha256=sha256).exclude(pk=image.pk).order_by("pk")
+        ProductImage.objects.filter(sha256=sha256)
+        .exclude(pk=image.pk)
+        .order_by("pk")
         .values_list("pk", "product_id", "status")
     )
     twin = next((pk for pk, product_id, _ in same_bytes if product_id == image.product_id), None)
     if twin is not None:  # one picture twice on a product is a duplicate upload, not a second view
-        return _reject(image, Reason.EXACT_DUPLICATE, f"the same picture is already image {twin} of this product",
-                       duplicate_of=twin)
+        return _reject(
+            image,
+            Reason.EXACT_DUPLICATE,
+            f"the same picture is already image {twin} of this product",
+            duplicate_of=twin,
+        )
     # Only an earlier image (lower id) makes this one a copy: of two uploads of the same bytes
     # the first stays ready whichever is processed first (and _store re-checks under a lock).
     elsewhere = next((pk for pk, _, status in same_bytes if pk < image.pk and status != Status.REJECTED), None)
@@ -160,11 +165,22 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
     with _stage("checks"):
         verdict = _judge(image, elsewhere, quality, models[0], vectors[models[0].pk], byte_identical=byte_identical)
     with _stage("store"):
-        stored = _store(image, verdict, vectors, fields={
-            "sha256": sha256, "width": width, "height": height, "format": decoded.format,
-            "blur": quality.blur, "brightness": quality.brightness, "phash": quality.phash, "colours": colours,
-            **derivative_names,
-        })
+        stored = _store(
+            image,
+            verdict,
+            vectors,
+            fields={
+                "sha256": sha256,
+                "width": width,
+                "height": height,
+                "format": decoded.format,
+                "blur": quality.blur,
+                "brightness": quality.brightness,
+                "phash": quality.phash,
+                "colours": colours,
+                **derivative_names,
+            },
+        )
     if not stored:
         return None
     metrics.IMAGES_PROCESSED.labels(verdict.status).inc()
@@ -197,8 +213,15 @@ def _store_derivatives(image: ProductImage, decoded, sha256: str, working) -> di
     return wanted
 
 
-def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures, model: EmbeddingModel,
-           vector: np.ndarray, *, byte_identical: set[int] = frozenset()) -> Verdict:
+def _judge(
+    image: ProductImage,
+    same_bytes: int | None,
+    quality: QualityMeasures,
+    model: EmbeddingModel,
+    vector: np.ndarray,
+    *,
+    byte_identical: set[int] = frozenset(),
+) -> Verdict:
     verdict = Verdict()
     if quality.blur < settings.IMAGE_BLUR_THRESHOLD:
         verdict.flag(Reason.BLURRED, f"blurred (sharpness {quality.blur:.0f} < {settings.IMAGE_BLUR_THRESHOLD:g})")
@@ -214,8 +237,11 @@ def _judge(image: ProductImage, same_bytes: int | None, quality: QualityMeasures
         # as a near duplicate the earlier one would be flagged for a later copy processed first.
         near = next((n for n in neighbours if n.image_id not in byte_identical and _near_duplicate(n, quality)), None)
         if near is not None:
-            verdict.flag(Reason.NEAR_DUPLICATE, f"near duplicate of image {near.image_id} (cosine {near.cosine:.3f})",
-                         duplicate_of=near.image_id)
+            verdict.flag(
+                Reason.NEAR_DUPLICATE,
+                f"near duplicate of image {near.image_id} (cosine {near.cosine:.3f})",
+                duplicate_of=near.image_id,
+            )
     _judge_category(verdict, image, model, neighbours)
     return verdict
 
@@ -230,8 +256,9 @@ def _near_duplicate(neighbour: knn.Neighbour, quality: QualityMeasures) -> bool:
     )
 
 
-def _judge_category(verdict: Verdict, image: ProductImage, model: EmbeddingModel,
-                    neighbours: list[knn.Neighbour]) -> None:
+def _judge_category(
+    verdict: Verdict, image: ProductImage, model: EmbeddingModel, neighbours: list[knn.Neighbour]
+) -> None:
     """Flag when the nearest images of *other* products overwhelmingly share one other category."""
     own = image.product.category_id
     wanted = settings.IMAGE_MISCATEGORISED_NEIGHBOURS
@@ -245,7 +272,8 @@ def _judge_category(verdict: Verdict, image: ProductImage, model: EmbeddingModel
     # category by category): judge only once the own category has as many images.
     established = len(
         ImageEmbedding.objects.filter(model=model, image__product__category_id=own)
-        .exclude(image__product_id=image.product_id).values("pk")[:wanted]
+        .exclude(image__product_id=image.product_id)
+        .values("pk")[:wanted]
     )
     if established < wanted:
         return
@@ -261,8 +289,13 @@ def _store(image: ProductImage, verdict: Verdict, vectors: dict[int, np.ndarray]
         # The row lock of the UPDATE re-checks the file: if it was deleted or staff replaced
         # the file meanwhile, nothing is written (that change queued its own run).
         updated = ProductImage.objects.filter(pk=image.pk, file=image.file.name).update(
-            status=verdict.status, reason=verdict.reason, reason_codes=verdict.codes,
-            duplicate_of_id=verdict.duplicate_of, processed_at=timezone.now(), updated_at=timezone.now(), **fields,
+            status=verdict.status,
+            reason=verdict.reason,
+            reason_codes=verdict.codes,
+            duplicate_of_id=verdict.duplicate_of,
+            processed_at=timezone.now(),
+            updated_at=timezone.now(),
+            **fields,
         )
         if not updated:
             # Nor the later copies _settle_copies flagged against bytes this image no longer has.
@@ -297,8 +330,11 @@ def _settle_copies(image: ProductImage, sha256: str, verdict: Verdict) -> None:
     now, so a later copy may have settled first: it is flagged here, and this image is
     flagged if an earlier copy settled meanwhile."""
     copies = list(
-        ProductImage.objects.filter(sha256=sha256).exclude(product_id=image.product_id)
-        .exclude(status=Status.REJECTED).order_by("pk").values_list("pk", "status", "reason_codes", "reason")
+        ProductImage.objects.filter(sha256=sha256)
+        .exclude(product_id=image.product_id)
+        .exclude(status=Status.REJECTED)
+        .order_by("pk")
+        .values_list("pk", "status", "reason_codes", "reason")
     )
     earlier = next((pk for pk, *_ in copies if pk < image.pk), None)
     if earlier is not None:
@@ -308,8 +344,10 @@ def _settle_copies(image: ProductImage, sha256: str, verdict: Verdict) -> None:
         if status in (Status.READY, Status.FLAGGED) and Reason.EXACT_DUPLICATE not in codes:
             message = f"exact duplicate of image {image.pk}"
             ProductImage.objects.filter(pk=pk).update(
-                status=Status.FLAGGED, reason_codes=[*codes, Reason.EXACT_DUPLICATE],
-                reason="; ".join(filter(None, [reason, message]))[:255], duplicate_of_id=image.pk,
+                status=Status.FLAGGED,
+                reason_codes=[*codes, Reason.EXACT_DUPLICATE],
+                reason="; ".join(filter(None, [reason, message]))[:255],
+                duplicate_of_id=image.pk,
                 updated_at=timezone.now(),
             )
             metrics.IMAGES_FLAGGED.labels(Reason.EXACT_DUPLICATE).inc()
@@ -318,8 +356,15 @@ def _settle_copies(image: ProductImage, sha256: str, verdict: Verdict) -> None:
 def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int | None = None) -> str | None:
     with transaction.atomic():
         updated = ProductImage.objects.filter(pk=image.pk, file=image.file.name).update(
-            status=Status.REJECTED, reason=message[:255], reason_codes=[code], duplicate_of=duplicate_of,
-            thumbnail="", display="", colours={}, processed_at=timezone.now(), updated_at=timezone.now(),
+            status=Status.REJECTED,
+            reason=message[:255],
+            reason_codes=[code],
+            duplicate_of=duplicate_of,
+            thumbnail="",
+            display="",
+            colours={},
+            processed_at=timezone.now(),
+            updated_at=timezone.now(),
         )
         if updated:  # else the file changed meanwhile and its own run owns the vectors
             services.image_embeddings_delete(image.pk)
@@ -335,8 +380,10 @@ def _reject(image: ProductImage, code: str, message: str, *, duplicate_of: int |
 def _fail(image_id: int, exc: Exception) -> str | None:
     with transaction.atomic():
         updated = ProductImage.objects.filter(pk=image_id, status=Status.PROCESSING).update(
-            status=Status.FAILED, reason=f"processing error: {type(exc).__name__}: {exc}"[:255],
-            reason_codes=[Reason.ERROR], updated_at=timezone.now(),
+            status=Status.FAILED,
+            reason=f"processing error: {type(exc).__name__}: {exc}"[:255],
+            reason_codes=[Reason.ERROR],
+            updated_at=timezone.now(),
         )
         if updated:  # a reprocessed image that was searchable no longer is
             product_id = ProductImage.objects.filter(pk=image_id).values_list("product_id", flat=True).first()

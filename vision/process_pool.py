@@ -47,7 +47,7 @@ def images_process_in_pool(
 ) -> Counter:
     """Mark the images pending (nothing is queued) and process them here; returns outcome counts."""
     catalog_services.product_images_reprocess(image_ids, enqueue=False)
-    batches = [image_ids[i:i + batch] for i in range(0, len(image_ids), batch)]
+    batches = [image_ids[i : i + batch] for i in range(0, len(image_ids), batch)]
     outcomes: Counter = Counter()
     for result in _results(batches, workers):
         outcomes.update("skipped" if status is None else status for status in result.values())

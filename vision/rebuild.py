@@ -15,10 +15,10 @@ import logging
 from django.db import transaction
 
 from catalog import services as catalog_services
-from catalog.models import ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
-from vision.decoding import ImageRejected, decode_image
+from catalog.models import ProductImage
 from vision import services
+from vision.decoding import ImageRejected, decode_image
 from vision.embedders import embed_picture
 from vision.models import EmbeddingModel
 from visualshop.broker import sending

@@ -8,19 +8,19 @@ import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from PIL import Image
 from pgvector import HalfVector
 from pgvector.psycopg import register_vector
+from PIL import Image
 
 from catalog.models import Product, ProductImage
-from vision.decoding import ImageRejected, decode_image
 from vision import selectors as vision_selectors
 from vision import vector_index
+from vision.decoding import ImageRejected, decode_image
+from vision.models import EmbeddingModel, ImageEmbedding
 from vision.onnx_model.build import MODEL_NAME, build_model, file_sha256
 from vision.onnx_model.graph import EMBEDDING_DIM
 from vision.onnx_model.preprocess import CROP, MEAN, RESIZE, STD
 from vision.onnx_model.quantize import quantize_model
-from vision.models import EmbeddingModel, ImageEmbedding
 from visualshop.broker import sending
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def _calibration_images(limit: int) -> list[Image.Image]:
     images = []
     names = (
         ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES)
-        .order_by("pk").values_list("file", flat=True)[: limit * 2]
+        .order_by("pk")
+        .values_list("file", flat=True)[: limit * 2]
     )
     storage = ProductImage._meta.get_field("file").storage
     for name in names:
@@ -158,7 +159,6 @@ def _send_rebuild_chains(model: EmbeddingModel) -> None:
         sending.send_task(REBUILD_TASK, model.pk)
 
 
-
 def image_ids_missing_vectors(model: EmbeddingModel, limit: int | None = None) -> list[int]:
     query = (
         ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES)
@@ -220,9 +220,7 @@ def image_embeddings_bulk_insert(model_id: int, rows: list[tuple[int, np.ndarray
         register_vector(raw)
         with raw.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS incoming_embedding")  # a caller's outer transaction may hold one
-            cursor.execute(
-                "CREATE TEMP TABLE incoming_embedding (image_id bigint, embedding halfvec) ON COMMIT DROP"
-            )
+            cursor.execute("CREATE TEMP TABLE incoming_embedding (image_id bigint, embedding halfvec) ON COMMIT DROP")
             with cursor.copy("COPY incoming_embedding (image_id, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(["int8", "halfvec"])
                 for image_id, vector in rows:

@@ -56,14 +56,21 @@ class BodyDeadline:
             return self.application(environ, start_response)
         sock = environ.get("gunicorn.socket")
         if length > self.max_bytes:
-            return refuse(start_response, sock, "413 Content Too Large",
-                          f"The request body of {length} bytes is over the limit of {self.max_bytes} bytes.\n")
+            return refuse(
+                start_response,
+                sock,
+                "413 Content Too Large",
+                f"The request body of {length} bytes is over the limit of {self.max_bytes} bytes.\n",
+            )
         try:
             environ["wsgi.input"] = read_body(environ["wsgi.input"], sock, length, self.timeout)
         except BodyTimeout:
-            return refuse(start_response, sock, "408 Request Timeout",
-                          f"Request body timeout: the body of {length} bytes did not arrive within "
-                          f"{self.timeout:g} seconds.\n")
+            return refuse(
+                start_response,
+                sock,
+                "408 Request Timeout",
+                f"Request body timeout: the body of {length} bytes did not arrive within {self.timeout:g} seconds.\n",
+            )
         except BodyIncomplete as exc:
             return refuse(start_response, sock, "400 Bad Request", f"{exc}\n")
         return self.application(environ, start_response)
@@ -84,7 +91,7 @@ def read_body(stream, sock: socket.socket | None, length: int, timeout: float):
                 sock.settimeout(remaining)
             try:
                 chunk = stream.read(min(READ_CHUNK, length - received))
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 raise BodyTimeout from None
             if not chunk:
                 raise BodyIncomplete(f"The request body ended after {received} of the {length} bytes announced.")

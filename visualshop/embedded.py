@@ -140,12 +140,18 @@ def start_redis(data_dir: Path, *, persist: bool = True, timeout: float = 10.0) 
         socket_path.unlink()
     args = [
         redis_executable(),
-        "--port", "0",
-        "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700",
-        "--dir", str(data_dir),
-        "--daemonize", "no",
-        "--logfile", str(data_dir / "redis.log"),
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(data_dir),
+        "--daemonize",
+        "no",
+        "--logfile",
+        str(data_dir / "redis.log"),
         *redis_persistence_args(persist),
     ]
     # Own session: Ctrl-C in the terminal reaches only `make run`, which stops Redis last,
@@ -171,4 +177,3 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
         logger.warning("process %s did not stop in %.0f s; killing it", process.pid, timeout)
         process.kill()
         process.wait()
-

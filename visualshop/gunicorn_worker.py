@@ -68,8 +68,9 @@ class HeaderDeadlineThreadWorker(ThreadWorker):
         try:
             client_sock, client_addr = listener.accept()
             self.nr_conns += 1
-            sock = HeaderDeadlineSocket(client_sock.family, client_sock.type, client_sock.proto,
-                                        fileno=client_sock.detach())
+            sock = HeaderDeadlineSocket(
+                client_sock.family, client_sock.type, client_sock.proto, fileno=client_sock.detach()
+            )
             sock.header_deadline = time.monotonic() + self.header_timeout_seconds
             sock.setblocking(True)
             conn = TConn(self.cfg, sock, client_addr, listener.getsockname())

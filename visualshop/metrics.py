@@ -25,17 +25,16 @@ class QueueDepthCollector:
     """Images per status (what is waiting) and messages waiting in the Celery queue."""
 
     def collect(self):
-        by_status = GaugeMetricFamily(
-            "visualshop_images", "Product images by processing status", labels=["status"]
-        )
+        by_status = GaugeMetricFamily("visualshop_images", "Product images by processing status", labels=["status"])
         counts = dict(ProductImage.objects.values_list("status").annotate(n=Count("pk")).order_by())
         for status in ProductImage.Status.values:
             by_status.add_metric([status], counts.get(status, 0))
         yield by_status
         queued = _celery_queue_length("celery")
         if queued is not None:
-            queue = GaugeMetricFamily("visualshop_celery_queue_length", "Messages waiting in a Celery queue",
-                                      labels=["queue"])
+            queue = GaugeMetricFamily(
+                "visualshop_celery_queue_length", "Messages waiting in a Celery queue", labels=["queue"]
+            )
             queue.add_metric(["celery"], queued)
             yield queue
 

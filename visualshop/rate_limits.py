@@ -35,7 +35,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"30/min" -> (30, 60): the count and the window in seconds (DRF's format)."""
+    """ "30/min" -> (30, 60): the count and the window in seconds (DRF's format)."""
     count, period = rate.split("/")
     return int(count), _PERIODS[period.strip()[0]]
 

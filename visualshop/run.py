@@ -139,11 +139,15 @@ class Shop:
     def _may_restart(self, name: str, what: str) -> bool:
         count = self.budget.spend(name)
         if count is None:
-            say(f"{name} {what}; it died more than {RESTART_LIMIT} times in {RESTART_WINDOW_SECONDS:.0f} s: "
-                "stopping the shop")
+            say(
+                f"{name} {what}; it died more than {RESTART_LIMIT} times in {RESTART_WINDOW_SECONDS:.0f} s: "
+                "stopping the shop"
+            )
             return False
-        say(f"{name} {what}; restarting it (restart {count} of {RESTART_LIMIT} allowed in "
-            f"{RESTART_WINDOW_SECONDS:.0f} s)")
+        say(
+            f"{name} {what}; restarting it (restart {count} of {RESTART_LIMIT} allowed in "
+            f"{RESTART_WINDOW_SECONDS:.0f} s)"
+        )
         return True
 
     def _restart(self, name: str) -> subprocess.Popen:
@@ -189,16 +193,55 @@ def main(argv: list[str] | None = None) -> int:
         # Images left pending (broker down earlier, or just migrated) go to the worker now.
         shop.manage("process_images", "--pending", "--enqueue")
         python = sys.executable
-        shop.spawn("celery worker", [python, "-m", "celery", "-A", "visualshop", "worker", "--loglevel", "INFO",
-                                     "--concurrency", str(args.worker_concurrency)])
-        shop.spawn("celery beat", [python, "-m", "celery", "-A", "visualshop", "beat", "--loglevel", "INFO",
-                                   "--schedule", str(VAR_DIR / "celerybeat-schedule")])
+        shop.spawn(
+            "celery worker",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "visualshop",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(args.worker_concurrency),
+            ],
+        )
+        shop.spawn(
+            "celery beat",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "visualshop",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(VAR_DIR / "celerybeat-schedule"),
+            ],
+        )
         # Worker model, threads and the request-body deadline: visualshop/gunicorn_conf.py.
-        shop.spawn("gunicorn", [python, "-m", "gunicorn", "--config", "python:visualshop.gunicorn_conf",
-                                "visualshop.wsgi:application", "--bind", args.bind,
-                                "--workers", str(args.web_workers),
-                                # The default control socket is one per user (~/.gunicorn): keep ours private.
-                                "--control-socket", str(VAR_DIR / "gunicorn.ctl")])
+        shop.spawn(
+            "gunicorn",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "--config",
+                "python:visualshop.gunicorn_conf",
+                "visualshop.wsgi:application",
+                "--bind",
+                args.bind,
+                "--workers",
+                str(args.web_workers),
+                # The default control socket is one per user (~/.gunicorn): keep ours private.
+                "--control-socket",
+                str(VAR_DIR / "gunicorn.ctl"),
+            ],
+        )
         say(f"shop:  http://{args.bind}/")
         say(f"admin: http://{args.bind}/admin/  (create a login with `make superuser`)")
         say("Ctrl-C stops everything")

@@ -57,8 +57,9 @@ def embedded_admin_url() -> str:
 
 
 @contextmanager
-def throwaway_database(name: str, *, prefix: str, admin_url: str | None = None,
-                       keep: bool = False) -> Iterator[tuple[Path, str]]:
+def throwaway_database(
+    name: str, *, prefix: str, admin_url: str | None = None, keep: bool = False
+) -> Iterator[tuple[Path, str]]:
     """(a new temporary folder, the URL of an empty database `name`), made through `admin_url`
     (default: the embedded server's, embedded_admin_url). On leaving, this process's Django
     connections to `name` are closed, then the database and the folder are gone, unless keep."""
@@ -99,8 +100,9 @@ def sigterm_as_ctrl_c() -> None:
     signal.signal(signal.SIGTERM, interrupted)
 
 
-def throwaway_environment(tmp: Path, database_url: str, *, settings_module: str = "visualshop.settings",
-                          **extra_env: str) -> dict[str, str]:
+def throwaway_environment(
+    tmp: Path, database_url: str, *, settings_module: str = "visualshop.settings", **extra_env: str
+) -> dict[str, str]:
     """This process's environment pointed at the throw-away database and at media and static
     folders in `tmp`, with an in-memory broker (extra_env may name a real one) and no metrics
     folder or port: the shop's metrics would otherwise count the throw-away's work as its own."""

@@ -9,8 +9,15 @@ from api.parsers import MAX_DEPTH, parse_json_body
 
 
 def test_ordinary_bodies_read_as_json_does():
-    body = {"image_url": "https://example.com/é.jpg", "crop": "1,2,3,4", "limit": 24, "price_min": 9.5,
-            "in_stock": True, "colour": ["red", "navy"], "q": None}
+    body = {
+        "image_url": "https://example.com/é.jpg",
+        "crop": "1,2,3,4",
+        "limit": 24,
+        "price_min": 9.5,
+        "in_stock": True,
+        "colour": ["red", "navy"],
+        "q": None,
+    }
     assert parse_json_body(json.dumps(body, ensure_ascii=False).encode()) == body
 
 

@@ -27,9 +27,12 @@ def upload(content: bytes, name: str = "photo.jpg", content_type: str = "image/j
 def summary(shop, sku: str, image_sku: str | None = None) -> dict:
     product, image = shop.products[sku], shop.images[image_sku or sku]
     return {
-        "id": product.pk, "title": product.title,
+        "id": product.pk,
+        "title": product.title,
         "url": f"http://testserver/p/{product.pk}/{product.slug}/",
-        "price": str(product.price), "currency": "EUR", "in_stock": product.stock > 0,
+        "price": str(product.price),
+        "currency": "EUR",
+        "in_stock": product.stock > 0,
         "brand": {"slug": product.brand.slug, "name": product.brand.name},
         "category": {"slug": product.category.slug, "name": product.category.name},
         "thumbnail_url": f"http://testserver{image.card_url}",
@@ -63,10 +66,13 @@ def test_the_thumbnail_is_a_processed_derivative(client, processed_shop):
     assert client.get(thumbnail.removeprefix("http://testserver")).status_code == 200
 
 
-@pytest.mark.parametrize("crop", [
-    {"crop": "500,300,820,700"},
-    {"crop_left": "500", "crop_top": "300", "crop_right": "820", "crop_bottom": "700"},
-])
+@pytest.mark.parametrize(
+    "crop",
+    [
+        {"crop": "500,300,820,700"},
+        {"crop_left": "500", "crop_top": "300", "crop_right": "820", "crop_bottom": "700"},
+    ],
+)
 def test_a_crop_box_searches_for_the_part_the_shopper_means(client, processed_shop, crop):
     street = Image.new("RGB", (1000, 800), (30, 30, 30))
     street.paste(scene(4), (500, 300))  # M1's picture in a corner of a larger, dark photo
@@ -76,10 +82,16 @@ def test_a_crop_box_searches_for_the_part_the_shopper_means(client, processed_sh
 
 
 def test_filters_narrow_a_photo_search_and_are_reported(client, processed_shop):
-    response = client.post(IMAGE_URL, {
-        "image": upload(scene_bytes(1)), "category": "clothing", "brand": "northwind", "price_max": "30",
-        "in_stock": "true",
-    })
+    response = client.post(
+        IMAGE_URL,
+        {
+            "image": upload(scene_bytes(1)),
+            "category": "clothing",
+            "brand": "northwind",
+            "price_max": "30",
+            "in_stock": "true",
+        },
+    )
     assert response.status_code == 200, response.json()
     body = response.json()
     # Clothing and its subcategories, Northwind, at most 30, in stock: only D1 (H1 is inactive).
@@ -92,7 +104,10 @@ def test_colour_filters_are_repeatable(client, processed_shop):
     Product.objects.filter(pk=processed_shop.id("D2")).update(colours=["red", "white"])
     response = client.post(IMAGE_URL, {"image": upload(scene_bytes(1)), "colour": ["red", "teal"]})
     assert response.status_code == 200, response.json()
-    assert {hit["product"]["id"] for hit in response.json()["results"]} == {processed_shop.id("M2"), processed_shop.id("D2")}
+    assert {hit["product"]["id"] for hit in response.json()["results"]} == {
+        processed_shop.id("M2"),
+        processed_shop.id("D2"),
+    }
     assert response.json()["applied_filters"] == ["colour red or teal"]
 
 
@@ -104,8 +119,9 @@ def test_offset_pages_through_photo_results(client, processed_shop):
 
 
 def test_a_catalogue_image_searches_for_more_like_it_as_json(client, processed_shop):
-    response = client.post(IMAGE_URL, {"image_id": processed_shop.images["D1"].pk, "limit": 10},
-                           content_type="application/json")
+    response = client.post(
+        IMAGE_URL, {"image_id": processed_shop.images["D1"].pk, "limit": 10}, content_type="application/json"
+    )
     assert response.status_code == 200, response.json()
     ids = [hit["product"]["id"] for hit in response.json()["results"]]
     assert processed_shop.id("D1") not in ids  # its own product is left out
@@ -120,8 +136,9 @@ def photo_server():
 
 def test_an_image_url_is_fetched_and_searched(client, processed_shop, settings, photo_server):
     settings.SEARCH_IMAGE_URL_ALLOW_PRIVATE = True  # the test server is on loopback
-    response = client.post(IMAGE_URL, {"image_url": f"{photo_server}/m2.jpg", "limit": 1},
-                           content_type="application/json")
+    response = client.post(
+        IMAGE_URL, {"image_url": f"{photo_server}/m2.jpg", "limit": 1}, content_type="application/json"
+    )
     assert response.status_code == 200, response.json()
     assert [hit["product"]["id"] for hit in response.json()["results"]] == [processed_shop.id("M2")]
 
@@ -141,7 +158,8 @@ def test_a_filtered_photo_search_costs_a_fixed_number_of_queries(client, process
     with django_assert_num_queries(FILTERED_PHOTO_SEARCH_QUERIES):
         response = client.post(IMAGE_URL, {"image": upload(scene_bytes(2)), "category": "home", "brand": "pebble-home"})
     assert sorted(hit["product"]["id"] for hit in response.json()["results"]) == sorted(
-        [processed_shop.id("M1"), processed_shop.id("M2")])
+        [processed_shop.id("M1"), processed_shop.id("M2")]
+    )
 
 
 # --- words -------------------------------------------------------------------------------
@@ -161,7 +179,11 @@ def test_text_search_finds_products_by_their_words_with_facets(client, indexed_s
     body = response.json()
     results = body.pop("results")
     assert body == {
-        "mode": "text", "total": 2, "limit": 24, "offset": 0, "applied_filters": [],
+        "mode": "text",
+        "total": 2,
+        "limit": 24,
+        "offset": 0,
+        "applied_filters": [],
         "facets": {
             "category": [{"value": "mugs", "label": "Mugs", "count": 2}],
             "brand": [{"value": "pebble-home", "label": "Pebble Home", "count": 2}],
@@ -171,21 +193,34 @@ def test_text_search_finds_products_by_their_words_with_facets(client, indexed_s
     }
     assert sorted(hit["product"]["id"] for hit in results) == sorted([indexed_shop.id("M1"), indexed_shop.id("M2")])
     for hit in results:
-        assert hit["product"] == summary(indexed_shop, next(sku for sku in ("M1", "M2") if indexed_shop.id(sku) == hit["product"]["id"]))
+        assert hit["product"] == summary(
+            indexed_shop, next(sku for sku in ("M1", "M2") if indexed_shop.id(sku) == hit["product"]["id"])
+        )
         assert (hit["image_id"], hit["visual_similarity"], hit["matched_words"], hit["why"]) == (
-            None, None, ["mug"], ["matches “mug”"])
+            None,
+            None,
+            ["mug"],
+            ["matches “mug”"],
+        )
 
 
 def test_text_search_filters_and_pages(client, indexed_shop):
     both = client.get(TEXT_URL, {"q": "linen"}).json()
-    assert sorted(hit["product"]["id"] for hit in both["results"]) == sorted([indexed_shop.id("D2"), indexed_shop.id("S1")])
+    assert sorted(hit["product"]["id"] for hit in both["results"]) == sorted(
+        [indexed_shop.id("D2"), indexed_shop.id("S1")]
+    )
     dresses = client.get(TEXT_URL, {"q": "linen", "category": "dresses", "in_stock": "false"}).json()
     assert ([hit["product"]["id"] for hit in dresses["results"]], dresses["total"], dresses["applied_filters"]) == (
-        [indexed_shop.id("D2")], 1, ["category Dresses"])
+        [indexed_shop.id("D2")],
+        1,
+        ["category Dresses"],
+    )
     assert [hit["why"] for hit in dresses["results"]] == [["matches “linen”", "filter: category Dresses"]]
     second = client.get(TEXT_URL, {"q": "linen", "limit": 1, "offset": 1}).json()
     assert ([hit["product"]["id"] for hit in second["results"]], second["total"]) == (
-        [both["results"][1]["product"]["id"]], 2)
+        [both["results"][1]["product"]["id"]],
+        2,
+    )
 
 
 def test_a_photo_with_words_is_a_hybrid_search(client, processed_shop):
@@ -200,7 +235,10 @@ def test_a_photo_with_words_is_a_hybrid_search(client, processed_shop):
     assert body["facets"]["category"] == [{"value": "mugs", "label": "Mugs", "count": 1}]
     first, *others = body["results"]
     assert (first["product"]["id"], first["image_id"], first["matched_words"]) == (
-        processed_shop.id("M2"), processed_shop.images["M2"].pk, ["enamel"])
+        processed_shop.id("M2"),
+        processed_shop.images["M2"].pk,
+        ["enamel"],
+    )
     assert first["why"] == [f"looks similar ({first['visual_similarity']:.2f})", "matches “enamel”"]
     assert len(others) == 2 and all(hit["matched_words"] == [] for hit in others)
 

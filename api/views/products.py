@@ -20,8 +20,11 @@ from catalog import product_filters
 from catalog.models import Product
 
 PRODUCT_ID = OpenApiParameter(
-    "product_id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, OpenApiParameter.PATH,
-    description="The product's id.")
+    "product_id",
+    {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    OpenApiParameter.PATH,
+    description="The product's id.",
+)
 
 
 def _product_not_found(product_id: int) -> NotFound:
@@ -50,12 +53,18 @@ class ProductListView(APIView):
         count = products.count()
         url = request.build_absolute_uri()
         page = {
-            "count": count, "limit": limit, "offset": offset,
+            "count": count,
+            "limit": limit,
+            "offset": offset,
             "next": replace_query_param(url, "offset", offset + limit) if offset + limit < count else None,
-            "previous": None if offset == 0 else (
-                remove_query_param(url, "offset") if offset <= limit else replace_query_param(url, "offset",
-                                                                                            offset - limit)),
-            "results": list(products[offset:offset + limit]) if offset < count else [],
+            "previous": None
+            if offset == 0
+            else (
+                remove_query_param(url, "offset")
+                if offset <= limit
+                else replace_query_param(url, "offset", offset - limit)
+            ),
+            "results": list(products[offset : offset + limit]) if offset < count else [],
         }
         return Response(ProductPageSerializer(page, context={"request": request}).data)
 
@@ -84,7 +93,7 @@ class SimilarProductsView(APIView):
         operation_id="products_similar",
         summary="Visually similar products",
         description="Products that look like this one, most similar first (precomputed; refreshed when "
-                    "pictures change).",
+        "pictures change).",
         parameters=[PRODUCT_ID, SimilarParamsSerializer],
         responses={200: SimilarProductsSerializer, 400: schema.INVALID, 404: schema.NOT_FOUND},
         tags=["products"],

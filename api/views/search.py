@@ -25,8 +25,12 @@ from catalog import product_filters
 MULTIPART_ALLOWANCE = 64 * 1024
 
 RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429],
-    description="Seconds until this address may search again.")
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds until this address may search again.",
+)
 
 
 def results_data(page: selectors.SearchPage, request) -> dict:
@@ -64,9 +68,13 @@ class ImageSearchView(APIView):
         },
         parameters=[RETRY_AFTER],
         responses={
-            200: SearchResultsSerializer, 400: schema.INVALID_IMAGE, 403: schema.FORBIDDEN,
-            413: schema.TOO_LARGE, 415: schema.UNSUPPORTED,
-            429: schema.THROTTLED, 503: schema.UNAVAILABLE,
+            200: SearchResultsSerializer,
+            400: schema.INVALID_IMAGE,
+            403: schema.FORBIDDEN,
+            413: schema.TOO_LARGE,
+            415: schema.UNSUPPORTED,
+            429: schema.THROTTLED,
+            503: schema.UNAVAILABLE,
         },
         tags=["search"],
     )
@@ -78,12 +86,18 @@ class ImageSearchView(APIView):
         else:
             serializer = ImageReferenceSearchSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            picture = {"image_url": serializer.validated_data.get("image_url", ""),
-                       "image_id": serializer.validated_data.get("image_id")}
+            picture = {
+                "image_url": serializer.validated_data.get("image_url", ""),
+                "image_id": serializer.validated_data.get("image_id"),
+            }
         data = serializer.validated_data
         page = selectors.search(
-            text=data["q"], crop=data["crop_box"], limit=data["limit"], offset=data["offset"],
-            filters=product_filters.from_fields(data), **picture,
+            text=data["q"],
+            crop=data["crop_box"],
+            limit=data["limit"],
+            offset=data["offset"],
+            filters=product_filters.from_fields(data),
+            **picture,
         )
         return Response(results_data(page, request))
 
@@ -95,7 +109,7 @@ class TextSearchView(APIView):
         operation_id="search_by_text",
         summary="Search by words",
         description="Products matching the words, best first, with facet counts for narrowing down. "
-                    "Anonymous clients are rate limited.",
+        "Anonymous clients are rate limited.",
         parameters=[TextSearchParamsSerializer, RETRY_AFTER],
         responses={200: SearchResultsSerializer, 400: schema.INVALID, 429: schema.THROTTLED},
         tags=["search"],
@@ -105,7 +119,9 @@ class TextSearchView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         page = selectors.search(
-            text=data["q"], limit=data["limit"], offset=data["offset"],
+            text=data["q"],
+            limit=data["limit"],
+            offset=data["offset"],
             filters=product_filters.from_fields(data),
         )
         return Response(results_data(page, request))

@@ -33,10 +33,23 @@ def start_gunicorn(env: dict[str, str], workdir: Path, *, workers: int = 2) -> t
     """gunicorn serving visualshop.wsgi on a free loopback port; returns (process, base URL)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "visualshop.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--control-socket", str(workdir / "gunicorn.ctl")],
-        cwd=Path(__file__).resolve().parent.parent.parent, env=env,
-        stdout=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "visualshop.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--control-socket",
+            str(workdir / "gunicorn.ctl"),
+        ],
+        cwd=Path(__file__).resolve().parent.parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+        start_new_session=True,
     )
     return process, f"http://127.0.0.1:{port}"
 
@@ -59,9 +72,13 @@ def wait_until_serving(process: subprocess.Popen, url: str, timeout: float = 60.
 
 def multipart_body(field: str, filename: str, content: bytes) -> bytes:
     return (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 def request_once(url: str, *, body: bytes | None = None) -> tuple[int, dict | None]:
@@ -126,20 +143,50 @@ def _lua_strings(values: Sequence[str]) -> str:
     return ", ".join(json.dumps(value) for value in values)  # JSON string escapes are valid Lua
 
 
-def wrk_run(base_url: str, *, text_paths: Sequence[str], photo_files: Sequence[Path], photo_path: str,
-            photo_share: float, seconds: float, connections: int, threads: int, workdir: Path) -> dict:
+def wrk_run(
+    base_url: str,
+    *,
+    text_paths: Sequence[str],
+    photo_files: Sequence[Path],
+    photo_path: str,
+    photo_share: float,
+    seconds: float,
+    connections: int,
+    threads: int,
+    workdir: Path,
+) -> dict:
     """One wrk run; returns qps, errors (socket errors + non-2xx/3xx answers) and latency."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk; .ci/run does)")
     script = workdir / f"load-{os.getpid()}-{time.monotonic_ns()}.lua"
-    script.write_text(LUA % {
-        "text_paths": _lua_strings(text_paths or ["/"]), "photo_files": _lua_strings([str(p) for p in photo_files]),
-        "photo_share": repr(float(photo_share)), "photo_path": photo_path, "boundary": BOUNDARY,
-    })
+    script.write_text(
+        LUA
+        % {
+            "text_paths": _lua_strings(text_paths or ["/"]),
+            "photo_files": _lua_strings([str(p) for p in photo_files]),
+            "photo_share": repr(float(photo_share)),
+            "photo_path": photo_path,
+            "boundary": BOUNDARY,
+        }
+    )
     completed = subprocess.run(
-        ["wrk", "--threads", str(threads), "--connections", str(connections), "--duration", f"{seconds:g}s",
-         "--timeout", "10s", "--script", str(script), base_url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "--threads",
+            str(threads),
+            "--connections",
+            str(connections),
+            "--duration",
+            f"{seconds:g}s",
+            "--timeout",
+            "10s",
+            "--script",
+            str(script),
+            base_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     stats = json.loads(completed.stdout.strip().splitlines()[-1])
     duration = stats["duration_us"] / 1e6

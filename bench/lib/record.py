@@ -26,15 +26,20 @@ def machine() -> str:
 
 
 def record(script: Path, options: list[str]) -> Path:
-    completed = subprocess.run([sys.executable, str(script), *options], stdout=subprocess.PIPE, text=True,
-                               check=True)  # stderr (progress) passes through
+    completed = subprocess.run(
+        [sys.executable, str(script), *options], stdout=subprocess.PIPE, text=True, check=True
+    )  # stderr (progress) passes through
     result = json.loads(completed.stdout)
     if not isinstance(result, dict):
         raise SystemExit(f"{script} printed {type(result).__name__}, not one JSON object")
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{script.stem}.json"
-    kept = {"measured_on": datetime.date.today().isoformat(), "machine": machine(), "options": options,
-            "result": result}
+    kept = {
+        "measured_on": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "options": options,
+        "result": result,
+    }
     path.write_text(json.dumps(kept, indent=1) + "\n")
     return path
 

@@ -11,7 +11,6 @@ with the model's HNSW index dropped, and the index is built once afterwards, as 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,8 +20,9 @@ NOISE_NORM = 0.25  # expected length of the noise added to a unit-length mixture
 CHUNK = 10_000
 
 
-def synthetic_vectors(base: np.ndarray, labels: np.ndarray, count: int, *, seed: int = 0
-                      ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def synthetic_vectors(
+    base: np.ndarray, labels: np.ndarray, count: int, *, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(labels, float16 unit vectors) in chunks, `count` rows in all, deterministic for a seed."""
     rng = np.random.default_rng(seed)
     by_label = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
@@ -44,12 +44,15 @@ def _columns(table: str) -> list[str]:
         cursor.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
             " AND table_name = %s AND column_name <> 'id'"
-            " AND is_generated = 'NEVER' ORDER BY ordinal_position", [table])
+            " AND is_generated = 'NEVER' ORDER BY ordinal_position",
+            [table],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
-def _copy_rows(table: str, template_id: int, overrides: dict[str, str], source: str, params: list,
-               returning: str = "id") -> list[tuple]:
+def _copy_rows(
+    table: str, template_id: int, overrides: dict[str, str], source: str, params: list, returning: str = "id"
+) -> list[tuple]:
     """INSERT copies of row `template_id` of `table`, one per row of `source` (a FROM item the
     overrides may use), with `overrides` (column -> SQL expression) applied. `params` fill the
     overrides' placeholders, then the source's."""
@@ -73,12 +76,30 @@ def add_products(category_id: int | None, count: int, *, first_number: int) -> l
     template = ProductImage.objects.filter(status=ProductImage.Status.READY).order_by("pk").first()
     numbers = "generate_series(%s::bigint, %s::bigint) AS g"
     with transaction.atomic():
-        products = _copy_rows("catalog_product", template.product_id, {
-            "sku": "'bench-scale-' || g", "slug": "'bench-scale-' || g", "title": "'Synthetic product ' || g",
-            "category_id": "%s::bigint", "is_active": "true",
-        }, numbers, [category_id, first_number, first_number + count - 1])
-        return _copy_rows("catalog_productimage", template.pk, {
-            "product_id": "p.id", "source": "'bench-scale'", "status": "'ready'", "position": "0",
-            "sha256": "md5(p.n::text)",
-        }, "unnest(%s::bigint[]) WITH ORDINALITY AS p(id, n)", [[row[0] for row in products]],
-            returning="id, product_id")
+        products = _copy_rows(
+            "catalog_product",
+            template.product_id,
+            {
+                "sku": "'bench-scale-' || g",
+                "slug": "'bench-scale-' || g",
+                "title": "'Synthetic product ' || g",
+                "category_id": "%s::bigint",
+                "is_active": "true",
+            },
+            numbers,
+            [category_id, first_number, first_number + count - 1],
+        )
+        return _copy_rows(
+            "catalog_productimage",
+            template.pk,
+            {
+                "product_id": "p.id",
+                "source": "'bench-scale'",
+                "status": "'ready'",
+                "position": "0",
+                "sha256": "md5(p.n::text)",
+            },
+            "unnest(%s::bigint[]) WITH ORDINALITY AS p(id, n)",
+            [[row[0] for row in products]],
+            returning="id, product_id",
+        )

@@ -40,16 +40,27 @@ def load_demo_catalog(limit: int | None = None) -> DemoLoadResult:
                 categories[item.category_path] = services.category_get_or_create_path(item.category_path)
             if item.brand not in brands:
                 brands[item.brand] = services.brand_get_or_create(item.brand)
-            product, created = services.product_upsert(ProductData(
-                sku=item.sku, title=item.title, price=item.price, currency="EUR", description=item.description,
-                category=categories[item.category_path], brand=brands[item.brand], stock=item.stock,
-                is_active=True, attributes=item.attributes,
-            ))
+            product, created = services.product_upsert(
+                ProductData(
+                    sku=item.sku,
+                    title=item.title,
+                    price=item.price,
+                    currency="EUR",
+                    description=item.description,
+                    category=categories[item.category_path],
+                    brand=brands[item.brand],
+                    stock=item.stock,
+                    is_active=True,
+                    attributes=item.attributes,
+                )
+            )
             created_products += created
             for index in range(item.image_count):
                 _image, image_created = services.product_image_add(
-                    product=product, content=render_demo_image(item, index),
-                    source=f"demo catalogue: {item.sku} photo {index + 1}", position=index,
+                    product=product,
+                    content=render_demo_image(item, index),
+                    source=f"demo catalogue: {item.sku} photo {index + 1}",
+                    position=index,
                 )
                 created_images += image_created
         return DemoLoadResult(

@@ -22,8 +22,11 @@ JPEG_QUALITY = 86
 
 
 def _tee(variant: str):
-    neck = [(0.37, 0.06), (0.50, 0.22), (0.63, 0.06)] if variant == "vneck" else \
-        [(0.37, 0.06), (0.43, 0.11), (0.50, 0.13), (0.57, 0.11), (0.63, 0.06)]
+    neck = (
+        [(0.37, 0.06), (0.50, 0.22), (0.63, 0.06)]
+        if variant == "vneck"
+        else [(0.37, 0.06), (0.43, 0.11), (0.50, 0.13), (0.57, 0.11), (0.63, 0.06)]
+    )
     if variant == "long":
         right = [(0.82, 0.12), (0.99, 0.78), (0.88, 0.80), (0.80, 0.36)]
     else:
@@ -38,20 +41,41 @@ def _tee(variant: str):
 
 def _dress(variant: str):
     hem_y, hem_x = {"mini": (0.72, 0.25), "maxi": (1.0, 0.12)}.get(variant, (0.88, 0.17))
-    body = [(0.38, 0.02), (0.42, 0.02), (0.50, 0.12), (0.58, 0.02), (0.62, 0.02), (0.66, 0.24), (0.61, 0.40),
-            (1 - hem_x, hem_y), (0.5, hem_y + 0.015), (hem_x, hem_y), (0.39, 0.40), (0.34, 0.24)]
+    body = [
+        (0.38, 0.02),
+        (0.42, 0.02),
+        (0.50, 0.12),
+        (0.58, 0.02),
+        (0.62, 0.02),
+        (0.66, 0.24),
+        (0.61, 0.40),
+        (1 - hem_x, hem_y),
+        (0.5, hem_y + 0.015),
+        (hem_x, hem_y),
+        (0.39, 0.40),
+        (0.34, 0.24),
+    ]
     details = [("line", [(0.39, 0.40), (0.61, 0.40)], 0.016, "dark")]
     return [("poly", body)], details
 
 
 def _trousers(variant: str):
     outer, inner = {"wide": (0.86, 0.535), "tapered": (0.71, 0.54)}.get(variant, (0.78, 0.545))
-    body = [(0.27, 0.02), (0.73, 0.02), (outer, 0.98), (inner, 0.98), (0.50, 0.32), (1 - inner, 0.98),
-            (1 - outer, 0.98)]
-    details = [("line", [(0.27, 0.065), (0.73, 0.065)], 0.010, "dark"),
-               ("line", [(0.50, 0.065), (0.50, 0.24)], 0.008, "dark"),
-               ("line", [(0.31, 0.07), (0.38, 0.15)], 0.006, "dark"),
-               ("line", [(0.69, 0.07), (0.62, 0.15)], 0.006, "dark")]
+    body = [
+        (0.27, 0.02),
+        (0.73, 0.02),
+        (outer, 0.98),
+        (inner, 0.98),
+        (0.50, 0.32),
+        (1 - inner, 0.98),
+        (1 - outer, 0.98),
+    ]
+    details = [
+        ("line", [(0.27, 0.065), (0.73, 0.065)], 0.010, "dark"),
+        ("line", [(0.50, 0.065), (0.50, 0.24)], 0.008, "dark"),
+        ("line", [(0.31, 0.07), (0.38, 0.15)], 0.006, "dark"),
+        ("line", [(0.69, 0.07), (0.62, 0.15)], 0.006, "dark"),
+    ]
     return [("poly", body)], details
 
 
@@ -68,11 +92,26 @@ def _skirt(variant: str):
 
 
 def _coat(variant: str):
-    body = [(0.38, 0.02), (0.50, 0.12), (0.62, 0.02), (0.80, 0.08), (0.97, 0.80), (0.86, 0.82), (0.79, 0.34),
-            (0.80, 0.99), (0.20, 0.99), (0.21, 0.34), (0.14, 0.82), (0.03, 0.80), (0.20, 0.08)]
-    details = [("line", [(0.50, 0.12), (0.50, 0.99)], 0.008, "dark"),
-               ("line", [(0.39, 0.03), (0.46, 0.30)], 0.010, "dark"),
-               ("line", [(0.61, 0.03), (0.54, 0.30)], 0.010, "dark")]
+    body = [
+        (0.38, 0.02),
+        (0.50, 0.12),
+        (0.62, 0.02),
+        (0.80, 0.08),
+        (0.97, 0.80),
+        (0.86, 0.82),
+        (0.79, 0.34),
+        (0.80, 0.99),
+        (0.20, 0.99),
+        (0.21, 0.34),
+        (0.14, 0.82),
+        (0.03, 0.80),
+        (0.20, 0.08),
+    ]
+    details = [
+        ("line", [(0.50, 0.12), (0.50, 0.99)], 0.008, "dark"),
+        ("line", [(0.39, 0.03), (0.46, 0.30)], 0.010, "dark"),
+        ("line", [(0.61, 0.03), (0.54, 0.30)], 0.010, "dark"),
+    ]
     for y in (0.40, 0.54, 0.68):
         details.append(("dot", (0.46, y), 0.018, "dark"))
     details.append(("line", [(0.27, 0.66), (0.37, 0.66)], 0.008, "dark"))
@@ -84,10 +123,21 @@ def _coat(variant: str):
 
 def _shoe(variant: str):
     if variant in ("chelsea", "laceup"):
-        upper = [(0.08, 0.66), (0.10, 0.57), (0.26, 0.52), (0.44, 0.48), (0.49, 0.20), (0.80, 0.20),
-                 (0.82, 0.42), (0.91, 0.52), (0.92, 0.66)]
-        details = [("rrect", (0.06, 0.64, 0.94, 0.71), 0.02, "sole_dark"),
-                   ("rrect", (0.74, 0.68, 0.93, 0.75), 0.01, "sole_dark")]
+        upper = [
+            (0.08, 0.66),
+            (0.10, 0.57),
+            (0.26, 0.52),
+            (0.44, 0.48),
+            (0.49, 0.20),
+            (0.80, 0.20),
+            (0.82, 0.42),
+            (0.91, 0.52),
+            (0.92, 0.66),
+        ]
+        details = [
+            ("rrect", (0.06, 0.64, 0.94, 0.71), 0.02, "sole_dark"),
+            ("rrect", (0.74, 0.68, 0.93, 0.75), 0.01, "sole_dark"),
+        ]
         if variant == "chelsea":
             details.append(("poly", [(0.58, 0.24), (0.70, 0.24), (0.67, 0.50), (0.61, 0.50)], "dark"))
             details.append(("line", [(0.79, 0.14), (0.79, 0.26)], 0.02, "dark"))
@@ -97,10 +147,21 @@ def _shoe(variant: str):
                 details.append(("line", [(0.48 - i * 0.004, y), (0.58, y + 0.02)], 0.008, "light"))
         return [("poly", upper)], details
     collar = 0.24 if variant == "high" else 0.36
-    upper = [(0.06, 0.64), (0.08, 0.56), (0.20, 0.51), (0.40, 0.47), (0.52, collar + 0.02), (0.62, collar),
-             (0.80, collar + 0.01), (0.89, 0.44), (0.93, 0.64)]
-    details = [("rrect", (0.04, 0.62, 0.95, 0.70), 0.03, "sole"),
-               ("line", [(0.05, 0.655), (0.94, 0.655)], 0.006, "sole_line")]
+    upper = [
+        (0.06, 0.64),
+        (0.08, 0.56),
+        (0.20, 0.51),
+        (0.40, 0.47),
+        (0.52, collar + 0.02),
+        (0.62, collar),
+        (0.80, collar + 0.01),
+        (0.89, 0.44),
+        (0.93, 0.64),
+    ]
+    details = [
+        ("rrect", (0.04, 0.62, 0.95, 0.70), 0.03, "sole"),
+        ("line", [(0.05, 0.655), (0.94, 0.655)], 0.006, "sole_line"),
+    ]
     if variant != "slipon":
         for i in range(4):
             x, y = 0.41 + i * 0.045, 0.475 - i * 0.03 - (0.02 if variant == "high" else 0)
@@ -111,37 +172,50 @@ def _shoe(variant: str):
 
 def _hat(variant: str):
     if variant == "beanie":
-        mask = [("ellipse", (0.22, 0.24, 0.78, 0.78)), ("rrect", (0.20, 0.54, 0.80, 0.70), 0.03),
-                ("ellipse", (0.43, 0.14, 0.57, 0.28))]
+        mask = [
+            ("ellipse", (0.22, 0.24, 0.78, 0.78)),
+            ("rrect", (0.20, 0.54, 0.80, 0.70), 0.03),
+            ("ellipse", (0.43, 0.14, 0.57, 0.28)),
+        ]
         details = [("line", [(0.20 + i * 0.05, 0.56), (0.20 + i * 0.05, 0.68)], 0.005, "dark") for i in range(1, 12)]
         return mask, details
     if variant == "bucket":
-        mask = [("poly", [(0.30, 0.30), (0.70, 0.30), (0.76, 0.56), (0.24, 0.56)]),
-                ("ellipse", (0.28, 0.26, 0.72, 0.36)),
-                ("poly", [(0.24, 0.52), (0.76, 0.52), (0.92, 0.66), (0.08, 0.66)])]
+        mask = [
+            ("poly", [(0.30, 0.30), (0.70, 0.30), (0.76, 0.56), (0.24, 0.56)]),
+            ("ellipse", (0.28, 0.26, 0.72, 0.36)),
+            ("poly", [(0.24, 0.52), (0.76, 0.52), (0.92, 0.66), (0.08, 0.66)]),
+        ]
         return mask, [("line", [(0.25, 0.52), (0.75, 0.52)], 0.008, "dark")]
     mask = [("rrect", (0.30, 0.28, 0.70, 0.58), 0.10), ("ellipse", (0.06, 0.50, 0.94, 0.66))]
-    return mask, [("rect", (0.30, 0.48, 0.70, 0.54), 0.0, "dark"),
-                  ("line", [(0.42, 0.30), (0.50, 0.36), (0.58, 0.30)], 0.008, "dark")]
+    return mask, [
+        ("rect", (0.30, 0.48, 0.70, 0.54), 0.0, "dark"),
+        ("line", [(0.42, 0.30), (0.50, 0.36), (0.58, 0.30)], 0.008, "dark"),
+    ]
 
 
 def _bag(variant: str):
     if variant == "backpack":
         mask = [("rrect", (0.24, 0.18, 0.76, 0.90), 0.12)]
-        details = [("rrect", (0.32, 0.56, 0.68, 0.84), 0.05, "dark_outline"),
-                   ("line", [(0.30, 0.32), (0.70, 0.32)], 0.008, "dark"),
-                   ("arc", (0.40, 0.08, 0.60, 0.26), 180, 360, 0.018, "dark")]
+        details = [
+            ("rrect", (0.32, 0.56, 0.68, 0.84), 0.05, "dark_outline"),
+            ("line", [(0.30, 0.32), (0.70, 0.32)], 0.008, "dark"),
+            ("arc", (0.40, 0.08, 0.60, 0.26), 180, 360, 0.018, "dark"),
+        ]
         return mask, details
     if variant == "shoulder":
         mask = [("rrect", (0.20, 0.44, 0.80, 0.80), 0.06)]
-        details = [("arc", (0.22, 0.06, 0.78, 0.84), 180, 360, 0.016, "dark"),
-                   ("poly", [(0.20, 0.46), (0.80, 0.46), (0.80, 0.62), (0.50, 0.66), (0.20, 0.62)], "dark"),
-                   ("dot", (0.50, 0.64), 0.02, "metal")]
+        details = [
+            ("arc", (0.22, 0.06, 0.78, 0.84), 180, 360, 0.016, "dark"),
+            ("poly", [(0.20, 0.46), (0.80, 0.46), (0.80, 0.62), (0.50, 0.66), (0.20, 0.62)], "dark"),
+            ("dot", (0.50, 0.64), 0.02, "metal"),
+        ]
         return mask, details
     mask = [("poly", [(0.22, 0.38), (0.78, 0.38), (0.85, 0.88), (0.15, 0.88)])]
-    details = [("arc", (0.30, 0.18, 0.46, 0.58), 180, 360, 0.020, "dark"),
-               ("arc", (0.54, 0.18, 0.70, 0.58), 180, 360, 0.020, "dark"),
-               ("line", [(0.22, 0.42), (0.78, 0.42)], 0.006, "dark")]
+    details = [
+        ("arc", (0.30, 0.18, 0.46, 0.58), 180, 360, 0.020, "dark"),
+        ("arc", (0.54, 0.18, 0.70, 0.58), 180, 360, 0.020, "dark"),
+        ("line", [(0.22, 0.42), (0.78, 0.42)], 0.006, "dark"),
+    ]
     return mask, details
 
 
@@ -167,8 +241,10 @@ def _scarf(variant: str):
 def _mug(variant: str):
     if variant == "small":
         mask = [("rrect", (0.28, 0.46, 0.62, 0.76), 0.05), ("ring", (0.54, 0.50, 0.76, 0.68), 0.040)]
-        return mask, [("ellipse_line", (0.28, 0.44, 0.62, 0.49), 0.008, "rim"),
-                      ("ellipse", (0.16, 0.73, 0.76, 0.81), "sole")]
+        return mask, [
+            ("ellipse_line", (0.28, 0.44, 0.62, 0.49), 0.008, "rim"),
+            ("ellipse", (0.16, 0.73, 0.76, 0.81), "sole"),
+        ]
     top = 0.22 if variant == "tall" else 0.32
     mask = [("rrect", (0.18, top, 0.68, 0.80), 0.04), ("ring", (0.58, top + 0.10, 0.90, top + 0.38), 0.050)]
     return mask, [("ellipse_line", (0.18, top - 0.02, 0.68, top + 0.03), 0.008, "rim")]
@@ -184,17 +260,28 @@ def _cushion(variant: str):
         for i in range(16):
             t = i / 16
             bulge = 0.035 * math.sin(math.pi * t)
-            points.append((ax + (bx - ax) * t + nx / length * bulge * 0.75,
-                           ay + (by - ay) * t + ny / length * bulge))
+            points.append((ax + (bx - ax) * t + nx / length * bulge * 0.75, ay + (by - ay) * t + ny / length * bulge))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    return [("poly", points)], [("dot", (cx, cy), 0.022, "dark"),
-                                ("line", [(cx - 0.12, cy - 0.09), (cx, cy)], 0.004, "dark"),
-                                ("line", [(cx + 0.12, cy + 0.09), (cx, cy)], 0.004, "dark")]
+    return [("poly", points)], [
+        ("dot", (cx, cy), 0.022, "dark"),
+        ("line", [(cx - 0.12, cy - 0.09), (cx, cy)], 0.004, "dark"),
+        ("line", [(cx + 0.12, cy + 0.09), (cx, cy)], 0.004, "dark"),
+    ]
 
 
 SILHOUETTES = {
-    "tshirt": _tee, "dress": _dress, "trousers": _trousers, "skirt": _skirt, "coat": _coat, "sneakers": _shoe,
-    "boots": _shoe, "hat": _hat, "bag": _bag, "scarf": _scarf, "mug": _mug, "cushion": _cushion,
+    "tshirt": _tee,
+    "dress": _dress,
+    "trousers": _trousers,
+    "skirt": _skirt,
+    "coat": _coat,
+    "sneakers": _shoe,
+    "boots": _shoe,
+    "hat": _hat,
+    "bag": _bag,
+    "scarf": _scarf,
+    "mug": _mug,
+    "cushion": _cushion,
 }
 
 
@@ -207,18 +294,23 @@ def _inks(product: DemoProduct) -> dict[str, tuple[int, int, int]]:
     dark_item = luminance(colour) < 70
     dark = _mix(colour, (255, 255, 255), 0.30) if dark_item else _mix(colour, (0, 0, 0), 0.35)
     return {
-        "dark": dark, "dark_outline": dark,
+        "dark": dark,
+        "dark_outline": dark,
         "light": (245, 243, 236) if luminance(colour) < 170 else (70, 70, 74),
         "accent": product.accent if product.pattern == "solid" else dark,
-        "sole": (244, 242, 234), "sole_line": (190, 186, 176), "sole_dark": (44, 38, 34),
-        "metal": (200, 166, 92), "rim": _mix(colour, (255, 255, 255), 0.45), "fringe": colour,
+        "sole": (244, 242, 234),
+        "sole_line": (190, 186, 176),
+        "sole_dark": (44, 38, 34),
+        "metal": (200, 166, 92),
+        "rim": _mix(colour, (255, 255, 255), 0.45),
+        "fringe": colour,
         "outline": _mix(colour, (255, 255, 255), 0.22) if dark_item else _mix(colour, (0, 0, 0), 0.30),
     }
 
 
 @lru_cache(maxsize=1)
 def _grid() -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.mgrid[0:CANVAS[1], 0:CANVAS[0]].astype(np.float32)
+    ys, xs = np.mgrid[0 : CANVAS[1], 0 : CANVAS[0]].astype(np.float32)
     return xs, ys
 
 
@@ -268,8 +360,12 @@ def _draw_ops(draw: ImageDraw.ImageDraw, ops, to_px, unit: float, ink) -> None:
             (x0, y0, x1, y1), radius = op[1], op[2]
             colour = ink(op[3] if len(op) > 3 else None)
             if len(op) > 3 and op[3] == "dark_outline":
-                draw.rounded_rectangle([*to_px(x0, y0), *to_px(x1, y1)], radius=radius * unit, outline=colour,
-                                       width=max(1, round(0.008 * unit)))
+                draw.rounded_rectangle(
+                    [*to_px(x0, y0), *to_px(x1, y1)],
+                    radius=radius * unit,
+                    outline=colour,
+                    width=max(1, round(0.008 * unit)),
+                )
             else:
                 draw.rounded_rectangle([*to_px(x0, y0), *to_px(x1, y1)], radius=radius * unit, fill=colour)
         elif kind == "rect":
@@ -280,8 +376,9 @@ def _draw_ops(draw: ImageDraw.ImageDraw, ops, to_px, unit: float, ink) -> None:
             else:
                 draw.rectangle(box, fill=ink(op[3]))
         elif kind == "line":
-            draw.line([to_px(x, y) for x, y in op[1]], fill=ink(op[3]), width=max(1, round(op[2] * unit)),
-                      joint="curve")
+            draw.line(
+                [to_px(x, y) for x, y in op[1]], fill=ink(op[3]), width=max(1, round(op[2] * unit)), joint="curve"
+            )
         elif kind == "dot":
             (x, y), radius = op[1], op[2] * unit
             px, py = to_px(x, y)
@@ -299,8 +396,7 @@ def _draw_ops(draw: ImageDraw.ImageDraw, ops, to_px, unit: float, ink) -> None:
             raise ValueError(f"unknown drawing operation {kind}")
 
 
-BACKGROUNDS = ((243, 241, 237), (236, 240, 244), (244, 238, 233), (237, 242, 236), (240, 240, 241),
-               (245, 241, 230))
+BACKGROUNDS = ((243, 241, 237), (236, 240, 244), (244, 238, 233), (237, 242, 236), (240, 240, 241), (245, 241, 230))
 
 
 def render_demo_image(product: DemoProduct, index: int = 0) -> bytes:
@@ -341,14 +437,14 @@ def render_demo_image(product: DemoProduct, index: int = 0) -> bytes:
     item.paste(_fill(product, cx, cy, scale, box), box[:2], mask=mask.crop(box))
 
     details_big = Image.new("RGBA", (width * supersample, height * supersample), (0, 0, 0, 0))
-    _draw_ops(ImageDraw.Draw(details_big), detail_ops, to_big, box_w * supersample,
-              lambda name: inks[name or "dark"])
+    _draw_ops(ImageDraw.Draw(details_big), detail_ops, to_big, box_w * supersample, lambda name: inks[name or "dark"])
     detail_box = details_big.getbbox()
     if detail_box:
         left, top = (detail_box[0] // supersample) * supersample, (detail_box[1] // supersample) * supersample
         right, bottom = -(-detail_box[2] // supersample) * supersample, -(-detail_box[3] // supersample) * supersample
-        item.alpha_composite(details_big.crop((left, top, right, bottom)).reduce(supersample),
-                             (left // supersample, top // supersample))
+        item.alpha_composite(
+            details_big.crop((left, top, right, bottom)).reduce(supersample), (left // supersample, top // supersample)
+        )
 
     if mirror:
         item = ImageOps.mirror(item)

@@ -9,7 +9,11 @@ from pathlib import Path
 from django.utils.text import slugify
 
 from catalog.importing.records import (
-    IN_STOCK_DEFAULT_QUANTITY, NAME_MAX_CHARS, ProductRecord, RowError, check_length,
+    IN_STOCK_DEFAULT_QUANTITY,
+    NAME_MAX_CHARS,
+    ProductRecord,
+    RowError,
+    check_length,
 )
 
 FolderRow = tuple[int, ProductRecord | RowError, str]
@@ -72,15 +76,24 @@ def read_image_folder(
         # silently give an existing product another picture.
         if sku in first_file_of_sku:
             first_row, first_relative = first_file_of_sku[sku]
-            yield number, RowError(
-                f"same SKU {sku!r} as {first_relative} (row {first_row}); rename one of the two files"
-            ), relative
+            yield (
+                number,
+                RowError(f"same SKU {sku!r} as {first_relative} (row {first_row}); rename one of the two files"),
+                relative,
+            )
             continue
         first_file_of_sku[sku] = (number, relative)
         record = ProductRecord(
-            row=number, sku=sku, title=f"{category} {path.stem[:8]}",
-            price=price if price is not None else Decimal("0.00"), currency=currency,
-            category_path=[category], stock=stock, is_active=price is not None,
-            image_refs=[relative], label=relative, given=frozenset({"category", "images"}),
+            row=number,
+            sku=sku,
+            title=f"{category} {path.stem[:8]}",
+            price=price if price is not None else Decimal("0.00"),
+            currency=currency,
+            category_path=[category],
+            stock=stock,
+            is_active=price is not None,
+            image_refs=[relative],
+            label=relative,
+            given=frozenset({"category", "images"}),
         )
         yield number, record, relative

@@ -51,7 +51,9 @@ def confined_parts(ref: str, *, base_dir: Path, root: Path, root_name: str) -> t
     if "\0" in ref:
         raise LocalImageError("refused, the path contains a NUL character")
     if len(ref) > MAX_PATH_CHARS:
-        raise LocalImageError(f"refused, the path is {len(ref)} characters long, over the {MAX_PATH_CHARS}-character limit")
+        raise LocalImageError(
+            f"refused, the path is {len(ref)} characters long, over the {MAX_PATH_CHARS}-character limit"
+        )
     real_root = os.path.realpath(root)
     joined = os.path.join(os.path.abspath(base_dir), ref)  # an absolute ref replaces base_dir
     real = os.path.realpath(joined)

@@ -52,16 +52,35 @@ DEFAULT_CURRENCY = "EUR"
 # GMC's `availability` values (and common spellings) -> stock when the feed gives no count.
 IN_STOCK_DEFAULT_QUANTITY = 10
 AVAILABILITY = {
-    "in stock": True, "in_stock": True, "instock": True, "available": True, "preorder": True, "backorder": True,
-    "out of stock": False, "out_of_stock": False, "outofstock": False, "sold out": False,
+    "in stock": True,
+    "in_stock": True,
+    "instock": True,
+    "available": True,
+    "preorder": True,
+    "backorder": True,
+    "out of stock": False,
+    "out_of_stock": False,
+    "outofstock": False,
+    "sold out": False,
 }
 # Feed columns kept as text attributes of the product (GMC names -> our attribute names).
 ATTRIBUTE_COLUMNS = {
-    "color": "colour", "colour": "colour", "material": "material", "pattern": "pattern", "size": "size",
-    "gender": "gender", "age_group": "age_group", "condition": "condition", "gtin": "gtin", "mpn": "mpn",
-    "size_type": "size_type", "product_detail": "detail",
+    "color": "colour",
+    "colour": "colour",
+    "material": "material",
+    "pattern": "pattern",
+    "size": "size",
+    "gender": "gender",
+    "age_group": "age_group",
+    "condition": "condition",
+    "gtin": "gtin",
+    "mpn": "mpn",
+    "size_type": "size_type",
+    "product_detail": "detail",
 }
-_PRICE = re.compile(r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<amount>[-+]?[0-9]+(?:[.,][0-9]+)?)\s*(?:(?P<post>[A-Za-z]{3}))?$")
+_PRICE = re.compile(
+    r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<amount>[-+]?[0-9]+(?:[.,][0-9]+)?)\s*(?:(?P<post>[A-Za-z]{3}))?$"
+)
 
 
 def parse_price(text: str) -> tuple[Decimal, str]:
@@ -132,8 +151,11 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
             # "color" and "colour" both feed "colour": an empty one must not undo the other.
             attributes[name] = _text(row[column]) or attributes.get(name)
     given = {"title", "price"}
-    given |= {name for name, column in (("description", "description"), ("brand", "brand"),
-                                        ("category", "product_type")) if column in row}
+    given |= {
+        name
+        for name, column in (("description", "description"), ("brand", "brand"), ("category", "product_type"))
+        if column in row
+    }
     if stock is not None:
         given.add("stock")
     if attributes:
@@ -143,10 +165,18 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
         # feed must not strip a catalogue bare).
         given.add("images")
     return ProductRecord(
-        row=row_number, sku=sku, title=title, price=price, currency=currency,
-        description=_text(row.get("description")), brand=brand,
-        category_path=category_path, stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock,
-        attributes=attributes, image_refs=images, given=frozenset(given),
+        row=row_number,
+        sku=sku,
+        title=title,
+        price=price,
+        currency=currency,
+        description=_text(row.get("description")),
+        brand=brand,
+        category_path=category_path,
+        stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock,
+        attributes=attributes,
+        image_refs=images,
+        given=frozenset(given),
     )
 
 

@@ -23,12 +23,16 @@ from catalog.importing.feeds import read_feed
 from catalog.importing.fetch import fetch_image
 from catalog.importing.folder import count_folder_rows, read_image_folder
 from catalog.importing.records import (
-    IN_STOCK_DEFAULT_QUANTITY, ProductRecord, RowError, feed_row_sku, record_from_feed_row,
+    IN_STOCK_DEFAULT_QUANTITY,
+    ProductRecord,
+    RowError,
+    feed_row_sku,
+    record_from_feed_row,
 )
 from catalog.importing.sources import Source, open_source
 from catalog.models import Brand, Category, Product
-from visualshop.broker import sending
 from catalog.url_fetch import FetchLimits, ImageFetchError, image_http_session
+from visualshop.broker import sending
 
 # Images that other parts of the shop attached (staff uploads in the admin, the demo
 # catalogue) are never removed by a re-import, even when the feed no longer lists them.
@@ -170,10 +174,17 @@ class _RowImporter:
 
     def import_record(self, record: ProductRecord) -> RowOutcome:
         images = [
-            (ref, fetch_image(
-                ref, base_dir=self.source.base_dir, limits=self.limits, session=self.http,
-                image_root=self.source.image_root, root_name=self.source.root_name,
-            ))
+            (
+                ref,
+                fetch_image(
+                    ref,
+                    base_dir=self.source.base_dir,
+                    limits=self.limits,
+                    session=self.http,
+                    image_root=self.source.image_root,
+                    root_name=self.source.root_name,
+                ),
+            )
             for ref in dict.fromkeys(record.image_refs)
         ]
         stored: list[str] = []  # files this row wrote to storage: removed again if the row rolls back
@@ -206,9 +217,15 @@ class _RowImporter:
         the record's stated fields over what the product has now."""
         if existing is None:
             return services.ProductData(
-                sku=record.sku, title=record.title, price=record.price, currency=record.currency,
-                description=record.description, category=self._category(record.category_path),
-                brand=self._brand(record.brand), stock=record.stock, is_active=record.is_active,
+                sku=record.sku,
+                title=record.title,
+                price=record.price,
+                currency=record.currency,
+                description=record.description,
+                category=self._category(record.category_path),
+                brand=self._brand(record.brand),
+                stock=record.stock,
+                is_active=record.is_active,
                 attributes={name: value for name, value in record.attributes.items() if value is not None},
             )
         given = record.given

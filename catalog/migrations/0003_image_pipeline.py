@@ -13,56 +13,95 @@ def queue_for_the_pipeline(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_initial'),
+        ("catalog", "0002_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='productimage',
-            name='attempts',
+            model_name="productimage",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='blur',
-            field=models.FloatField(blank=True, help_text='variance of the Laplacian; low means blurred', null=True),
+            model_name="productimage",
+            name="blur",
+            field=models.FloatField(blank=True, help_text="variance of the Laplacian; low means blurred", null=True),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='brightness',
-            field=models.FloatField(blank=True, help_text='mean luma 0-255', null=True),
+            model_name="productimage",
+            name="brightness",
+            field=models.FloatField(blank=True, help_text="mean luma 0-255", null=True),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='display',
-            field=models.ImageField(blank=True, max_length=255, upload_to='derived/'),
+            model_name="productimage",
+            name="display",
+            field=models.ImageField(blank=True, max_length=255, upload_to="derived/"),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='duplicate_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.productimage'),
+            model_name="productimage",
+            name="duplicate_of",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.productimage",
+            ),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='phash',
-            field=models.BigIntegerField(blank=True, help_text='64-bit DCT perceptual hash', null=True),
+            model_name="productimage",
+            name="phash",
+            field=models.BigIntegerField(blank=True, help_text="64-bit DCT perceptual hash", null=True),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='reason_codes',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('missing_file', 'File missing from storage'), ('empty', 'Empty file'), ('unsupported', 'Unsupported format'), ('undecodable', 'Cannot be decoded'), ('too_many_pixels', 'Over the pixel limit'), ('too_small', 'Too small'), ('blurred', 'Blurred'), ('too_dark', 'Too dark'), ('too_bright', 'Too bright'), ('exact_duplicate', 'Exact duplicate'), ('near_duplicate', 'Near duplicate'), ('miscategorised', 'Likely miscategorised'), ('error', 'Processing error')], max_length=32), blank=True, default=list, size=None),
+            model_name="productimage",
+            name="reason_codes",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("missing_file", "File missing from storage"),
+                        ("empty", "Empty file"),
+                        ("unsupported", "Unsupported format"),
+                        ("undecodable", "Cannot be decoded"),
+                        ("too_many_pixels", "Over the pixel limit"),
+                        ("too_small", "Too small"),
+                        ("blurred", "Blurred"),
+                        ("too_dark", "Too dark"),
+                        ("too_bright", "Too bright"),
+                        ("exact_duplicate", "Exact duplicate"),
+                        ("near_duplicate", "Near duplicate"),
+                        ("miscategorised", "Likely miscategorised"),
+                        ("error", "Processing error"),
+                    ],
+                    max_length=32,
+                ),
+                blank=True,
+                default=list,
+                size=None,
+            ),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='thumbnail',
-            field=models.ImageField(blank=True, max_length=255, upload_to='derived/'),
+            model_name="productimage",
+            name="thumbnail",
+            field=models.ImageField(blank=True, max_length=255, upload_to="derived/"),
         ),
         migrations.AlterField(
-            model_name='productimage',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('processing', 'Processing'), ('ready', 'Ready'), ('flagged', 'Flagged'), ('rejected', 'Rejected'), ('failed', 'Failed')], db_index=True, default='pending', max_length=16),
+            model_name="productimage",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("processing", "Processing"),
+                    ("ready", "Ready"),
+                    ("flagged", "Flagged"),
+                    ("rejected", "Rejected"),
+                    ("failed", "Failed"),
+                ],
+                db_index=True,
+                default="pending",
+                max_length=16,
+            ),
         ),
         migrations.RunPython(queue_for_the_pipeline, migrations.RunPython.noop),
     ]

@@ -8,47 +8,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_image_pipeline'),
+        ("catalog", "0003_image_pipeline"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='product',
-            name='colours',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=20), blank=True, default=list, size=None),
+            model_name="product",
+            name="colours",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=20), blank=True, default=list, size=None
+            ),
         ),
         migrations.AddField(
-            model_name='product',
-            name='predicted_category',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.category'),
+            model_name="product",
+            name="predicted_category",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.category",
+            ),
         ),
         migrations.AddField(
-            model_name='product',
-            name='search_dirty',
+            model_name="product",
+            name="search_dirty",
             field=models.BooleanField(default=True, editable=False),
         ),
         migrations.AddField(
-            model_name='product',
-            name='search_document',
+            model_name="product",
+            name="search_document",
             field=django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='productimage',
-            name='colours',
+            model_name="productimage",
+            name="colours",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_document'], name='product_search_document'),
+            model_name="product",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search_document"], name="product_search_document"),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['colours'], name='product_colours'),
+            model_name="product",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["colours"], name="product_colours"),
         ),
         migrations.AddIndex(
-            model_name='product',
-            index=models.Index(condition=models.Q(('search_dirty', True)), fields=['id'], name='product_search_dirty'),
+            model_name="product",
+            index=models.Index(condition=models.Q(("search_dirty", True)), fields=["id"], name="product_search_dirty"),
         ),
     ]

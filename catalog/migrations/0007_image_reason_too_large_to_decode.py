@@ -5,15 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0006_display_derivatives'),
+        ("catalog", "0006_display_derivatives"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='productimage',
-            name='reason_codes',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(choices=[('missing_file', 'File missing from storage'), ('empty', 'Empty file'), ('unsupported', 'Unsupported format'), ('undecodable', 'Cannot be decoded'), ('too_many_pixels', 'Over the pixel limit'), ('too_large_to_decode', 'Over the decode memory limit'), ('too_small', 'Too small'), ('blurred', 'Blurred'), ('too_dark', 'Too dark'), ('too_bright', 'Too bright'), ('exact_duplicate', 'Exact duplicate'), ('near_duplicate', 'Near duplicate'), ('miscategorised', 'Likely miscategorised'), ('error', 'Processing error')], max_length=32), blank=True, default=list, size=None),
+            model_name="productimage",
+            name="reason_codes",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(
+                    choices=[
+                        ("missing_file", "File missing from storage"),
+                        ("empty", "Empty file"),
+                        ("unsupported", "Unsupported format"),
+                        ("undecodable", "Cannot be decoded"),
+                        ("too_many_pixels", "Over the pixel limit"),
+                        ("too_large_to_decode", "Over the decode memory limit"),
+                        ("too_small", "Too small"),
+                        ("blurred", "Blurred"),
+                        ("too_dark", "Too dark"),
+                        ("too_bright", "Too bright"),
+                        ("exact_duplicate", "Exact duplicate"),
+                        ("near_duplicate", "Near duplicate"),
+                        ("miscategorised", "Likely miscategorised"),
+                        ("error", "Processing error"),
+                    ],
+                    max_length=32,
+                ),
+                blank=True,
+                default=list,
+                size=None,
+            ),
         ),
     ]

@@ -25,8 +25,10 @@ def products():
 
 def inline_management(prefix="images", total=1, initial=0):
     return {
-        f"{prefix}-TOTAL_FORMS": str(total), f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000",
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
     }
 
 
@@ -99,7 +101,8 @@ def test_reprocess_action_on_images(admin_client, products):
     ProductImage.objects.filter(pk=image.pk).update(status=ProductImage.Status.REJECTED, reason="x")
     response = admin_client.post(
         reverse("admin:catalog_productimage_changelist"),
-        {"action": "reprocess", "_selected_action": [image.pk]}, follow=True,
+        {"action": "reprocess", "_selected_action": [image.pk]},
+        follow=True,
     )
     assert "1 image(s) queued for processing." in response.content.decode()
     image.refresh_from_db()
@@ -107,8 +110,17 @@ def test_reprocess_action_on_images(admin_client, products):
 
 
 def product_form(**overrides):
-    return {"sku": "NEW-1", "title": "Wool hat", "description": "", "price": "19.90", "currency": "EUR",
-            "stock": "5", "is_active": "on", "attributes": "{}", **overrides}
+    return {
+        "sku": "NEW-1",
+        "title": "Wool hat",
+        "description": "",
+        "price": "19.90",
+        "currency": "EUR",
+        "stock": "5",
+        "is_active": "on",
+        "attributes": "{}",
+        **overrides,
+    }
 
 
 def test_staff_upload_in_admin_goes_through_the_service(admin_client, django_capture_on_commit_callbacks):
@@ -123,7 +135,9 @@ def test_staff_upload_in_admin_goes_through_the_service(admin_client, django_cap
     assert len(image.sha256) == 64
     # One queues the image's processing, one the new product's search refresh.
     assert sorted(callback.__qualname__.split(".")[0] for callback in callbacks) == [
-        "product_images_enqueue_processing", "products_enqueue_search_refresh"]
+        "product_images_enqueue_processing",
+        "products_enqueue_search_refresh",
+    ]
 
 
 def test_admin_upload_of_a_non_image_is_a_form_error(admin_client):
@@ -139,16 +153,23 @@ def test_admin_upload_of_a_duplicate_picture_keeps_one_image(admin_client, produ
     product = products[0]
     existing = list(product.images.all())
     duplicate = SimpleUploadedFile("again.png", image_bytes(colour=(0, 0, 0)), content_type="image/png")
-    data = {**product_form(sku=product.sku, title=product.title, price="10.00"),
-            **inline_management(total=3, initial=2),
-            "images-0-id": existing[0].pk, "images-0-product": product.pk, "images-0-position": "0",
-            "images-1-id": existing[1].pk, "images-1-product": product.pk, "images-1-position": "1",
-            "images-2-file": duplicate, "images-2-position": "2"}
+    data = {
+        **product_form(sku=product.sku, title=product.title, price="10.00"),
+        **inline_management(total=3, initial=2),
+        "images-0-id": existing[0].pk,
+        "images-0-product": product.pk,
+        "images-0-position": "0",
+        "images-1-id": existing[1].pk,
+        "images-1-product": product.pk,
+        "images-1-position": "1",
+        "images-2-file": duplicate,
+        "images-2-position": "2",
+    }
     response = admin_client.post(reverse("admin:catalog_product_change", args=[product.pk]), data, follow=True)
     assert response.status_code == 200
-    assert ((f"Image again.png is the same picture as image {existing[0].pk} of this product; "
-             "it was not added again.")
-            in [str(m) for m in response.context["messages"]])
+    assert (
+        f"Image again.png is the same picture as image {existing[0].pk} of this product; it was not added again."
+    ) in [str(m) for m in response.context["messages"]]
     assert product.images.count() == 2
 
 
@@ -167,8 +188,13 @@ def near_duplicate(products):
     """The second image of SKU-0 flagged as a near duplicate of the first."""
     original, copy = products[0].images.order_by("pk")
     ProductImage.objects.filter(pk=copy.pk).update(
-        status=Status.FLAGGED, reason=f"looks like image {original.pk} (phash distance 3)",
-        reason_codes=[Reason.NEAR_DUPLICATE], duplicate_of=original, attempts=1, blur=812.5, brightness=97.25,
+        status=Status.FLAGGED,
+        reason=f"looks like image {original.pk} (phash distance 3)",
+        reason_codes=[Reason.NEAR_DUPLICATE],
+        duplicate_of=original,
+        attempts=1,
+        blur=812.5,
+        brightness=97.25,
         phash=123456789,
     )
     copy.refresh_from_db()
@@ -179,10 +205,14 @@ def test_flagged_reason_and_duplicate_link_on_the_image_changelist(admin_client,
     original, copy = near_duplicate
     response = admin_client.get(reverse("admin:catalog_productimage_changelist"))
     html = response.content.decode()
-    assert (f'<td class="field-reasons"><span style="color:#b26a00">looks like image {original.pk} '
-            f'(phash distance 3)</span></td>') in html
-    assert (f'<td class="field-duplicate"><a href="/admin/catalog/productimage/{original.pk}/change/">'
-            f'duplicate of image {original.pk}</a></td>') in html
+    assert (
+        f'<td class="field-reasons"><span style="color:#b26a00">looks like image {original.pk} '
+        f"(phash distance 3)</span></td>"
+    ) in html
+    assert (
+        f'<td class="field-duplicate"><a href="/admin/catalog/productimage/{original.pk}/change/">'
+        f"duplicate of image {original.pk}</a></td>"
+    ) in html
     # Only the flagged one links anywhere.
     assert html.count("duplicate of image") == 1
 
@@ -192,10 +222,14 @@ def test_flagged_reason_and_duplicate_link_on_the_image_change_page(admin_client
     response = admin_client.get(change_url(copy))
     assert response.status_code == 200
     html = response.content.decode()
-    assert (f'<div class="readonly"><span style="color:#b26a00">looks like image {original.pk} '
-            f'(phash distance 3)</span></div>') in html
-    assert (f'<div class="readonly"><a href="/admin/catalog/productimage/{original.pk}/change/">'
-            f'duplicate of image {original.pk}</a></div>') in html
+    assert (
+        f'<div class="readonly"><span style="color:#b26a00">looks like image {original.pk} '
+        f"(phash distance 3)</span></div>"
+    ) in html
+    assert (
+        f'<div class="readonly"><a href="/admin/catalog/productimage/{original.pk}/change/">'
+        f"duplicate of image {original.pk}</a></div>"
+    ) in html
     assert '<div class="readonly">near_duplicate</div>' in html
     for value in ["812.5", "97.25", "123456789"]:
         assert f'<div class="readonly">{value}</div>' in html
@@ -207,9 +241,11 @@ def test_flagged_reason_and_duplicate_link_on_the_image_change_page(admin_client
 def test_rejected_and_failed_reasons_are_red_and_ready_is_plain(admin_client, products):
     rejected, failed = products[1].images.order_by("pk")
     ProductImage.objects.filter(pk=rejected.pk).update(
-        status=Status.REJECTED, reason="120x90 is too small", reason_codes=[Reason.TOO_SMALL])
+        status=Status.REJECTED, reason="120x90 is too small", reason_codes=[Reason.TOO_SMALL]
+    )
     ProductImage.objects.filter(pk=failed.pk).update(
-        status=Status.FAILED, reason="processing error: boom", reason_codes=[Reason.ERROR])
+        status=Status.FAILED, reason="processing error: boom", reason_codes=[Reason.ERROR]
+    )
     ready = products[2].images.first()
     ProductImage.objects.filter(pk=ready.pk).update(status=Status.READY, reason="note")
     html = admin_client.get(reverse("admin:catalog_productimage_changelist")).content.decode()
@@ -223,8 +259,7 @@ def test_product_page_inline_shows_reasons_and_duplicate_link(admin_client, near
     response = admin_client.get(reverse("admin:catalog_product_change", args=[copy.product_id]))
     html = response.content.decode()
     assert (f'<span style="color:#b26a00">looks like image {original.pk} (phash distance 3)</span>') in html
-    assert (f'<a href="/admin/catalog/productimage/{original.pk}/change/">duplicate of image {original.pk}</a>'
-            in html)
+    assert f'<a href="/admin/catalog/productimage/{original.pk}/change/">duplicate of image {original.pk}</a>' in html
 
 
 def test_reason_filter_returns_exactly_the_images_with_that_code(admin_client, products):
@@ -232,7 +267,8 @@ def test_reason_filter_returns_exactly_the_images_with_that_code(admin_client, p
     dark = products[1].images.order_by("pk").first()
     ProductImage.objects.filter(pk=blurred.pk).update(status=Status.FLAGGED, reason_codes=[Reason.BLURRED])
     ProductImage.objects.filter(pk=both.pk).update(
-        status=Status.FLAGGED, reason_codes=[Reason.TOO_DARK, Reason.BLURRED])
+        status=Status.FLAGGED, reason_codes=[Reason.TOO_DARK, Reason.BLURRED]
+    )
     ProductImage.objects.filter(pk=dark.pk).update(status=Status.FLAGGED, reason_codes=[Reason.TOO_DARK])
     url = reverse("admin:catalog_productimage_changelist")
 
@@ -257,20 +293,28 @@ def image_rows():
     def add(n):
         for _ in range(n):
             k = len(made)
-            made.append(ProductImage.objects.create(
-                product=product, file=f"products/rows-{k}.png", sha256=f"{k:064x}", position=k,
-                status=Status.FLAGGED, reason=f"reason {k}", reason_codes=[Reason.NEAR_DUPLICATE],
-                duplicate_of=made[0] if made else None, thumbnail=f"derived/rows-{k}-thumb.jpg",
-                format="PNG", width=300, height=240,
-            ))
+            made.append(
+                ProductImage.objects.create(
+                    product=product,
+                    file=f"products/rows-{k}.png",
+                    sha256=f"{k:064x}",
+                    position=k,
+                    status=Status.FLAGGED,
+                    reason=f"reason {k}",
+                    reason_codes=[Reason.NEAR_DUPLICATE],
+                    duplicate_of=made[0] if made else None,
+                    thumbnail=f"derived/rows-{k}-thumb.jpg",
+                    format="PNG",
+                    width=300,
+                    height=240,
+                )
+            )
         return made
 
     return add
 
 
-def test_image_changelist_query_count_does_not_grow_with_images(
-    admin_client, image_rows, django_assert_num_queries
-):
+def test_image_changelist_query_count_does_not_grow_with_images(admin_client, image_rows, django_assert_num_queries):
     url = reverse("admin:catalog_productimage_changelist")
     image_rows(2)
     # session, user, filtered count, total count, images joined with their product, format filter choices
@@ -287,7 +331,8 @@ def test_image_changelist_query_count_does_not_grow_with_images(
 def test_thumbnail_derivative_is_used_when_present(admin_client, products):
     with_derivative, without = products[0].images.order_by("pk")
     ProductImage.objects.filter(pk=with_derivative.pk).update(
-        thumbnail="derived/abc-thumb.jpg", display="derived/abc-display.jpg")
+        thumbnail="derived/abc-thumb.jpg", display="derived/abc-display.jpg"
+    )
     html = admin_client.get(reverse("admin:catalog_productimage_changelist")).content.decode()
     assert '<img src="/media/derived/abc-thumb.jpg"' in html
     assert f'<img src="{with_derivative.file.url}"' not in html
@@ -321,14 +366,21 @@ def test_replacing_a_file_on_the_image_page_resets_it_and_queues_processing(
     assert response.status_code == 302
     image.refresh_from_db()
     assert (image.status, image.width, image.height, image.position, image.product_id) == (
-        ProductImage.Status.PENDING, 640, 480, 3, products[0].pk)
+        ProductImage.Status.PENDING,
+        640,
+        480,
+        3,
+        products[0].pk,
+    )
     assert len(callbacks) == 3  # delete the old file, queue processing, refresh the product's search data
 
 
 @pytest.mark.parametrize(
     ("content", "error"),
-    [(b"not a picture", "Upload a valid image. The file you uploaded was either not an image or a corrupted image."),
-     ("sibling", "the same picture is already image {sibling} of this product")],
+    [
+        (b"not a picture", "Upload a valid image. The file you uploaded was either not an image or a corrupted image."),
+        ("sibling", "the same picture is already image {sibling} of this product"),
+    ],
 )
 def test_a_bad_file_on_the_image_page_is_a_form_error_and_changes_nothing(admin_client, products, content, error):
     image, sibling = products[0].images.order_by("pk")
@@ -337,7 +389,9 @@ def test_a_bad_file_on_the_image_page_is_a_form_error_and_changes_nothing(admin_
             content = handle.read()
     before = (image.file.name, image.sha256)
     upload = SimpleUploadedFile("x.png", content, content_type="image/png")
-    response = admin_client.post(reverse("admin:catalog_productimage_change", args=[image.pk]), {"file": upload, "position": "0"})
+    response = admin_client.post(
+        reverse("admin:catalog_productimage_change", args=[image.pk]), {"file": upload, "position": "0"}
+    )
     assert response.status_code == 200
     assert error.format(sibling=sibling.pk) in response.content.decode()
     image.refresh_from_db()
@@ -351,7 +405,12 @@ def test_adding_an_image_on_the_image_page_goes_through_the_service(admin_client
     )
     assert response.status_code == 302
     image = products[1].images.get(position=5)
-    assert (image.source, image.status, image.width, len(image.sha256)) == ("admin upload: extra.jpg", "pending", 400, 64)
+    assert (image.source, image.status, image.width, len(image.sha256)) == (
+        "admin upload: extra.jpg",
+        "pending",
+        400,
+        64,
+    )
 
 
 def test_colours_and_predicted_category_are_shown_but_not_editable(admin_client, products):
@@ -366,12 +425,24 @@ def test_colours_and_predicted_category_are_shown_but_not_editable(admin_client,
     assert '<div class="readonly">red, white</div>' in html
     assert f'<div class="readonly"><a href="/admin/catalog/category/{shoes.pk}/change/">Shoes</a></div>' in html
     # A post naming them does not change them: the next search refresh owns them.
-    data = {"sku": "SKU-0", "title": "Shirt 0", "description": "", "price": "10.00", "currency": "EUR",
-            "stock": "0", "is_active": "on", "attributes": "{}", "colours": "blue",
-            **inline_management(total=2, initial=2)}
+    data = {
+        "sku": "SKU-0",
+        "title": "Shirt 0",
+        "description": "",
+        "price": "10.00",
+        "currency": "EUR",
+        "stock": "0",
+        "is_active": "on",
+        "attributes": "{}",
+        "colours": "blue",
+        **inline_management(total=2, initial=2),
+    }
     for n, image in enumerate(products[0].images.order_by("position", "id")):
-        data |= {f"images-{n}-id": str(image.pk), f"images-{n}-product": str(products[0].pk),
-                 f"images-{n}-position": str(image.position)}
+        data |= {
+            f"images-{n}-id": str(image.pk),
+            f"images-{n}-product": str(products[0].pk),
+            f"images-{n}-position": str(image.position),
+        }
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["errors"] if response.context else response
     products[0].refresh_from_db()
@@ -388,9 +459,15 @@ def labelled():
     other = services.brand_get_or_create("Other")
 
     def product(sku, path, brand):
-        return services.product_upsert(ProductData(
-            sku=sku, title=sku, price=Decimal("10.00"), brand=brand,
-            category=services.category_get_or_create_path(path)))[0]
+        return services.product_upsert(
+            ProductData(
+                sku=sku,
+                title=sku,
+                price=Decimal("10.00"),
+                brand=brand,
+                category=services.category_get_or_create_path(path),
+            )
+        )[0]
 
     made = {
         "DRESS": product("DRESS", ["Apparel", "Dresses"], acme),
@@ -399,8 +476,7 @@ def labelled():
         "PHOTO": product("PHOTO", [], None),
     }
     # A photo-only product whose predicted category is in the Apparel subtree.
-    Product.objects.filter(sku="PHOTO").update(
-        predicted_category=made["DRESS"].category)
+    Product.objects.filter(sku="PHOTO").update(predicted_category=made["DRESS"].category)
     Product.objects.update(search_dirty=False)
     return made
 
@@ -414,15 +490,17 @@ def test_renaming_a_brand_in_admin_marks_exactly_its_products_dirty(
 ):
     brand = labelled["DRESS"].brand
     with django_capture_on_commit_callbacks() as callbacks:
-        response = admin_client.post(reverse("admin:catalog_brand_change", args=[brand.pk]),
-                                     {"name": "Acme Studio", "slug": brand.slug})
+        response = admin_client.post(
+            reverse("admin:catalog_brand_change", args=[brand.pk]), {"name": "Acme Studio", "slug": brand.slug}
+        )
     assert response.status_code == 302
     assert dirty() == ["DRESS", "SPADE"]
     assert len(callbacks) == 1  # one refresh queued for both
     # Saving it unchanged marks nothing.
     Product.objects.update(search_dirty=False)
-    admin_client.post(reverse("admin:catalog_brand_change", args=[brand.pk]),
-                      {"name": "Acme Studio", "slug": brand.slug})
+    admin_client.post(
+        reverse("admin:catalog_brand_change", args=[brand.pk]), {"name": "Acme Studio", "slug": brand.slug}
+    )
     assert dirty() == []
 
 
@@ -436,34 +514,41 @@ def test_deleting_a_brand_in_admin_marks_its_former_products_dirty(admin_client,
 
 def test_renaming_a_parent_category_marks_the_products_of_its_subtree_dirty(admin_client, labelled):
     apparel = labelled["DRESS"].category.parent
-    response = admin_client.post(reverse("admin:catalog_category_change", args=[apparel.pk]),
-                                 {"name": "Clothing", "slug": apparel.slug, "parent": "", "description": ""})
+    response = admin_client.post(
+        reverse("admin:catalog_category_change", args=[apparel.pk]),
+        {"name": "Clothing", "slug": apparel.slug, "parent": "", "description": ""},
+    )
     assert response.status_code == 302, response.context["errors"] if response.context else response
     assert dirty() == ["DRESS", "PHOTO", "SHOE"]  # PHOTO: predicted under Apparel
 
 
 def test_moving_a_category_marks_its_products_dirty(admin_client, labelled):
     dresses, garden = labelled["DRESS"].category, labelled["SPADE"].category
-    response = admin_client.post(reverse("admin:catalog_category_change", args=[dresses.pk]),
-                                 {"name": dresses.name, "slug": dresses.slug, "parent": garden.pk,
-                                  "description": ""})
+    response = admin_client.post(
+        reverse("admin:catalog_category_change", args=[dresses.pk]),
+        {"name": dresses.name, "slug": dresses.slug, "parent": garden.pk, "description": ""},
+    )
     assert response.status_code == 302, response.context["errors"] if response.context else response
     assert dirty() == ["DRESS", "PHOTO"]
 
 
-@pytest.mark.parametrize("size, reason", [
-    # over twice Pillow's own limit (Django's image field used to call it "not an image"), then under it
-    ((20000, 10000), "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
-    ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
-])
+@pytest.mark.parametrize(
+    "size, reason",
+    [
+        # over twice Pillow's own limit (Django's image field used to call it "not an image"), then under it
+        ((20000, 10000), "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
+        ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
+    ],
+)
 def test_a_pixel_bomb_uploaded_on_the_image_page_says_too_many_pixels(admin_client, products, size, reason):
     from fixtures.images import blank_png
 
     image = products[0].images.order_by("pk").first()
     before = (image.file.name, image.sha256)
     upload = SimpleUploadedFile("bomb.png", blank_png(*size, colour_type=0, bit_depth=1), content_type="image/png")
-    response = admin_client.post(reverse("admin:catalog_productimage_change", args=[image.pk]),
-                                 {"file": upload, "position": "0"})
+    response = admin_client.post(
+        reverse("admin:catalog_productimage_change", args=[image.pk]), {"file": upload, "position": "0"}
+    )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["file"] == [reason]
     image.refresh_from_db()

@@ -99,8 +99,12 @@ def private_postgres():
     postgres = PrivatePostgres(folder)
     try:
         url = postgres.create_database(PrivatePostgres.TEMPLATE)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR,
-                       env=stack_env(url, "redis+socket:///nonexistent", Path("/nonexistent")), check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=BASE_DIR,
+            env=stack_env(url, "redis+socket:///nonexistent", Path("/nonexistent")),
+            check=True,
+        )
         yield postgres
     finally:
         postgres.server.cleanup()
@@ -108,17 +112,22 @@ def private_postgres():
 
 
 def stack_env(database_url: str, broker_url: str, media_root: Path) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"CELERY_RESULT_BACKEND", "PROMETHEUS_MULTIPROC_DIR", "CACHE_URL"}}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "visualshop.settings",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker_url,
-        "DJANGO_MEDIA_ROOT": str(media_root),
-        "EMBEDDING_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-        **FAST_SWEEP,
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"CELERY_RESULT_BACKEND", "PROMETHEUS_MULTIPROC_DIR", "CACHE_URL"}
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "DJANGO_MEDIA_ROOT": str(media_root),
+            "EMBEDDING_THREADS": "1",
+            "PYTHONUNBUFFERED": "1",
+            **FAST_SWEEP,
+        }
+    )
     return env
 
 
@@ -129,20 +138,40 @@ class Stack:
         self.postgres, self.folder, self.database = postgres, folder, name
         self.redis_dir = folder / "redis"
         self.redis, socket_path = embedded.start_redis(self.redis_dir, persist=False)
-        self.env = stack_env(postgres.create_database(name, template=PrivatePostgres.TEMPLATE),
-                             embedded.redis_socket_url(socket_path), folder / "media")
+        self.env = stack_env(
+            postgres.create_database(name, template=PrivatePostgres.TEMPLATE),
+            embedded.redis_socket_url(socket_path),
+            folder / "media",
+        )
         self.worker = self.beat = None
         self.logs: list = []
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.folder / f"{name}.log", "ab")
         self.logs.append(log)
-        return subprocess.Popen([sys.executable, "-m", "celery", "-A", "visualshop", *args], cwd=BASE_DIR,
-                                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "visualshop", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def start_worker(self) -> None:
-        self.worker = self.spawn("worker", "worker", "--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO",
-                                 "--without-heartbeat", "--without-gossip", "--without-mingle")
+        self.worker = self.spawn(
+            "worker",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        )
 
     def start_beat(self) -> None:
         self.beat = self.spawn("beat", "beat", "--loglevel", "INFO", "--schedule", str(self.folder / "beat-schedule"))
@@ -162,7 +191,11 @@ class Stack:
     def import_catalog(self, feed: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "manage.py", "import_catalog", str(feed), "--default-price", "10.00", "--no-progress"],
-            cwd=BASE_DIR, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def query(self, sql: str):
@@ -200,10 +233,13 @@ def assert_every_image_settled_once(stack: Stack) -> None:
     assert statuses.get("rejected") == TOO_SMALL_IMAGES, statuses
     assert statuses.get("ready", 0) + statuses.get("flagged", 0) == GOOD_IMAGES, statuses
     assert sum(statuses.values()) == IMAGES, statuses
-    assert stack.query("SELECT count(*) FROM catalog_productimage WHERE status = 'rejected' "
-                       "AND reason_codes = ARRAY['too_small']::varchar[]") == [(TOO_SMALL_IMAGES,)]
+    assert stack.query(
+        "SELECT count(*) FROM catalog_productimage WHERE status = 'rejected' "
+        "AND reason_codes = ARRAY['too_small']::varchar[]"
+    ) == [(TOO_SMALL_IMAGES,)]
     assert stack.query("SELECT count(*), count(DISTINCT image_id) FROM search_imageembedding") == [
-        (GOOD_IMAGES, GOOD_IMAGES)]
+        (GOOD_IMAGES, GOOD_IMAGES)
+    ]
 
 
 def settle_within_recovery_bound(stack: Stack) -> float:
@@ -213,8 +249,10 @@ def settle_within_recovery_bound(stack: Stack) -> float:
     deadline = recovered + RECOVERY_SECONDS
     while stack.count(*SETTLED) != IMAGES:
         if time.monotonic() > deadline:
-            unsettled = stack.query("SELECT status, attempts, reason FROM catalog_productimage "
-                                    "WHERE status NOT IN ('ready', 'flagged', 'rejected') ORDER BY id LIMIT 20")
+            unsettled = stack.query(
+                "SELECT status, attempts, reason FROM catalog_productimage "
+                "WHERE status NOT IN ('ready', 'flagged', 'rejected') ORDER BY id LIMIT 20"
+            )
             pytest.fail(f"not settled {RECOVERY_SECONDS} s after recovery: {stack.statuses()} {unsettled}")
         time.sleep(0.5)
     return time.monotonic() - recovered
@@ -246,9 +284,12 @@ def test_redis_restarted_empty_during_the_import_loses_no_image(stack, feed_fold
     out, err = importer.communicate(timeout=120)
     # The import finishes every row and says which part is waiting for the broker.
     assert f"{IMAGES} rows: {IMAGES} created, 0 updated, 0 failed; {IMAGES} images added." in out
-    match = re.search(r"(\d+) images could not be queued for processing \(the task broker is unreachable\): "
-                      r"they stay pending and the periodic sweep queues them once the broker is back, or run "
-                      r"`manage\.py process_images --pending --enqueue`\.", err)
+    match = re.search(
+        r"(\d+) images could not be queued for processing \(the task broker is unreachable\): "
+        r"they stay pending and the periodic sweep queues them once the broker is back, or run "
+        r"`manage\.py process_images --pending --enqueue`\.",
+        err,
+    )
     assert match, err
     assert importer.returncode == 3, err
     not_queued = int(match.group(1))

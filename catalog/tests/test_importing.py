@@ -33,8 +33,9 @@ def feed_dir(tmp_path):
 
 def write_csv(path, *rows, header=HEADER):
     """A CSV feed; rows given as bytes are written as they are (for encoding errors)."""
-    path.write_bytes((header + "\n").encode() + b"".join(
-        (row if isinstance(row, bytes) else (row + "\n").encode()) for row in rows))
+    path.write_bytes(
+        (header + "\n").encode() + b"".join((row if isinstance(row, bytes) else (row + "\n").encode()) for row in rows)
+    )
     return path
 
 
@@ -76,38 +77,74 @@ def test_csv_feed_creates_products_with_tree_brand_attributes_and_images(feed_di
     assert out == "2 rows: 2 created, 0 updated, 0 failed; 4 images added.\n"
     dress = Product.objects.select_related("category__parent", "brand").get(sku="D-1")
     assert (dress.title, dress.description, dress.price, dress.currency, dress.stock, dress.is_active) == (
-        "Red wrap dress", "Light, summery", Decimal("49.90"), "EUR", 10, True)
+        "Red wrap dress",
+        "Light, summery",
+        Decimal("49.90"),
+        "EUR",
+        10,
+        True,
+    )
     assert (dress.category.name, dress.category.parent.name, dress.category.parent.parent) == (
-        "Dresses", "Apparel", None)
+        "Dresses",
+        "Apparel",
+        None,
+    )
     assert dress.brand.name == "Acme"
     assert dress.attributes == {"colour": "red", "material": "linen"}
     assert list(dress.images.values_list("position", "source", "width", "height", "format", "status")) == [
-        (0, "img/red.jpg", 320, 400, "JPEG", "pending"), (1, "img/blue.jpg", 320, 400, "JPEG", "pending"),
-        (2, "img/green.jpg", 320, 400, "JPEG", "pending")]
+        (0, "img/red.jpg", 320, 400, "JPEG", "pending"),
+        (1, "img/blue.jpg", 320, 400, "JPEG", "pending"),
+        (2, "img/green.jpg", 320, 400, "JPEG", "pending"),
+    ]
     shoe = Product.objects.select_related("category", "brand").get(sku="S-1")
     assert (shoe.price, shoe.stock, shoe.category.name, shoe.category.parent, shoe.brand.name) == (
-        Decimal("79.00"), 0, "Shoes", None, "Stride")
+        Decimal("79.00"),
+        0,
+        "Shoes",
+        None,
+        "Stride",
+    )
     assert shoe.attributes == {"colour": "blue"}  # the empty material column adds nothing
 
 
 def test_more_gmc_columns_become_attributes_and_quantity_wins_over_availability(feed_dir):
     feed = write_csv(
-        feed_dir / "p.csv", "T-1,Tee,9.99,cotton,M,striped,female,adult,3,in stock",
-        header="id,title,price,material,size,pattern,gender,age_group,quantity,availability")
+        feed_dir / "p.csv",
+        "T-1,Tee,9.99,cotton,M,striped,female,adult,3,in stock",
+        header="id,title,price,material,size,pattern,gender,age_group,quantity,availability",
+    )
     out, _, error = run(feed)
     assert error is None
     tee = Product.objects.get()
-    assert tee.attributes == {"material": "cotton", "size": "M", "pattern": "striped", "gender": "female",
-                              "age_group": "adult"}
+    assert tee.attributes == {
+        "material": "cotton",
+        "size": "M",
+        "pattern": "striped",
+        "gender": "female",
+        "age_group": "adult",
+    }
     assert (tee.price, tee.currency, tee.stock) == (Decimal("9.99"), "EUR", 3)
 
 
 def test_json_lines_feed(feed_dir):
     lines = [
-        {"id": "J-1", "title": "Wool hat", "price": "15.00 EUR", "product_type": "Accessories > Hats",
-         "color": "grey", "image_link": "img/green.jpg", "additional_image_link": ["img/red.jpg"]},
-        {"id": "J-2", "title": "Cheap hat", "price": 3, "product_type": "Accessories > Hats",
-         "availability": "in stock", "image_link": "img/blue.jpg"},
+        {
+            "id": "J-1",
+            "title": "Wool hat",
+            "price": "15.00 EUR",
+            "product_type": "Accessories > Hats",
+            "color": "grey",
+            "image_link": "img/green.jpg",
+            "additional_image_link": ["img/red.jpg"],
+        },
+        {
+            "id": "J-2",
+            "title": "Cheap hat",
+            "price": 3,
+            "product_type": "Accessories > Hats",
+            "availability": "in stock",
+            "image_link": "img/blue.jpg",
+        },
     ]
     feed = feed_dir / "products.jsonl"
     feed.write_text("".join(json.dumps(line) + "\n" for line in lines))
@@ -137,18 +174,18 @@ def test_tsv_feed(feed_dir):
 def test_each_kind_of_bad_csv_row_is_reported_and_the_rest_is_imported(feed_dir):
     feed = write_csv(
         feed_dir / "products.csv",
-        "OK-1,Good shirt,,20.00 EUR,,Shirts,,,img/red.jpg,,in stock",   # row 2
-        "BAD-1,Bad price,,twelve euros,,,,,,,",                          # row 3
-        "BAD-2,,,5.00 EUR,,,,,,,",                                       # row 4
-        "BAD-3,Not an image,,5.00 EUR,,,,,img/notes.jpg,,",              # row 5
-        "BAD-4,Missing image,,5.00 EUR,,,,,img/nowhere.jpg,,",           # row 6
-        "OK-1,Same SKU again,,5.00 EUR,,,,,,,",                          # row 7
+        "OK-1,Good shirt,,20.00 EUR,,Shirts,,,img/red.jpg,,in stock",  # row 2
+        "BAD-1,Bad price,,twelve euros,,,,,,,",  # row 3
+        "BAD-2,,,5.00 EUR,,,,,,,",  # row 4
+        "BAD-3,Not an image,,5.00 EUR,,,,,img/notes.jpg,,",  # row 5
+        "BAD-4,Missing image,,5.00 EUR,,,,,img/nowhere.jpg,,",  # row 6
+        "OK-1,Same SKU again,,5.00 EUR,,,,,,,",  # row 7
         "BAD-5,Caf\xe9 latin-1,,5.00 EUR,,,,,,,".encode("latin-1") + b"\n",  # row 8
-        "BAD-6,Too precise,,5.001 EUR,,,,,,,",                           # row 9
-        "BAD-7,Negative,,-5 EUR,,,,,,,",                                 # row 10
-        ",No id,,5.00 EUR,,,,,,,",                                       # row 11
-        "BAD-8,Odd stock,,5.00 EUR,,,,,,,maybe",                         # row 12
-        "OK-2,Good mug,,8 EUR,,Home > Mugs,,,img/blue.jpg,,in stock",    # row 13
+        "BAD-6,Too precise,,5.001 EUR,,,,,,,",  # row 9
+        "BAD-7,Negative,,-5 EUR,,,,,,,",  # row 10
+        ",No id,,5.00 EUR,,,,,,,",  # row 11
+        "BAD-8,Odd stock,,5.00 EUR,,,,,,,maybe",  # row 12
+        "OK-2,Good mug,,8 EUR,,Home > Mugs,,,img/blue.jpg,,in stock",  # row 13
     )
     out, err, error = run(feed)
     assert err.splitlines() == [
@@ -172,16 +209,21 @@ def test_each_kind_of_bad_csv_row_is_reported_and_the_rest_is_imported(feed_dir)
 
 def test_each_kind_of_bad_json_line_is_reported(feed_dir):
     feed = feed_dir / "products.jsonl"
-    feed.write_bytes(b"\n".join([
-        json.dumps({"id": "J-1", "title": "Wool hat", "price": "15 EUR"}).encode(),   # line 1
-        b'{"id": "J-2", "title": "broken',                                           # line 2
-        json.dumps(["not", "an", "object"]).encode(),                                # line 3
-        b'{"id": "J-3", "title": "Caf\xe9", "price": "1 EUR"}',                      # line 4
-        json.dumps({"id": "J-4", "title": "No price"}).encode(),                     # line 5
-        json.dumps({"id": "J-1", "title": "Again", "price": "1 EUR"}).encode(),      # line 6
-        b"",
-        json.dumps({"id": "J-5", "title": "Cap", "price": "9 EUR"}).encode(),        # line 8
-    ]) + b"\n")
+    feed.write_bytes(
+        b"\n".join(
+            [
+                json.dumps({"id": "J-1", "title": "Wool hat", "price": "15 EUR"}).encode(),  # line 1
+                b'{"id": "J-2", "title": "broken',  # line 2
+                json.dumps(["not", "an", "object"]).encode(),  # line 3
+                b'{"id": "J-3", "title": "Caf\xe9", "price": "1 EUR"}',  # line 4
+                json.dumps({"id": "J-4", "title": "No price"}).encode(),  # line 5
+                json.dumps({"id": "J-1", "title": "Again", "price": "1 EUR"}).encode(),  # line 6
+                b"",
+                json.dumps({"id": "J-5", "title": "Cap", "price": "9 EUR"}).encode(),  # line 8
+            ]
+        )
+        + b"\n"
+    )
     out, err, error = run(feed)
     assert err.splitlines() == [
         "row 2: invalid JSON (Unterminated string starting at, column 24)",
@@ -205,13 +247,18 @@ def test_a_second_row_for_an_id_is_a_duplicate_even_when_the_first_was_broken(fe
 def test_a_row_whose_image_fails_writes_nothing(feed_dir):
     run(write_csv(feed_dir / "a.csv", "P-1,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"))
     files_before = stored_files()
-    _, err, error = run(write_csv(
-        feed_dir / "b.csv", "P-1,Renamed shirt,,9 EUR,,Tops,,,img/red.jpg,\"img/green.jpg,img/notes.jpg\","))
+    _, err, error = run(
+        write_csv(feed_dir / "b.csv", 'P-1,Renamed shirt,,9 EUR,,Tops,,,img/red.jpg,"img/green.jpg,img/notes.jpg",')
+    )
     assert err == "row 2: img/notes.jpg: not an image (content is not a recognised image format)\n"
     assert error == "1 of 1 rows failed (listed above)."
     product = Product.objects.select_related("category").get()
     assert (product.title, product.price, product.category.name, product.images.count()) == (
-        "Shirt", Decimal("5.00"), "Shirts", 1)
+        "Shirt",
+        Decimal("5.00"),
+        "Shirts",
+        1,
+    )
     assert stored_files() == files_before
     assert not Category.objects.filter(name="Tops").exists()
 
@@ -237,7 +284,11 @@ def test_a_row_the_database_refuses_midway_is_rolled_back_whole(feed_dir, monkey
     assert out == "2 rows: 1 created, 0 updated, 1 failed; 1 images added.\n"
     product = Product.objects.select_related("category__parent", "brand").get()
     assert (product.sku, product.category.name, product.category.parent.name, product.brand.name) == (
-        "R-2", "Things", "New", "Newbrand")
+        "R-2",
+        "Things",
+        "New",
+        "Newbrand",
+    )
     assert stored_files() == [product.images.get().file.name.rsplit("/", 1)[1]]
 
 
@@ -267,11 +318,20 @@ def test_reimport_updates_by_sku_and_never_duplicates(feed_dir):
     assert out == "1 rows: 0 created, 1 updated, 0 failed; 1 images added.\n"
     product = Product.objects.get()
     assert (product.title, product.description, product.price, product.stock, product.attributes) == (
-        "Crimson dress", "New text", Decimal("12.50"), 0, {"colour": "crimson"})
+        "Crimson dress",
+        "New text",
+        Decimal("12.50"),
+        0,
+        {"colour": "crimson"},
+    )
     # The blue image left the feed and went; red stayed (same bytes), green came.
     assert list(product.images.values_list("source", "position")) == [("img/red.jpg", 0), ("img/green.jpg", 1)]
-    assert (Product.objects.count(), Category.objects.count(), Brand.objects.count(),
-            ProductImage.objects.count()) == (1, 1, 1, 2)
+    assert (Product.objects.count(), Category.objects.count(), Brand.objects.count(), ProductImage.objects.count()) == (
+        1,
+        1,
+        1,
+        2,
+    )
     out, _, _ = run(write_csv(feed_dir / "c.csv", changed))
     assert out == "1 rows: 0 created, 1 updated, 0 failed; 0 images added.\n"
     assert (Product.objects.count(), ProductImage.objects.count()) == (1, 2)
@@ -285,12 +345,18 @@ def test_reimport_changes_only_what_the_feed_states(feed_dir):
     product.save()
     ProductImage.objects.create(product=product, file="products/staff.jpg", source="admin upload: staff.jpg")
     # A price update feed: no description, brand, category, colour or image columns.
-    out, _, error = run(write_csv(feed_dir / "b.csv", "D-1,Dress,12 EUR,out of stock",
-                                  header="id,title,price,availability"))
+    out, _, error = run(
+        write_csv(feed_dir / "b.csv", "D-1,Dress,12 EUR,out of stock", header="id,title,price,availability")
+    )
     assert error is None and out.startswith("1 rows: 0 created, 1 updated")
     product = Product.objects.select_related("category", "brand").get()
     assert (product.price, product.stock, product.description, product.brand.name, product.category.name) == (
-        Decimal("12.00"), 0, "Long text", "Acme", "Dresses")
+        Decimal("12.00"),
+        0,
+        "Long text",
+        "Acme",
+        "Dresses",
+    )
     assert (product.is_active, product.attributes) == (False, {"colour": "red", "material": "silk", "fit": "slim"})
     assert sorted(product.images.values_list("source", flat=True)) == ["admin upload: staff.jpg", "img/red.jpg"]
     # A feed that lists other images replaces the imported ones; the staff upload stays.
@@ -322,7 +388,13 @@ def test_image_folder_makes_one_product_per_image(tmp_path):
     assert sorted(products) == ["dress-009b3c31-0fe2-4b8e", "dress-009b3c31-1fe2-4b8e", "t-shirt-009b3c31-0fe2-4b8e"]
     tee = products["t-shirt-009b3c31-0fe2-4b8e"]
     assert (tee.title, tee.category.name, tee.category.parent, tee.price, tee.stock, tee.is_active) == (
-        "T-shirt 009b3c31", "T-shirt", None, Decimal("19.99"), 10, True)
+        "T-shirt 009b3c31",
+        "T-shirt",
+        None,
+        Decimal("19.99"),
+        10,
+        True,
+    )
     assert tee.images.get().source == "t-shirt/009b3c31-0fe2-4b8e.jpg"
 
 
@@ -333,7 +405,8 @@ def test_image_folder_without_a_price_creates_hidden_products_and_says_so(tmp_pa
     assert out == (
         "3 rows: 3 created, 0 updated, 0 failed; 3 images added.\n"
         "3 new products have no price: created hidden at 0.00 "
-        "(price them in the admin; --default-price prices the products an import creates).\n")
+        "(price them in the admin; --default-price prices the products an import creates).\n"
+    )
     assert set(Product.objects.values_list("price", "is_active")) == {(Decimal("0.00"), False)}
 
 
@@ -388,11 +461,15 @@ def test_a_zipped_feed_may_only_use_the_zips_own_files(feed_dir, tmp_path):
     outside.write_bytes(image_bytes())
     archive = tmp_path / "feed.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("products.csv", (
-            "id,title,price,image_link\n"
-            "Z-1,Escape,1 EUR,../../secret.jpg\n"
-            f"Z-2,Absolute,1 EUR,{outside}\n"
-            f"Z-3,File URL,1 EUR,file://{outside}\n"))
+        bundle.writestr(
+            "products.csv",
+            (
+                "id,title,price,image_link\n"
+                "Z-1,Escape,1 EUR,../../secret.jpg\n"
+                f"Z-2,Absolute,1 EUR,{outside}\n"
+                f"Z-3,File URL,1 EUR,file://{outside}\n"
+            ),
+        )
     _, err, error = run(archive)
     assert err.splitlines() == [
         "row 2: ../../secret.jpg: refused, the path leads outside the zip's folder",
@@ -427,11 +504,17 @@ def test_zip_that_unpacks_too_big_is_refused(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("12.99 EUR", (Decimal("12.99"), "EUR")), ("EUR 12.99", (Decimal("12.99"), "EUR")),
-    ("12.99", (Decimal("12.99"), "EUR")), ("7 usd", (Decimal("7.00"), "USD")), ("3,50 EUR", (Decimal("3.50"), "EUR")),
-    ("0 EUR", (Decimal("0.00"), "EUR")),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("12.99 EUR", (Decimal("12.99"), "EUR")),
+        ("EUR 12.99", (Decimal("12.99"), "EUR")),
+        ("12.99", (Decimal("12.99"), "EUR")),
+        ("7 usd", (Decimal("7.00"), "USD")),
+        ("3,50 EUR", (Decimal("3.50"), "EUR")),
+        ("0 EUR", (Decimal("0.00"), "EUR")),
+    ],
+)
 def test_price_formats(text, expected):
     assert parse_price(text) == expected
 
@@ -479,7 +562,7 @@ def test_image_root_is_where_a_feeds_paths_resolve_and_stay(tmp_path, feed_dir):
     (feeds / "local.jpg").write_bytes(image_bytes())  # beside the feed, but outside the image root
     feed = write_csv(
         feeds / "p.csv",
-        "I-1,Red,1 EUR,red.jpg",            # row 2
+        "I-1,Red,1 EUR,red.jpg",  # row 2
         "I-2,Beside the feed,1 EUR,../feeds/local.jpg",  # row 3
         header="id,title,price,image_link",
     )
@@ -557,10 +640,10 @@ def test_image_folder_files_sharing_a_sku_are_a_row_error_naming_both(tmp_path):
 def test_values_longer_than_their_column_are_row_errors_not_cut(feed_dir):
     feed = write_csv(
         feed_dir / "p.csv",
-        f"L-1,{'T' * 100_000},1 EUR,,",              # row 2
-        f"L-2,Fits,1 EUR,{'B' * 121},",              # row 3
-        f"L-3,Fits,1 EUR,,Home > {'C' * 121}",       # row 4
-        f"{'S' * 65},Fits,1 EUR,,",                  # row 5
+        f"L-1,{'T' * 100_000},1 EUR,,",  # row 2
+        f"L-2,Fits,1 EUR,{'B' * 121},",  # row 3
+        f"L-3,Fits,1 EUR,,Home > {'C' * 121}",  # row 4
+        f"{'S' * 65},Fits,1 EUR,,",  # row 5
         f"L-4,{'t' * 255},1 EUR,{'b' * 60}   {'b' * 59},{'c' * 120}",  # row 6: exactly at the limits
         header="id,title,price,brand,product_type",
     )
@@ -575,7 +658,11 @@ def test_values_longer_than_their_column_are_row_errors_not_cut(feed_dir):
     assert error == "4 of 5 rows failed (listed above)."
     product = Product.objects.select_related("brand", "category").get()
     assert (product.sku, len(product.title), len(product.brand.name), len(product.category.name)) == (
-        "L-4", 255, 120, 120)
+        "L-4",
+        255,
+        120,
+        120,
+    )
 
 
 def test_an_image_folder_category_name_longer_than_a_category_is_a_row_error(tmp_path):
@@ -583,22 +670,30 @@ def test_an_image_folder_category_name_longer_than_a_category_is_a_row_error(tmp
     (root / ("k" * 121)).mkdir()
     (root / ("k" * 121) / "a.jpg").write_bytes(image_bytes())
     out, err, _ = run(root, "--default-price", "5")
-    assert err == (f"row 3 ({'k' * 121}/a.jpg): category folder name 'Kkkkkkkkkkkkkkkkkkkk'... "
-                   "is 121 characters long, over the 120-character limit\n")
+    assert err == (
+        f"row 3 ({'k' * 121}/a.jpg): category folder name 'Kkkkkkkkkkkkkkkkkkkk'... "
+        "is 121 characters long, over the 120-character limit\n"
+    )
     assert out == "4 rows: 3 created, 0 updated, 1 failed; 3 images added.\n"
 
 
-@pytest.mark.parametrize("size, reason", [
-    # over twice Pillow's own limit (it refuses before telling the size), then under it
-    ((20000, 10000), "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
-    ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
-])
+@pytest.mark.parametrize(
+    "size, reason",
+    [
+        # over twice Pillow's own limit (it refuses before telling the size), then under it
+        ((20000, 10000), "too many pixels: 200000000 pixels is over the 60000000-pixel limit"),
+        ((10000, 8000), "too many pixels: 10000x8000 is over the 60000000-pixel limit"),
+    ],
+)
 def test_a_pixel_bomb_in_a_feed_is_a_row_error_saying_too_many_pixels(feed_dir, size, reason):
     from fixtures.images import blank_png
 
     (feed_dir / "img" / "bomb.png").write_bytes(blank_png(*size, colour_type=0, bit_depth=1))
-    _, err, error = run(write_csv(feed_dir / "p.csv", "B-1,Bomb,,5 EUR,,Shirts,,,img/bomb.png,,",
-                                  "B-2,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"))
+    _, err, error = run(
+        write_csv(
+            feed_dir / "p.csv", "B-1,Bomb,,5 EUR,,Shirts,,,img/bomb.png,,", "B-2,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"
+        )
+    )
     assert (err, error) == (f"row 2: img/bomb.png: {reason}\n", "1 of 2 rows failed (listed above).")
     assert list(Product.objects.values_list("sku", flat=True)) == ["B-2"]
 
@@ -610,10 +705,15 @@ def test_the_pixel_cap_of_a_feed_image_is_the_setting(feed_dir, settings):
 
     settings.IMAGE_MAX_PIXELS = 1_000_000
     (feed_dir / "img" / "wide.png").write_bytes(blank_png(1001, 1000, colour_type=0))
-    _, err, error = run(write_csv(feed_dir / "p.csv", "W-1,Wide,,5 EUR,,Shirts,,,img/wide.png,,",
-                                  "W-2,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"))
-    assert (err, error) == ("row 2: img/wide.png: too many pixels: 1001x1000 is over the 1000000-pixel limit\n",
-                            "1 of 2 rows failed (listed above).")
+    _, err, error = run(
+        write_csv(
+            feed_dir / "p.csv", "W-1,Wide,,5 EUR,,Shirts,,,img/wide.png,,", "W-2,Shirt,,5 EUR,,Shirts,,,img/red.jpg,,"
+        )
+    )
+    assert (err, error) == (
+        "row 2: img/wide.png: too many pixels: 1001x1000 is over the 1000000-pixel limit\n",
+        "1 of 2 rows failed (listed above).",
+    )
     assert list(Product.objects.values_list("sku", flat=True)) == ["W-2"]
 
 
@@ -659,4 +759,6 @@ def test_failed_rows_and_unqueued_images_are_both_reported(tmp_path, broker_down
         call_command("import_catalog", str(root), "--no-progress", "--default-price", "9.99", stdout=out, stderr=err)
     assert (str(caught.value), caught.value.returncode) == ("1 of 4 rows failed (listed above).", 1)
     assert err.getvalue().splitlines() == [
-        "row 3 (dress/readme.jpg): not an image (content is not a recognised image format)", NOT_QUEUED]
+        "row 3 (dress/readme.jpg): not an image (content is not a recognised image format)",
+        NOT_QUEUED,
+    ]

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from catalog.importing.local_files import (
-    MAX_PATH_CHARS, LocalImageError, confined_parts, read_beneath, read_confined,
+    MAX_PATH_CHARS,
+    LocalImageError,
+    confined_parts,
+    read_beneath,
+    read_confined,
 )
 
 PICTURE = b"\x89PNG pretend picture bytes"
@@ -47,7 +51,9 @@ def test_paths_leading_out_are_refused(layout):
     assert refusal("img/../../secret.png", layout) == "refused, the path leads outside the feed folder"
     assert refusal(str(layout.parent / "secret.png"), layout) == "refused, the path leads outside the feed folder"
     (layout / "img" / "escape.png").symlink_to(layout.parent / "secret.png")
-    assert refusal("img/escape.png", layout) == "refused, the path leads outside the feed folder through a symbolic link"
+    assert (
+        refusal("img/escape.png", layout) == "refused, the path leads outside the feed folder through a symbolic link"
+    )
     (layout / "up").symlink_to(layout.parent)
     assert refusal("up/secret.png", layout) == "refused, the path leads outside the feed folder through a symbolic link"
 

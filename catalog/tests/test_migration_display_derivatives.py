@@ -23,8 +23,11 @@ def test_an_upload_shown_as_its_own_display_image_gets_a_derived_copy(settings, 
     default_storage.delete(gone.file.name)
     for image, sha in ((kept, "ab" * 32), (gone, "cd" * 32)):
         ProductImage.objects.filter(pk=image.pk).update(
-            status=ProductImage.Status.READY, sha256=sha, display=image.file.name,
-            thumbnail=f"derived/{sha[:2]}/{sha}-thumbnail.jpg")
+            status=ProductImage.Status.READY,
+            sha256=sha,
+            display=image.file.name,
+            thumbnail=f"derived/{sha[:2]}/{sha}-thumbnail.jpg",
+        )
     untouched = stored_image(make_product("MIG-3"), scene_bytes(4))
     ProductImage.objects.filter(pk=untouched.pk).update(display="derived/ef/ef-display.jpg")
 

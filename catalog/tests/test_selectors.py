@@ -27,12 +27,20 @@ def tree():
 
 def make(sku, title, category=None, *, price="10.00", stock=5, active=True, images=1):
     """A product with `images` processed pictures (shoppers see products with one only)."""
-    product, _ = services.product_upsert(ProductData(
-        sku=sku, title=title, price=Decimal(price), category=category, stock=stock, is_active=active,
-    ))
+    product, _ = services.product_upsert(
+        ProductData(
+            sku=sku,
+            title=title,
+            price=Decimal(price),
+            category=category,
+            stock=stock,
+            is_active=active,
+        )
+    )
     for n in range(images):
         image, _ = services.product_image_add(
-            product=product, content=image_bytes(colour=(n * 40, len(sku) * 7, 90)), position=n)
+            product=product, content=image_bytes(colour=(n * 40, len(sku) * 7, 90)), position=n
+        )
         mark_processed(image)
     return product
 
@@ -53,7 +61,8 @@ def test_category_listing_includes_descendants(tree):
     assert titles(selectors.product_list(category=tree["home"])) == ["Mug"]
     assert titles(selectors.product_list()) == ["Blue shirt", "Mug", "Red dress", "Uncategorised thing"]
     assert sorted(selectors.category_descendant_ids(clothing)) == sorted(
-        [clothing.pk, tops.pk, tree["dresses"].pk, tree["shirts"].pk])
+        [clothing.pk, tops.pk, tree["dresses"].pk, tree["shirts"].pk]
+    )
 
 
 def test_category_listing_counts_and_pages_in_one_query_each(tree, django_assert_num_queries):
@@ -151,10 +160,16 @@ def listed(tree):
     ]
     products = {}
     for sku, title, category, brand, colours, price, stock in rows:
-        product, _ = services.product_upsert(ProductData(
-            sku=sku, title=title, price=Decimal(price), category=tree[category], stock=stock,
-            brand=services.brand_get_or_create(brand) if brand else None,
-        ))
+        product, _ = services.product_upsert(
+            ProductData(
+                sku=sku,
+                title=title,
+                price=Decimal(price),
+                category=tree[category],
+                stock=stock,
+                brand=services.brand_get_or_create(brand) if brand else None,
+            )
+        )
         Product.objects.filter(pk=product.pk).update(colours=colours)
         image, _ = services.product_image_add(product=product, content=image_bytes(colour=(len(title) * 9, 40, 90)))
         mark_processed(image)
@@ -169,8 +184,9 @@ def clothing_ids(tree):
     return selectors.category_descendant_ids(Category.objects.get(name="Clothing"))
 
 
-def test_listing_facets_count_every_value_over_the_category_and_its_descendants(tree, listed,
-                                                                              django_assert_num_queries):
+def test_listing_facets_count_every_value_over_the_category_and_its_descendants(
+    tree, listed, django_assert_num_queries
+):
     ids = clothing_ids(tree)
     with django_assert_num_queries(1):
         facets = listing_facets(ProductFilters(category_ids=ids), price_edges=EDGES)
@@ -188,8 +204,10 @@ def test_each_facet_counts_with_the_other_filters_but_not_its_own(tree, listed, 
     F = FacetCount
     ids = clothing_ids(tree)
     with django_assert_num_queries(1):
-        facets = listing_facets(ProductFilters(category_ids=ids, brand_id=listed["C"].brand_id,
-                                               colours=("red",), in_stock=True), price_edges=EDGES)
+        facets = listing_facets(
+            ProductFilters(category_ids=ids, brand_id=listed["C"].brand_id, colours=("red",), in_stock=True),
+            price_edges=EDGES,
+        )
     assert facets == ListingFacets(
         total=1,  # Cedar shirt: Lumen, red, in stock
         brand=(F("lumen", "Lumen", 1), F("northwind", "Northwind", 1)),  # red and in stock, any brand
@@ -197,25 +215,31 @@ def test_each_facet_counts_with_the_other_filters_but_not_its_own(tree, listed, 
         price=(0, 1, 0, 0, 0),
         in_stock=1,  # Lumen and red, in stock or not
     )
-    priced = listing_facets(ProductFilters(category_ids=clothing_ids(tree), price_min=Decimal(25),
-                                           price_max=Decimal("49.99")), price_edges=EDGES)
+    priced = listing_facets(
+        ProductFilters(category_ids=clothing_ids(tree), price_min=Decimal(25), price_max=Decimal("49.99")),
+        price_edges=EDGES,
+    )
     assert (priced.total, priced.price, priced.in_stock) == (2, (1, 2, 0, 1, 1), 1)
     assert priced.brand == (F("lumen", "Lumen", 1), F("northwind", "Northwind", 1))
 
 
 def test_listing_facets_of_an_empty_category(tree):
-    facets = listing_facets(ProductFilters(category_ids=selectors.category_descendant_ids(tree["home"])),
-                            price_edges=EDGES)
+    facets = listing_facets(
+        ProductFilters(category_ids=selectors.category_descendant_ids(tree["home"])), price_edges=EDGES
+    )
     assert facets == ListingFacets(total=0, brand=(), colour=(), price=(0, 0, 0, 0, 0), in_stock=0)
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("featured", ["Apple dress", "Cedar shirt", "Dune shirt", "Birch dress", "Elm shirt"]),  # in stock first
-    ("price-asc", ["Apple dress", "Birch dress", "Cedar shirt", "Dune shirt", "Elm shirt"]),
-    ("price-desc", ["Elm shirt", "Dune shirt", "Cedar shirt", "Birch dress", "Apple dress"]),
-    ("newest", ["Elm shirt", "Dune shirt", "Cedar shirt", "Birch dress", "Apple dress"]),
-    ("nonsense", ["Apple dress", "Cedar shirt", "Dune shirt", "Birch dress", "Elm shirt"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("featured", ["Apple dress", "Cedar shirt", "Dune shirt", "Birch dress", "Elm shirt"]),  # in stock first
+        ("price-asc", ["Apple dress", "Birch dress", "Cedar shirt", "Dune shirt", "Elm shirt"]),
+        ("price-desc", ["Elm shirt", "Dune shirt", "Cedar shirt", "Birch dress", "Apple dress"]),
+        ("newest", ["Elm shirt", "Dune shirt", "Cedar shirt", "Birch dress", "Apple dress"]),
+        ("nonsense", ["Apple dress", "Cedar shirt", "Dune shirt", "Birch dress", "Elm shirt"]),
+    ],
+)
 def test_products_sorted(tree, listed, sort, expected):
     Product.objects.filter(sku="C").update(created_at=timezone.now() - timedelta(days=1))
     Product.objects.filter(sku="B").update(created_at=timezone.now() - timedelta(days=2))
@@ -226,17 +250,32 @@ def test_products_sorted(tree, listed, sort, expected):
 
 
 def test_image_srcset_lists_the_derivatives_by_width():
-    image = ProductImage(width=960, height=1200, file="products/a.jpg", thumbnail="derived/a-thumbnail.jpg",
-                         display="derived/a-display.jpg")
+    image = ProductImage(
+        width=960,
+        height=1200,
+        file="products/a.jpg",
+        thumbnail="derived/a-thumbnail.jpg",
+        display="derived/a-display.jpg",
+    )
     assert selectors.image_srcset(image) == "/media/derived/a-thumbnail.jpg 256w, /media/derived/a-display.jpg 960w"
-    large = ProductImage(width=3000, height=2000, file="products/b.jpg", thumbnail="derived/b-thumbnail.jpg",
-                         display="derived/b-display.jpg")
+    large = ProductImage(
+        width=3000,
+        height=2000,
+        file="products/b.jpg",
+        thumbnail="derived/b-thumbnail.jpg",
+        display="derived/b-display.jpg",
+    )
     assert selectors.image_srcset(large) == "/media/derived/b-thumbnail.jpg 320w, /media/derived/b-display.jpg 1200w"
     # The upload never stands in for a missing display file: originals are for staff only.
     own = ProductImage(width=480, height=600, file="products/c.jpg", thumbnail="derived/c-thumbnail.jpg")
     assert selectors.image_srcset(own) == "/media/derived/c-thumbnail.jpg 256w"
-    tiny = ProductImage(width=200, height=250, file="products/d.jpg", thumbnail="derived/d-thumbnail.jpg",
-                        display="derived/d-display.jpg")
+    tiny = ProductImage(
+        width=200,
+        height=250,
+        file="products/d.jpg",
+        thumbnail="derived/d-thumbnail.jpg",
+        display="derived/d-display.jpg",
+    )
     assert selectors.image_srcset(tiny) == "/media/derived/d-thumbnail.jpg 200w"  # one width, the first file
     assert selectors.image_srcset(ProductImage(width=480, height=600, file="products/e.jpg")) == ""
     assert selectors.image_srcset(ProductImage(file="products/f.jpg", thumbnail="derived/f-thumbnail.jpg")) == ""
@@ -249,8 +288,12 @@ def test_products_without_a_shown_picture_are_not_in_the_shop(tree):
     flagged = make("P2", "Flagged dress", tree["dresses"])
     flagged.images.update(status=ProductImage.Status.FLAGGED)
     hidden = [make("P3", "Bare dress", tree["dresses"], images=0)]
-    for status in (ProductImage.Status.REJECTED, ProductImage.Status.FAILED, ProductImage.Status.PENDING,
-                   ProductImage.Status.PROCESSING):
+    for status in (
+        ProductImage.Status.REJECTED,
+        ProductImage.Status.FAILED,
+        ProductImage.Status.PENDING,
+        ProductImage.Status.PROCESSING,
+    ):
         product = make(f"P-{status}", f"{status} dress", tree["dresses"])
         product.images.update(status=status)
         hidden.append(product)
@@ -263,4 +306,9 @@ def test_products_without_a_shown_picture_are_not_in_the_shop(tree):
     facets = listing_facets(ProductFilters(category_ids=[tree["dresses"].pk]), price_edges=EDGES)
     assert (facets.total, facets.in_stock) == (2, 2)
     assert [product.title for product in selectors.products_needing_a_photo()] == [
-        "Bare dress", "failed dress", "pending dress", "processing dress", "rejected dress"]
+        "Bare dress",
+        "failed dress",
+        "pending dress",
+        "processing dress",
+        "rejected dress",
+    ]

@@ -53,7 +53,13 @@ def test_product_upsert_updates_by_sku():
     assert (created, created_again) == (True, False)
     same.refresh_from_db()
     assert (same.pk, same.title, same.slug, same.price, same.stock, same.attributes) == (
-        product.pk, "Crimson dress", "crimson-dress", Decimal("25.50"), 3, {"colour": "red"})
+        product.pk,
+        "Crimson dress",
+        "crimson-dress",
+        Decimal("25.50"),
+        3,
+        {"colour": "red"},
+    )
     assert Product.objects.count() == 1
 
 
@@ -67,7 +73,13 @@ def test_image_add_records_metadata_and_dedupes(django_capture_on_commit_callbac
     assert again.pk == image.pk
     again.refresh_from_db()
     assert (again.width, again.height, again.format, again.status, again.position, again.source) == (
-        320, 240, "JPEG", ProductImage.Status.PENDING, 2, "x")
+        320,
+        240,
+        "JPEG",
+        ProductImage.Status.PENDING,
+        2,
+        "x",
+    )
     assert len(again.sha256) == 64
     assert again.file.name.endswith(".jpg")
     assert len(callbacks) == 1  # queued once, for the one new image
@@ -91,7 +103,11 @@ def test_replace_file_resets_status_and_refuses_a_duplicate():
     replaced = services.product_image_replace_file(first, content=image_bytes((640, 480), colour=(50, 60, 70)))
     replaced.refresh_from_db()
     assert (replaced.status, replaced.width, replaced.height, replaced.processed_at) == (
-        ProductImage.Status.PENDING, 640, 480, None)
+        ProductImage.Status.PENDING,
+        640,
+        480,
+        None,
+    )
     with pytest.raises(InvalidImage, match=f"already image {second.pk} of this product"):
         services.product_image_replace_file(first, content=image_bytes(colour=(9, 9, 9)))
 
@@ -100,14 +116,22 @@ def test_reprocess_marks_pending_and_queues(django_capture_on_commit_callbacks):
     product = make_product()
     image, _ = services.product_image_add(product=product, content=image_bytes())
     ProductImage.objects.filter(pk=image.pk).update(
-        status=ProductImage.Status.FLAGGED, reason="blurred", reason_codes=["blurred"], attempts=3,
+        status=ProductImage.Status.FLAGGED,
+        reason="blurred",
+        reason_codes=["blurred"],
+        attempts=3,
         processed_at=timezone.now(),
     )
     with django_capture_on_commit_callbacks() as callbacks:
         assert services.product_images_reprocess([image.pk]) == 1
     image.refresh_from_db()
     assert (image.status, image.reason, image.reason_codes, image.attempts, image.processed_at) == (
-        ProductImage.Status.PENDING, "", [], 0, None)
+        ProductImage.Status.PENDING,
+        "",
+        [],
+        0,
+        None,
+    )
     assert len(callbacks) == 1
 
 
@@ -125,8 +149,11 @@ def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
         )
     }
     states = {
-        "stale_processing": (Status.PROCESSING, 1), "done": (Status.READY, 1), "failed_retry": (Status.FAILED, 2),
-        "failed_spent": (Status.FAILED, 3), "hopeless": (Status.PROCESSING, 3),
+        "stale_processing": (Status.PROCESSING, 1),
+        "done": (Status.READY, 1),
+        "failed_retry": (Status.FAILED, 2),
+        "failed_spent": (Status.FAILED, 3),
+        "hopeless": (Status.PROCESSING, 3),
     }
     for name, (status, attempts) in states.items():
         ProductImage.objects.filter(pk=images[name].pk).update(status=status, attempts=attempts)
@@ -140,7 +167,10 @@ def test_sweep_requeues_stale_unfinished_and_retryable_failed_images(
     assert sent == [("vision.tasks.process_product_images", [expected])]
     hopeless = ProductImage.objects.get(pk=images["hopeless"].pk)
     assert (hopeless.status, hopeless.reason_codes, hopeless.reason) == (
-        Status.FAILED, ["error"], "gave up after 3 attempts (the worker died or timed out each time)")
+        Status.FAILED,
+        ["error"],
+        "gave up after 3 attempts (the worker died or timed out each time)",
+    )
     assert ProductImage.objects.get(pk=images["stale_pending"].pk).updated_at > long_ago  # not picked again at once
 
 
@@ -218,8 +248,7 @@ def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
     product = make_product()
     with django_capture_on_commit_callbacks(execute=False):  # nothing sent: the test sends by hand
         queued, lost, fresh, orphaned, delivered = (
-            services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk
-            for n in range(5)
+            services.product_image_add(product=product, content=image_bytes(colour=(n, 0, 0)))[0].pk for n in range(5)
         )
     task = settings.IMAGE_PROCESSING_TASK
     # A consumer that takes two messages and never acknowledges them; its connection stays
@@ -230,8 +259,9 @@ def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
             app.send_task(task, args=[ids])
             assert channel.basic_get(queue="celery", no_ack=False) is not None
         # The orphan's worker took it two minutes ago and is gone.
-        [orphan_tag] = [tag for tag, raw in channel.client.hgetall(channel.unacked_key).items()
-                        if b"[[%d]" % orphaned in raw]
+        [orphan_tag] = [
+            tag for tag, raw in channel.client.hgetall(channel.unacked_key).items() if b"[[%d]" % orphaned in raw
+        ]
         channel.client.zadd(channel.unacked_index_key, {orphan_tag: time.time() - 120})
         app.send_task(task, args=[[queued]])
         long_ago = timezone.now() - timedelta(minutes=5)

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from fixtures.image_server import JPEG, SLOW_SECONDS, ImageServerHandler
 from catalog import url_fetch
 from catalog.url_fetch import FetchLimits, ImageFetchError, checked_address, fetch_image_url, non_public_kind
+from fixtures.image_server import JPEG, SLOW_SECONDS, ImageServerHandler
 
 
 def limits(**overrides):
@@ -41,10 +41,13 @@ def test_follows_redirects(image_server):
     assert fetch(f"{image_server}/moved.jpg") == JPEG
 
 
-@pytest.mark.parametrize(("url", "reason"), [
-    ("http://[::1/a.jpg", "invalid URL (Invalid IPv6 URL)"),
-    ("http://[zz]/a.jpg", "invalid URL ('zz' does not appear to be an IPv4 or IPv6 address)"),
-])
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://[::1/a.jpg", "invalid URL (Invalid IPv6 URL)"),
+        ("http://[zz]/a.jpg", "invalid URL ('zz' does not appear to be an IPv4 or IPv6 address)"),
+    ],
+)
 def test_a_url_python_cannot_split_is_an_error_not_a_crash(url, reason):
     assert fetch_error(url) == f"{url}: {reason}"
 
@@ -52,33 +55,43 @@ def test_a_url_python_cannot_split_is_an_error_not_a_crash(url, reason):
 def test_loopback_is_refused_unless_allowed(image_server):
     assert fetch_error(f"{image_server}/shirt.jpg", allow_private=False) == (
         f"{image_server}/shirt.jpg: refused, 127.0.0.1 is not a public address (127.0.0.1: loopback); "
-        "use --allow-private to allow")
+        "use --allow-private to allow"
+    )
 
 
 def test_html_served_as_jpeg_is_rejected_by_sniffing(image_server):
     assert fetch_error(f"{image_server}/page.jpg") == (
-        f"{image_server}/page.jpg: not an image (content is not a recognised image format)")
+        f"{image_server}/page.jpg: not an image (content is not a recognised image format)"
+    )
 
 
 def test_oversize_body_is_refused_by_its_declared_length(image_server):
     assert fetch_error(f"{image_server}/big.jpg", max_bytes=len(JPEG) + 100) == (
-        f"{image_server}/big.jpg: {len(JPEG) + 5000} bytes, over the {len(JPEG) + 100}-byte limit")
+        f"{image_server}/big.jpg: {len(JPEG) + 5000} bytes, over the {len(JPEG) + 100}-byte limit"
+    )
 
 
 def test_oversize_body_without_a_declared_length_is_cut_off(image_server):
     assert fetch_error(f"{image_server}/big-undeclared.jpg", max_bytes=100_000) == (
-        f"{image_server}/big-undeclared.jpg: more than 100000 bytes, over the limit")
+        f"{image_server}/big-undeclared.jpg: more than 100000 bytes, over the limit"
+    )
 
 
 def test_slow_server_times_out(image_server):
     started = time.monotonic()
-    assert fetch_error(f"{image_server}/slow.jpg", timeout_seconds=0.5) == f"{image_server}/slow.jpg: timed out after 0.5 s"
+    assert (
+        fetch_error(f"{image_server}/slow.jpg", timeout_seconds=0.5)
+        == f"{image_server}/slow.jpg: timed out after 0.5 s"
+    )
     assert time.monotonic() - started < SLOW_SECONDS - 0.2
 
 
 def test_trickling_server_hits_the_overall_deadline(image_server):
     started = time.monotonic()
-    assert fetch_error(f"{image_server}/trickle.jpg", timeout_seconds=0.5) == f"{image_server}/trickle.jpg: timed out after 0.5 s"
+    assert (
+        fetch_error(f"{image_server}/trickle.jpg", timeout_seconds=0.5)
+        == f"{image_server}/trickle.jpg: timed out after 0.5 s"
+    )
     assert time.monotonic() - started < 1.5
 
 
@@ -96,7 +109,8 @@ def test_redirect_to_a_link_local_address_is_refused(image_server, image_server_
     assert fetch_error(f"{image_server}/to-metadata.jpg", allow_private=False) == (
         f"{image_server}/to-metadata.jpg: redirected to http://169.254.169.254/latest/meta-data/: refused, "
         "169.254.169.254 is not a public address "
-        "(169.254.169.254: link-local); use --allow-private to allow")
+        "(169.254.169.254: link-local); use --allow-private to allow"
+    )
 
 
 def test_redirect_to_a_loopback_address_is_refused_before_connecting(image_server, image_server_counts_as_public):
@@ -104,7 +118,8 @@ def test_redirect_to_a_loopback_address_is_refused_before_connecting(image_serve
     assert fetch_error(f"{image_server}/to-loopback.jpg", allow_private=False) == (
         f"{image_server}/to-loopback.jpg: redirected to http://127.0.0.2:{image_server.rsplit(':', 1)[1]}/shirt.jpg: "
         "refused, 127.0.0.2 is not a public address (127.0.0.2: loopback); "
-        "use --allow-private to allow")
+        "use --allow-private to allow"
+    )
     assert [path for path, _ in ImageServerHandler.requests_seen] == ["/to-loopback.jpg"]
 
 
@@ -126,18 +141,25 @@ def test_connection_goes_to_the_checked_address_with_the_host_name_kept(image_se
 
 
 def test_a_host_with_any_non_public_address_is_refused(monkeypatch):
-    monkeypatch.setattr(url_fetch, "resolve_host", lambda host, port: [
-        ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("10.0.0.7")])
+    monkeypatch.setattr(
+        url_fetch,
+        "resolve_host",
+        lambda host, port: [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("10.0.0.7")],
+    )
     with pytest.raises(ImageFetchError) as caught:
         checked_address("http://mixed.shop.test/a.jpg", allow_private=False)
     assert str(caught.value) == (
         "http://mixed.shop.test/a.jpg: refused, mixed.shop.test is not a public address (10.0.0.7: private); "
-        "use --allow-private to allow")
+        "use --allow-private to allow"
+    )
     assert checked_address("http://mixed.shop.test/a.jpg", allow_private=True) == ipaddress.ip_address("93.184.216.34")
 
 
 def test_only_http_and_https_are_fetched():
-    assert fetch_error("ftp://example.com/a.jpg") == "ftp://example.com/a.jpg: unsupported URL scheme 'ftp' (use http or https)"
+    assert (
+        fetch_error("ftp://example.com/a.jpg")
+        == "ftp://example.com/a.jpg: unsupported URL scheme 'ftp' (use http or https)"
+    )
 
 
 def test_unresolvable_host(monkeypatch):
@@ -148,22 +170,46 @@ def test_unresolvable_host(monkeypatch):
 
     monkeypatch.setattr(url_fetch, "resolve_host", fail)
     assert fetch_error("http://nowhere.shop.test/a.jpg") == (
-        "http://nowhere.shop.test/a.jpg: cannot resolve host 'nowhere.shop.test' (Name or service not known)")
+        "http://nowhere.shop.test/a.jpg: cannot resolve host 'nowhere.shop.test' (Name or service not known)"
+    )
 
 
-@pytest.mark.parametrize("address, kind", [
-    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
-    ("192.168.0.10", "private"), ("fc00::1", "private"), ("169.254.169.254", "link-local"),
-    ("fe80::1", "link-local"), ("0.0.0.0", "unspecified"), ("224.0.0.1", "multicast"), ("240.0.0.1", "reserved"),
-    ("100.64.0.1", "not globally routable"), ("::ffff:10.0.0.1", "private"), ("2002:7f00:1::", "loopback"),
-    ("93.184.216.34", None), ("2606:4700::1", None), ("::ffff:8.8.8.8", None),
-])
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.0.10", "private"),
+        ("fc00::1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("240.0.0.1", "reserved"),
+        ("100.64.0.1", "not globally routable"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::", "loopback"),
+        ("93.184.216.34", None),
+        ("2606:4700::1", None),
+        ("::ffff:8.8.8.8", None),
+    ],
+)
 def test_address_classification(address, kind):
     assert non_public_kind(ipaddress.ip_address(address)) == kind
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/a.jpg", "http://localhost/a.jpg", "http://[::1]/a.jpg",
-                                 "http://2130706433/a.jpg", "http://0x7f.1/a.jpg"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/a.jpg",
+        "http://localhost/a.jpg",
+        "http://[::1]/a.jpg",
+        "http://2130706433/a.jpg",
+        "http://0x7f.1/a.jpg",
+    ],
+)
 def test_spellings_of_loopback_are_refused(url):
     with pytest.raises(ImageFetchError, match="is not a public address .*: loopback"):
         checked_address(url, allow_private=False)
@@ -186,9 +232,26 @@ def tls_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key, "-out", cert,
-         "-subj", "/CN=images.shop.test", "-addext", "subjectAltName=DNS:images.shop.test"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-subj",
+            "/CN=images.shop.test",
+            "-addext",
+            "subjectAltName=DNS:images.shop.test",
+        ],
+        check=True,
+        capture_output=True,
     )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ImageServerHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -215,4 +278,5 @@ def test_https_to_a_pinned_address_verifies_the_certificate_name(tls_server, mon
         fetch_tls(f"https://other.shop.test:{port}/shirt.jpg")
     assert str(caught.value) == (
         f"https://other.shop.test:{port}/shirt.jpg: TLS check failed for other.shop.test "
-        "(hostname 'other.shop.test' doesn't match 'images.shop.test')")
+        "(hostname 'other.shop.test' doesn't match 'images.shop.test')"
+    )

@@ -5,54 +5,86 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0005_search_text_vocabulary'),
+        ("catalog", "0005_search_text_vocabulary"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(editable=False, max_length=16, unique=True)),
-                ('status', models.CharField(choices=[('placed', 'Placed'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('cancelled', 'Cancelled')], db_index=True, default='placed', max_length=16)),
-                ('name', models.CharField(max_length=200, verbose_name='full name')),
-                ('email', models.EmailField(max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('address_line1', models.CharField(max_length=200, verbose_name='address')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='address line 2')),
-                ('postal_code', models.CharField(max_length=20)),
-                ('city', models.CharField(max_length=120)),
-                ('region', models.CharField(blank=True, max_length=120, verbose_name='region or state')),
-                ('country', models.CharField(help_text='ISO 3166-1 alpha-2 code', max_length=2)),
-                ('currency', models.CharField(max_length=3)),
-                ('total', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(editable=False, max_length=16, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("placed", "Placed"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="placed",
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="full name")),
+                ("email", models.EmailField(max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                ("address_line1", models.CharField(max_length=200, verbose_name="address")),
+                ("address_line2", models.CharField(blank=True, max_length=200, verbose_name="address line 2")),
+                ("postal_code", models.CharField(max_length=20)),
+                ("city", models.CharField(max_length=120)),
+                ("region", models.CharField(blank=True, max_length=120, verbose_name="region or state")),
+                ("country", models.CharField(help_text="ISO 3166-1 alpha-2 code", max_length=2)),
+                ("currency", models.CharField(max_length=3)),
+                ("total", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('total__gte', 0)), name='order_total_not_negative')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("total__gte", 0)), name="order_total_not_negative")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('title', models.CharField(max_length=255)),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('quantity', models.PositiveIntegerField()),
-                ('line_total', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("title", models.CharField(max_length=255)),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("quantity", models.PositiveIntegerField()),
+                ("line_total", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="orders.order"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="order_lines", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order_id', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gte', 1)), name='orderline_quantity_positive'), models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='orderline_unit_price_not_negative'), models.UniqueConstraint(fields=('order', 'product'), name='orderline_unique_product_per_order')],
+                "ordering": ["order_id", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("quantity__gte", 1)), name="orderline_quantity_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("unit_price__gte", 0)), name="orderline_unit_price_not_negative"
+                    ),
+                    models.UniqueConstraint(fields=("order", "product"), name="orderline_unique_product_per_order"),
+                ],
             },
         ),
     ]

@@ -16,8 +16,9 @@ def wait_until_waiting_for_locks(count: int, *, timeout: float = 10.0) -> None:
         with connection.cursor() as cursor:
             # pg_stat_activity is read as of the first look in a transaction unless cleared.
             cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute("SELECT count(*) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
             if cursor.fetchone()[0] >= count:
                 return
         time.sleep(0.02)

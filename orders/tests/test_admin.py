@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from orders import services
-from orders.models import Order
 from orders.tests.factories import customer, product
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +29,31 @@ def test_change_page_shows_read_only_snapshots_and_saves_the_status(admin_client
     assert response.status_code == 200
     assert "Teal mug" in html and "28.70" in html
     assert 'name="lines-0-unit_price"' not in html and 'name="total"' not in html and 'name="reference"' not in html
-    data = {field: getattr(order, field) for field in ["name", "email", "phone", "address_line1", "address_line2",
-                                                       "postal_code", "city", "region", "country"]}
-    data.update({"status": "shipped", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "1",
-                 "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "1000", "lines-0-id": order.lines.get().pk,
-                 "lines-0-order": order.pk})
+    data = {
+        field: getattr(order, field)
+        for field in [
+            "name",
+            "email",
+            "phone",
+            "address_line1",
+            "address_line2",
+            "postal_code",
+            "city",
+            "region",
+            "country",
+        ]
+    }
+    data.update(
+        {
+            "status": "shipped",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "1000",
+            "lines-0-id": order.lines.get().pk,
+            "lines-0-order": order.pk,
+        }
+    )
     assert admin_client.post(url, data).status_code == 302
     order.refresh_from_db()
     assert (order.status, order.total, order.lines.get().quantity) == ("shipped", Decimal("28.70"), 2)

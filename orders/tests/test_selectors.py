@@ -27,7 +27,10 @@ def test_cart_summary_lines_in_cart_order_with_first_visible_image_and_totals(dj
     with django_assert_num_queries(2):  # products, first images
         summary = selectors.cart_summary(cart)
         assert [(line.product.sku, line.quantity, line.line_total) for line in summary.lines] == [
-            ("D1", 3, Decimal("269.70")), ("M1", 2, Decimal("28.70")), ("B1", 1, Decimal("5.00"))]
+            ("D1", 3, Decimal("269.70")),
+            ("M1", 2, Decimal("28.70")),
+            ("B1", 1, Decimal("5.00")),
+        ]
         assert summary.lines[1].image == mug_second_image
         assert summary.lines[0].image.product_id == dress.pk and summary.lines[2].image is None
         assert (summary.subtotal, summary.item_count, summary.currency) == (Decimal("303.40"), 6, "EUR")

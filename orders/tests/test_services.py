@@ -57,9 +57,14 @@ def test_cart_set_quantity_clips_removes_at_zero_and_drops_lines_gone_off_sale()
     services.cart_add(session, product_id=bowl.pk)
     change = services.cart_set_quantity(session, product_id=mug.pk, quantity=9)
     assert (change.quantity, change.clipped, change.message) == (
-        4, True, "Only 4 of “Teal mug” in stock: your cart now has 4.")
-    assert services.cart_set_quantity(session, product_id=mug.pk, quantity=2).message == \
-        "Updated “Teal mug”: 2 in your cart."
+        4,
+        True,
+        "Only 4 of “Teal mug” in stock: your cart now has 4.",
+    )
+    assert (
+        services.cart_set_quantity(session, product_id=mug.pk, quantity=2).message
+        == "Updated “Teal mug”: 2 in your cart."
+    )
     Product.objects.filter(pk=bowl.pk).update(is_active=False)
     with pytest.raises(services.CartError, match="^“Bowl” is no longer available and was removed from your cart.$"):
         services.cart_set_quantity(session, product_id=bowl.pk, quantity=1)
@@ -92,9 +97,25 @@ def test_order_place_snapshots_lines_totals_and_decrements_stock():
     order = Order.objects.get(pk=order.pk)
     assert len(order.reference) == 12 and set(order.reference) <= set(services.REFERENCE_ALPHABET)
     assert (order.status, order.currency, order.total) == ("placed", "EUR", Decimal("222.85"))
-    assert (order.name, order.email, order.address_line1, order.address_line2, order.postal_code, order.city,
-            order.country, order.phone) == ("Ada Lovelace", "ada@example.com", "12 St James's Square", "Flat 3",
-                                            "SW1Y 4JH", "London", "GB", "+44 20 7946 0000")
+    assert (
+        order.name,
+        order.email,
+        order.address_line1,
+        order.address_line2,
+        order.postal_code,
+        order.city,
+        order.country,
+        order.phone,
+    ) == (
+        "Ada Lovelace",
+        "ada@example.com",
+        "12 St James's Square",
+        "Flat 3",
+        "SW1Y 4JH",
+        "London",
+        "GB",
+        "+44 20 7946 0000",
+    )
     lines = list(order.lines.values_list("product_id", "sku", "title", "unit_price", "quantity", "line_total"))
     assert lines == [
         (dress.pk, "D1", "Midi dress", Decimal("89.90"), 2, Decimal("179.80")),
@@ -200,8 +221,9 @@ def test_a_checkout_waits_for_a_concurrent_one_and_sees_the_stock_it_left():
     assert Product.objects.get(pk=last.pk).stock == 0
 
 
-def test_selling_the_last_unit_queues_a_search_refresh_for_that_product_only(monkeypatch,
-                                                                            django_capture_on_commit_callbacks):
+def test_selling_the_last_unit_queues_a_search_refresh_for_that_product_only(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     last, plenty = product("L1", stock=2), product("P1", stock=9)
     Product.objects.update(search_dirty=False)
     queued = []

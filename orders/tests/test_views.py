@@ -11,8 +11,8 @@ from orders.tests.factories import CHECKOUT_POST, product
 pytestmark = pytest.mark.django_db
 
 # Pinned page costs, the same however many lines the cart has.
-CART_QUERIES = 4             # session, cart products, their first images, category tree (header)
-CHECKOUT_PAGE_QUERIES = 4    # session, cart products, their first images, category tree (header)
+CART_QUERIES = 4  # session, cart products, their first images, category tree (header)
+CHECKOUT_PAGE_QUERIES = 4  # session, cart products, their first images, category tree (header)
 # The first visit issues the checkout key, so the session is saved too (savepoint, update, release).
 CHECKOUT_FIRST_PAGE_QUERIES = CHECKOUT_PAGE_QUERIES + 3
 # session; the transaction: savepoint, lock products, stock update, order, lines, release; then
@@ -99,7 +99,8 @@ def test_add_redirects_back_with_a_message_and_the_cart_shows_it(client, mug):
 def test_add_beyond_stock_is_clipped_with_a_warning(client, mug):
     response = client.get(add(client, mug, 50, drain=False).url)
     assert message_texts(response) == [
-        "Added “Stoneware mug in teal” to your cart, but we have only 5 in stock: your cart now has 5."]
+        "Added “Stoneware mug in teal” to your cart, but we have only 5 in stock: your cart now has 5."
+    ]
     assert client.session["cart"] == {str(mug.pk): 5}
 
 
@@ -114,8 +115,15 @@ def test_add_out_of_stock_or_inactive_is_refused_without_a_500(client):
     assert "cart" not in client.session
 
 
-@pytest.mark.parametrize("data, status", [({}, 400), ({"product_id": "abc"}, 400), ({"product_id": "1", "quantity": "x"}, 302),
-                                          ({"product_id": "1", "quantity": "0"}, 302)])
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        ({}, 400),
+        ({"product_id": "abc"}, 400),
+        ({"product_id": "1", "quantity": "x"}, 302),
+        ({"product_id": "1", "quantity": "0"}, 302),
+    ],
+)
 def test_add_with_bad_input_is_a_4xx_or_a_message(client, mug, data, status):
     data = {**data, "product_id": mug.pk} if data.get("product_id") == "1" else data
     response = client.post(reverse("orders:cart_add"), data)
@@ -191,12 +199,21 @@ def test_cart_page_query_count_does_not_grow_with_lines(client, mug, dress, djan
 def test_checkout_page_has_labelled_autocompleting_fields(client, mug):
     add(client, mug, 2)
     html = page(client.get(reverse("orders:checkout")))
-    for name, autocomplete in [("name", "shipping name"), ("email", "email"), ("phone", "tel"),
-                               ("address_line1", "shipping address-line1"), ("postal_code", "shipping postal-code"),
-                               ("city", "shipping address-level2"), ("country", "shipping country")]:
+    for name, autocomplete in [
+        ("name", "shipping name"),
+        ("email", "email"),
+        ("phone", "tel"),
+        ("address_line1", "shipping address-line1"),
+        ("postal_code", "shipping postal-code"),
+        ("city", "shipping address-level2"),
+        ("country", "shipping country"),
+    ]:
         assert f'<label class="form-field__label" for="id_{name}">' in html
-        assert re.search(rf'<(input|select)[^>]*name="{name}"[^>]*autocomplete="{autocomplete}"'
-                         rf'|<(input|select)[^>]*autocomplete="{autocomplete}"[^>]*name="{name}"', html), name
+        assert re.search(
+            rf'<(input|select)[^>]*name="{name}"[^>]*autocomplete="{autocomplete}"'
+            rf'|<(input|select)[^>]*autocomplete="{autocomplete}"[^>]*name="{name}"',
+            html,
+        ), name
     assert "Place order · €28.70" in html
 
 
@@ -206,12 +223,30 @@ def test_checkout_creates_the_order_and_shows_the_confirmation(client, mug, dres
     response = place(client)
     order = Order.objects.get()
     assert response.status_code == 302 and response.url == f"/orders/{order.reference}/"
-    assert (order.name, order.email, order.address_line1, order.postal_code, order.city, order.country,
-            order.status, order.currency, order.total) == (
-        "Ada Lovelace", "ada@example.com", "12 St James's Square", "SW1Y 4JH", "London", "GB",
-        "placed", "EUR", Decimal("222.85"))
-    assert list(OrderLine.objects.filter(order=order).values_list("sku", "title", "unit_price", "quantity",
-                                                                  "line_total")) == [
+    assert (
+        order.name,
+        order.email,
+        order.address_line1,
+        order.postal_code,
+        order.city,
+        order.country,
+        order.status,
+        order.currency,
+        order.total,
+    ) == (
+        "Ada Lovelace",
+        "ada@example.com",
+        "12 St James's Square",
+        "SW1Y 4JH",
+        "London",
+        "GB",
+        "placed",
+        "EUR",
+        Decimal("222.85"),
+    )
+    assert list(
+        OrderLine.objects.filter(order=order).values_list("sku", "title", "unit_price", "quantity", "line_total")
+    ) == [
         ("M1", "Stoneware mug in teal", Decimal("14.35"), 3, Decimal("43.05")),
         ("D1", "Polka-dot midi dress", Decimal("89.90"), 2, Decimal("179.80")),
     ]
@@ -221,7 +256,7 @@ def test_checkout_creates_the_order_and_shows_the_confirmation(client, mug, dres
     response = client.get(response.url)
     html = page(response)
     assert message_texts(response) == []
-    assert "<h1 class=\"page-header__title\">Thank you for your order</h1>" in html
+    assert '<h1 class="page-header__title">Thank you for your order</h1>' in html
     assert f'<strong class="order-reference">{order.reference}</strong>' in html
     assert '<td class="order-table__total">€222.85</td>' in html
     assert "United Kingdom" in html
@@ -248,7 +283,8 @@ def test_checkout_when_stock_ran_out_goes_back_to_the_cart_naming_the_product(cl
     response = client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key})
     assert response.url == reverse("orders:cart")
     assert message_texts(client.get(response.url)) == [
-        "Sorry, only 2 of “Polka-dot midi dress” left. Please lower the quantity in your cart."]
+        "Sorry, only 2 of “Polka-dot midi dress” left. Please lower the quantity in your cart."
+    ]
     assert Order.objects.count() == 0
     assert dict(Product.objects.values_list("sku", "stock")) == {"D1": 2, "M1": 5}
 
@@ -261,7 +297,8 @@ def test_checkout_page_with_problems_or_an_empty_cart_redirects_to_the_cart(clie
     Product.objects.filter(pk=mug.pk).update(stock=1)
     response = client.get(reverse("orders:checkout"))
     assert message_texts(client.get(response.url)) == [
-        "Please update your cart first: “Stoneware mug in teal” (only 1 left)."]
+        "Please update your cart first: “Stoneware mug in teal” (only 1 left)."
+    ]
 
 
 def test_checkout_query_counts_do_not_grow_with_lines(client, mug, dress, django_assert_num_queries):
@@ -323,8 +360,11 @@ def test_checkout_without_or_with_an_unknown_key_shows_the_form_again_with_an_er
     issued = checkout_key(client)
     data = CHECKOUT_POST if key is None else {**CHECKOUT_POST, "checkout_key": key}
     html = page(client.post(reverse("orders:checkout"), data))
-    expected = ("This checkout form is out of date (it was opened in an earlier visit)." if key
-                else "This checkout form was sent without its checkout key.")
+    expected = (
+        "This checkout form is out of date (it was opened in an earlier visit)."
+        if key
+        else "This checkout form was sent without its checkout key."
+    )
     assert f"<ul><li>{expected} Please check your details and place the order again.</li></ul>" in html
     assert "Please correct the" not in html  # no field is wrong
     assert 'value="ada@example.com"' in html  # what was typed is kept

@@ -35,7 +35,9 @@ class EvaluationSet:
 
     def to_json(self) -> dict:
         return {
-            "root": str(self.root), "layout": self.layout, "problems": self.problems,
+            "root": str(self.root),
+            "layout": self.layout,
+            "problems": self.problems,
             "catalogue": [[i.name, str(i.path), i.label] for i in self.catalogue],
             "queries": [[i.name, str(i.path), i.label] for i in self.queries],
         }
@@ -45,8 +47,13 @@ class EvaluationSet:
         def images(rows):
             return [LabelledImage(name, Path(path), label) for name, path, label in rows]
 
-        return cls(Path(data["root"]), data["layout"], images(data["catalogue"]), images(data["queries"]),
-                   list(data["problems"]))
+        return cls(
+            Path(data["root"]),
+            data["layout"],
+            images(data["catalogue"]),
+            images(data["queries"]),
+            list(data["problems"]),
+        )
 
 
 def _visible(path: Path) -> bool:
@@ -92,8 +99,9 @@ def _round_robin(images: list[LabelledImage], limit: int) -> list[LabelledImage]
     return sorted(chosen, key=lambda image: (image.label, image.name))
 
 
-def read_dataset(root: Path, *, split: float | None = None, per_class: int | None = None,
-                 queries: int | None = None) -> EvaluationSet:
+def read_dataset(
+    root: Path, *, split: float | None = None, per_class: int | None = None, queries: int | None = None
+) -> EvaluationSet:
     """The catalogue and query pictures of `root`.
 
     Without `split`: `root/train/<class>/` is the catalogue, `root/validation/<class>/` the
@@ -136,8 +144,11 @@ def read_dataset(root: Path, *, split: float | None = None, per_class: int | Non
         raise DatasetError(f"{root}: no class folders with images")
 
     def labelled(files: dict[str, list[Path]]) -> list[LabelledImage]:
-        return [LabelledImage(path.relative_to(root).as_posix(), path, label)
-                for label, paths in sorted(files.items()) for path in paths]
+        return [
+            LabelledImage(path.relative_to(root).as_posix(), path, label)
+            for label, paths in sorted(files.items())
+            for path in paths
+        ]
 
     catalogue = labelled({label: files[:per_class] for label, files in catalogue_files.items()})
     query_images = labelled(query_files)

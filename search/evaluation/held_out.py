@@ -11,12 +11,12 @@ from django.conf import settings
 
 from catalog.models import Product
 from search import reranking
-from vision import selectors as vision_selectors
 from search.evaluation.dataset import DatasetError, LabelledImage
 from search.evaluation.metrics import QueryOutcome, rounded, summarise
 from search.evaluation.photo import queries_run
 from search.evaluation.progress import say
 from search.models import SearchProjection
+from vision import selectors as vision_selectors
 
 CONFIGURATIONS = ("raw", "vote", "projection", "projection_vote")
 HELD_OUT_GROUPS = 3
@@ -24,8 +24,9 @@ HELD_OUT_GROUPS = 3
 DEFAULT_CATEGORY_WEIGHT = 1.0
 
 
-def held_out_groups(classes: Sequence[str], groups: Sequence[Sequence[str]] | None = None,
-                    count: int = HELD_OUT_GROUPS) -> list[list[str]]:
+def held_out_groups(
+    classes: Sequence[str], groups: Sequence[Sequence[str]] | None = None, count: int = HELD_OUT_GROUPS
+) -> list[list[str]]:
     """The groups of classes left out of the fit one at a time: by default the sorted class
     names dealt in turn into `count` groups (empty ones dropped); or the caller's groups, each
     sorted, checked against `classes`. Raises DatasetError naming what is wrong."""
@@ -37,8 +38,10 @@ def held_out_groups(classes: Sequence[str], groups: Sequence[Sequence[str]] | No
         raise DatasetError("--held-out-groups: every group needs at least one class")
     unknown = sorted({label for group in chosen for label in group} - set(known))
     if unknown:
-        raise DatasetError(f"--held-out-groups: no class {', '.join(map(repr, unknown))} in the catalogue "
-                           f"(its classes: {', '.join(known)})")
+        raise DatasetError(
+            f"--held-out-groups: no class {', '.join(map(repr, unknown))} in the catalogue "
+            f"(its classes: {', '.join(known)})"
+        )
     repeated = sorted(label for label, n in Counter(label for group in chosen for label in group).items() if n > 1)
     if repeated:
         raise DatasetError(f"--held-out-groups: {', '.join(map(repr, repeated))} in more than one group")
@@ -46,7 +49,7 @@ def held_out_groups(classes: Sequence[str], groups: Sequence[Sequence[str]] | No
 
 
 def parse_held_out_groups(text: str) -> list[list[str]]:
-    """"dress,hat;pants,shirt" -> [["dress", "hat"], ["pants", "shirt"]] (not yet checked)."""
+    """ "dress,hat;pants,shirt" -> [["dress", "hat"], ["pants", "shirt"]] (not yet checked)."""
     return [[label.strip() for label in group.split(",") if label.strip()] for group in text.split(";")]
 
 
@@ -64,8 +67,13 @@ def _map_at_10(outcomes: Sequence[QueryOutcome]) -> float | None:
     return rounded({"map_at_10": summarise(outcomes)["map_at_10"]})["map_at_10"]
 
 
-def held_out_report(queries: Sequence[LabelledImage], labels: dict[int, str], groups: Sequence[Sequence[str]], *,
-                    log: Callable[[str], None] = say) -> dict:
+def held_out_report(
+    queries: Sequence[LabelledImage],
+    labels: dict[int, str],
+    groups: Sequence[Sequence[str]],
+    *,
+    log: Callable[[str], None] = say,
+) -> dict:
     """mAP@10 of the four configurations (CONFIGURATIONS), in the connected database after the
     main run: {"methods": all queries with the active (full) fit, "held_out": per group of
     classes, its queries with a projection fitted without the group's categories}.
@@ -103,8 +111,12 @@ def held_out_report(queries: Sequence[LabelledImage], labels: dict[int, str], gr
         runs = {"raw": run(queries, 0.0), "vote": run(queries, weight)}
         log("methods: " + ("the projection with and without the vote" if full else "no projection fitted"))
         runs.update(projected(queries, full))
-        methods = {"queries": len(runs["raw"]), "category_weight": weight,
-                   "projection": full.version if full else None, "map_at_10": table(runs)}
+        methods = {
+            "queries": len(runs["raw"]),
+            "category_weight": weight,
+            "projection": full.version if full else None,
+            "map_at_10": table(runs),
+        }
         rows = []
         for number, classes in enumerate(groups, start=1):
             members = set(classes)
@@ -115,17 +127,23 @@ def held_out_report(queries: Sequence[LabelledImage], labels: dict[int, str], gr
                 fit = {"fitted": True, "version": projection.version, **projection.fit}
             except reranking.CannotFitProjection as exc:
                 projection, fit = None, {"fitted": False, "reason": str(exc)}
-            log(f"held out {number}/{len(groups)} ({', '.join(classes)}): {len(chosen)} queries, "
-                + (f"fitted on {fit['images']} images" if projection else "not fitted"))
+            log(
+                f"held out {number}/{len(groups)} ({', '.join(classes)}): {len(chosen)} queries, "
+                + (f"fitted on {fit['images']} images" if projection else "not fitted")
+            )
             group_runs = {"raw": runs["raw"], "vote": runs["vote"], **projected(chosen, projection)}
-            rows.append({
-                "classes": list(classes),
-                "queries": sum(1 for o in runs["raw"] if o.label in members),
-                "fit": fit,
-                "map_at_10": table(group_runs, members),
-                # The same queries in the full fit, which saw their classes: what not seeing them cost.
-                "map_at_10_full_fit": {name: table(runs, members)[name] for name in ("projection", "projection_vote")},
-            })
+            rows.append(
+                {
+                    "classes": list(classes),
+                    "queries": sum(1 for o in runs["raw"] if o.label in members),
+                    "fit": fit,
+                    "map_at_10": table(group_runs, members),
+                    # The same queries in the full fit, which saw their classes: what not seeing them cost.
+                    "map_at_10_full_fit": {
+                        name: table(runs, members)[name] for name in ("projection", "projection_vote")
+                    },
+                }
+            )
     finally:
         if full is not None:
             reranking.projection_activate(full)

@@ -38,17 +38,17 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Product
-from vision.decoding import ImageRejected, decode_image
 from search import hybrid
-from vision import selectors as vision_selectors
-from vision.colours import dominant_colours
 from search.evaluation import progress
 from search.evaluation.dataset import LabelledImage
 from search.evaluation.metrics import K, average_precision_at_k, precision_at_k
-from vision.onnx_model.preprocess import RESIZE, resize_short_side
 from search.photo_search import embed_photo
 from search.product_search import SearchRequest, photo_ranking, search_products
 from search.text import search_text
+from vision import selectors as vision_selectors
+from vision.colours import dominant_colours
+from vision.decoding import ImageRejected, decode_image
+from vision.onnx_model.preprocess import RESIZE, resize_short_side
 
 COLOURS = ("black", "white", "grey", "blue", "red", "pink", "beige", "green")
 SETS = ("own", "asked")
@@ -62,8 +62,11 @@ def say(message: str) -> None:
 
 def served_fusion() -> dict:
     """The fusion search_products uses (search.product_search._hybrid), as fuse() arguments."""
-    return {"method": settings.SEARCH_HYBRID_METHOD, "weight": settings.SEARCH_HYBRID_TEXT_WEIGHT,
-            "k": settings.SEARCH_RRF_K}
+    return {
+        "method": settings.SEARCH_HYBRID_METHOD,
+        "weight": settings.SEARCH_HYBRID_TEXT_WEIGHT,
+        "k": settings.SEARCH_RRF_K,
+    }
 
 
 def method_names() -> list[str]:
@@ -73,6 +76,7 @@ def method_names() -> list[str]:
 def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, list[int]]:
     """The first K product ids of every method (method_names), from the photo's ranking
     (photo_ranking) and the words' hits (already the served text depth)."""
+
     def fused(**spec) -> list[int]:
         return [item.product_id for item in hybrid.fuse(visual, hits, words=words, **spec)[:K]]
 
@@ -80,8 +84,9 @@ def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, l
         "photo only": [item.candidate.product_id for item in visual[:K]],
         "text only": [hit.product_id for hit in hits[:K]],
         "rrf k=60": fused(method="rrf", k=60),
-        f"score w={settings.SEARCH_HYBRID_TEXT_WEIGHT:g}": fused(method="score",
-                                                                weight=settings.SEARCH_HYBRID_TEXT_WEIGHT),
+        f"score w={settings.SEARCH_HYBRID_TEXT_WEIGHT:g}": fused(
+            method="score", weight=settings.SEARCH_HYBRID_TEXT_WEIGHT
+        ),
         "served": fused(**served_fusion()),
     }
 
@@ -100,13 +105,20 @@ def check_sample(count: int, wanted: int) -> list[int]:
     return sorted({int(i) for i in np.linspace(0, count - 1, wanted).round()})
 
 
-def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, check: int = CHECK_QUERIES,
-                  log: Callable[[str], None] = say) -> dict:
+def hybrid_report(
+    queries: Sequence[LabelledImage],
+    labels: dict[int, str],
+    *,
+    check: int = CHECK_QUERIES,
+    log: Callable[[str], None] = say,
+) -> dict:
     """mAP@10 / P@1 of each fusion method (method_names) for both query sets, in the connected
     database after the main run; labels: searchable product id -> class (the catalogue)."""
     model = vision_selectors.embedding_model_active()
-    colours = {pid: list(found or []) for pid, found in Product.objects.filter(pk__in=list(labels))
-               .values_list("pk", "colours")}
+    colours = {
+        pid: list(found or [])
+        for pid, found in Product.objects.filter(pk__in=list(labels)).values_list("pk", "colours")
+    }
     relevant_totals = Counter((labels[pid], colour) for pid in labels for colour in colours.get(pid, []))
     text_cache: dict[str, tuple[list, int]] = {}
 
@@ -138,8 +150,7 @@ def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, c
             lists = method_lists(visual, text_hits(word), words=hybrid.query_word_count(word))
             for name, ids in lists.items():
                 flags = [labels.get(pid) == image.label and word in colours.get(pid, []) for pid in ids]
-                scores[kind][name].append((average_precision_at_k(flags, total),
-                                           precision_at_k(flags, 1)))
+                scores[kind][name].append((average_precision_at_k(flags, total), precision_at_k(flags, 1)))
             if (image.name, word) not in checkable:  # "own" is also among the asked colours
                 checkable.add((image.name, word))
                 pairs.append((image.name, content, word, lists["served"]))
@@ -158,15 +169,23 @@ def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, c
         rows = by_method.get("served", [])
         return {
             "queries": len(rows),
-            "methods": {name: None if not by_method.get(name) else {
-                "map_at_10": round(float(np.mean([s[0] for s in by_method[name]])), 4),
-                "p_at_1": round(float(np.mean([s[1] for s in by_method[name]])), 4),
-            } for name in method_names()},
+            "methods": {
+                name: None
+                if not by_method.get(name)
+                else {
+                    "map_at_10": round(float(np.mean([s[0] for s in by_method[name]])), 4),
+                    "p_at_1": round(float(np.mean([s[1] for s in by_method[name]])), 4),
+                }
+                for name in method_names()
+            },
         }
 
     return {
-        "served": {**served_fusion(), "photo_candidates": settings.SEARCH_HYBRID_PHOTO_CANDIDATES,
-                   "text_candidates": settings.SEARCH_HYBRID_TEXT_CANDIDATES},
+        "served": {
+            **served_fusion(),
+            "photo_candidates": settings.SEARCH_HYBRID_PHOTO_CANDIDATES,
+            "text_candidates": settings.SEARCH_HYBRID_TEXT_CANDIDATES,
+        },
         "colours_asked": list(COLOURS),
         # Searchable catalogue products holding each colour (a product can hold several).
         "catalogue_colours": dict(Counter(c for pid in labels for c in colours.get(pid, [])).most_common()),
@@ -174,7 +193,8 @@ def hybrid_report(queries: Sequence[LabelledImage], labels: dict[int, str], *, c
         "text_matches": {word: total for word, (_, total) in sorted(text_cache.items())},
         **{kind: table(scores[kind]) for kind in SETS},
         "served_check": {
-            "queries": len(sample), "mismatches": mismatches,
+            "queries": len(sample),
+            "mismatches": mismatches,
             "p50_ms": round(float(np.median(milliseconds)), 2) if milliseconds else None,
         },
         "unusable_queries": unusable,

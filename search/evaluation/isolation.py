@@ -31,13 +31,21 @@ class EvaluationFailed(RuntimeError):
 
 
 # Settings are read from the environment, so the child is set up by the environment alone.
-CHILD_CODE = ("import sys, django; django.setup(); from search.evaluation.isolation import child_main; "
-              "sys.exit(child_main(sys.argv[1]))")
+CHILD_CODE = (
+    "import sys, django; django.setup(); from search.evaluation.isolation import child_main; "
+    "sys.exit(child_main(sys.argv[1]))"
+)
 
 
-def evaluate_in_throwaway_database(dataset: EvaluationSet, *, workers: int | None = None, keep_db: bool = False,
-                                   held_out: Sequence[Sequence[str]] | None = None, hybrid: bool = False,
-                                   log: Callable[[str], None] = say) -> dict:
+def evaluate_in_throwaway_database(
+    dataset: EvaluationSet,
+    *,
+    workers: int | None = None,
+    keep_db: bool = False,
+    held_out: Sequence[Sequence[str]] | None = None,
+    hybrid: bool = False,
+    log: Callable[[str], None] = say,
+) -> dict:
     """`evaluate` in a new database on the shop's server, dropped afterwards (unless keep_db)."""
     name = f"{DATABASE_PREFIX}{os.getpid()}"
     log(f"creating the throw-away database {name}")
@@ -45,15 +53,26 @@ def evaluate_in_throwaway_database(dataset: EvaluationSet, *, workers: int | Non
     with throwaway_database(name, prefix="visualshop-evaluate-", admin_url=admin_url, keep=keep_db) as (workdir, url):
         spec = workdir / "spec.json"
         result_file = workdir / "result.json"
-        spec.write_text(json.dumps({
-            "database": name, "dataset": dataset.to_json(), "workers": workers or os.cpu_count() or 1,
-            "workdir": str(workdir), "result": str(result_file),
-            "held_out": None if held_out is None else [list(group) for group in held_out], "hybrid": hybrid,
-        }))
+        spec.write_text(
+            json.dumps(
+                {
+                    "database": name,
+                    "dataset": dataset.to_json(),
+                    "workers": workers or os.cpu_count() or 1,
+                    "workdir": str(workdir),
+                    "result": str(result_file),
+                    "held_out": None if held_out is None else [list(group) for group in held_out],
+                    "hybrid": hybrid,
+                }
+            )
+        )
         child = None
         try:
-            child = subprocess.Popen([sys.executable, "-c", CHILD_CODE, str(spec)], cwd=BASE_DIR,
-                                     env=throwaway_environment(workdir, url, settings_module=settings.SETTINGS_MODULE))
+            child = subprocess.Popen(
+                [sys.executable, "-c", CHILD_CODE, str(spec)],
+                cwd=BASE_DIR,
+                env=throwaway_environment(workdir, url, settings_module=settings.SETTINGS_MODULE),
+            )
             code = child.wait()
             if code != 0 or not result_file.exists():
                 raise EvaluationFailed(f"the evaluation process stopped with exit code {code} (its messages are above)")
@@ -82,8 +101,13 @@ def child_main(spec_path: str) -> int:
     say("migrating")
     call_command("migrate", verbosity=0)
     try:
-        result = evaluate(EvaluationSet.from_json(spec["dataset"]), Path(spec["workdir"]), workers=spec["workers"],
-                          held_out=spec.get("held_out"), hybrid=spec.get("hybrid", False))
+        result = evaluate(
+            EvaluationSet.from_json(spec["dataset"]),
+            Path(spec["workdir"]),
+            workers=spec["workers"],
+            held_out=spec.get("held_out"),
+            hybrid=spec.get("hybrid", False),
+        )
     except DatasetError as exc:
         result = {"error": str(exc)}
     Path(spec["result"]).write_text(json.dumps(result))

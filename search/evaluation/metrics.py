@@ -93,6 +93,7 @@ def summarise(outcomes: Sequence[QueryOutcome], k: int = K) -> dict:
 
 def rounded(summary: dict) -> dict:
     """For people and JSON: metrics to 4 decimals, milliseconds to 2 (the tests compare these)."""
+
     def value(key: str, number):
         if isinstance(number, dict):
             return {k: value(k, v) for k, v in number.items()}

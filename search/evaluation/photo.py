@@ -13,14 +13,14 @@ from pathlib import Path
 
 from catalog.importing.service import ImportOptions, import_catalog
 from catalog.models import Product, ProductImage
-from vision.decoding import ImageRejected
 from search import product_refresh, reranking
-from vision import process_pool
-from vision import selectors as vision_selectors
 from search.evaluation.dataset import LabelledImage
 from search.evaluation.metrics import K, QueryOutcome, overlap_at_k
 from search.evaluation.progress import say
 from search.product_search import SearchRequest, search_products
+from vision import process_pool
+from vision import selectors as vision_selectors
+from vision.decoding import ImageRejected
 
 # Images per unit of work of the processing pool (vision.process_pool).
 PROCESS_BATCH = 32
@@ -44,8 +44,9 @@ def _linked_folder(images: Sequence[LabelledImage], folder: Path) -> Path:
     return folder
 
 
-def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: int,
-                   log: Callable[[str], None] = say) -> Catalogue:
+def catalogue_load(
+    images: Sequence[LabelledImage], workdir: Path, *, workers: int, log: Callable[[str], None] = say
+) -> Catalogue:
     """Import the pictures as products and run the image pipeline on them here."""
     folder = _linked_folder(images, workdir / "catalogue")
     names = {f"{image.label}/{image.path.name}": image.name for image in images}
@@ -59,12 +60,16 @@ def catalogue_load(images: Sequence[LabelledImage], workdir: Path, *, workers: i
     log(f"processing {len(ids)} images on {workers} processes")
     started = time.perf_counter()
     statuses = process_pool.images_process_in_pool(ids, workers=workers, batch=PROCESS_BATCH)
-    log(f"processed in {time.perf_counter() - started:.1f} s: "
-        + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
+    log(
+        f"processed in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    )
     refresh = products_refresh_until_clean(log=log)
     if refresh["left_dirty"]:
-        problems.append(f"catalogue: {refresh['left_dirty']} products still search-dirty after "
-                        f"{len(refresh['rounds'])} refresh rounds (colours and text document may be missing)")
+        problems.append(
+            f"catalogue: {refresh['left_dirty']} products still search-dirty after "
+            f"{len(refresh['rounds'])} refresh rounds (colours and text document may be missing)"
+        )
     bad = ProductImage.objects.filter(status__in=[ProductImage.Status.REJECTED, ProductImage.Status.FAILED])
     for source, status, reason in bad.order_by("source").values_list("source", "status", "reason"):
         problems.append(f"catalogue {names.get(source, source)}: {status}: {reason}")
@@ -98,11 +103,10 @@ def products_refresh_until_clean(*, log: Callable[[str], None] = say) -> dict:
 
 def searchable_labels() -> dict[int, str]:
     """Searchable product id -> class (the folder its picture came from) of the connected database."""
-    searchable = ProductImage.objects.filter(
-        status__in=ProductImage.SEARCHABLE_STATUSES, product__is_active=True
-    )
-    return {product_id: source.split("/", 1)[0] for product_id, source in
-            searchable.values_list("product_id", "source")}
+    searchable = ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES, product__is_active=True)
+    return {
+        product_id: source.split("/", 1)[0] for product_id, source in searchable.values_list("product_id", "source")
+    }
 
 
 def projection_fit() -> dict:
@@ -122,8 +126,14 @@ def photo_search_ids(content: bytes, *, exact: bool) -> list[int]:
     return [hit.product_id for hit in results.hits]
 
 
-def queries_run(queries: Sequence[LabelledImage], labels: dict[int, str], *, exact: bool = True,
-                timed: bool = True, log: Callable[[str], None] = say) -> tuple[list[QueryOutcome], list[str]]:
+def queries_run(
+    queries: Sequence[LabelledImage],
+    labels: dict[int, str],
+    *,
+    exact: bool = True,
+    timed: bool = True,
+    log: Callable[[str], None] = say,
+) -> tuple[list[QueryOutcome], list[str]]:
     """Search with every query picture (timed), then again with exact candidates (recall).
     timed=False: no warm-up search and no latencies (latency_ms None), for the extra runs."""
     relevant_totals = Counter(labels.values())
@@ -163,8 +173,14 @@ def queries_run(queries: Sequence[LabelledImage], labels: dict[int, str], *, exa
         if exact:
             reference = photo_search_ids(content, exact=True)
             recall = overlap_at_k(ids, reference) if reference else None
-        outcomes.append(QueryOutcome(
-            query=image.name, label=image.label, hits=tuple(labels.get(pid) for pid in ids),
-            relevant_total=relevant_totals[image.label], latency_ms=latency_ms, recall=recall,
-        ))
+        outcomes.append(
+            QueryOutcome(
+                query=image.name,
+                label=image.label,
+                hits=tuple(labels.get(pid) for pid in ids),
+                relevant_total=relevant_totals[image.label],
+                latency_ms=latency_ms,
+                recall=recall,
+            )
+        )
     return outcomes, problems

@@ -14,8 +14,15 @@ from search.evaluation.photo import catalogue_load, projection_fit, queries_run
 from search.evaluation.progress import say
 
 
-def evaluate(dataset: EvaluationSet, workdir: Path, *, workers: int, log: Callable[[str], None] = say,
-             held_out: Sequence[Sequence[str]] | None = None, hybrid: bool = False) -> dict:
+def evaluate(
+    dataset: EvaluationSet,
+    workdir: Path,
+    *,
+    workers: int,
+    log: Callable[[str], None] = say,
+    held_out: Sequence[Sequence[str]] | None = None,
+    hybrid: bool = False,
+) -> dict:
     """Load the catalogue into the connected database, fit, search with every query: the result.
     held_out: groups of classes (held_out_groups) for held_out_report, run afterwards (result
     keys "methods" and "held_out"); None skips it. hybrid: then photo + a colour word
@@ -24,8 +31,10 @@ def evaluate(dataset: EvaluationSet, workdir: Path, *, workers: int, log: Callab
     if not catalogue.labels:
         raise DatasetError("no catalogue picture became searchable (every one was refused; see the problems)")
     projection = projection_fit()
-    log("projection: " + (f"fitted, {projection['dimension']}-d" if projection["fitted"]
-                          else f"not fitted ({projection['reason']})"))
+    log(
+        "projection: "
+        + (f"fitted, {projection['dimension']}-d" if projection["fitted"] else f"not fitted ({projection['reason']})")
+    )
     outcomes, query_problems = queries_run(dataset.queries, catalogue.labels, log=log)
     extra = {}
     if held_out is not None:

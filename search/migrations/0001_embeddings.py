@@ -6,45 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0003_image_pipeline'),
+        ("catalog", "0003_image_pipeline"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmbeddingModel',
+            name="EmbeddingModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64)),
-                ('version', models.CharField(max_length=64)),
-                ('variant', models.CharField(max_length=16)),
-                ('dimension', models.PositiveIntegerField()),
-                ('checksum', models.CharField(max_length=64, unique=True)),
-                ('file_name', models.CharField(max_length=255)),
-                ('preprocessing', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('building', 'Building'), ('active', 'Active'), ('retired', 'Retired')], db_index=True, default='building', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=64)),
+                ("version", models.CharField(max_length=64)),
+                ("variant", models.CharField(max_length=16)),
+                ("dimension", models.PositiveIntegerField()),
+                ("checksum", models.CharField(max_length=64, unique=True)),
+                ("file_name", models.CharField(max_length=255)),
+                ("preprocessing", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("building", "Building"), ("active", "Active"), ("retired", "Retired")],
+                        db_index=True,
+                        default="building",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'version'), name='embeddingmodel_unique_version'), models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('status',), name='embeddingmodel_one_active'), models.UniqueConstraint(condition=models.Q(('status', 'building')), fields=('status',), name='embeddingmodel_one_building')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("name", "version"), name="embeddingmodel_unique_version"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")), fields=("status",), name="embeddingmodel_one_active"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "building")),
+                        fields=("status",),
+                        name="embeddingmodel_one_building",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ImageEmbedding',
+            name="ImageEmbedding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('embedding', pgvector.django.halfvec.HalfVectorField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embeddings', to='catalog.productimage')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embeddings', to='search.embeddingmodel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("embedding", pgvector.django.halfvec.HalfVectorField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="embeddings",
+                        to="catalog.productimage",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="embeddings",
+                        to="search.embeddingmodel",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('model', 'image'), name='imageembedding_one_per_model')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("model", "image"), name="imageembedding_one_per_model")
+                ],
             },
         ),
     ]

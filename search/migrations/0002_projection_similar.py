@@ -5,44 +5,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0004_search_attributes'),
-        ('search', '0001_embeddings'),
+        ("catalog", "0004_search_attributes"),
+        ("search", "0001_embeddings"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SearchProjection',
+            name="SearchProjection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=64)),
-                ('dimension', models.PositiveIntegerField()),
-                ('arrays', models.BinaryField()),
-                ('fit', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('retired', 'Retired')], db_index=True, default='retired', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('embedding_model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='projections', to='search.embeddingmodel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("version", models.CharField(max_length=64)),
+                ("dimension", models.PositiveIntegerField()),
+                ("arrays", models.BinaryField()),
+                ("fit", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("retired", "Retired")],
+                        db_index=True,
+                        default="retired",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "embedding_model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="projections",
+                        to="search.embeddingmodel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('embedding_model', 'version'), name='searchprojection_unique_version'), models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('embedding_model',), name='searchprojection_one_active')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("embedding_model", "version"), name="searchprojection_unique_version"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")),
+                        fields=("embedding_model",),
+                        name="searchprojection_one_active",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SimilarProduct',
+            name="SimilarProduct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('score', models.FloatField()),
-                ('image', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.productimage')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='similar_rows', to='catalog.product')),
-                ('similar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rank", models.PositiveSmallIntegerField()),
+                ("score", models.FloatField()),
+                (
+                    "image",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="catalog.productimage",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="similar_rows", to="catalog.product"
+                    ),
+                ),
+                (
+                    "similar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product_id', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('product', 'rank'), name='similarproduct_unique_rank'), models.UniqueConstraint(fields=('product', 'similar'), name='similarproduct_unique_pair')],
+                "ordering": ["product_id", "rank"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("product", "rank"), name="similarproduct_unique_rank"),
+                    models.UniqueConstraint(fields=("product", "similar"), name="similarproduct_unique_pair"),
+                ],
             },
         ),
     ]

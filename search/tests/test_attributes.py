@@ -35,13 +35,19 @@ def test_colours_are_the_mean_share_over_the_images_largest_first(colour_setting
     # red (0.8 + 0.4) / 2 = 0.6, blue (0 + 0.4) / 2 = 0.2, white (0.2 + 0.1) / 2 = 0.15
     # (kept: at the minimum), green 0.1 / 2 = 0.05 (left out).
     assert aggregate_colours([{"red": 0.8, "white": 0.2}, {"red": 0.4, "blue": 0.4, "white": 0.1, "green": 0.1}]) == [
-        "red", "blue", "white"]
+        "red",
+        "blue",
+        "white",
+    ]
 
 
 def test_images_without_colour_data_are_left_out_rather_than_counted_as_none(colour_settings):
     # Counted as zeros, the two empty images would halve every share: only red (0.25) would stay.
     assert aggregate_colours([{"red": 0.5, "blue": 0.5}, {}, {"red": 0.5, "yellow": 0.5}, {}]) == [
-        "red", "blue", "yellow"]
+        "red",
+        "blue",
+        "yellow",
+    ]
     assert aggregate_colours([{}, {}]) == []
     assert aggregate_colours([]) == []
 
@@ -78,8 +84,9 @@ OWN = 1
 
 def n(image_id: int, category_id: int | None, cosine: float, product_id: int | None = None) -> Neighbour:
     """A neighbour image of product `product_id` (by default a product of its own, 100 + image id)."""
-    return Neighbour(image_id=image_id, product_id=product_id or 100 + image_id, category_id=category_id,
-                     phash=None, cosine=cosine)
+    return Neighbour(
+        image_id=image_id, product_id=product_id or 100 + image_id, category_id=category_id, phash=None, cosine=cosine
+    )
 
 
 @pytest.fixture
@@ -100,10 +107,13 @@ def test_only_the_first_neighbours_of_other_categorised_products_vote(vote_setti
     neighbours = [
         n(1, 9, 0.99, product_id=OWN),  # the product's own other image: skipped
         n(2, None, 0.98),  # an uncategorised product: skipped
-        n(3, 5, 0.9), n(4, 5, 0.8),
+        n(3, 5, 0.9),
+        n(4, 5, 0.8),
         n(5, None, 0.75),
         n(6, 5, 0.7),  # the third one that counts
-        n(7, 8, 0.6), n(8, 8, 0.6), n(9, 8, 0.6),  # beyond CATEGORY_PREDICTION_NEIGHBOURS
+        n(7, 8, 0.6),
+        n(8, 8, 0.6),
+        n(9, 8, 0.6),  # beyond CATEGORY_PREDICTION_NEIGHBOURS
     ]
     assert category_vote([neighbours], OWN) == CategoryVote(5, 1.0, 3)
 
@@ -150,8 +160,13 @@ def at(degrees: float) -> np.ndarray:
 class Catalogue:
     def __init__(self):
         self.model = EmbeddingModel.objects.create(
-            name="test", version="angles", variant="fp32", dimension=8, checksum="a" * 64,
-            file_name="none.onnx", status=EmbeddingModel.Status.ACTIVE,
+            name="test",
+            version="angles",
+            variant="fp32",
+            dimension=8,
+            checksum="a" * 64,
+            file_name="none.onnx",
+            status=EmbeddingModel.Status.ACTIVE,
         )
 
     def add(self, sku: str, *angles: float, category: str | None = None, status: str = Status.READY):
@@ -204,8 +219,12 @@ def test_every_image_of_the_product_asks_its_own_neighbours(catalogue, vote_sett
     product, images = catalogue.add("NEW-5", 0, 1)
     assert predict_category(catalogue.model, product.pk, images) == Category.objects.get(name="Shoes").pk
     vote = category_vote(
-        [knn.image_neighbours(catalogue.model, vector, limit=10, exclude_image_id=image_id)
-         for image_id, vector in images], product.pk)
+        [
+            knn.image_neighbours(catalogue.model, vector, limit=10, exclude_image_id=image_id)
+            for image_id, vector in images
+        ],
+        product.pk,
+    )
     assert (vote.votes, vote.share) == (6, 1.0)
 
 
@@ -218,19 +237,22 @@ def test_no_model_or_no_searchable_image_predicts_nothing(catalogue):
 @pytest.mark.django_db
 def test_product_colours_count_only_ready_and_flagged_images(colour_settings, django_assert_num_queries):
     product = make_product("C-1")
-    for number, (status, colours) in enumerate([
-        (Status.READY, {"red": 0.6, "white": 0.4}),
-        (Status.FLAGGED, {"red": 1.0}),
-        (Status.READY, {}),  # processed before colours existed: left out
-        (Status.REJECTED, {"blue": 1.0}),
-        (Status.PENDING, {"blue": 1.0}),
-        (Status.PROCESSING, {"blue": 1.0}),
-        (Status.FAILED, {"green": 1.0}),
-    ]):
+    for number, (status, colours) in enumerate(
+        [
+            (Status.READY, {"red": 0.6, "white": 0.4}),
+            (Status.FLAGGED, {"red": 1.0}),
+            (Status.READY, {}),  # processed before colours existed: left out
+            (Status.REJECTED, {"blue": 1.0}),
+            (Status.PENDING, {"blue": 1.0}),
+            (Status.PROCESSING, {"blue": 1.0}),
+            (Status.FAILED, {"green": 1.0}),
+        ]
+    ):
         ProductImage.objects.create(product=product, file=f"products/c-{number}.jpg", status=status, colours=colours)
     only_rejected = make_product("C-2")
-    ProductImage.objects.create(product=only_rejected, file="products/c2.jpg", status=Status.REJECTED,
-                                colours={"black": 1.0})
+    ProductImage.objects.create(
+        product=only_rejected, file="products/c2.jpg", status=Status.REJECTED, colours={"black": 1.0}
+    )
     bare = make_product("C-3")
     with django_assert_num_queries(1):
         colours = attributes.products_colours([product.pk, only_rejected.pk, bare.pk])

@@ -47,8 +47,13 @@ class Shop:
 
     def __init__(self):
         self.model = EmbeddingModel.objects.create(
-            name="test", version="angles", variant="fp32", dimension=8, checksum="a" * 64,
-            file_name="none.onnx", status=EmbeddingModel.Status.ACTIVE,
+            name="test",
+            version="angles",
+            variant="fp32",
+            dimension=8,
+            checksum="a" * 64,
+            file_name="none.onnx",
+            status=EmbeddingModel.Status.ACTIVE,
         )
         self.products: dict[str, Product] = {}
 
@@ -58,8 +63,11 @@ class Shop:
         self.products[sku] = product
         for number, (angle, colours, *status) in enumerate(images):
             image = ProductImage.objects.create(
-                product=product, file=f"products/{sku}-{number}.jpg", position=number,
-                status=status[0] if status else Status.READY, colours=colours,
+                product=product,
+                file=f"products/{sku}-{number}.jpg",
+                position=number,
+                status=status[0] if status else Status.READY,
+                colours=colours,
             )
             services.image_embeddings_upsert(image.pk, {self.model.pk: at(angle)})
         return product
@@ -101,8 +109,12 @@ def shop(settings):
     shop.add("BAG2", (95, {"blue": 1.0}), category="Bags")
     # Photo only: no category. Its two searchable images say red and white (black under
     # the minimum), and the rejected one is not counted.
-    shop.add("NEW", (0, {"red": 0.8, "black": 0.2}), (3, {"red": 0.6, "white": 0.4}, Status.FLAGGED),
-             (180, {"green": 1.0}, Status.REJECTED))
+    shop.add(
+        "NEW",
+        (0, {"red": 0.8, "black": 0.2}),
+        (3, {"red": 0.6, "white": 0.4}, Status.FLAGGED),
+        (180, {"green": 1.0}, Status.REJECTED),
+    )
     # Half way between the shoes and the bags: its two nearest categorised images (SHOE2 and
     # BAG1, both 40 degrees away) split the vote 50/50.
     shop.add("UNSURE", (50, {"green": 1.0}))
@@ -243,8 +255,7 @@ def tinted(seed: int, variant: int, dark: tuple, light: tuple) -> bytes:
     variants of one scene look alike to the model (cosine about 0.95), scenes do not."""
     rng = np.random.default_rng(variant)
     dx, dy = (int(v) for v in rng.integers(-30, 30, 2))
-    picture = scene(seed).transform((320, 400), Image.Transform.AFFINE, (1, 0, dx, 0, 1, dy),
-                                    fillcolor=(128, 128, 128))
+    picture = scene(seed).transform((320, 400), Image.Transform.AFFINE, (1, 0, dx, 0, 1, dy), fillcolor=(128, 128, 128))
     buffer = io.BytesIO()
     ImageOps.colorize(picture.convert("L"), black=dark, white=light).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
@@ -265,7 +276,8 @@ def test_a_photo_only_product_becomes_findable_by_its_colour_and_predicted_categ
     def item(number: int, category: str | None, picture: bytes) -> tuple[Product, ProductImage]:
         leaf = catalog_services.category_get_or_create_path([category]) if category else None
         product, _ = catalog_services.product_upsert(
-            ProductData(sku=f"SKU-{number:03}", title=f"Item {number}", price=Decimal("20.00"), category=leaf))
+            ProductData(sku=f"SKU-{number:03}", title=f"Item {number}", price=Decimal("20.00"), category=leaf)
+        )
         return product, stored_image(product, picture)
 
     shoes = [item(n, "Shoes", red(n)) for n in range(1, 5)]
@@ -283,8 +295,9 @@ def test_a_photo_only_product_becomes_findable_by_its_colour_and_predicted_categ
     photo_only.refresh_from_db()
     assert (photo_only.colours, photo_only.category_id) == (["red"], None)
     assert photo_only.predicted_category == Category.objects.get(name="Shoes")
-    similar_skus = list(SimilarProduct.objects.filter(product=photo_only).order_by("rank")
-                        .values_list("similar__sku", flat=True))
+    similar_skus = list(
+        SimilarProduct.objects.filter(product=photo_only).order_by("rank").values_list("similar__sku", flat=True)
+    )
     assert sorted(similar_skus[:4]) == ["SKU-001", "SKU-002", "SKU-003", "SKU-004"]  # the red shoes first
 
     def found(query: str) -> set[int]:

@@ -63,19 +63,29 @@ def test_a_crop_box_searches_for_the_part_the_shopper_means(catalogue):
     street = Image.new("RGB", (1000, 800), (30, 30, 30))
     street.paste(scene(4), (500, 300))  # P-4's picture in a corner of a larger, dark photo
     box = CropBox(left=500, top=300, right=820, bottom=700)
-    assert search_products(SearchRequest(image=jpeg(street), crop=box, limit=1)).hits[0].product_id == catalogue[3].product_id
+    assert (
+        search_products(SearchRequest(image=jpeg(street), crop=box, limit=1)).hits[0].product_id
+        == catalogue[3].product_id
+    )
 
 
 def test_filters_apply_to_photo_search_and_are_named_in_every_reason(catalogue):
-    assert search_products(SearchRequest(image=scene_bytes(3), filters=product_filters.ProductFilters(price_max=0))).hits == []
+    assert (
+        search_products(SearchRequest(image=scene_bytes(3), filters=product_filters.ProductFilters(price_max=0))).hits
+        == []
+    )
     catalogue[1].product.__class__.objects.filter(pk=catalogue[1].product_id).update(colours=["red", "white"])
-    results = search_products(SearchRequest(image=scene_bytes(3), filters=product_filters.ProductFilters(colours=("red",), in_stock=False)))
+    results = search_products(
+        SearchRequest(image=scene_bytes(3), filters=product_filters.ProductFilters(colours=("red",), in_stock=False))
+    )
     assert [hit.product_id for hit in results.hits] == [catalogue[1].product_id]
     assert results.applied_filters == ("colour red",)
     assert results.hits[0].why[1:] == ("filter: colour red",)
 
 
-def test_a_catalogue_image_searches_with_its_stored_vector_and_leaves_its_own_product_out(catalogue, django_assert_num_queries):
+def test_a_catalogue_image_searches_with_its_stored_vector_and_leaves_its_own_product_out(
+    catalogue, django_assert_num_queries
+):
     # image, active model, its stored vector, then as for an upload
     with django_assert_num_queries(8):
         results = search_products(SearchRequest(image_id=catalogue[0].pk, limit=10))
@@ -92,8 +102,9 @@ def test_a_photo_search_costs_a_fixed_number_of_queries(catalogue, django_assert
 
 def test_exact_and_hnsw_candidates_agree_on_a_small_catalogue(catalogue):
     request = SearchRequest(image=scene_bytes(4), limit=5)
-    assert ([hit.product_id for hit in search_products(request).hits]
-            == [hit.product_id for hit in search_products(request, exact=True).hits])
+    assert [hit.product_id for hit in search_products(request).hits] == [
+        hit.product_id for hit in search_products(request, exact=True).hits
+    ]
 
 
 def test_a_catalogue_image_that_is_not_searchable_is_refused(catalogue):
@@ -123,27 +134,44 @@ def test_image_urls_on_private_addresses_and_local_paths_are_refused(catalogue, 
         search_products(SearchRequest(image_url="file:///etc/passwd"))
 
 
-@pytest.mark.parametrize(("content", "crop", "code", "message"), [
-    (b"", None, "empty", "empty file"),
-    (b"<html>", None, "undecodable", "not an image (content is not a recognised image format)"),
-    (scene_bytes(1), CropBox(0, 0, 20, 500), "bad_crop", "crop box 0,0,20,500 leaves less than 32x32 pixels of a 320x400 image"),
-])
+@pytest.mark.parametrize(
+    ("content", "crop", "code", "message"),
+    [
+        (b"", None, "empty", "empty file"),
+        (b"<html>", None, "undecodable", "not an image (content is not a recognised image format)"),
+        (
+            scene_bytes(1),
+            CropBox(0, 0, 20, 500),
+            "bad_crop",
+            "crop box 0,0,20,500 leaves less than 32x32 pixels of a 320x400 image",
+        ),
+    ],
+)
 def test_unusable_photos_are_refused_with_a_reason(catalogue, content, crop, code, message):
     with pytest.raises(ImageRejected) as refused:
         search_products(SearchRequest(image=content, crop=crop))
     assert (refused.value.code, str(refused.value)) == (code, message)
 
 
-@pytest.mark.parametrize(("request_", "message"), [
-    (SearchRequest(), "nothing to search: give words, a picture, or both"),
-    (SearchRequest(text="  "), "nothing to search: give words, a picture, or both"),
-    (SearchRequest(image=b"x", image_id=1), "give one picture: an upload, an image URL or a catalogue image id, not several"),
-    (SearchRequest(text="red", crop=CropBox(0, 0, 50, 50)), "a crop box needs a picture"),
-    (SearchRequest(text="red", limit=0), "limit must be between 1 and 100"),
-    (SearchRequest(text="red", limit=101), "limit must be between 1 and 100"),
-    (SearchRequest(text="red", offset=-1), "offset must not be negative"),
-    (SearchRequest(image=b"x", limit=100, offset=401), "photo results go 500 deep: offset + limit must not exceed it"),
-])
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (SearchRequest(), "nothing to search: give words, a picture, or both"),
+        (SearchRequest(text="  "), "nothing to search: give words, a picture, or both"),
+        (
+            SearchRequest(image=b"x", image_id=1),
+            "give one picture: an upload, an image URL or a catalogue image id, not several",
+        ),
+        (SearchRequest(text="red", crop=CropBox(0, 0, 50, 50)), "a crop box needs a picture"),
+        (SearchRequest(text="red", limit=0), "limit must be between 1 and 100"),
+        (SearchRequest(text="red", limit=101), "limit must be between 1 and 100"),
+        (SearchRequest(text="red", offset=-1), "offset must not be negative"),
+        (
+            SearchRequest(image=b"x", limit=100, offset=401),
+            "photo results go 500 deep: offset + limit must not exceed it",
+        ),
+    ],
+)
 def test_requests_that_cannot_be_searched_are_refused(request_, message):
     with pytest.raises(InvalidSearch) as refused:
         search_products(request_)
@@ -151,7 +179,9 @@ def test_requests_that_cannot_be_searched_are_refused(request_, message):
 
 
 def test_before_any_image_is_processed_photo_search_says_so():
-    with pytest.raises(PhotoSearchUnavailable, match="^photo search is not available yet: no catalogue image has been processed$"):
+    with pytest.raises(
+        PhotoSearchUnavailable, match="^photo search is not available yet: no catalogue image has been processed$"
+    ):
         search_products(SearchRequest(image=scene_bytes(1)))
 
 
@@ -227,10 +257,14 @@ def wardrobe(settings):
         "DRESS-BLUE-1": ("Dresses", dress(BLUE, scale=1.0, dx=-8)),
         "DRESS-RED-2": ("Dresses", dress(RED, scale=0.75, dy=30)),
         "DRESS-BLUE-2": ("Dresses", dress(BLUE, scale=0.8, dx=15, dy=20)),
-        "SCENE-2": (None, scene(2)), "SCENE-5": (None, scene(5)), "SCENE-6": (None, scene(6)),
+        "SCENE-2": (None, scene(2)),
+        "SCENE-5": (None, scene(5)),
+        "SCENE-6": (None, scene(6)),
     }
-    images = [stored_image(make_product(sku, category), jpeg(picture), f"{sku}.jpg")
-              for sku, (category, picture) in pictures.items()]
+    images = [
+        stored_image(make_product(sku, category), jpeg(picture), f"{sku}.jpg")
+        for sku, (category, picture) in pictures.items()
+    ]
     product_images_process([image.pk for image in images])
     ids = {image.product.sku: image.product_id for image in images}
     # Until nothing is left dirty: a refresh that merges a product into its neighbours' similar
@@ -239,8 +273,13 @@ def wardrobe(settings):
         if not products_refresh(list(ids.values())):
             break
     assert dict(Product.objects.values_list("sku", "colours")) == {
-        "HAT-RED": ["red"], "DRESS-RED-1": ["red"], "DRESS-RED-2": ["red", "pink"], "DRESS-BLUE-1": ["blue"],
-        "DRESS-BLUE-2": ["blue"], "SCENE-2": ["purple", "yellow", "green"], "SCENE-5": ["green", "navy"],
+        "HAT-RED": ["red"],
+        "DRESS-RED-1": ["red"],
+        "DRESS-RED-2": ["red", "pink"],
+        "DRESS-BLUE-1": ["blue"],
+        "DRESS-BLUE-2": ["blue"],
+        "SCENE-2": ["purple", "yellow", "green"],
+        "SCENE-5": ["green", "navy"],
         "SCENE-6": ["teal", "green", "grey"],
     }
     return ids

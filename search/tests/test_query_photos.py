@@ -65,11 +65,14 @@ def test_a_crop_box_is_scaled_to_the_stored_copy(media):
     assert stored.crop_in_stored_pixels(CropBox(100, 200, 901, 1000)) == CropBox(50, 100, 450, 500)
 
 
-@pytest.mark.parametrize("content, code, message", [
-    (b"", "empty", "empty file"),
-    (b"plain text, no picture", "undecodable", "not an image (content is not a recognised image format)"),
-    (image_bytes((40, 300)), "too_small", "40x300 is too small (short side under 64 px)"),
-])
+@pytest.mark.parametrize(
+    "content, code, message",
+    [
+        (b"", "empty", "empty file"),
+        (b"plain text, no picture", "undecodable", "not an image (content is not a recognised image format)"),
+        (image_bytes((40, 300)), "too_small", "40x300 is too small (short side under 64 px)"),
+    ],
+)
 def test_unusable_photos_are_rejected_and_not_stored(media, content, code, message):
     with pytest.raises(ImageRejected) as raised:
         query_photo_store(content)

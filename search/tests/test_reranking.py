@@ -78,7 +78,9 @@ def categorised_catalogue(db, settings):
     settings.IMAGE_BLUR_THRESHOLD = 0
     settings.IMAGE_MISCATEGORISED_MIN_CATEGORY_IMAGES = 1000  # never flag: these scenes are random
     images = [
-        stored_image(make_product(f"P-{seed}", category="Dresses" if seed % 2 else "Shoes"), scene_bytes(seed), f"p{seed}.jpg")
+        stored_image(
+            make_product(f"P-{seed}", category="Dresses" if seed % 2 else "Shoes"), scene_bytes(seed), f"p{seed}.jpg"
+        )
         for seed in range(1, 9)
     ]
     product_images_process([image.pk for image in images])
@@ -104,7 +106,9 @@ def test_fitting_stores_a_new_active_version_and_search_reads_it(categorised_cat
 @pytest.mark.django_db
 def test_too_small_a_catalogue_is_not_fitted(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 20
-    with pytest.raises(reranking.CannotFitProjection, match="^the catalogue has 8 categorised searchable images in 2 categories"):
+    with pytest.raises(
+        reranking.CannotFitProjection, match="^the catalogue has 8 categorised searchable images in 2 categories"
+    ):
         reranking.projection_fit(vision_selectors.embedding_model_active())
 
 
@@ -123,11 +127,15 @@ def test_the_command_fits_lists_and_turns_off(categorised_catalogue, settings, c
     call_command("fit_search_projection", "off")
     assert capsys.readouterr().out == "1 projection(s) retired; photo search uses raw cosine and the category vote.\n"
     # Off stays off: the periodic refit leaves a model whose versions were all retired alone.
-    assert reranking.projection_refit_if_stale() == "projection switched off (fit_search_projection fit or activate turns it on)"
+    assert (
+        reranking.projection_refit_if_stale()
+        == "projection switched off (fit_search_projection fit or activate turns it on)"
+    )
     assert not SearchProjection.objects.filter(status="active").exists()
     call_command("fit_search_projection", "activate", projection.version)
     assert capsys.readouterr().out == (
-        f"Projection {projection.version} is active again for efficientnet-lite0 {projection.embedding_model.version}.\n")
+        f"Projection {projection.version} is active again for efficientnet-lite0 {projection.embedding_model.version}.\n"
+    )
     assert SearchProjection.objects.get().status == "active"
     with pytest.raises(CommandError, match="^no projection version 'nope' for efficientnet-lite0 "):
         call_command("fit_search_projection", "activate", "nope")
@@ -159,7 +167,9 @@ def test_the_periodic_refit_fits_once_then_waits_for_the_catalogue_to_change(cat
 @pytest.mark.django_db
 def test_the_periodic_refit_reports_a_catalogue_too_small(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 100
-    assert reranking.projection_refit_if_stale().startswith("not fitted: the catalogue has 8 categorised searchable images")
+    assert reranking.projection_refit_if_stale().startswith(
+        "not fitted: the catalogue has 8 categorised searchable images"
+    )
 
 
 @pytest.mark.slow
@@ -168,8 +178,12 @@ def test_categories_can_be_left_out_of_a_fit(categorised_catalogue, settings):
     settings.SEARCH_PROJECTION_MIN_IMAGES = 4
     shoes = categorised_catalogue[1].product.category_id
     # Without Shoes only Dresses is left: nothing to tell apart.
-    with pytest.raises(reranking.CannotFitProjection, match="^the catalogue has 4 categorised searchable images in 1 categories"):
+    with pytest.raises(
+        reranking.CannotFitProjection, match="^the catalogue has 4 categorised searchable images in 1 categories"
+    ):
         reranking.projection_fit(vision_selectors.embedding_model_active(), dimension=3, exclude_category_ids=[shoes])
     dresses = categorised_catalogue[0].product.category_id
-    projection = reranking.projection_fit(vision_selectors.embedding_model_active(), dimension=3, exclude_category_ids=[dresses + shoes + 1])
+    projection = reranking.projection_fit(
+        vision_selectors.embedding_model_active(), dimension=3, exclude_category_ids=[dresses + shoes + 1]
+    )
     assert (projection.fit["images"], projection.fit["excluded_categories"]) == (8, [dresses + shoes + 1])

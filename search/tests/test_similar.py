@@ -33,25 +33,41 @@ class Shop:
 
     def __init__(self):
         self.model = EmbeddingModel.objects.create(
-            name="test", version="angles", variant="fp32", dimension=8, checksum="a" * 64,
-            file_name="none.onnx", status=EmbeddingModel.Status.ACTIVE,
+            name="test",
+            version="angles",
+            variant="fp32",
+            dimension=8,
+            checksum="a" * 64,
+            file_name="none.onnx",
+            status=EmbeddingModel.Status.ACTIVE,
         )
         self.products: dict[str, Product] = {}
         self.images: dict[str, list[ProductImage]] = {}
 
-    def add(self, sku: str, *angles: float, category: str | None = None, active: bool = True,
-            colours: list[dict] | None = None) -> Product:
+    def add(
+        self,
+        sku: str,
+        *angles: float,
+        category: str | None = None,
+        active: bool = True,
+        colours: list[dict] | None = None,
+    ) -> Product:
         product = make_product(sku, category)
         if not active:
             Product.objects.filter(pk=product.pk).update(is_active=False)
         self.products[sku] = product
-        self.images[sku] = [self.image(product, angle, (colours or [{}] * len(angles))[n], f"{sku}-{n}")
-                            for n, angle in enumerate(angles)]
+        self.images[sku] = [
+            self.image(product, angle, (colours or [{}] * len(angles))[n], f"{sku}-{n}")
+            for n, angle in enumerate(angles)
+        ]
         return product
 
     def image(self, product: Product, angle: float, colours: dict, name: str) -> ProductImage:
         image = ProductImage.objects.create(
-            product=product, file=f"products/{name}.jpg", status=ProductImage.Status.READY, colours=colours,
+            product=product,
+            file=f"products/{name}.jpg",
+            status=ProductImage.Status.READY,
+            colours=colours,
         )
         services.image_embeddings_upsert(image.pk, {self.model.pk: at(angle)})
         return image
@@ -95,7 +111,9 @@ def test_the_most_similar_active_products_best_first_with_their_matching_image(s
     shop.add("OFF", 5, active=False)  # never offered to shoppers
     rows = shop.compute("A")
     assert [(shop.sku(row.similar_id), round(row.score, 3), row.image_id) for row in rows] == [
-        ("B", cos(10), shop.images["B"][0].pk), ("C", cos(30), shop.images["C"][0].pk)]
+        ("B", cos(10), shop.images["B"][0].pk),
+        ("C", cos(30), shop.images["C"][0].pk),
+    ]
 
 
 def test_a_product_with_several_images_is_as_similar_as_its_best_pair(shop):
@@ -105,7 +123,9 @@ def test_a_product_with_several_images_is_as_similar_as_its_best_pair(shop):
     shop.add("FAR", 90)
     rows = shop.compute("A")
     assert [(shop.sku(row.similar_id), round(row.score, 3)) for row in rows] == [
-        ("NEAR-BACK", cos(5)), ("NEAR-FRONT", cos(20))]
+        ("NEAR-BACK", cos(5)),
+        ("NEAR-FRONT", cos(20)),
+    ]
     assert similar.similar_compute(shop.model, shop.pk("A"), []) == []  # no searchable image: nothing similar
     assert similar.similar_compute(None, shop.pk("A"), shop.vectors("A")) == []  # no model yet
 
@@ -125,7 +145,10 @@ def test_a_new_product_is_merged_into_the_lists_it_now_belongs_to_without_refres
         shop.add(sku, angle)
     shop.store_all()
     assert (shop.listed("A"), shop.listed("B"), shop.listed("C")) == (
-        [("B", cos(40)), ("C", cos(100))], [("A", cos(40)), ("C", cos(60))], [("B", cos(60)), ("A", cos(100))])
+        [("B", cos(40)), ("C", cos(100))],
+        [("A", cos(40)), ("C", cos(60))],
+        [("B", cos(60)), ("A", cos(100))],
+    )
     shop.add("NEW", 20)
     rows = shop.compute("NEW")
     similar.similar_store(shop.pk("NEW"), rows)
@@ -190,14 +213,14 @@ def test_pair_scores_are_exact_and_symmetric(shop):
     shop.add("C", 200, 10)
     scores = knn.product_pair_scores(shop.model, shop.pk("A"), [shop.pk("B"), shop.pk("C")])
     assert {shop.sku(pk): (round(s.score, 3), s.image_id) for pk, s in scores.items()} == {
-        "B": (cos(10), shop.images["A"][1].pk), "C": (cos(10), shop.images["A"][0].pk)}
+        "B": (cos(10), shop.images["A"][1].pk),
+        "C": (cos(10), shop.images["A"][0].pk),
+    }
     back = knn.product_pair_scores(shop.model, shop.pk("B"), [shop.pk("A")])
     assert back[shop.pk("A")].score == scores[shop.pk("B")].score
 
 
-def test_the_selector_loads_similar_products_and_their_images_in_one_query(
-    shop, settings, django_assert_num_queries
-):
+def test_the_selector_loads_similar_products_and_their_images_in_one_query(shop, settings, django_assert_num_queries):
     settings.SIMILAR_PRODUCTS_COUNT = 12
     for n in range(6):
         shop.add(f"P{n}", n * 10)
@@ -206,5 +229,8 @@ def test_the_selector_loads_similar_products_and_their_images_in_one_query(
     with django_assert_num_queries(1):
         found = selectors.similar_products(shop.pk("P0"), limit=3)
         shown = [(row.rank, row.similar.sku, row.image.file.name, round(row.score, 3)) for row in found]
-    assert shown == [(1, "P1", "products/P1-0.jpg", cos(10)), (3, "P3", "products/P3-0.jpg", cos(30)),
-                     (4, "P4", "products/P4-0.jpg", cos(40))]
+    assert shown == [
+        (1, "P1", "products/P1-0.jpg", cos(10)),
+        (3, "P3", "products/P3-0.jpg", cos(30)),
+        (4, "P4", "products/P4-0.jpg", cos(40)),
+    ]

@@ -77,8 +77,9 @@ def test_the_sweep_on_the_worker_refreshes_a_dirty_product_whose_message_was_los
     wait_for(lambda: Product.objects.filter(pk=product.pk, search_dirty=False).exists(), timeout=60)
     # An image settled and its product marked dirty, but the refresh message never arrived
     # (written without the services: nothing is queued).
-    ProductImage.objects.create(product=product, file="products/lost.jpg", status=Status.READY,
-                                colours={"green": 0.7, "white": 0.3})
+    ProductImage.objects.create(
+        product=product, file="products/lost.jpg", status=Status.READY, colours={"green": 0.7, "white": 0.3}
+    )
     Product.objects.filter(pk=product.pk).update(search_dirty=True)
     sweep_search_dirty.delay()
     wait_for(lambda: Product.objects.filter(pk=product.pk, search_dirty=False).exists(), timeout=60)

@@ -46,35 +46,76 @@ def shop(backend):
     sunwear = catalog_services.brand_get_or_create("Sunwear")
     linen_works = catalog_services.brand_get_or_create("Linen Works")
     rows = [  # sku, title, category, brand, price, stock, colours, description, attributes, active
-        ("J1", "Waterproof rain jacket", clothing_jackets, northwind, "120.00", 5, ["navy"],
-         "Taped seams and a hood.", {"material": "nylon"}, True),
-        ("J2", "Quilted jacket", clothing_jackets, None, "80.00", 0, ["black"],
-         "Warm for winter.", {}, True),
-        ("J3", "Leather biker jacket", clothing_jackets, northwind, "250.00", 2, ["brown"],
-         "Leather with zips.", {}, False),
-        ("D1", "Summer dress", clothing_dresses, sunwear, "45.00", 2, ["red"],
-         "Light and airy.", {}, True),
-        ("D2", "Evening gown", clothing_dresses, None, "210.00", 1, ["black"],
-         "Floor length.", {}, True),
+        (
+            "J1",
+            "Waterproof rain jacket",
+            clothing_jackets,
+            northwind,
+            "120.00",
+            5,
+            ["navy"],
+            "Taped seams and a hood.",
+            {"material": "nylon"},
+            True,
+        ),
+        ("J2", "Quilted jacket", clothing_jackets, None, "80.00", 0, ["black"], "Warm for winter.", {}, True),
+        (
+            "J3",
+            "Leather biker jacket",
+            clothing_jackets,
+            northwind,
+            "250.00",
+            2,
+            ["brown"],
+            "Leather with zips.",
+            {},
+            False,
+        ),
+        ("D1", "Summer dress", clothing_dresses, sunwear, "45.00", 2, ["red"], "Light and airy.", {}, True),
+        ("D2", "Evening gown", clothing_dresses, None, "210.00", 1, ["black"], "Floor length.", {}, True),
         ("S1", "Linen shirt", shirts, None, "35.00", 4, ["white"], "Short sleeves.", {}, True),
         ("S2", "Oxford shirt", shirts, linen_works, "40.00", 4, ["blue"], "Button-down collar.", {}, True),
         ("S3", "Cotton shirt", shirts, None, "30.00", 4, ["green"], "Woven from linen.", {}, True),
-        ("M1", "Café enamel mug", mugs, northwind, "12.00", 9, ["red"], "Holds half a litre.",
-         {"finish": "glossy"}, True),
+        (
+            "M1",
+            "Café enamel mug",
+            mugs,
+            northwind,
+            "12.00",
+            9,
+            ["red"],
+            "Holds half a litre.",
+            {"finish": "glossy"},
+            True,
+        ),
     ]
     ids = {}
     for sku, title, category, brand, price, stock, colours, description, attributes, active in rows:
-        product = catalog_services.product_upsert(ProductData(
-            sku=sku, title=title, price=Decimal(price), category=category, brand=brand, stock=stock,
-            description=description, attributes=attributes, is_active=active,
-        ))[0]
+        product = catalog_services.product_upsert(
+            ProductData(
+                sku=sku,
+                title=title,
+                price=Decimal(price),
+                category=category,
+                brand=brand,
+                stock=stock,
+                description=description,
+                attributes=attributes,
+                is_active=active,
+            )
+        )[0]
         Product.objects.filter(pk=product.pk).update(colours=colours)
         # A processed picture: the shop lists (and search finds) products with one only.
         mark_processed(ProductImage.objects.create(product=product, file=f"products/{sku}.jpg"))
         ids[sku] = product.pk
     index_products(list(ids.values()))
-    return {"ids": ids, "sku": {pk: sku for sku, pk in ids.items()}, "jackets": clothing_jackets,
-            "clothing": clothing_jackets.parent, "northwind": northwind}
+    return {
+        "ids": ids,
+        "sku": {pk: sku for sku, pk in ids.items()},
+        "jackets": clothing_jackets,
+        "clothing": clothing_jackets.parent,
+        "northwind": northwind,
+    }
 
 
 def skus(shop, results):
@@ -115,8 +156,12 @@ def test_facets_count_every_match_not_just_the_page(shop):
         category=(FacetValue("dresses", "Dresses", 2), FacetValue("jackets", "Jackets", 2)),
         brand=(FacetValue("northwind", "Northwind", 1), FacetValue("sunwear", "Sunwear", 1)),
         colour=(FacetValue("black", "black", 2), FacetValue("navy", "navy", 1), FacetValue("red", "red", 1)),
-        price=(FacetValue("25-50", "25–50", 1), FacetValue("50-100", "50–100", 1),
-               FacetValue("100-200", "100–200", 1), FacetValue("200-", "200+", 1)),
+        price=(
+            FacetValue("25-50", "25–50", 1),
+            FacetValue("50-100", "50–100", 1),
+            FacetValue("100-200", "100–200", 1),
+            FacetValue("200-", "200+", 1),
+        ),
     )
     assert search_text("jacket", facets=False).facets is None
 

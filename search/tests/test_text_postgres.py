@@ -51,15 +51,30 @@ def test_postgres_is_the_backend_unless_elasticsearch_is_configured(settings):
 
 def test_the_document_weighs_title_a_brand_category_path_colours_b_description_attributes_c():
     knitwear = catalog_services.category_get_or_create_path(["Women", "Knitwear"])
-    item = product("K1", "Wool jumper", category=knitwear, brand=catalog_services.brand_get_or_create("Fjällräven"),
-                   description="Soft ribbed cuffs.", attributes={"material": "merino", "size": 12,
-                                                                "care": {"wash": "cold"}, "tags": ["cosy"]})
+    item = product(
+        "K1",
+        "Wool jumper",
+        category=knitwear,
+        brand=catalog_services.brand_get_or_create("Fjällräven"),
+        description="Soft ribbed cuffs.",
+        attributes={"material": "merino", "size": 12, "care": {"wash": "cold"}, "tags": ["cosy"]},
+    )
     Product.objects.filter(pk=item.pk).update(colours=["grey", "white"])
     index_products([item.pk])
     assert document(item.pk) == {
-        "wool": "1A", "jumper": "2A",
-        "fjallraven": "3B", "women": "4B", "knitwear": "5B", "grey": "6B", "white": "7B",
-        "soft": "8C", "rib": "9C", "cuff": "10C", "cold": "11C", "cosi": "12C", "merino": "13C",
+        "wool": "1A",
+        "jumper": "2A",
+        "fjallraven": "3B",
+        "women": "4B",
+        "knitwear": "5B",
+        "grey": "6B",
+        "white": "7B",
+        "soft": "8C",
+        "rib": "9C",
+        "cuff": "10C",
+        "cold": "11C",
+        "cosi": "12C",
+        "merino": "13C",
     }  # accents removed; the number 12 and the attribute names are not text (jsonb orders the keys)
 
 
@@ -84,7 +99,7 @@ def test_a_search_costs_two_queries_whatever_it_asks(django_assert_num_queries):
     red, blue = product("R1", "Red jacket", stock=2), product("B1", "Blue jacket")
     index_products([red.pk, blue.pk])
     with django_assert_num_queries(2):
-        results = search_text("jaket -blue or \"red jacket\"", filters=ProductFilters(in_stock=True), limit=5)
+        results = search_text('jaket -blue or "red jacket"', filters=ProductFilters(in_stock=True), limit=5)
     assert [hit.product_id for hit in results.hits] == [red.pk]
     with django_assert_num_queries(2):
         search_text("jacket", facets=False)

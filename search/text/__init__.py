@@ -21,9 +21,11 @@ from search.text import postgres
 from search.text.query import ParsedQuery, parse
 from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet  # noqa: F401 (the package's interface)
 
+
 class TextBackend(Protocol):
-    def search(self, query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: int,
-               facets: bool) -> TextResults: ...
+    def search(
+        self, query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: int, facets: bool
+    ) -> TextResults: ...
 
     def index(self, product_ids: list[int]) -> None: ...
 
@@ -37,8 +39,9 @@ def text_backend() -> TextBackend:
     return postgres
 
 
-def search_text(query: str, *, filters: ProductFilters = ProductFilters(), limit: int = 20, offset: int = 0,
-                facets: bool = True) -> TextResults:
+def search_text(
+    query: str, *, filters: ProductFilters = ProductFilters(), limit: int = 20, offset: int = 0, facets: bool = True
+) -> TextResults:
     """Active products matching the words, best first. A query without any word finds nothing."""
     parsed = parse(query)
     if not parsed.words:

@@ -21,11 +21,11 @@ from django_elasticsearch_dsl.apps import DEDConfig
 from elasticsearch import BadRequestError
 from elasticsearch.helpers import bulk
 
-from search.text.elasticsearch_document import ProductDocument
-from search.facets import Facets, FacetValue
 from catalog.product_filters import PRICE_EDGES, ProductFilters
-from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
+from search.facets import Facets, FacetValue
+from search.text.elasticsearch_document import ProductDocument
 from search.text.query import STOP_WORDS, ParsedQuery, Term
+from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
 
 # Boosts in the ratios of search.text.postgres.WEIGHTS (A 1.0 : B 0.4 : C 0.2).
 FIELDS = ["title^5", "brand^2", "category^2", "colours^2", "description^1", "attributes^1"]
@@ -73,8 +73,9 @@ def index(product_ids: list[int]) -> None:
     for product_id in product_ids:
         product = products.get(product_id)
         if product is not None and document.should_index_object(product):
-            actions.append({"_op_type": "index", "_index": name, "_id": product_id,
-                            "_source": document.prepare(product)})
+            actions.append(
+                {"_op_type": "index", "_index": name, "_id": product_id, "_source": document.prepare(product)}
+            )
         else:  # gone or inactive: no longer found (404: it was not there)
             actions.append({"_op_type": "delete", "_index": name, "_id": product_id})
     # Refreshed as django-elasticsearch-dsl does by default (ELASTICSEARCH_DSL_AUTO_REFRESH):
@@ -122,8 +123,13 @@ def search(query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: i
     hits = []
     for hit in response["hits"]["hits"]:
         matched = {int(i) for name in hit.get("matched_queries", []) for i in name.split(",")}
-        hits.append(TextHit(int(hit["_id"]), float(hit["_score"]),
-                            tuple(text for text, indices in wanted.values() if indices & matched)))
+        hits.append(
+            TextHit(
+                int(hit["_id"]),
+                float(hit["_score"]),
+                tuple(text for text, indices in wanted.values() if indices & matched),
+            )
+        )
     total = response["hits"]["total"]["value"]
     return TextResults(hits, total, _facets(response["aggregations"]) if facets else None)
 
@@ -137,9 +143,15 @@ def _corrections(query: ParsedQuery, stop: list[bool]) -> dict[int, str]:
         if stop[index] or len(word.text) < MIN_CORRECTED_LENGTH or _DIGIT.search(word.text):
             continue  # as Postgres: sizes and model numbers are exact, short words are words
         for field in ("known_words", "vocabulary"):
-            suggest[f"{field}-{index}"] = {"text": word.text, "term": {
-                "field": field, "suggest_mode": "missing", "size": 1, "min_word_length": MIN_CORRECTED_LENGTH,
-            }}
+            suggest[f"{field}-{index}"] = {
+                "text": word.text,
+                "term": {
+                    "field": field,
+                    "suggest_mode": "missing",
+                    "size": 1,
+                    "min_word_length": MIN_CORRECTED_LENGTH,
+                },
+            }
     if not suggest:
         return {}
     found = _client().search(index=index_name(), size=0, suggest=suggest)["suggest"]
@@ -159,10 +171,17 @@ def _term_query(term: Term, indices: list[int], shown: list[str]) -> dict | None
     if not indices:
         return None
     if term.phrase:
-        return {"multi_match": {"query": " ".join(shown[i] for i in indices), "type": "phrase",
-                                "fields": FIELDS, "_name": ",".join(map(str, indices))}}
-    clauses = [{"multi_match": {"query": shown[i], "type": "most_fields", "fields": FIELDS, "_name": str(i)}}
-               for i in indices]
+        return {
+            "multi_match": {
+                "query": " ".join(shown[i] for i in indices),
+                "type": "phrase",
+                "fields": FIELDS,
+                "_name": ",".join(map(str, indices)),
+            }
+        }
+    clauses = [
+        {"multi_match": {"query": shown[i], "type": "most_fields", "fields": FIELDS, "_name": str(i)}} for i in indices
+    ]
     return clauses[0] if len(clauses) == 1 else {"bool": {"must": clauses}}
 
 
@@ -190,13 +209,20 @@ def _filters(filters: ProductFilters) -> list[dict]:
 def _aggregations() -> dict:
     order = [{"_count": "desc"}, {"_key": "asc"}]
     edges = [float(edge) for edge in PRICE_EDGES]
-    ranges = [{"to": edges[0]}, *({"from": low, "to": high} for low, high in zip(edges, edges[1:])),
-              {"from": edges[-1]}]
+    ranges = [
+        {"to": edges[0]},
+        *({"from": low, "to": high} for low, high in zip(edges, edges[1:])),
+        {"from": edges[-1]},
+    ]
     return {
-        "category": {"terms": {"field": "category_slug", "size": FACET_SIZE, "order": order},
-                     "aggs": {"name": {"terms": {"field": "category_name", "size": 1}}}},
-        "brand": {"terms": {"field": "brand_slug", "size": FACET_SIZE, "order": order},
-                  "aggs": {"name": {"terms": {"field": "brand_name", "size": 1}}}},
+        "category": {
+            "terms": {"field": "category_slug", "size": FACET_SIZE, "order": order},
+            "aggs": {"name": {"terms": {"field": "category_name", "size": 1}}},
+        },
+        "brand": {
+            "terms": {"field": "brand_slug", "size": FACET_SIZE, "order": order},
+            "aggs": {"name": {"terms": {"field": "brand_name", "size": 1}}},
+        },
         "colour": {"terms": {"field": "colour", "size": FACET_SIZE, "order": order}},
         "price": {"range": {"field": "price", "ranges": ranges}},  # from inclusive, to exclusive
     }

@@ -70,8 +70,12 @@ class ProductDocument(Document):
         ignore_signals = True
 
     def get_queryset(self):
-        return (super().get_queryset().select_related("brand", "category", "predicted_category")
-                .annotate(has_picture=product_has_picture()))
+        return (
+            super()
+            .get_queryset()
+            .select_related("brand", "category", "predicted_category")
+            .annotate(has_picture=product_has_picture())
+        )
 
     def should_index_object(self, obj: Product) -> bool:
         # What the shop shows (catalog.selectors.shop_products): settling an image marks its

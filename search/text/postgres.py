@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django.db import connection
 
-from search.facets import Facets, FacetValue
 from catalog.product_filters import PRICE_EDGES, ProductFilters
-from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
+from search.facets import Facets, FacetValue
 from search.text.query import ParsedQuery
+from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
 
 # Accents are removed on both sides (unaccent), so "cafe" finds "Café".
 CONFIG = "english"
@@ -156,10 +156,20 @@ def search(query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: i
         where, filter_params = filters.sql()
         facet_params = [FACET_SIZE, FACET_SIZE, FACET_SIZE, list(PRICE_EDGES)] if facets else []
         text = query.with_replacements(terms)
-        cursor.execute(_search_sql(where, facets), [
-            WEIGHTS, text, text, *filter_params, limit, offset,
-            [shown for shown, _ in wanted.values()], [term for _, term in wanted.values()], *facet_params,
-        ])
+        cursor.execute(
+            _search_sql(where, facets),
+            [
+                WEIGHTS,
+                text,
+                text,
+                *filter_params,
+                limit,
+                offset,
+                [shown for shown, _ in wanted.values()],
+                [term for _, term in wanted.values()],
+                *facet_params,
+            ],
+        )
         total, page, categories, brands, colours, prices = cursor.fetchone()
     hits = [TextHit(product_id, float(score), tuple(matched)) for product_id, score, matched in page or []]
     return TextResults(hits, total, _facets(categories, brands, colours, prices) if facets else None)

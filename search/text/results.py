@@ -31,5 +31,6 @@ class TextResults:
 def price_facet(counts: list[int]) -> tuple[FacetValue, ...]:
     """The price facet from one count per bucket (catalog.product_filters.price_bucket_values
     order); empty buckets left out."""
-    return tuple(FacetValue(value, label, count) for (value, label), count in zip(price_bucket_values(), counts)
-                 if count)
+    return tuple(
+        FacetValue(value, label, count) for (value, label), count in zip(price_bucket_values(), counts) if count
+    )

@@ -8,8 +8,22 @@ register = template.Library()
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 # Attributes people look for first; the rest follow alphabetically.
-ATTRIBUTE_ORDER = ["colour", "accent_colour", "pattern", "material", "sizes", "size", "fit", "length", "leg",
-                   "neckline", "sleeve", "closure", "capacity", "dimensions"]
+ATTRIBUTE_ORDER = [
+    "colour",
+    "accent_colour",
+    "pattern",
+    "material",
+    "sizes",
+    "size",
+    "fit",
+    "length",
+    "leg",
+    "neckline",
+    "sleeve",
+    "closure",
+    "capacity",
+    "dimensions",
+]
 
 
 @register.filter
@@ -41,4 +55,3 @@ def attribute_rows(attributes):
         if value:
             rows.append((str(key).replace("_", " ").strip().capitalize(), value))
     return rows
-

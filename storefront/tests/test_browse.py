@@ -16,7 +16,7 @@ from storefront.templatetags.shop import attribute_rows, money
 pytestmark = pytest.mark.django_db
 
 # Pinned page costs. Each is independent of how many products and images are shown.
-HOME_QUERIES = 4      # category tree (header + tiles), tile covers, featured products, their images
+HOME_QUERIES = 4  # category tree (header + tiles), tile covers, featured products, their images
 # category tree (header, category, breadcrumb, subcategories), facets with the total, page, images;
 # a brand filter adds its slug's lookup
 CATEGORY_QUERIES = 4
@@ -26,15 +26,36 @@ PRODUCT_QUERIES = 4
 PRODUCT_WITH_SIMILAR_QUERIES = 6
 
 
-def make(sku, title, category, *, price="24.90", stock=7, brand="Northwind", images=2, active=True,
-         attributes=None, description=""):
-    product, _ = services.product_upsert(ProductData(
-        sku=sku, title=title, price=Decimal(price), category=category, stock=stock, is_active=active,
-        brand=services.brand_get_or_create(brand), attributes=attributes or {}, description=description,
-    ))
+def make(
+    sku,
+    title,
+    category,
+    *,
+    price="24.90",
+    stock=7,
+    brand="Northwind",
+    images=2,
+    active=True,
+    attributes=None,
+    description="",
+):
+    product, _ = services.product_upsert(
+        ProductData(
+            sku=sku,
+            title=title,
+            price=Decimal(price),
+            category=category,
+            stock=stock,
+            is_active=active,
+            brand=services.brand_get_or_create(brand),
+            attributes=attributes or {},
+            description=description,
+        )
+    )
     for n in range(images):
         image, _ = services.product_image_add(
-            product=product, content=image_bytes((300, 375), colour=(n * 60, sum(map(ord, sku)) % 256, 120)),
+            product=product,
+            content=image_bytes((300, 375), colour=(n * 60, sum(map(ord, sku)) % 256, 120)),
             position=n,
         )
         mark_processed(image)  # shoppers see products with a processed picture only
@@ -47,12 +68,21 @@ def shop():
     shirts = services.category_get_or_create_path(["Clothing", "Shirts"])
     mugs = services.category_get_or_create_path(["Home", "Mugs"])
     return {
-        "dresses": dresses, "shirts": shirts, "mugs": mugs,
-        "clothing": Category.objects.get(name="Clothing"), "home": Category.objects.get(name="Home"),
-        "dress": make("D1", "Polka-dot midi dress in navy", dresses, price="89.00", stock=3, images=3,
-                      attributes={"colour": "navy", "pattern": "polka dot", "material": "viscose",
-                                  "sizes": "XS, S, M"},
-                      description="A midi dress in navy with white dots.\n\nFully lined."),
+        "dresses": dresses,
+        "shirts": shirts,
+        "mugs": mugs,
+        "clothing": Category.objects.get(name="Clothing"),
+        "home": Category.objects.get(name="Home"),
+        "dress": make(
+            "D1",
+            "Polka-dot midi dress in navy",
+            dresses,
+            price="89.00",
+            stock=3,
+            images=3,
+            attributes={"colour": "navy", "pattern": "polka dot", "material": "viscose", "sizes": "XS, S, M"},
+            description="A midi dress in navy with white dots.\n\nFully lined.",
+        ),
         "shirt": make("S1", "Striped linen shirt in navy", shirts, price="49.50", brand="Lumen & Loom"),
         "sold_out": make("S2", "Oxford shirt in white", shirts, price="39.00", stock=0),
         "mug": make("M1", "Stoneware mug in teal", mugs, price="14.00", stock=40, brand="Pebble Home"),
@@ -75,7 +105,7 @@ def titles(page_html):
 
 def section(page_html, start, end="</section>"):
     begin = page_html.index(start)
-    return page_html[begin:page_html.index(end, begin)]
+    return page_html[begin : page_html.index(end, begin)]
 
 
 # -- home ---------------------------------------------------------------------------
@@ -86,9 +116,12 @@ def test_home_shows_pitch_categories_and_featured_products(client, shop):
     assert "<title>VisualShop · Shop by what you see</title>" in page
     assert "Shop by what you see." in page
     assert cards(page) == 3  # in stock and active only
-    for title, price in [("Polka-dot midi dress in navy", "€89.00"), ("Striped linen shirt in navy", "€49.50"),
-                         ("Stoneware mug in teal", "€14.00")]:
-        assert f'>{title}</a>' in page and f">{price}<" in page
+    for title, price in [
+        ("Polka-dot midi dress in navy", "€89.00"),
+        ("Striped linen shirt in navy", "€49.50"),
+        ("Stoneware mug in teal", "€14.00"),
+    ]:
+        assert f">{title}</a>" in page and f">{price}<" in page
     assert "Oxford shirt in white" not in page and "Hidden shirt" not in page
     for category in ["clothing", "dresses", "shirts", "home", "mugs"]:
         assert f'href="{shop[category].get_absolute_url()}"' in page
@@ -108,12 +141,16 @@ def test_product_cards_have_sized_lazy_images_with_alt_text(client, shop):
     second = shop["sold_out"].images.get(position=0)
     sizes = 'sizes="(min-width: 1240px) 220px, (min-width: 900px) 21vw, (min-width: 700px) 31vw, 46vw"'
     # The first card is above the fold: fetched at once. The rest wait until scrolled near.
-    assert (f'<img class="product-card__image" src="{first.thumbnail.url}" srcset="{first.thumbnail.url} 256w, '
-            f'{first.display.url} 300w" {sizes} width="300" height="375" fetchpriority="high" '
-            f'decoding="async" alt="Striped linen shirt in navy">') in page
-    assert (f'<img class="product-card__image" src="{second.thumbnail.url}" srcset="{second.thumbnail.url} 256w, '
-            f'{second.display.url} 300w" {sizes} width="300" height="375" loading="lazy" '
-            f'decoding="async" alt="Oxford shirt in white">') in page
+    assert (
+        f'<img class="product-card__image" src="{first.thumbnail.url}" srcset="{first.thumbnail.url} 256w, '
+        f'{first.display.url} 300w" {sizes} width="300" height="375" fetchpriority="high" '
+        f'decoding="async" alt="Striped linen shirt in navy">'
+    ) in page
+    assert (
+        f'<img class="product-card__image" src="{second.thumbnail.url}" srcset="{second.thumbnail.url} 256w, '
+        f'{second.display.url} 300w" {sizes} width="300" height="375" loading="lazy" '
+        f'decoding="async" alt="Oxford shirt in white">'
+    ) in page
     assert '<p class="product-card__brand">Lumen &amp; Loom</p>' in page
 
 
@@ -147,7 +184,9 @@ def test_category_page_lists_descendants_with_breadcrumb_and_subcategories(clien
 
 def test_leaf_category_breadcrumb_shows_ancestors(client, shop):
     page = html(client.get("/c/shirts/"))
-    breadcrumb = page[page.index('aria-label="Breadcrumb"'):page.index("</nav>", page.index('aria-label="Breadcrumb"'))]
+    breadcrumb = page[
+        page.index('aria-label="Breadcrumb"') : page.index("</nav>", page.index('aria-label="Breadcrumb"'))
+    ]
     assert re.findall(r">([^<>]+)</a>", breadcrumb) == ["Home", "Clothing", "Shirts"]
     assert '<a href="/c/shirts/" aria-current="page">Shirts</a>' in breadcrumb
     assert "2 products" in page and cards(page) == 2
@@ -208,15 +247,24 @@ def test_product_page(client, shop):
     assert "Only 3 left" in page
     assert "<p>A midi dress in navy with white dots.</p>" in page and "<p>Fully lined.</p>" in page
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]+)</td></tr>', page)
-    assert rows == [("Colour", "navy"), ("Pattern", "polka dot"), ("Material", "viscose"), ("Sizes", "XS, S, M"),
-                    ("SKU", "D1")]
+    assert rows == [
+        ("Colour", "navy"),
+        ("Pattern", "polka dot"),
+        ("Material", "viscose"),
+        ("Sizes", "XS, S, M"),
+        ("SKU", "D1"),
+    ]
     images = list(dress.images.order_by("position"))
-    assert (f'<img id="gallery-main" src="{images[0].display.url}" srcset="{images[0].thumbnail.url} 256w, '
-            f'{images[0].display.url} 300w" sizes="(min-width: 1240px) 560px, (min-width: 860px) 45vw, 100vw" '
-            'width="300" height="375" alt="Polka-dot midi dress in navy, photo 1 of 3" fetchpriority="high">') in page
+    assert (
+        f'<img id="gallery-main" src="{images[0].display.url}" srcset="{images[0].thumbnail.url} 256w, '
+        f'{images[0].display.url} 300w" sizes="(min-width: 1240px) 560px, (min-width: 860px) 45vw, 100vw" '
+        'width="300" height="375" alt="Polka-dot midi dress in navy, photo 1 of 3" fetchpriority="high">'
+    ) in page
     assert page.count('class="gallery__thumb"') == 3
     assert "js/gallery.js" in page
-    breadcrumb = page[page.index('aria-label="Breadcrumb"'):page.index("</nav>", page.index('aria-label="Breadcrumb"'))]
+    breadcrumb = page[
+        page.index('aria-label="Breadcrumb"') : page.index("</nav>", page.index('aria-label="Breadcrumb"'))
+    ]
     assert re.findall(r">([^<>]+)</a>", breadcrumb) == ["Home", "Clothing", "Dresses", "Polka-dot midi dress in navy"]
 
 
@@ -257,8 +305,9 @@ def test_product_query_count_does_not_grow_with_images(client, shop, django_asse
     with django_assert_num_queries(PRODUCT_QUERIES):
         html(client.get(shop["dress"].get_absolute_url()))
     for n in range(4):
-        image, _ = services.product_image_add(product=shop["shirt"], content=image_bytes(colour=(250, n, n)),
-                                              position=5 + n)
+        image, _ = services.product_image_add(
+            product=shop["shirt"], content=image_bytes(colour=(250, n, n)), position=5 + n
+        )
         mark_processed(image)
     with django_assert_num_queries(PRODUCT_QUERIES):
         assert html(client.get(shop["shirt"].get_absolute_url())).count('class="gallery__thumb"') == 6
@@ -272,7 +321,7 @@ def test_inactive_and_unknown_products_are_404(client, shop):
 def test_wrong_slug_redirects_to_canonical_url(client, shop):
     response = client.get(f"/p/{shop['shirt'].pk}/old-name/")
     assert response.status_code == 301
-    assert response["Location"] == "/p/%d/striped-linen-shirt-in-navy/" % shop["shirt"].pk
+    assert response["Location"] == f"/p/{shop['shirt'].pk}/striped-linen-shirt-in-navy/"
 
 
 # -- navigation and helpers -------------------------------------------------------------
@@ -292,9 +341,9 @@ def test_money_and_attribute_rows():
     assert money(Decimal("12.5"), "CHF") == "12.50 CHF"
     assert money(Decimal("3"), "usd") == "$3.00"
     assert money(None) == ""
-    assert attribute_rows({"material": "wool", "zip": True, "colour": "red", "accent_colour": "white",
-                           "sizes": ["S", "M"], "empty": ""}) == [
-        ("Colour", "red"), ("Accent colour", "white"), ("Material", "wool"), ("Sizes", "S, M"), ("Zip", "yes")]
+    assert attribute_rows(
+        {"material": "wool", "zip": True, "colour": "red", "accent_colour": "white", "sizes": ["S", "M"], "empty": ""}
+    ) == [("Colour", "red"), ("Accent colour", "white"), ("Material", "wool"), ("Sizes", "S, M"), ("Zip", "yes")]
     assert attribute_rows(None) == []
 
 
@@ -321,22 +370,31 @@ def test_processed_images_are_shown_through_their_derivatives(client, shop):
 
 @pytest.fixture
 def coloured(shop):
-    for key, colours in [("dress", ["navy", "white"]), ("shirt", ["navy"]), ("sold_out", ["white"]),
-                         ("mug", ["teal"]), ("hidden", ["white"])]:
+    for key, colours in [
+        ("dress", ["navy", "white"]),
+        ("shirt", ["navy"]),
+        ("sold_out", ["white"]),
+        ("mug", ["teal"]),
+        ("hidden", ["white"]),
+    ]:
         Product.objects.filter(pk=shop[key].pk).update(colours=colours)
     return shop
 
 
 def option(kind, name, value, label, count=None, checked=False):
     counted = f' <span class="filters__count">({count})</span>' if count is not None else ""
-    return (f'<label class="filters__option"><input type="{kind}" name="{name}" value="{value}"'
-            f'{" checked" if checked else ""}> {label}{counted}</label>')
+    return (
+        f'<label class="filters__option"><input type="{kind}" name="{name}" value="{value}"'
+        f"{' checked' if checked else ''}> {label}{counted}</label>"
+    )
 
 
 def colour_option(value, count, checked=False):
-    return (f'<label class="filters__option"><input type="checkbox" name="colour" value="{value}"'
-            f'{" checked" if checked else ""}> <span class="swatch" data-colour="{value}" aria-hidden="true"></span>'
-            f'{value.capitalize()} <span class="filters__count">({count})</span></label>')
+    return (
+        f'<label class="filters__option"><input type="checkbox" name="colour" value="{value}"'
+        f'{" checked" if checked else ""}> <span class="swatch" data-colour="{value}" aria-hidden="true"></span>'
+        f'{value.capitalize()} <span class="filters__count">({count})</span></label>'
+    )
 
 
 def options(page_html, name):
@@ -376,43 +434,70 @@ def test_filters_narrow_the_listing_and_each_facet_counts_without_its_own_filter
     assert option("checkbox", "in_stock", "1", "In stock", 1) in form
     assert '<a class="filters__clear" href="/c/clothing/">Clear filters</a>' in form
 
-    assert titles(html(client.get("/c/clothing/?price=25-50"))) == ["Striped linen shirt in navy",
-                                                                   "Oxford shirt in white"]
+    assert titles(html(client.get("/c/clothing/?price=25-50"))) == [
+        "Striped linen shirt in navy",
+        "Oxford shirt in white",
+    ]
     assert titles(html(client.get("/c/clothing/?price=50-100"))) == ["Polka-dot midi dress in navy"]
-    assert titles(html(client.get("/c/clothing/?in_stock=1"))) == ["Polka-dot midi dress in navy",
-                                                                  "Striped linen shirt in navy"]
+    assert titles(html(client.get("/c/clothing/?in_stock=1"))) == [
+        "Polka-dot midi dress in navy",
+        "Striped linen shirt in navy",
+    ]
     assert titles(html(client.get("/c/clothing/?colour=navy&colour=white"))) == [
-        "Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]
+        "Polka-dot midi dress in navy",
+        "Striped linen shirt in navy",
+        "Oxford shirt in white",
+    ]
     assert titles(html(client.get("/c/clothing/?colour=teal"))) == []
 
 
 def test_a_price_bucket_holds_its_lower_edge_only(client, coloured):
     Product.objects.filter(pk=coloured["shirt"].pk).update(price=Decimal("50.00"))
     assert titles(html(client.get("/c/clothing/?price=25-50"))) == ["Oxford shirt in white"]
-    assert titles(html(client.get("/c/clothing/?price=50-100"))) == ["Polka-dot midi dress in navy",
-                                                                    "Striped linen shirt in navy"]
+    assert titles(html(client.get("/c/clothing/?price=50-100"))) == [
+        "Polka-dot midi dress in navy",
+        "Striped linen shirt in navy",
+    ]
 
 
 def test_active_filters_are_chips_that_remove_one_filter_each(client, coloured):
-    page = html(client.get("/c/clothing/?brand=northwind&colour=white&colour=Navy&price=50-100&in_stock=1"
-                           "&sort=price-asc&page=1"))
+    page = html(
+        client.get(
+            "/c/clothing/?brand=northwind&colour=white&colour=Navy&price=50-100&in_stock=1&sort=price-asc&page=1"
+        )
+    )
     chips = section(page, '<div class="active-filters">', "</div>")
-    assert re.findall(r'<a class="chip chip--remove" href="([^"]+)"><span class="visually-hidden">Remove filter '
-                      r'</span>([^<]+)<span class="chip__x" aria-hidden="true">×</span></a>', chips) == [
-        ("/c/clothing/?colour=white&amp;colour=Navy&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
-         "Brand: Northwind"),
-        ("/c/clothing/?brand=northwind&amp;colour=Navy&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
-         "Colour: white"),
-        ("/c/clothing/?brand=northwind&amp;colour=white&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
-         "Colour: navy"),
-        ("/c/clothing/?brand=northwind&amp;colour=white&amp;colour=Navy&amp;in_stock=1&amp;sort=price-asc",
-         "Price: 50–100"),
-        ("/c/clothing/?brand=northwind&amp;colour=white&amp;colour=Navy&amp;price=50-100&amp;sort=price-asc",
-         "In stock"),
+    assert re.findall(
+        r'<a class="chip chip--remove" href="([^"]+)"><span class="visually-hidden">Remove filter '
+        r'</span>([^<]+)<span class="chip__x" aria-hidden="true">×</span></a>',
+        chips,
+    ) == [
+        (
+            "/c/clothing/?colour=white&amp;colour=Navy&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
+            "Brand: Northwind",
+        ),
+        (
+            "/c/clothing/?brand=northwind&amp;colour=Navy&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
+            "Colour: white",
+        ),
+        (
+            "/c/clothing/?brand=northwind&amp;colour=white&amp;price=50-100&amp;in_stock=1&amp;sort=price-asc",
+            "Colour: navy",
+        ),
+        (
+            "/c/clothing/?brand=northwind&amp;colour=white&amp;colour=Navy&amp;in_stock=1&amp;sort=price-asc",
+            "Price: 50–100",
+        ),
+        (
+            "/c/clothing/?brand=northwind&amp;colour=white&amp;colour=Navy&amp;price=50-100&amp;sort=price-asc",
+            "In stock",
+        ),
     ]
     assert titles(page) == ["Polka-dot midi dress in navy"]
-    assert ('<h2 id="filters-title" class="filters__title">Filter and sort '
-            '<span class="filters__active">(5 active)</span></h2>') in page
+    assert (
+        '<h2 id="filters-title" class="filters__title">Filter and sort '
+        '<span class="filters__active">(5 active)</span></h2>'
+    ) in page
     # Clearing keeps the sort order.
     assert '<a class="filters__clear" href="/c/clothing/?sort=price-asc">Clear filters</a>' in page
     removed = html(client.get("/c/clothing/?colour=white&colour=Navy&price=50-100&in_stock=1&sort=price-asc"))
@@ -422,8 +507,9 @@ def test_active_filters_are_chips_that_remove_one_filter_each(client, coloured):
 def test_nothing_matching_the_filters(client, coloured):
     page = html(client.get("/c/shirts/?colour=navy&price=200-"))
     assert cards(page) == 0 and "0 products" in page
-    assert ('<p class="empty-state">No products match these filters. '
-            '<a href="/c/shirts/">Clear all filters</a></p>') in page
+    assert (
+        '<p class="empty-state">No products match these filters. <a href="/c/shirts/">Clear all filters</a></p>'
+    ) in page
     # The chosen price bucket stays listed (with its zero), so it can be unticked.
     assert option("radio", "price", "200-", "€200+", 0, checked=True) in page
 
@@ -435,13 +521,16 @@ def test_values_that_do_not_clean_are_ignored(client, coloured):
     assert '<option value="featured" selected>Featured</option>' in page
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
-    ("featured", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
-    ("price-asc", ["Oxford shirt in white", "Striped linen shirt in navy", "Polka-dot midi dress in navy"]),
-    ("price-desc", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
-    ("newest", ["Oxford shirt in white", "Striped linen shirt in navy", "Polka-dot midi dress in navy"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
+        ("featured", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
+        ("price-asc", ["Oxford shirt in white", "Striped linen shirt in navy", "Polka-dot midi dress in navy"]),
+        ("price-desc", ["Polka-dot midi dress in navy", "Striped linen shirt in navy", "Oxford shirt in white"]),
+        ("newest", ["Oxford shirt in white", "Striped linen shirt in navy", "Polka-dot midi dress in navy"]),
+    ],
+)
 def test_category_sort_orders(client, coloured, sort, expected):
     page = html(client.get(f"/c/clothing/?sort={sort}"))
     assert titles(page) == expected
@@ -456,11 +545,18 @@ def test_pagination_keeps_filters_and_sort(client, shop):
     first = html(client.get("/c/dresses/?colour=red&sort=price-desc"))
     assert cards(first) == 24 and "30 products" in first
     assert titles(first)[:2] == ["Plain dress 29", "Plain dress 28"]
-    assert ('<a class="pagination__step" href="/c/dresses/?colour=red&amp;sort=price-desc&amp;page=2" '
-            'rel="next">') in first
+    assert (
+        '<a class="pagination__step" href="/c/dresses/?colour=red&amp;sort=price-desc&amp;page=2" rel="next">'
+    ) in first
     second = html(client.get("/c/dresses/?colour=red&sort=price-desc&page=2"))
-    assert titles(second) == ["Plain dress 05", "Plain dress 04", "Plain dress 03", "Plain dress 02",
-                              "Plain dress 01", "Plain dress 00"]
+    assert titles(second) == [
+        "Plain dress 05",
+        "Plain dress 04",
+        "Plain dress 03",
+        "Plain dress 02",
+        "Plain dress 01",
+        "Plain dress 00",
+    ]
     assert '<a class="pagination__step" href="/c/dresses/?colour=red&amp;sort=price-desc" rel="prev">' in second
     # Removing a filter starts again at page 1 and keeps the sort.
     assert '<a class="chip chip--remove" href="/c/dresses/?sort=price-desc">' in second
@@ -482,10 +578,12 @@ def test_listing_images_offer_their_derivatives(client, shop):
     image.thumbnail.name, image.display.name = "derived/ab/s-thumbnail.jpg", "derived/ab/s-display.jpg"
     image.save(update_fields=["thumbnail", "display"])
     page = html(client.get("/c/shirts/"))
-    assert ('<img class="product-card__image" src="/media/derived/ab/s-thumbnail.jpg" '
-            'srcset="/media/derived/ab/s-thumbnail.jpg 256w, /media/derived/ab/s-display.jpg 300w" '
-            'sizes="(min-width: 1240px) 220px, (min-width: 900px) 21vw, (min-width: 700px) 31vw, 46vw" '
-            'width="300" height="375" fetchpriority="high" decoding="async" alt="Striped linen shirt in navy">') in page
+    assert (
+        '<img class="product-card__image" src="/media/derived/ab/s-thumbnail.jpg" '
+        'srcset="/media/derived/ab/s-thumbnail.jpg 256w, /media/derived/ab/s-display.jpg 300w" '
+        'sizes="(min-width: 1240px) 220px, (min-width: 900px) 21vw, (min-width: 700px) 31vw, 46vw" '
+        'width="300" height="375" fetchpriority="high" decoding="async" alt="Striped linen shirt in navy">'
+    ) in page
 
 
 # -- home: photo search --------------------------------------------------------------------------
@@ -493,18 +591,24 @@ def test_listing_images_offer_their_derivatives(client, shop):
 
 def test_home_has_a_photo_search_form(client, shop):
     page = html(client.get("/"))
-    assert ('<section id="photo-search" class="photo-search" aria-labelledby="photo-search-title" '
-            'data-photo-drop-zone>') in page
+    assert (
+        '<section id="photo-search" class="photo-search" aria-labelledby="photo-search-title" data-photo-drop-zone>'
+    ) in page
     form = section(page, '<section id="photo-search"')
     assert '<h2 id="photo-search-title" class="photo-search__title">Search with a photo</h2>' in form
-    assert ('<form class="photo-search__form" method="post" action="/search/photo/" '
-            'enctype="multipart/form-data" data-photo-search-form>') in form
+    assert (
+        '<form class="photo-search__form" method="post" action="/search/photo/" '
+        'enctype="multipart/form-data" data-photo-search-form>'
+    ) in form
     assert 'name="csrfmiddlewaretoken"' in form
     assert '<label class="photo-search__label" for="home-photo-input">Choose a photo</label>' in form
-    assert ('<input class="photo-search__input" id="home-photo-input" type="file" name="photo" accept="image/*" '
-            'required aria-describedby="photo-search-help" data-photo-search-input>') in form
-    assert ('<button class="button button--primary photo-search__button" type="submit">'
-            'Find similar items</button>') in form
+    assert (
+        '<input class="photo-search__input" id="home-photo-input" type="file" name="photo" accept="image/*" '
+        'required aria-describedby="photo-search-help" data-photo-search-input>'
+    ) in form
+    assert (
+        '<button class="button button--primary photo-search__button" type="submit">Find similar items</button>'
+    ) in form
 
 
 def test_home_images_are_lazy_but_the_first_in_view(client, shop):
@@ -542,8 +646,13 @@ def similar_to(product, *rows):
 
 def test_product_page_shows_the_cached_similar_products_in_their_order(client, shop, django_assert_num_queries):
     mug_second_photo = shop["mug"].images.get(position=1)
-    similar_to(shop["dress"], (shop["mug"], mug_second_photo), (shop["hidden"], None), (shop["sold_out"], None),
-               (shop["shirt"], shop["shirt"].images.get(position=0)))
+    similar_to(
+        shop["dress"],
+        (shop["mug"], mug_second_photo),
+        (shop["hidden"], None),
+        (shop["sold_out"], None),
+        (shop["shirt"], shop["shirt"].images.get(position=0)),
+    )
     with django_assert_num_queries(PRODUCT_WITH_SIMILAR_QUERIES):
         page = html(client.get(shop["dress"].get_absolute_url()))
     row = section(page, '<section class="similar" aria-labelledby="similar-title">')
@@ -551,10 +660,12 @@ def test_product_page_shows_the_cached_similar_products_in_their_order(client, s
     # Rank order; the inactive product is left out.
     assert titles(row) == ["Stoneware mug in teal", "Oxford shirt in white", "Striped linen shirt in navy"]
     images = re.findall(r"<img [^>]+>", row)
-    assert images[0] == (f'<img class="product-card__image" src="{mug_second_photo.thumbnail.url}" '
-                         f'srcset="{mug_second_photo.thumbnail.url} 256w, {mug_second_photo.display.url} 300w" '
-                         'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" '
-                         'height="375" loading="lazy" decoding="async" alt="Stoneware mug in teal">')
+    assert images[0] == (
+        f'<img class="product-card__image" src="{mug_second_photo.thumbnail.url}" '
+        f'srcset="{mug_second_photo.thumbnail.url} 256w, {mug_second_photo.display.url} 300w" '
+        'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" '
+        'height="375" loading="lazy" decoding="async" alt="Stoneware mug in teal">'
+    )
     assert all('loading="lazy"' in tag and 'width="' in tag and 'height="' in tag for tag in images)
 
 
@@ -564,10 +675,12 @@ def test_similar_row_offers_derivatives(client, shop):
     image.save(update_fields=["thumbnail"])
     similar_to(shop["dress"], (shop["mug"], image))
     page = html(client.get(shop["dress"].get_absolute_url()))
-    assert ('<img class="product-card__image" src="/media/derived/cd/m-thumbnail.jpg" '
-            f'srcset="/media/derived/cd/m-thumbnail.jpg 256w, {image.display.url} 300w" '
-            'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" height="375" '
-            'loading="lazy" decoding="async" alt="Stoneware mug in teal">') in page
+    assert (
+        '<img class="product-card__image" src="/media/derived/cd/m-thumbnail.jpg" '
+        f'srcset="/media/derived/cd/m-thumbnail.jpg 256w, {image.display.url} 300w" '
+        'sizes="(min-width: 1024px) 200px, (min-width: 700px) 28vw, 42vw" width="300" height="375" '
+        'loading="lazy" decoding="async" alt="Stoneware mug in teal">'
+    ) in page
 
 
 def test_similar_row_is_hidden_when_there_is_none(client, shop):
@@ -588,9 +701,11 @@ def test_gallery_switches_srcset_with_the_photo(client, shop):
     image.thumbnail.name, image.display.name = "derived/ef/d-thumbnail.jpg", "derived/ef/d-display.jpg"
     image.save(update_fields=["thumbnail", "display"])
     page = html(client.get(shop["dress"].get_absolute_url()))
-    assert ('href="/media/derived/ef/d-display.jpg" data-full="/media/derived/ef/d-display.jpg" '
-            'data-srcset="/media/derived/ef/d-thumbnail.jpg 256w, /media/derived/ef/d-display.jpg 300w" '
-            'data-alt="Polka-dot midi dress in navy, photo 2 of 3"') in page
+    assert (
+        'href="/media/derived/ef/d-display.jpg" data-full="/media/derived/ef/d-display.jpg" '
+        'data-srcset="/media/derived/ef/d-thumbnail.jpg 256w, /media/derived/ef/d-display.jpg 300w" '
+        'data-alt="Polka-dot midi dress in navy, photo 2 of 3"'
+    ) in page
 
 
 # -- static assets ---------------------------------------------------------------------------------

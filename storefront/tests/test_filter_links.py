@@ -69,10 +69,18 @@ def test_a_crop_goes_with_its_photo():
 def test_replacing_and_adding_write_parameters_in_the_links_order():
     query = search(("q", "mug"), ("colour", "red"), ("in_stock", "1"))
     assert query.replacing("category", "home").pairs == (
-        ("q", "mug"), ("category", "home"), ("colour", "red"), ("in_stock", "1"))
+        ("q", "mug"),
+        ("category", "home"),
+        ("colour", "red"),
+        ("in_stock", "1"),
+    )
     assert query.replacing("colour", "blue").pairs == (("q", "mug"), ("colour", "blue"), ("in_stock", "1"))
     assert query.adding("colour", "blue").pairs == (
-        ("q", "mug"), ("colour", "red"), ("colour", "blue"), ("in_stock", "1"))
+        ("q", "mug"),
+        ("colour", "red"),
+        ("colour", "blue"),
+        ("in_stock", "1"),
+    )
     assert query.adding("colour", "red") is query
 
 
@@ -99,8 +107,10 @@ def test_another_page_sets_page_where_the_query_has_it_or_last():
 def test_a_chip_per_chosen_filter_labelled_and_removing_only_itself_on_page_one():
     query = listing("/c/x/?sort=price&brand=acme&colour=Red&colour=blue&price=0-25&in_stock=1&page=3")
     chips = filter_chips(
-        query, [("brand", "acme"), ("colour", "red"), ("colour", "blue"), ("price", "0-25"), ("in_stock", "1")],
-        {"brand": {"acme": "Acme & Co"}, "price": {"0-25": "0–25"}}, in_stock_label="In stock",
+        query,
+        [("brand", "acme"), ("colour", "red"), ("colour", "blue"), ("price", "0-25"), ("in_stock", "1")],
+        {"brand": {"acme": "Acme & Co"}, "price": {"0-25": "0–25"}},
+        in_stock_label="In stock",
     )
     assert chips == [
         Chip("Brand: Acme & Co", "/c/x/?sort=price&colour=Red&colour=blue&price=0-25&in_stock=1", "brand", "acme"),
@@ -131,7 +141,9 @@ def test_facet_options_of_a_form_are_selected_by_the_chosen_values_and_have_no_l
 def test_a_chosen_value_nothing_matches_stays_listed_when_asked():
     values = [("red", "red", 2)]
     assert facet_options("colour", values, ["red", "teal"], keep_chosen=True) == [
-        FacetOption("red", "red", 2, True), FacetOption("teal", "teal", 0, True)]
+        FacetOption("red", "red", 2, True),
+        FacetOption("teal", "teal", 0, True),
+    ]
     assert facet_options("colour", values, ["red", "teal"]) == [FacetOption("red", "red", 2, True)]
 
 
@@ -184,10 +196,13 @@ def test_pagination_links_the_pages_around_the_current_one_and_the_ends():
     ]
 
 
-@pytest.mark.parametrize("number, previous_url, next_url", [
-    (1, "", "/search/?q=mug&page=2"),
-    (2, "/search/?q=mug", ""),
-])
+@pytest.mark.parametrize(
+    "number, previous_url, next_url",
+    [
+        (1, "", "/search/?q=mug&page=2"),
+        (2, "/search/?q=mug", ""),
+    ],
+)
 def test_the_first_page_has_no_previous_and_the_last_no_next(number, previous_url, next_url):
     links = pagination(search(("q", "mug")), Paginator(range(30), 24), number)
     assert (links.previous_url, links.next_url) == (previous_url, next_url)

@@ -30,7 +30,10 @@ def test_the_uploader_sees_their_photo_privately(client, media):
     token = uploaded_token(client)
     response = client.get(f"/search/photo/{token}.jpg")
     assert (response.status_code, response["Content-Type"], response.content) == (
-        200, "image/jpeg", query_photo_content(token))
+        200,
+        "image/jpeg",
+        query_photo_content(token),
+    )
     assert (response["Cache-Control"], response["Vary"]) == ("private, max-age=3600", "Cookie")
     page = client.get("/search/", {"photo": token}).content.decode()
     assert f'<img class="query-photo__image" src="/search/photo/{token}.jpg"' in page

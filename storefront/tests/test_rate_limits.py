@@ -59,8 +59,9 @@ def test_photo_uploads_share_the_api_photo_budget_and_the_widget_gets_a_json_429
     assert upload(client).status_code == 303
     response = upload(client, HTTP_ACCEPT="application/json")
     assert (response.status_code, response["Retry-After"], response.json()) == (429, "60", {"errors": [PHOTO_FULL]})
-    assert api_photo_search(client).json() == {"error": {
-        "code": "throttled", "message": "Request was throttled. Expected available in 60 seconds."}}
+    assert api_photo_search(client).json() == {
+        "error": {"code": "throttled", "message": "Request was throttled. Expected available in 60 seconds."}
+    }
     assert_429_page(upload(client), PHOTO_FULL)
     # Word searches have their own budget.
     assert client.get("/search/", {"q": "mug"}).status_code == 200
@@ -105,15 +106,21 @@ def test_the_counts_are_in_the_shared_redis(client, shop, low_rates, settings, r
     server.flushdb()
     try:
         assert [client.get("/search/", {"q": "mug"}).status_code for _ in range(3)] == [200, 200, 200]
-        [key] = [key for key in server.keys() if b"throttle_search_text_127.0.0.1" in key]
+        [key] = [key for key in server.keys() if b"throttle_search_text_127.0.0.1" in key]  # noqa: SIM118 (Redis KEYS)
         assert server.ttl(key) > 0
         assert client.get(API_TEXT, {"q": "mug"}).status_code == 429
     finally:
         server.flushdb()
 
 
-def test_a_cache_that_does_not_answer_lets_page_searches_through_and_logs(client, shop, low_rates, settings,  # noqa: F811
-                                                                         tmp_path, caplog):
+def test_a_cache_that_does_not_answer_lets_page_searches_through_and_logs(
+    client,
+    shop,
+    low_rates,
+    settings,  # noqa: F811
+    tmp_path,
+    caplog,
+):
     settings.CACHES = redis_cache(f"unix://{tmp_path / 'no-redis.sock'}?db=2")
     assert [client.get("/search/", {"q": "mug"}).status_code for _ in range(5)] == [200] * 5
     assert caplog.text.count("rate limit not applied: cache unavailable scope=search_text") == 5

@@ -86,8 +86,10 @@ def token_of(response) -> str:
 
 def test_a_text_search_lists_the_matches_in_order_with_their_words(client, indexed_shop):
     html = page(client.get("/search/", {"q": "linen"}))
-    expected = [Product.objects.get(pk=hit.product_id).title
-                for hit in search_products(SearchRequest(text="linen", limit=24)).hits]
+    expected = [
+        Product.objects.get(pk=hit.product_id).title
+        for hit in search_products(SearchRequest(text="linen", limit=24)).hits
+    ]
     assert sorted(expected) == ["Linen wrap dress", "Striped linen shirt"]
     assert card_titles(html) == expected
     assert html.count('<li class="result-card__reason result-card__reason--words">Matches “linen”</li>') == 2
@@ -103,29 +105,54 @@ def test_a_text_search_lists_the_matches_in_order_with_their_words(client, index
 
 def test_text_facets_are_links_that_narrow_the_results(client, indexed_shop):
     html = page(client.get("/search/", {"q": "linen"}))
-    for facet, value, label, count in [("category", "dresses", "Dresses", 1), ("category", "shirts", "Shirts", 1),
-                                       ("brand", "lumen", "Lumen", 1), ("brand", "northwind", "Northwind", 1),
-                                       ("price", "25-50", "25–50", 1), ("price", "50-100", "50–100", 1)]:
-        assert (f'<a class="facet__link" href="/search/?q=linen&amp;{facet}={value}" data-value="{value}">'
-                f'<span class="facet__label">{label}</span><span class="facet__count">{count}'
-                f'<span class="visually-hidden"> product</span></span></a>') in html
+    for facet, value, label, count in [
+        ("category", "dresses", "Dresses", 1),
+        ("category", "shirts", "Shirts", 1),
+        ("brand", "lumen", "Lumen", 1),
+        ("brand", "northwind", "Northwind", 1),
+        ("price", "25-50", "25–50", 1),
+        ("price", "50-100", "50–100", 1),
+    ]:
+        assert (
+            f'<a class="facet__link" href="/search/?q=linen&amp;{facet}={value}" data-value="{value}">'
+            f'<span class="facet__label">{label}</span><span class="facet__count">{count}'
+            f'<span class="visually-hidden"> product</span></span></a>'
+        ) in html
     assert '<a class="facet__link" href="/search/?q=linen&amp;in_stock=1">' in html
     narrowed = page(client.get("/search/", {"q": "linen", "price": "25-50"}))
     assert card_titles(narrowed) == ["Striped linen shirt"]
     # The chosen value links to the results without it.
-    assert ('<a class="facet__link" href="/search/?q=linen" data-value="25-50" aria-current="true">'
-            '<span class="facet__label">25–50</span>') in narrowed
+    assert (
+        '<a class="facet__link" href="/search/?q=linen" data-value="25-50" aria-current="true">'
+        '<span class="facet__label">25–50</span>'
+    ) in narrowed
 
 
 def test_applied_filters_are_chips_each_removing_itself(client, indexed_shop):
     Product.objects.filter(pk__in=[indexed_shop.id("M1"), indexed_shop.id("M2")]).update(colours=["teal", "white"])
-    html = page(client.get("/search/", {"q": "mug", "category": "home", "brand": "pebble-home",
-                                        "colour": ["teal", "white"], "price": "0-25", "in_stock": "1"}))
+    html = page(
+        client.get(
+            "/search/",
+            {
+                "q": "mug",
+                "category": "home",
+                "brand": "pebble-home",
+                "colour": ["teal", "white"],
+                "price": "0-25",
+                "in_stock": "1",
+            },
+        )
+    )
     assert sorted(card_titles(html)) == ["Enamel mug", "Stoneware mug"]
-    chips = re.findall(r'<a class="chip chip--removable" href="([^"]+)" data-filter="(\w+)" data-value="([^"]*)">'
-                       r'([^<]+)<span', html)
-    base = ("/search/?q=mug&amp;category=home&amp;brand=pebble-home&amp;colour=teal&amp;colour=white"
-            "&amp;price=0-25&amp;in_stock=1")
+    chips = re.findall(
+        r'<a class="chip chip--removable" href="([^"]+)" data-filter="(\w+)" data-value="([^"]*)">'
+        r"([^<]+)<span",
+        html,
+    )
+    base = (
+        "/search/?q=mug&amp;category=home&amp;brand=pebble-home&amp;colour=teal&amp;colour=white"
+        "&amp;price=0-25&amp;in_stock=1"
+    )
     assert chips == [
         (base.replace("&amp;category=home", ""), "category", "home", "Category: Home"),
         (base.replace("&amp;brand=pebble-home", ""), "brand", "pebble-home", "Brand: Pebble Home"),
@@ -156,8 +183,10 @@ def test_an_empty_search_offers_words_and_a_photo(client, indexed_shop):
     html = page(client.get("/search/"))
     assert '<p class="search-empty__title">Search by words or with a photo.</p>' in html
     assert '<label class="search-start__label" for="search-page-q">What are you looking for?</label>' in html
-    assert ('<form class="photo-upload" id="search-photo-form" action="/search/photo/" method="post" '
-            'enctype="multipart/form-data" data-photo-search-form>') in html
+    assert (
+        '<form class="photo-upload" id="search-photo-form" action="/search/photo/" method="post" '
+        'enctype="multipart/form-data" data-photo-search-form>'
+    ) in html
     assert "<title>Search · VisualShop</title>" in html
     assert 'data-mode="" data-total="0"' in html
 
@@ -166,8 +195,9 @@ def test_an_empty_search_offers_words_and_a_photo(client, indexed_shop):
 def many_mugs(db):
     mugs = services.category_get_or_create_path(["Home", "Mugs"])
     for n in range(30):
-        mug, _ = services.product_upsert(ProductData(sku=f"MUG{n:02}", title=f"Mug number {n:02}",
-                                                     price=Decimal("10.00"), stock=1, category=mugs))
+        mug, _ = services.product_upsert(
+            ProductData(sku=f"MUG{n:02}", title=f"Mug number {n:02}", price=Decimal("10.00"), stock=1, category=mugs)
+        )
         mark_processed(ProductImage.objects.create(product=mug, file=f"products/mug{n:02}.jpg"))  # shown in the shop
     from search.text import index_products
 
@@ -192,8 +222,9 @@ def test_results_are_paged_24_at_a_time(client, many_mugs):
     assert '<a href="/search/?q=mug">Back to the first page</a>' in beyond
 
 
-def test_the_text_results_page_costs_a_fixed_number_of_queries(client, indexed_shop, many_mugs,
-                                                               django_assert_num_queries):
+def test_the_text_results_page_costs_a_fixed_number_of_queries(
+    client, indexed_shop, many_mugs, django_assert_num_queries
+):
     with django_assert_num_queries(TEXT_PAGE_QUERIES):
         assert len(card_titles(page(client.get("/search/", {"q": "polka"})))) == 1
     with django_assert_num_queries(TEXT_PAGE_QUERIES):
@@ -206,17 +237,26 @@ def test_the_text_results_page_costs_a_fixed_number_of_queries(client, indexed_s
 # --- bad query strings ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("params, message, clean_url", [
-    ({"q": "mug", "category": "nope"}, "No category with the slug &#x27;nope&#x27;.", "/search/?q=mug"),
-    ({"q": "mug", "brand": "nope"}, "No brand with the slug &#x27;nope&#x27;.", "/search/?q=mug"),
-    ({"q": "mug", "colour": "mauve"}, "There is no colour “mauve”.", "/search/?q=mug"),
-    ({"q": "mug", "price": "1-2"}, "There is no price range “1-2”.", "/search/?q=mug"),
-    ({"q": "mug", "photo": "../../etc/passwd"}, "That photo link is not valid; upload the photo again.",
-     "/search/?q=mug"),
-    ({"q": "mug", "crop": "1,2,3,4"}, "A crop box needs a photo.", "/search/?q=mug"),
-    ({"q": "mug", "crop": "1,2,3"}, "The crop box must be four whole numbers: left,top,right,bottom.",
-     "/search/?q=mug"),
-])
+@pytest.mark.parametrize(
+    "params, message, clean_url",
+    [
+        ({"q": "mug", "category": "nope"}, "No category with the slug &#x27;nope&#x27;.", "/search/?q=mug"),
+        ({"q": "mug", "brand": "nope"}, "No brand with the slug &#x27;nope&#x27;.", "/search/?q=mug"),
+        ({"q": "mug", "colour": "mauve"}, "There is no colour “mauve”.", "/search/?q=mug"),
+        ({"q": "mug", "price": "1-2"}, "There is no price range “1-2”.", "/search/?q=mug"),
+        (
+            {"q": "mug", "photo": "../../etc/passwd"},
+            "That photo link is not valid; upload the photo again.",
+            "/search/?q=mug",
+        ),
+        ({"q": "mug", "crop": "1,2,3,4"}, "A crop box needs a photo.", "/search/?q=mug"),
+        (
+            {"q": "mug", "crop": "1,2,3"},
+            "The crop box must be four whole numbers: left,top,right,bottom.",
+            "/search/?q=mug",
+        ),
+    ],
+)
 def test_bad_parameters_give_a_message_and_a_way_out(client, indexed_shop, params, message, clean_url):
     html = page(client.get("/search/", params), status=400)
     assert f'<div class="search-alert" role="alert">\n    <p>{message}</p>' in html
@@ -227,8 +267,7 @@ def test_bad_parameters_give_a_message_and_a_way_out(client, indexed_shop, param
 # --- photos ----------------------------------------------------------------------------------
 
 
-def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(
-        client, processed_shop, media):  # noqa: F811
+def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(client, processed_shop, media):  # noqa: F811
     response = client.post("/search/photo/", {"photo": upload(jpeg(scene(3).resize((480, 600))))})
     token = token_of(response)
     assert response["Location"] == f"/search/?photo={token}"
@@ -238,15 +277,19 @@ def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(
     titles = card_titles(html)
     assert titles[0] == "Striped linen shirt"
     assert sorted(titles) == sorted(p.title for p in processed_shop.products.values() if p.is_active)
-    similarity = re.findall(r'<li class="result-card__reason result-card__reason--photo">Looks similar \((\d+)%\)</li>',
-                            html)
+    similarity = re.findall(
+        r'<li class="result-card__reason result-card__reason--photo">Looks similar \((\d+)%\)</li>', html
+    )
     assert len(similarity) == 5 and int(similarity[0]) >= 95
     assert '<h1 class="page-header__title">Products like your photo</h1>' in html
-    assert (f'<section class="query-photo" id="search-query-photo" aria-labelledby="query-photo-title" '
-            f'data-photo-token="{token}" data-photo-url="/search/photo/{token}.jpg" data-photo-width="480" '
-            f'data-photo-height="600" data-crop="">') in html
-    assert (f'<img class="query-photo__image" src="/search/photo/{token}.jpg" width="480" height="600" '
-            f'alt="Your photo">') in html
+    assert (
+        f'<section class="query-photo" id="search-query-photo" aria-labelledby="query-photo-title" '
+        f'data-photo-token="{token}" data-photo-url="/search/photo/{token}.jpg" data-photo-width="480" '
+        f'data-photo-height="600" data-crop="">'
+    ) in html
+    assert (
+        f'<img class="query-photo__image" src="/search/photo/{token}.jpg" width="480" height="600" alt="Your photo">'
+    ) in html
     # Refine with words: a GET form keeping the photo.
     assert f'<input type="hidden" name="photo" id="search-refine-photo" value="{token}">' in html
     assert '<label class="refine__label" for="search-refine-q">Refine with words</label>' in html
@@ -256,10 +299,12 @@ def test_photo_results_show_their_derivatives_with_a_srcset(client, processed_sh
     token = query_photo_store(scene_bytes(4)).token
     html = page(client.get("/search/", {"photo": token}))
     image = processed_shop.images["M1"]  # 320x400: thumbnail 256x320, display its full 320x400
-    assert (f'<img class="product-card__image" src="{image.thumbnail.url}" srcset="{image.thumbnail.url} 256w, '
-            f'{image.display.url} 320w" sizes="(min-width: 1240px) 260px, (min-width: 1024px) 22vw, '
-            f'(min-width: 700px) 30vw, 50vw" width="256" height="320" loading="lazy" decoding="async" '
-            f'alt="Stoneware mug">') in html
+    assert (
+        f'<img class="product-card__image" src="{image.thumbnail.url}" srcset="{image.thumbnail.url} 256w, '
+        f'{image.display.url} 320w" sizes="(min-width: 1240px) 260px, (min-width: 1024px) 22vw, '
+        f'(min-width: 700px) 30vw, 50vw" width="256" height="320" loading="lazy" decoding="async" '
+        f'alt="Stoneware mug">'
+    ) in html
 
 
 def test_photo_only_results_offer_category_and_colour_filters(client, processed_shop, media):  # noqa: F811
@@ -267,13 +312,16 @@ def test_photo_only_results_offer_category_and_colour_filters(client, processed_
     html = page(client.get("/search/", {"photo": token}))
     assert f'<a class="facet__link" href="/search/?photo={token}&amp;category=clothing" data-value="clothing">' in html
     assert f'<a class="facet__link" href="/search/?photo={token}&amp;category=dresses" data-value="dresses">' in html
-    assert (f'<a class="facet__link" href="/search/?photo={token}&amp;colour=red" data-value="red">'
-            '<span class="swatch" data-colour="red" aria-hidden="true"></span><span class="facet__label">red</span></a>'
-            ) in html
+    assert (
+        f'<a class="facet__link" href="/search/?photo={token}&amp;colour=red" data-value="red">'
+        '<span class="swatch" data-colour="red" aria-hidden="true"></span><span class="facet__label">red</span></a>'
+    ) in html
     narrowed = page(client.get("/search/", {"photo": token, "category": "dresses"}))
     assert sorted(card_titles(narrowed)) == ["Linen wrap dress", "Polka-dot midi dress"]
-    assert (f'<a class="chip chip--removable" href="/search/?photo={token}" data-filter="category" '
-            f'data-value="dresses">Category: Dresses<span') in narrowed
+    assert (
+        f'<a class="chip chip--removable" href="/search/?photo={token}" data-filter="category" '
+        f'data-value="dresses">Category: Dresses<span'
+    ) in narrowed
 
 
 def test_a_photo_with_words_is_a_hybrid_search(client, indexed_processed_shop):
@@ -283,9 +331,11 @@ def test_a_photo_with_words_is_a_hybrid_search(client, indexed_processed_shop):
     html = page(client.get(response["Location"]))
     assert card_titles(html)[0] == "Enamel mug"
     first_card = html.split('<article class="product-card result-card"')[1]
-    assert re.search(r'<li class="result-card__reason result-card__reason--photo">Looks similar \(\d+%\)</li>\s*'
-                     r'<li class="result-card__reason result-card__reason--words">Matches “enamel”</li>',
-                     first_card)
+    assert re.search(
+        r'<li class="result-card__reason result-card__reason--photo">Looks similar \(\d+%\)</li>\s*'
+        r'<li class="result-card__reason result-card__reason--words">Matches “enamel”</li>',
+        first_card,
+    )
     assert '<h1 class="page-header__title">Like your photo, matching “enamel”</h1>' in html
     assert 'data-mode="hybrid"' in html
     assert f'<a href="/search/?photo={token}">Search by the photo only</a>' in html
@@ -305,8 +355,16 @@ def test_refining_photo_results_with_words_keeps_the_photo_and_filters(client, i
 def test_a_crop_box_on_upload_is_scaled_to_the_stored_photo(client, processed_shop, media):  # noqa: F811
     street = Image.new("RGB", (2000, 1600), (30, 30, 30))
     street.paste(scene(4).resize((640, 800)), (1000, 600))  # M1's picture in a corner
-    response = client.post("/search/photo/", {"photo": upload(jpeg(street)), "crop_left": "1000", "crop_top": "600",
-                                              "crop_right": "1640", "crop_bottom": "1400"})
+    response = client.post(
+        "/search/photo/",
+        {
+            "photo": upload(jpeg(street)),
+            "crop_left": "1000",
+            "crop_top": "600",
+            "crop_right": "1640",
+            "crop_bottom": "1400",
+        },
+    )
     token = token_of(response)
     assert response["Location"] == f"/search/?photo={token}&crop=512%2C307%2C840%2C717"
     html = page(client.get(response["Location"]))
@@ -318,9 +376,11 @@ def test_a_crop_box_on_upload_is_scaled_to_the_stored_photo(client, processed_sh
 def test_a_crop_box_too_small_gives_a_message(client, processed_shop, media):  # noqa: F811
     token = query_photo_store(scene_bytes(4)).token
     html = page(client.get("/search/", {"photo": token, "crop": "0,0,10,10"}), status=400)
-    assert ('<div class="search-alert" id="search-photo-problem" role="alert"><p>We could not use that photo: crop box '
-            '0,0,10,10 leaves less than 32x32 pixels of a 320x400 image.</p><p><a href="/search/?photo='
-            f'{token}">Search without the crop</a></p></div>') in html
+    assert (
+        '<div class="search-alert" id="search-photo-problem" role="alert"><p>We could not use that photo: crop box '
+        '0,0,10,10 leaves less than 32x32 pixels of a 320x400 image.</p><p><a href="/search/?photo='
+        f'{token}">Search without the crop</a></p></div>'
+    ) in html
 
 
 def test_an_unknown_photo_token_says_so(client, indexed_shop, media):
@@ -339,8 +399,12 @@ def test_photo_search_before_any_image_is_processed_says_it_is_unavailable(clien
     assert "Search by photo is not available yet. Try searching with words." in html
 
 
-def test_the_photo_results_page_costs_a_fixed_number_of_queries(client, processed_shop, media,  # noqa: F811
-                                                                 django_assert_num_queries):
+def test_the_photo_results_page_costs_a_fixed_number_of_queries(
+    client,
+    processed_shop,
+    media,  # noqa: F811
+    django_assert_num_queries,
+):
     token = query_photo_store(scene_bytes(2)).token
     client.get("/search/", {"photo": token})  # loads the model session
     with django_assert_num_queries(PHOTO_PAGE_QUERIES):
@@ -350,26 +414,36 @@ def test_the_photo_results_page_costs_a_fixed_number_of_queries(client, processe
 # --- bad uploads -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("photo, message", [
-    (upload(b""), "We could not use that photo: empty file."),
-    (upload(b"%PDF-1.4 not a picture", "photo.pdf", "application/pdf"),
-     "We could not use that photo: not an image (content is not a recognised image format)."),
-    (upload(image_bytes((50, 300)), "tiny.png", "image/png"),
-     "We could not use that photo: 50x300 is too small (short side under 64 px)."),
-    (upload(b"x" * 1001), "The photo is 1001 bytes; the limit is 1000 bytes. Try a smaller photo or a screenshot."),
-    (None, "Choose a photo to search with."),
-])
-def test_a_bad_upload_renders_the_page_with_a_message_beside_the_control(client, indexed_shop, media, settings,
-                                                                         photo, message):
+@pytest.mark.parametrize(
+    "photo, message",
+    [
+        (upload(b""), "We could not use that photo: empty file."),
+        (
+            upload(b"%PDF-1.4 not a picture", "photo.pdf", "application/pdf"),
+            "We could not use that photo: not an image (content is not a recognised image format).",
+        ),
+        (
+            upload(image_bytes((50, 300)), "tiny.png", "image/png"),
+            "We could not use that photo: 50x300 is too small (short side under 64 px).",
+        ),
+        (upload(b"x" * 1001), "The photo is 1001 bytes; the limit is 1000 bytes. Try a smaller photo or a screenshot."),
+        (None, "Choose a photo to search with."),
+    ],
+)
+def test_a_bad_upload_renders_the_page_with_a_message_beside_the_control(
+    client, indexed_shop, media, settings, photo, message
+):
     settings.API_MAX_UPLOAD_BYTES = 1000 if message.startswith("The photo is") else 10 * 1024 * 1024
     data = {"q": "red dress"}
     if photo is not None:
         data["photo"] = photo
     html = page(client.post("/search/photo/", data), status=400)
     assert (f'<div class="field-error" id="search-photo-error" role="alert"><p>{message}</p></div>') in html
-    assert ('<input class="photo-upload__file" id="search-photo-input" type="file" name="photo" accept="image/*" '
-            'required aria-describedby="search-photo-hint search-photo-error" aria-invalid="true" '
-            'data-photo-search-input>') in html
+    assert (
+        '<input class="photo-upload__file" id="search-photo-input" type="file" name="photo" accept="image/*" '
+        'required aria-describedby="search-photo-hint search-photo-error" aria-invalid="true" '
+        "data-photo-search-input>"
+    ) in html
     assert '<input class="search-input" id="search-photo-q" type="text" name="q" value="red dress"' in html
     assert stored_photos(media) == []
 
@@ -402,8 +476,13 @@ def test_an_oversized_upload_is_refused_on_its_content_length_alone(db, settings
     settings.API_MAX_UPLOAD_BYTES = 1000
     length = 50 * 1024 * 1024
     request = RequestFactory().generic(
-        "POST", "/search/photo/", CONTENT_TYPE="multipart/form-data; boundary=x", CONTENT_LENGTH=str(length),
-        HTTP_ACCEPT=accept, **{"wsgi.input": _UnreadableBody()})
+        "POST",
+        "/search/photo/",
+        CONTENT_TYPE="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(length),
+        HTTP_ACCEPT=accept,
+        **{"wsgi.input": _UnreadableBody()},
+    )
     response = photo_upload(request)
     assert response.status_code == 400
     if accept == "application/json":
@@ -420,8 +499,13 @@ def test_an_oversized_upload_is_refused_before_the_csrf_check_reads_its_body(ind
     browser = Client(enforce_csrf_checks=True)
     browser.cookies[settings.CSRF_COOKIE_NAME] = "a" * 32  # a cookie, so the check would go on to request.POST
     response = browser.generic(  # through the middleware, CsrfViewMiddleware too
-        "POST", "/search/photo/", content_type="multipart/form-data; boundary=x", CONTENT_LENGTH=str(length),
-        HTTP_ACCEPT="application/json", **{"wsgi.input": _UnreadableBody()})
+        "POST",
+        "/search/photo/",
+        content_type="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(length),
+        HTTP_ACCEPT="application/json",
+        **{"wsgi.input": _UnreadableBody()},
+    )
     assert response.status_code == 400
     assert response.json() == {"errors": [upload_too_large_message(length)]}
 
@@ -453,17 +537,24 @@ def test_every_page_has_a_labelled_word_search_and_photo_search_in_the_header(cl
     html = response.content.decode()
     assert response.status_code == 200
     assert '<link rel="stylesheet" href="/static/css/search.css">' in html
-    assert ('<form class="header-search__text" action="/search/" method="get" role="search" '
-            'aria-label="Search products by words">') in html
+    assert (
+        '<form class="header-search__text" action="/search/" method="get" role="search" '
+        'aria-label="Search products by words">'
+    ) in html
     assert '<label class="visually-hidden" for="site-search-q">Search products</label>' in html
-    assert ('<form class="header-search__photo" id="site-photo-search" action="/search/photo/" method="post" '
-            'enctype="multipart/form-data" aria-label="Search by photo" data-photo-search-form '
-            f'data-max-upload-bytes="{settings.API_MAX_UPLOAD_BYTES}">') in html
+    assert (
+        '<form class="header-search__photo" id="site-photo-search" action="/search/photo/" method="post" '
+        'enctype="multipart/form-data" aria-label="Search by photo" data-photo-search-form '
+        f'data-max-upload-bytes="{settings.API_MAX_UPLOAD_BYTES}">'
+    ) in html
     assert '<label class="header-search__photo-label" for="site-photo-search-file">' in html
-    assert ('<input class="header-search__file" id="site-photo-search-file" type="file" name="photo" '
-            'accept="image/*" required data-photo-search-input>') in html
-    assert ('<button class="header-search__button header-search__button--photo" type="submit">Find similar</button>'
-            ) in html
+    assert (
+        '<input class="header-search__file" id="site-photo-search-file" type="file" name="photo" '
+        'accept="image/*" required data-photo-search-input>'
+    ) in html
+    assert (
+        '<button class="header-search__button header-search__button--photo" type="submit">Find similar</button>'
+    ) in html
     assert 'name="csrfmiddlewaretoken"' in html
 
 
@@ -472,8 +563,9 @@ def test_the_header_photo_form_works_with_csrf_checks(indexed_processed_shop):
 
     browser = Client(enforce_csrf_checks=True)
     html = browser.get("/").content.decode()
-    csrf = re.search(r'<form class="header-search__photo".*?name="csrfmiddlewaretoken" value="([^"]+)"', html,
-                     re.S).group(1)
+    csrf = re.search(
+        r'<form class="header-search__photo".*?name="csrfmiddlewaretoken" value="([^"]+)"', html, re.S
+    ).group(1)
     response = browser.post("/search/photo/", {"csrfmiddlewaretoken": csrf, "photo": upload(scene_bytes(2))})
     assert response.status_code == 303
 
@@ -491,8 +583,10 @@ def test_every_page_loads_the_photo_widget_once_and_deferred(client, indexed_sho
 def test_the_search_page_gives_the_widget_the_upload_limit(client, indexed_shop, settings):
     settings.API_MAX_UPLOAD_BYTES = 123456
     html = page(client.get("/search/"))
-    assert ('<div class="container search-page" id="search-page" data-search-page data-mode="" data-total="0" '
-            'data-page="1" data-max-upload-bytes="123456">') in html
+    assert (
+        '<div class="container search-page" id="search-page" data-search-page data-mode="" data-total="0" '
+        'data-page="1" data-max-upload-bytes="123456">'
+    ) in html
 
 
 def test_every_pages_header_photo_form_gives_the_widget_the_upload_limit(client, indexed_shop, settings):
@@ -506,8 +600,11 @@ def test_every_pages_header_photo_form_gives_the_widget_the_upload_limit(client,
 def test_the_widget_uploads_for_json_and_gets_the_results_url(client, processed_shop, media):  # noqa: F811
     street = Image.new("RGB", (2000, 1600), (30, 30, 30))
     street.paste(scene(4).resize((640, 800)), (1000, 600))
-    response = client.post("/search/photo/", {"photo": upload(jpeg(street)), "q": "mug", "crop": "1000,600,1640,1400"},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/search/photo/",
+        {"photo": upload(jpeg(street)), "q": "mug", "crop": "1000,600,1640,1400"},
+        HTTP_ACCEPT="application/json",
+    )
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == "application/json"
     url = response.json()["url"]
@@ -515,14 +612,24 @@ def test_the_widget_uploads_for_json_and_gets_the_results_url(client, processed_
     assert stored_photos(media) == [f"{token}.jpg"]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"photo": upload(b"garbage", "photo.jpg")},
-     "We could not use that photo: not an image (content is not a recognised image format)."),
-    ({"photo": upload(b"x" * 1001)}, "The photo is 1001 bytes; the limit is 1000 bytes. Try a smaller photo or a screenshot."),
-    ({"photo": upload(scene_bytes(1)), "crop": "5,5,1,1"},
-     "The crop box must have its right edge after its left and its bottom below its top."),
-    ({}, "Choose a photo to search with."),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            {"photo": upload(b"garbage", "photo.jpg")},
+            "We could not use that photo: not an image (content is not a recognised image format).",
+        ),
+        (
+            {"photo": upload(b"x" * 1001)},
+            "The photo is 1001 bytes; the limit is 1000 bytes. Try a smaller photo or a screenshot.",
+        ),
+        (
+            {"photo": upload(scene_bytes(1)), "crop": "5,5,1,1"},
+            "The crop box must have its right edge after its left and its bottom below its top.",
+        ),
+        ({}, "Choose a photo to search with."),
+    ],
+)
 def test_a_bad_upload_for_json_is_its_messages(client, indexed_shop, media, settings, data, message):
     settings.API_MAX_UPLOAD_BYTES = 1000 if message.startswith("The photo is") else 10 * 1024 * 1024
     response = client.post("/search/photo/", data, HTTP_ACCEPT="application/json")
@@ -546,21 +653,29 @@ def test_the_query_photo_shows_its_crop_box_and_offers_the_whole_photo(client, p
     # The photo's size and the crop mark: a <style> block with the response's CSP nonce (no style
     # attributes under the Content-Security-Policy, visualshop/settings/csp.py).
     nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
-    assert (f'<style nonce="{nonce}">#search-query-stage {{ --w: 320; --h: 400; }}\n'
-            '#search-query-stage [data-crop-mark] { left: 10.00%; top: 10.00%; width: 80.00%; height: 50.00%; }'
-            '</style>') in html
+    assert (
+        f'<style nonce="{nonce}">#search-query-stage {{ --w: 320; --h: 400; }}\n'
+        "#search-query-stage [data-crop-mark] { left: 10.00%; top: 10.00%; width: 80.00%; height: 50.00%; }"
+        "</style>"
+    ) in html
     assert '<div class="crop-stage query-photo__stage" id="search-query-stage">' in html
     assert '<span class="crop-stage__mark" data-crop-mark aria-hidden="true"></span>' in html
-    assert (f'<a class="query-photo__whole" id="search-crop-whole" href="/search/?q=mug&amp;photo={token}&amp;'
-            'colour=red">Search the whole photo</a>') in html
-    assert ('<button class="button button--primary query-photo__apply" type="button" id="search-crop-apply" hidden '
-            'disabled>Search this area</button>') in html
+    assert (
+        f'<a class="query-photo__whole" id="search-crop-whole" href="/search/?q=mug&amp;photo={token}&amp;'
+        'colour=red">Search the whole photo</a>'
+    ) in html
+    assert (
+        '<button class="button button--primary query-photo__apply" type="button" id="search-crop-apply" hidden '
+        "disabled>Search this area</button>"
+    ) in html
     assert '<p class="query-photo__status" id="search-crop-status" role="status" aria-live="polite"></p>' in html
     # The refine form keeps photo, crop and the filters; the chips keep photo, crop and words.
     assert '<input type="hidden" name="crop" id="search-refine-crop" value="32,40,288,240">' in html
     assert '<input type="hidden" name="colour" value="red">' in html
-    assert (f'<a class="chip chip--removable" href="/search/?q=mug&amp;photo={token}&amp;crop=32%2C40%2C288%2C240" '
-            'data-filter="colour" data-value="red">') in html
+    assert (
+        f'<a class="chip chip--removable" href="/search/?q=mug&amp;photo={token}&amp;crop=32%2C40%2C288%2C240" '
+        'data-filter="colour" data-value="red">'
+    ) in html
 
 
 def test_the_query_photo_without_a_crop_has_no_mark_and_no_whole_photo_link(client, processed_shop, media):  # noqa: F811

@@ -29,12 +29,16 @@ def home(request):
     featured = selectors.product_featured(FEATURED_COUNT)
     selectors.products_with_srcset(featured)
     selectors.images_with_srcset(c.cover for c in tree.roots if c.cover is not None)
-    return render(request, "storefront/home.html", {
-        "categories": tree.roots,
-        # The hero's call to action: the department with the widest choice.
-        "hero_category": max(tree.roots, key=lambda c: (len(c.subcategories), -tree.roots.index(c)), default=None),
-        "featured": featured,
-    })
+    return render(
+        request,
+        "storefront/home.html",
+        {
+            "categories": tree.roots,
+            # The hero's call to action: the department with the widest choice.
+            "hero_category": max(tree.roots, key=lambda c: (len(c.subcategories), -tree.roots.index(c)), default=None),
+            "featured": featured,
+        },
+    )
 
 
 def category_detail(request, slug: str):
@@ -60,46 +64,55 @@ def category_detail(request, slug: str):
     page = paginator.get_page(request.GET.get("page"))
     selectors.products_with_srcset(page.object_list)
     query = Query.from_request(request)
-    return render(request, "storefront/category.html", {
-        "category": category,
-        "ancestors": ancestors[:-1],
-        "active_category_slug": ancestors[0].slug,
-        "subcategories": category.subcategories,
-        "page": page,
-        "pagination": pagination(query, paginator, page.number),
-        "chosen": chosen,
-        "facets": _facet_options(facets, chosen, buckets),
-        "chips": _chips(query, facets, chosen, buckets),
-        "sorts": [{"value": value, "label": label, "selected": value == chosen["sort"]}
-                  for value, label in selectors.PRODUCT_SORTS.items()],
-        "filtered": _is_filtered(chosen),
-    })
+    return render(
+        request,
+        "storefront/category.html",
+        {
+            "category": category,
+            "ancestors": ancestors[:-1],
+            "active_category_slug": ancestors[0].slug,
+            "subcategories": category.subcategories,
+            "page": page,
+            "pagination": pagination(query, paginator, page.number),
+            "chosen": chosen,
+            "facets": _facet_options(facets, chosen, buckets),
+            "chips": _chips(query, facets, chosen, buckets),
+            "sorts": [
+                {"value": value, "label": label, "selected": value == chosen["sort"]}
+                for value, label in selectors.PRODUCT_SORTS.items()
+            ],
+            "filtered": _is_filtered(chosen),
+        },
+    )
 
 
 def product_detail(request, pk: int, slug: str):
     try:
         product = selectors.product_get(pk)
     except Product.DoesNotExist:
-        raise Http404("No such product")
+        raise Http404("No such product") from None
     if slug != (product.slug or "item"):
         return redirect(product, permanent=True)
     ancestors = category_tree_for(request).ancestors(product.category) if product.category_id else []
     selectors.products_with_srcset([product])
-    rows = hydration.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT,
-                                                  known_active=True)
+    rows = hydration.similar_product_cards(product.pk, limit=settings.SIMILAR_PRODUCTS_COUNT, known_active=True)
     # The picture that made each one similar (search.hydration picks a visible one).
     similar = [
         {"product": row.product, "image": next((i for i in row.product.visible_images if i.pk == row.image_id), None)}
         for row in rows
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
-    return render(request, "storefront/product.html", {
-        "product": product,
-        "ancestors": ancestors,
-        "active_category_slug": ancestors[0].slug if ancestors else "",
-        "images": product.visible_images,
-        "similar": similar,
-    })
+    return render(
+        request,
+        "storefront/product.html",
+        {
+            "product": product,
+            "ancestors": ancestors,
+            "active_category_slug": ancestors[0].slug if ancestors else "",
+            "images": product.visible_images,
+            "similar": similar,
+        },
+    )
 
 
 # -- the listing's filters as the template shows them -------------------------------------------
@@ -109,20 +122,31 @@ def _is_filtered(chosen: dict) -> bool:
     return bool(chosen["brand"] or chosen["colour"] or chosen["price"] or chosen["in_stock"])
 
 
-def _facet_options(facets: ListingFacets, chosen: dict,
-                   buckets: list[tuple[str, str]]) -> dict[str, list[FacetOption] | int]:
+def _facet_options(
+    facets: ListingFacets, chosen: dict, buckets: list[tuple[str, str]]
+) -> dict[str, list[FacetOption] | int]:
     """The filter form's options; a chosen brand or colour nothing matches any more stays
     listed, so it can be unticked. Price ranges with nothing in them are left out unless chosen."""
+
     def chosen_list(name: str) -> list[str]:
         return [chosen[name]] if chosen[name] else []
 
     return {
-        "brand": facet_options("brand", [(f.value, f.label, f.count) for f in facets.brand], chosen_list("brand"),
-                               keep_chosen=True),
-        "colour": facet_options("colour", [(f.value, f.label, f.count) for f in facets.colour], chosen["colour"],
-                                keep_chosen=True),
-        "price": facet_options("price", [(value, label, count) for (value, label), count in zip(buckets, facets.price)
-                                         if count or value == chosen["price"]], chosen_list("price")),
+        "brand": facet_options(
+            "brand", [(f.value, f.label, f.count) for f in facets.brand], chosen_list("brand"), keep_chosen=True
+        ),
+        "colour": facet_options(
+            "colour", [(f.value, f.label, f.count) for f in facets.colour], chosen["colour"], keep_chosen=True
+        ),
+        "price": facet_options(
+            "price",
+            [
+                (value, label, count)
+                for (value, label), count in zip(buckets, facets.price)
+                if count or value == chosen["price"]
+            ],
+            chosen_list("price"),
+        ),
         "in_stock": facets.in_stock,
     }
 

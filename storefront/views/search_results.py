@@ -22,15 +22,13 @@ from django.views.decorators.http import require_http_methods
 from PIL import Image
 
 from catalog import selectors as catalog_selectors
-from catalog.models import ProductImage
 from catalog.image_files import DERIVATIVE_SIZES
-from vision.decoding import ImageRejected
-from vision.colours import NAMES as COLOUR_NAMES
+from catalog.models import ProductImage
+from catalog.product_filters import PRICE_BUCKETS, UnknownFilterValue, from_fields
+from search.hydration import hydrate
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
-from catalog.product_filters import PRICE_BUCKETS, UnknownFilterValue, from_fields
-from search.hydration import hydrate
 from storefront.context_processors import category_tree_for
 from storefront.filter_links import (
     Chip,
@@ -50,6 +48,8 @@ from storefront.forms import (
 )
 from storefront.query_photo_access import query_photo_remember
 from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
+from vision.colours import NAMES as COLOUR_NAMES
+from vision.decoding import ImageRejected
 
 PAGE_SIZE = SEARCH_PAGE_SIZE
 # Room in a multipart body for the other fields and part headers beside the photo.
@@ -142,10 +142,17 @@ def facet_groups(query: Query, facets, tree) -> list[FacetGroup]:
     match. A photo alone has no counts: every category and colour is offered."""
     if facets is not None:
         groups = [
-            FacetGroup(name, title, facet_options(name, [(v.value, v.label, v.count) for v in values],
-                                                  query.values(name), query))
-            for name, title, values in (("category", "Category", facets.category), ("brand", "Brand", facets.brand),
-                                        ("colour", "Colour", facets.colour), ("price", "Price", facets.price))
+            FacetGroup(
+                name,
+                title,
+                facet_options(name, [(v.value, v.label, v.count) for v in values], query.values(name), query),
+            )
+            for name, title, values in (
+                ("category", "Category", facets.category),
+                ("brand", "Brand", facets.brand),
+                ("colour", "Colour", facets.colour),
+                ("price", "Price", facets.price),
+            )
         ]
         return [group for group in groups if group.options]
     chosen_categories = query.values("category")
@@ -153,10 +160,17 @@ def facet_groups(query: Query, facets, tree) -> list[FacetGroup]:
     for root in tree.roots:
         categories.options += facet_options("category", [(root.slug, root.name, None)], chosen_categories, query)
         categories.options += facet_options(
-            "category", [(child.slug, child.name, None) for child in root.subcategories], chosen_categories, query,
-            nested=True)
-    colours = FacetGroup("colour", "Colour", facet_options(
-        "colour", [(name, name, None) for name in COLOUR_NAMES], query.values("colour"), query))
+            "category",
+            [(child.slug, child.name, None) for child in root.subcategories],
+            chosen_categories,
+            query,
+            nested=True,
+        )
+    colours = FacetGroup(
+        "colour",
+        "Colour",
+        facet_options("colour", [(name, name, None) for name in COLOUR_NAMES], query.values("colour"), query),
+    )
     return [categories, colours] if categories.options else [colours]
 
 
@@ -171,8 +185,15 @@ def _crop_mark(crop, width: int, height: int) -> dict | None:
         return None
     left, top = min(crop.left, width), min(crop.top, height)
     right, bottom = min(max(crop.right, left), width), min(max(crop.bottom, top), height)
-    return {name: f"{100 * value / whole:.2f}" for name, value, whole in (
-        ("left", left, width), ("top", top, height), ("width", right - left, width), ("height", bottom - top, height))}
+    return {
+        name: f"{100 * value / whole:.2f}"
+        for name, value, whole in (
+            ("left", left, width),
+            ("top", top, height),
+            ("width", right - left, width),
+            ("height", bottom - top, height),
+        )
+    }
 
 
 # --- views --------------------------------------------------------------------------------
@@ -221,10 +242,13 @@ def _photo_upload(request):
         else:
             query_photo_remember(request.session, stored.token)
             crop = data["crop_box"]
-            query = search_query({
-                "q": data["q"], "photo": stored.token,
-                "crop": stored.crop_in_stored_pixels(crop) if crop is not None else None,
-            })
+            query = search_query(
+                {
+                    "q": data["q"],
+                    "photo": stored.token,
+                    "crop": stored.crop_in_stored_pixels(crop) if crop is not None else None,
+                }
+            )
             if wants_json(request):
                 return JsonResponse({"url": query.url()})
             return HttpResponseRedirect(query.url(), status=303)
@@ -244,11 +268,26 @@ def _upload_failed(request, form: PhotoUploadForm, message: str = ""):
 
 def _base_context(request, query: Query, form: SearchForm) -> dict:
     return {
-        "form": form, "query": query, "header_q": query.get("q"), "q": query.get("q"),
-        "mode": "", "cards": [], "total": 0, "chips": [], "facet_groups": [], "pagination": None,
-        "errors": [], "upload_errors": [], "photo_errors": [], "photo": None, "searched": False,
-        "page_number": 1, "clean_url": "", "clear_filters_url": query.without(*FILTER_PARAMS).url(),
-        "upload_limit": size_text(settings.API_MAX_UPLOAD_BYTES), "upload_limit_bytes": settings.API_MAX_UPLOAD_BYTES,
+        "form": form,
+        "query": query,
+        "header_q": query.get("q"),
+        "q": query.get("q"),
+        "mode": "",
+        "cards": [],
+        "total": 0,
+        "chips": [],
+        "facet_groups": [],
+        "pagination": None,
+        "errors": [],
+        "upload_errors": [],
+        "photo_errors": [],
+        "photo": None,
+        "searched": False,
+        "page_number": 1,
+        "clean_url": "",
+        "clear_filters_url": query.without(*FILTER_PARAMS).url(),
+        "upload_limit": size_text(settings.API_MAX_UPLOAD_BYTES),
+        "upload_limit_bytes": settings.API_MAX_UPLOAD_BYTES,
     }
 
 
@@ -278,12 +317,17 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             status = 200 if text else 404
         else:
             width, height = _photo_size(content)
-            context["photo"] = {"token": token, "url": reverse("storefront:query-photo", args=[token]),
-                                "width": width, "height": height,
-                                "crop": query.get("crop"), "remove_url": query.without("photo").url() if text else "",
-                                "words_remove_url": query.without("q").url() if text else "",
-                                "crop_mark": _crop_mark(crop, width, height),
-                                "whole_url": query.without("crop").url() if crop is not None else ""}
+            context["photo"] = {
+                "token": token,
+                "url": reverse("storefront:query-photo", args=[token]),
+                "width": width,
+                "height": height,
+                "crop": query.get("crop"),
+                "remove_url": query.without("photo").url() if text else "",
+                "words_remove_url": query.without("q").url() if text else "",
+                "crop_mark": _crop_mark(crop, width, height),
+                "whole_url": query.without("crop").url() if crop is not None else "",
+            }
     context["chips"] = chips(query, (), tree)
     if not text and content is None:
         return context, status  # nothing to search for: the page offers both ways
@@ -297,8 +341,9 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
 
     offset = (page - 1) * PAGE_SIZE
     try:
-        found = search_products(SearchRequest(text=text, image=content, crop=crop, filters=filters,
-                                              limit=PAGE_SIZE, offset=offset))
+        found = search_products(
+            SearchRequest(text=text, image=content, crop=crop, filters=filters, limit=PAGE_SIZE, offset=offset)
+        )
     except ImageRejected as error:  # a crop box that leaves too little of the photo
         context["photo_errors"] = [photo_rejected_message(error)]
         context["clean_url"] = query.without("crop").url()
@@ -311,14 +356,19 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         return context, 503
 
     in_stock = bool(query.get("in_stock"))
-    context.update({
-        "in_stock": in_stock,
-        "in_stock_url": (query.without("in_stock") if in_stock else query.adding("in_stock", "1")).url(),
-        "clear_filters_url": query.without(*FILTER_PARAMS).url(),
-        "searched": True, "mode": found.mode, "total": found.total, "page_number": page,
-        "cards": cards(hydrate(found.hits), offset),
-        "chips": chips(query, found.applied_filters, tree),
-        "facet_groups": facet_groups(query, found.facets, tree),
-        "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
-    })
+    context.update(
+        {
+            "in_stock": in_stock,
+            "in_stock_url": (query.without("in_stock") if in_stock else query.adding("in_stock", "1")).url(),
+            "clear_filters_url": query.without(*FILTER_PARAMS).url(),
+            "searched": True,
+            "mode": found.mode,
+            "total": found.total,
+            "page_number": page,
+            "cards": cards(hydrate(found.hits), offset),
+            "chips": chips(query, found.applied_filters, tree),
+            "facet_groups": facet_groups(query, found.facets, tree),
+            "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
+        }
+    )
     return context, status

@@ -48,8 +48,9 @@ def model_checksum(checkpoint: Path, padding: str = "same_upper") -> str:
     return digest.hexdigest()[:16]
 
 
-def fp32_model_path(dest_dir: Path | None = None, *, padding: str = "same_upper",
-                    checkpoint: Path | None = None) -> Path:
+def fp32_model_path(
+    dest_dir: Path | None = None, *, padding: str = "same_upper", checkpoint: Path | None = None
+) -> Path:
     """Where ``build_model`` writes (or finds) the model for these inputs."""
     dest_dir = Path(dest_dir) if dest_dir is not None else default_models_dir()
     checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint_path()
@@ -73,8 +74,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def build_model(dest_dir: Path | None = None, *, padding: str = "same_upper",
-                checkpoint: Path | None = None) -> Path:
+def build_model(dest_dir: Path | None = None, *, padding: str = "same_upper", checkpoint: Path | None = None) -> Path:
     """Path of the fp32 ONNX model, building it from the checkpoint if it is not there yet.
 
     ``padding="symmetric"`` builds a deliberately wrong variant for tests.
@@ -88,12 +88,15 @@ def build_model(dest_dir: Path | None = None, *, padding: str = "same_upper",
     if path.is_file():
         return path
     model = build_graph(load_checkpoint(checkpoint), padding=padding)
-    onnx.helper.set_model_props(model, {
-        "visualshop.checkpoint": checkpoint.name,
-        "visualshop.checkpoint_sha256": file_sha256(checkpoint),
-        "visualshop.builder_version": BUILDER_VERSION,
-        "visualshop.padding": padding,
-        "visualshop.preprocess": "exif, rgb, resize-short 256 bicubic, center-crop 224, (x-127)/128, NCHW",
-    })
+    onnx.helper.set_model_props(
+        model,
+        {
+            "visualshop.checkpoint": checkpoint.name,
+            "visualshop.checkpoint_sha256": file_sha256(checkpoint),
+            "visualshop.builder_version": BUILDER_VERSION,
+            "visualshop.padding": padding,
+            "visualshop.preprocess": "exif, rgb, resize-short 256 bicubic, center-crop 224, (x-127)/128, NCHW",
+        },
+    )
     atomic_write_bytes(path, model.SerializeToString())
     return path

@@ -102,7 +102,7 @@ class _LazyTensor:
             )
         itemsize = data.dtype.itemsize
         view = np.lib.stride_tricks.as_strided(
-            data[self.offset:],
+            data[self.offset :],
             shape=self.size,
             strides=tuple(s * itemsize for s in self.stride),
             writeable=False,

@@ -69,8 +69,9 @@ class _GraphBuilder:
         folded_b = beta + ((bias.astype(np.float64) if bias is not None else 0.0) - mean) * scale
         return folded_w.astype(np.float32), folded_b.astype(np.float32)
 
-    def conv_bn(self, x: str, conv: str, bn: str, *, stride: int = 1, depthwise: bool = False,
-                relu6: bool = True) -> str:
+    def conv_bn(
+        self, x: str, conv: str, bn: str, *, stride: int = 1, depthwise: bool = False, relu6: bool = True
+    ) -> str:
         w, b = self.folded_conv_bn(conv, bn)
         out_channels, in_per_group, kh, kw = w.shape
         group = out_channels if depthwise else 1
@@ -88,8 +89,9 @@ class _GraphBuilder:
         y = f"{conv}.out"
         self.nodes.append(helper.make_node("Conv", [x, f"{conv}.w", f"{conv}.b"], [y], name=conv, **attrs))
         if relu6:
-            self.nodes.append(helper.make_node("Clip", [y, "relu6_min", "relu6_max"], [f"{conv}.relu6"],
-                                               name=f"{conv}.relu6"))
+            self.nodes.append(
+                helper.make_node("Clip", [y, "relu6_min", "relu6_max"], [f"{conv}.relu6"], name=f"{conv}.relu6")
+            )
             y = f"{conv}.relu6"
         return y
 
@@ -125,8 +127,9 @@ class _GraphBuilder:
         fc_b = self.weight("_fc.bias")
         self.initializers.append(numpy_helper.from_array(fc_w.astype(np.float32), "_fc.w"))
         self.initializers.append(numpy_helper.from_array(fc_b.astype(np.float32), "_fc.b"))
-        self.nodes.append(helper.make_node("Gemm", [EMBEDDING_NAME, "_fc.w", "_fc.b"], [LOGITS_NAME],
-                                           name="_fc", transB=1))
+        self.nodes.append(
+            helper.make_node("Gemm", [EMBEDDING_NAME, "_fc.w", "_fc.b"], [LOGITS_NAME], name="_fc", transB=1)
+        )
         unused = sorted(set(self.state) - self.used)
         if unused:
             raise ValueError(f"checkpoint entries not used by the graph: {unused[:5]}")
@@ -144,8 +147,9 @@ class _GraphBuilder:
         )
         # The producer name is part of the file's bytes, hence of every EmbeddingModel's
         # checksum: it keeps the package's name from before the move to vision/ (2026-12).
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                  producer_name="visualshop.search.model")
+        model = helper.make_model(
+            graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="visualshop.search.model"
+        )
         model.ir_version = IR_VERSION
         onnx.checker.check_model(model, full_check=True)
         return model

@@ -52,8 +52,9 @@ def resize_and_crop(image: Image.Image, resize: int = RESIZE, crop: int = CROP) 
     return image.crop((left, top, left + crop, top + crop))
 
 
-def preprocess(image: Image.Image, *, mean: float | Sequence[float] = MEAN,
-               std: float | Sequence[float] = STD, draft: bool = True) -> np.ndarray:
+def preprocess(
+    image: Image.Image, *, mean: float | Sequence[float] = MEAN, std: float | Sequence[float] = STD, draft: bool = True
+) -> np.ndarray:
     """One image -> float32 array [3, 224, 224].
 
     With ``draft`` (default) a not-yet-decoded JPEG is decoded at a reduced DCT scale

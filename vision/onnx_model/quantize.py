@@ -36,14 +36,14 @@ CALIBRATION_BATCH = 8
 def _fp32_checksum(fp32_path: Path) -> str:
     stem = fp32_path.stem  # efficientnet-lite0-fp32-<checksum>
     prefix = f"{MODEL_NAME}-fp32-"
-    if not stem.startswith(prefix) or "-" in stem[len(prefix):]:
+    if not stem.startswith(prefix) or "-" in stem[len(prefix) :]:
         raise ValueError(f"{fp32_path.name} is not a standard fp32 model built by build_model")
-    return stem[len(prefix):]
+    return stem[len(prefix) :]
 
 
 def _batches(images: Sequence[Image.Image], size: int = CALIBRATION_BATCH) -> Iterator[np.ndarray]:
     for start in range(0, len(images), size):
-        yield np.stack([preprocess(image) for image in images[start:start + size]])
+        yield np.stack([preprocess(image) for image in images[start : start + size]])
 
 
 def calibration_checksum(images: Sequence[Image.Image]) -> str:
@@ -66,8 +66,7 @@ def find_quantized_model(fp32_path: Path, dest_dir: Path | None = None) -> Path 
     return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
-def quantize_model(fp32_path: Path, calibration_images: Sequence[Image.Image],
-                   dest_dir: Path | None = None) -> Path:
+def quantize_model(fp32_path: Path, calibration_images: Sequence[Image.Image], dest_dir: Path | None = None) -> Path:
     """Path of the int8 model for this fp32 model and calibration set, quantizing if needed.
 
     Use a few hundred representative images (the catalogue); they are preprocessed
@@ -75,8 +74,13 @@ def quantize_model(fp32_path: Path, calibration_images: Sequence[Image.Image],
     place.
     """
     # onnxruntime.quantization loads onnx and its tooling: only when a model is quantized.
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     images = list(calibration_images)
@@ -102,7 +106,9 @@ def quantize_model(fp32_path: Path, calibration_images: Sequence[Image.Image],
         # Shape inference + graph optimisation, as onnxruntime recommends before quantizing.
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         quantize_static(
-            str(prepared), str(output), Reader(),
+            str(prepared),
+            str(output),
+            Reader(),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,

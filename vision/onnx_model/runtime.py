@@ -39,8 +39,9 @@ class ImageEmbedder:
     process start (``warm_up``): the first run is slower.
     """
 
-    def __init__(self, model_path: str | Path, *, intra_op_num_threads: int = DEFAULT_THREADS,
-                 max_batch: int = DEFAULT_MAX_BATCH):
+    def __init__(
+        self, model_path: str | Path, *, intra_op_num_threads: int = DEFAULT_THREADS, max_batch: int = DEFAULT_MAX_BATCH
+    ):
         self.model_path = Path(model_path)
         self.max_batch = max_batch
         options = ort.SessionOptions()
@@ -54,16 +55,18 @@ class ImageEmbedder:
     def warm_up(self) -> None:
         self.run_tensor(np.zeros((1, 3, 224, 224), np.float32))
 
-    def run_tensor(self, batch: np.ndarray, outputs: Sequence[str] = (EMBEDDING_NAME, LOGITS_NAME)
-                   ) -> list[np.ndarray]:
+    def run_tensor(self, batch: np.ndarray, outputs: Sequence[str] = (EMBEDDING_NAME, LOGITS_NAME)) -> list[np.ndarray]:
         """Run preprocessed float32 [N,3,224,224] input in chunks of ``max_batch``."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if len(batch) == 0:
             return [np.zeros((0, self._output_dims[name]), np.float32) for name in outputs]
-        chunks = [self.session.run(list(outputs), {INPUT_NAME: batch[i:i + self.max_batch]})
-                  for i in range(0, len(batch), self.max_batch)]
-        return [np.concatenate([chunk[k] for chunk in chunks]).astype(np.float32, copy=False)
-                for k in range(len(outputs))]
+        chunks = [
+            self.session.run(list(outputs), {INPUT_NAME: batch[i : i + self.max_batch]})
+            for i in range(0, len(batch), self.max_batch)
+        ]
+        return [
+            np.concatenate([chunk[k] for chunk in chunks]).astype(np.float32, copy=False) for k in range(len(outputs))
+        ]
 
     def embed_and_classify(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """(embeddings [N,1280], logits [N,1000]), both float32."""
@@ -83,8 +86,9 @@ _cache: dict[tuple, ImageEmbedder] = {}
 _cache_lock = threading.Lock()
 
 
-def resolve_model_path(variant: str = "fp32", calibration_images: Sequence[Image.Image] | None = None,
-                       models_dir: Path | None = None) -> Path:
+def resolve_model_path(
+    variant: str = "fp32", calibration_images: Sequence[Image.Image] | None = None, models_dir: Path | None = None
+) -> Path:
     """Build (or find) the model file for ``variant``."""
     # onnx (graph building) only where a model file is made: inference needs onnxruntime alone.
     from .build import build_model
@@ -107,8 +111,13 @@ def resolve_model_path(variant: str = "fp32", calibration_images: Sequence[Image
     return found
 
 
-def load_embedder(variant: str = "fp32", calibration_images: Sequence[Image.Image] | None = None, *,
-                  models_dir: Path | None = None, intra_op_num_threads: int = DEFAULT_THREADS) -> ImageEmbedder:
+def load_embedder(
+    variant: str = "fp32",
+    calibration_images: Sequence[Image.Image] | None = None,
+    *,
+    models_dir: Path | None = None,
+    intra_op_num_threads: int = DEFAULT_THREADS,
+) -> ImageEmbedder:
     """The process-wide embedder for ``variant`` ("fp32" or "int8"), created once per model file.
 
     For "int8", ``calibration_images`` (a few hundred catalogue images) quantize the

@@ -20,8 +20,13 @@ CHANGELIST = "admin:vision_embeddingmodel_changelist"
 
 def make_model(n: int, status: str) -> EmbeddingModel:
     return EmbeddingModel.objects.create(
-        name="efficientnet-lite0", version=f"fp32-{n:016x}", variant="fp32", dimension=1280,
-        checksum=f"{n:064x}", file_name=f"efficientnet-lite0-fp32-{n:016x}.onnx", status=status,
+        name="efficientnet-lite0",
+        version=f"fp32-{n:016x}",
+        variant="fp32",
+        dimension=1280,
+        checksum=f"{n:064x}",
+        file_name=f"efficientnet-lite0-fp32-{n:016x}.onnx",
+        status=status,
     )
 
 
@@ -68,9 +73,7 @@ def run_action(client, *models, capture):
     return [(m.level_tag, str(m)) for m in response.context["messages"]]
 
 
-def test_changelist_shows_vector_counts_without_a_query_per_row(
-    admin_client, versions, django_assert_num_queries
-):
+def test_changelist_shows_vector_counts_without_a_query_per_row(admin_client, versions, django_assert_num_queries):
     active, retired = versions
     # session, user, filtered count, total count, versions with their vector counts, variant filter choices
     with django_assert_num_queries(6):
@@ -112,33 +115,29 @@ def test_rebuild_action_on_a_retired_version_starts_building_it(
 ):
     active, retired = versions
     messages = run_action(admin_client, retired, capture=django_capture_on_commit_callbacks)
-    assert messages == [(
-        "success",
-        f"Rebuilding the catalogue with {retired.name} {retired.version} in the background. The active version "
-        "keeps serving searches until every image has a vector from this one; then search switches to it.",
-    )]
+    assert messages == [
+        (
+            "success",
+            f"Rebuilding the catalogue with {retired.name} {retired.version} in the background. The active version "
+            "keeps serving searches until every image has a vector from this one; then search switches to it.",
+        )
+    ]
     retired.refresh_from_db()
     active.refresh_from_db()
     assert (retired.status, active.status) == (Status.BUILDING, Status.ACTIVE)
     assert sent == [("vision.tasks.rebuild_embeddings", (retired.pk,))] * services.REBUILD_CHAINS
 
 
-def test_rebuild_action_refuses_the_active_version(
-    admin_client, versions, sent, django_capture_on_commit_callbacks
-):
+def test_rebuild_action_refuses_the_active_version(admin_client, versions, sent, django_capture_on_commit_callbacks):
     active, _ = versions
     messages = run_action(admin_client, active, capture=django_capture_on_commit_callbacks)
-    assert messages == [
-        ("error", f"{active.name} {active.version} is already the active version; nothing to rebuild.")
-    ]
+    assert messages == [("error", f"{active.name} {active.version} is already the active version; nothing to rebuild.")]
     active.refresh_from_db()
     assert active.status == Status.ACTIVE
     assert sent == []
 
 
-def test_rebuild_action_refuses_more_than_one_version(
-    admin_client, versions, sent, django_capture_on_commit_callbacks
-):
+def test_rebuild_action_refuses_more_than_one_version(admin_client, versions, sent, django_capture_on_commit_callbacks):
     retired, other = versions[1], make_model(3, Status.RETIRED)
     messages = run_action(admin_client, retired, other, capture=django_capture_on_commit_callbacks)
     assert messages == [("error", "Select exactly one version to rebuild the catalogue with.")]
@@ -148,17 +147,17 @@ def test_rebuild_action_refuses_more_than_one_version(
     assert sent == []
 
 
-def test_rebuild_action_shows_why_services_refused(
-    admin_client, versions, sent, django_capture_on_commit_callbacks
-):
+def test_rebuild_action_shows_why_services_refused(admin_client, versions, sent, django_capture_on_commit_callbacks):
     retired = versions[1]
     building = make_model(3, Status.BUILDING)
     messages = run_action(admin_client, retired, capture=django_capture_on_commit_callbacks)
-    assert messages == [(
-        "error",
-        f"Cannot rebuild with {retired.name} {retired.version}: "
-        f"{building.name} {building.version} is already being built",
-    )]
+    assert messages == [
+        (
+            "error",
+            f"Cannot rebuild with {retired.name} {retired.version}: "
+            f"{building.name} {building.version} is already being built",
+        )
+    ]
     retired.refresh_from_db()
     assert retired.status == Status.RETIRED
     assert sent == []

@@ -99,13 +99,34 @@ def test_jpeg_noise_does_not_change_the_names_and_the_result_is_deterministic():
 @pytest.mark.parametrize(
     ("rgb", "name"),
     [
-        ((20, 20, 22), "black"), ((64, 66, 72), "black"), ((90, 90, 90), "grey"), ((250, 250, 250), "white"), ((240, 236, 228), "white"),
-        ((192, 192, 196), "grey"), ((225, 205, 170), "beige"), ((240, 230, 204), "beige"),
-        ((120, 70, 30), "brown"), ((182, 132, 80), "brown"), ((128, 0, 0), "red"), ((112, 30, 48), "red"),
-        ((220, 20, 30), "red"), ((255, 150, 180), "pink"), ((250, 130, 20), "orange"), ((250, 220, 30), "yellow"),
-        ((214, 160, 42), "yellow"), ((110, 110, 40), "olive"), ((40, 160, 60), "green"), ((150, 174, 140), "green"),
-        ((0, 128, 128), "teal"), ((40, 190, 220), "teal"), ((40, 90, 220), "blue"), ((124, 176, 220), "blue"),
-        ((72, 100, 142), "blue"), ((20, 30, 80), "navy"), ((25, 35, 55), "navy"), ((120, 50, 160), "purple"),
+        ((20, 20, 22), "black"),
+        ((64, 66, 72), "black"),
+        ((90, 90, 90), "grey"),
+        ((250, 250, 250), "white"),
+        ((240, 236, 228), "white"),
+        ((192, 192, 196), "grey"),
+        ((225, 205, 170), "beige"),
+        ((240, 230, 204), "beige"),
+        ((120, 70, 30), "brown"),
+        ((182, 132, 80), "brown"),
+        ((128, 0, 0), "red"),
+        ((112, 30, 48), "red"),
+        ((220, 20, 30), "red"),
+        ((255, 150, 180), "pink"),
+        ((250, 130, 20), "orange"),
+        ((250, 220, 30), "yellow"),
+        ((214, 160, 42), "yellow"),
+        ((110, 110, 40), "olive"),
+        ((40, 160, 60), "green"),
+        ((150, 174, 140), "green"),
+        ((0, 128, 128), "teal"),
+        ((40, 190, 220), "teal"),
+        ((40, 90, 220), "blue"),
+        ((124, 176, 220), "blue"),
+        ((72, 100, 142), "blue"),
+        ((20, 30, 80), "navy"),
+        ((25, 35, 55), "navy"),
+        ((120, 50, 160), "purple"),
         ((176, 160, 214), "purple"),
     ],
 )
@@ -114,18 +135,49 @@ def test_colour_names(rgb, name):
 
 
 def test_there_are_fifteen_names():
-    assert sorted(NAMES) == sorted([
-        "black", "white", "grey", "beige", "brown", "red", "pink", "orange", "yellow", "olive", "green", "teal",
-        "blue", "navy", "purple",
-    ])
+    assert sorted(NAMES) == sorted(
+        [
+            "black",
+            "white",
+            "grey",
+            "beige",
+            "brown",
+            "red",
+            "pink",
+            "orange",
+            "yellow",
+            "olive",
+            "green",
+            "teal",
+            "blue",
+            "navy",
+            "purple",
+        ]
+    )
 
 
 # The demo catalogue's colour names, in this module's vocabulary.
 DEMO_COLOURS = {
-    "navy": "navy", "black": "black", "white": "white", "grey": "grey", "charcoal": "black", "red": "red",
-    "burgundy": "red", "pink": "pink", "coral": "orange", "mustard": "yellow", "olive": "olive",
-    "forest green": "green", "sage": "green", "sky blue": "blue", "cobalt": "blue",
-    "lavender": "purple", "beige": "beige", "camel": "brown", "brown": "brown", "cream": "white",
+    "navy": "navy",
+    "black": "black",
+    "white": "white",
+    "grey": "grey",
+    "charcoal": "black",
+    "red": "red",
+    "burgundy": "red",
+    "pink": "pink",
+    "coral": "orange",
+    "mustard": "yellow",
+    "olive": "olive",
+    "forest green": "green",
+    "sage": "green",
+    "sky blue": "blue",
+    "cobalt": "blue",
+    "lavender": "purple",
+    "beige": "beige",
+    "camel": "brown",
+    "brown": "brown",
+    "cream": "white",
     "terracotta": "brown",
 }  # teal and denim blue come only patterned or as bags
 

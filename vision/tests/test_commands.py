@@ -25,8 +25,12 @@ def test_process_images_runs_the_pipeline_on_two_processes_and_names_the_bad_fil
     statuses = dict(ProductImage.objects.values_list("pk", "status"))
     assert statuses == {good.pk: Status.READY, broken.pk: Status.REJECTED, other.pk: Status.READY}
     assert "Processed 3 images in" in out.getvalue() and ": 2 ready, 1 rejected." in out.getvalue()
-    assert err.getvalue().strip().endswith(
-        f"image {broken.pk} ({broken.file.name}): rejected: not an image (content is not a recognised image format)"
+    assert (
+        err.getvalue()
+        .strip()
+        .endswith(
+            f"image {broken.pk} ({broken.file.name}): rejected: not an image (content is not a recognised image format)"
+        )
     )
     out = io.StringIO()
     call_command("process_images", stdout=out)  # nothing pending any more
@@ -57,7 +61,10 @@ def test_process_images_enqueue_sends_batches_to_the_workers(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("process_images", "--enqueue", stdout=out)
     ids = [image.pk for image in images]
-    assert sent == [("vision.tasks.process_product_images", [ids[:2]]), ("vision.tasks.process_product_images", [ids[2:]])]
+    assert sent == [
+        ("vision.tasks.process_product_images", [ids[:2]]),
+        ("vision.tasks.process_product_images", [ids[2:]]),
+    ]
     assert out.getvalue() == "Queued 3 pending images for the workers.\n"
 
 
@@ -75,7 +82,9 @@ def test_embedding_model_list_and_activate(monkeypatch):
     call_command("embedding_model", "activate", "--variant", "fp32", stdout=out)
     active = services.embedding_model_ensure_active()
     assert out.getvalue() == f"No active version yet: {active.version} is active now.\n"
-    with pytest.raises(CommandError, match="int8 needs at least 32 processed catalogue images to calibrate on; there are 0"):
+    with pytest.raises(
+        CommandError, match="int8 needs at least 32 processed catalogue images to calibrate on; there are 0"
+    ):
         call_command("embedding_model", "activate", "--variant", "int8", stdout=io.StringIO())
     out = io.StringIO()
     call_command("embedding_model", "list", stdout=out)

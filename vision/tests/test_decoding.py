@@ -83,14 +83,19 @@ def test_pixel_cap_rejects_before_decoding():
     with pytest.raises(ImageRejected) as caught:
         decode_image(content, max_pixels=10_000_000)
     assert (caught.value.code, str(caught.value)) == (
-        "too_many_pixels", "too many pixels: 4000x4000 is over the 10000000-pixel limit")
+        "too_many_pixels",
+        "too many pixels: 4000x4000 is over the 10000000-pixel limit",
+    )
 
 
-@pytest.mark.parametrize("content, code, message", [
-    (b"", "empty", "empty file"),
-    (b"<html></html>", "undecodable", "not an image (content is not a recognised image format)"),
-    (encode(Image.new("RGB", (220, 220)), "BMP"), "unsupported", "unsupported image format BMP"),
-])
+@pytest.mark.parametrize(
+    "content, code, message",
+    [
+        (b"", "empty", "empty file"),
+        (b"<html></html>", "undecodable", "not an image (content is not a recognised image format)"),
+        (encode(Image.new("RGB", (220, 220)), "BMP"), "unsupported", "unsupported image format BMP"),
+    ],
+)
 def test_rejections(content, code, message):
     with pytest.raises(ImageRejected) as caught:
         decode_image(content)
@@ -117,7 +122,9 @@ def test_the_decode_budget_refuses_before_decoding():
     with pytest.raises(ImageRejected) as caught:
         decode_image(content, min_side=224, max_decode_mb=100)
     assert (caught.value.code, str(caught.value)) == (
-        "too_large_to_decode", "too large to decode: 7700x7700 needs 137 MB, the limit is 100 MB")
+        "too_large_to_decode",
+        "too large to decode: 7700x7700 needs 137 MB, the limit is 100 MB",
+    )
 
 
 @pytest.mark.parametrize("colour_type, bit_depth", [(0, 16), (4, 8), (6, 16), (3, 8), (2, 16)])
@@ -126,7 +133,11 @@ def test_any_mode_comes_back_reduced_to_the_min_side_and_upright_rgb(colour_type
     # factor 2000 // 224 = 8: 375x250, never below min_side; all-zero alpha goes onto white
     expected = (255, 255, 255) if colour_type in (4, 6) else (0, 0, 0)
     assert (decoded.image.mode, decoded.image.size, decoded.upright_size, decoded.image.getpixel((100, 100))) == (
-        "RGB", (375, 250), (3000, 2000), expected)
+        "RGB",
+        (375, 250),
+        (3000, 2000),
+        expected,
+    )
 
 
 def test_transparency_goes_onto_white_before_reducing():
@@ -135,7 +146,10 @@ def test_transparency_goes_onto_white_before_reducing():
     picture.paste((255, 0, 0, 255), (0, 0, 500, 500))
     decoded = decode_image(encode(picture, "PNG"), min_side=100)
     assert (decoded.image.size, decoded.image.getpixel((10, 10)), decoded.image.getpixel((190, 10))) == (
-        (200, 100), (255, 0, 0), (255, 255, 255))
+        (200, 100),
+        (255, 0, 0),
+        (255, 255, 255),
+    )
 
 
 def test_a_large_sixteen_bit_greyscale_is_scaled_like_a_small_one():
@@ -210,10 +224,13 @@ print(outcome, (status("VmHWM") - before) // (1024 * 1024))
 """
 
 
-@pytest.mark.parametrize("width, height, colour_type, bit_depth, outcome, ceiling_mb", [
-    (4800, 4800, 6, 16, "accepted", 160),  # the largest 16-bit RGBA the budget takes: ~106 MB measured
-    (7700, 7700, 0, 16, "too_large_to_decode", 8),  # issue 10's 115 KB bomb: refused before decoding
-])
+@pytest.mark.parametrize(
+    "width, height, colour_type, bit_depth, outcome, ceiling_mb",
+    [
+        (4800, 4800, 6, 16, "accepted", 160),  # the largest 16-bit RGBA the budget takes: ~106 MB measured
+        (7700, 7700, 0, 16, "too_large_to_decode", 8),  # issue 10's 115 KB bomb: refused before decoding
+    ],
+)
 def test_a_decode_stays_within_its_budget(width, height, colour_type, bit_depth, outcome, ceiling_mb):
     # In a fresh process, so the peak RSS is this decode's alone; the ceiling is generous (the
     # budget plus a quarter), the numbers it guards were 300 MB and more before.
@@ -223,8 +240,14 @@ def test_a_decode_stays_within_its_budget(width, height, colour_type, bit_depth,
 
     script = PEAK_SCRIPT % {"width": width, "height": height, "colour_type": colour_type, "bit_depth": bit_depth}
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "visualshop.settings.test"}
-    finished = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
-                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    finished = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
     assert finished.returncode == 0, finished.stderr
     decided, peak_mb = finished.stdout.split()
     assert (decided, int(peak_mb) <= ceiling_mb) == (outcome, True), peak_mb

@@ -35,16 +35,30 @@ def shop(settings):
     ]
     images = {}
     for sku, category, brand, price, stock, active, seeds in rows:
-        product = catalog_services.product_upsert(ProductData(
-            sku=sku, title=sku, price=Decimal(price), category=category, brand=brand, stock=stock, is_active=active,
-        ))[0]
+        product = catalog_services.product_upsert(
+            ProductData(
+                sku=sku,
+                title=sku,
+                price=Decimal(price),
+                category=category,
+                brand=brand,
+                stock=stock,
+                is_active=active,
+            )
+        )[0]
         for seed in seeds:
             images[seed] = stored_image(product, scene_bytes(seed), f"{sku}-{seed}.jpg")
     product_images_process([image.pk for image in images.values()])
     model = vision_selectors.embedding_model_active()
     vectors = {seed: ImageEmbedding.objects.get(image=image, model=model).embedding for seed, image in images.items()}
-    return {"model": model, "images": images, "vectors": vectors, "clothing": dresses.parent, "north": north,
-            "sku": dict(Product.objects.values_list("pk", "sku"))}
+    return {
+        "model": model,
+        "images": images,
+        "vectors": vectors,
+        "clothing": dresses.parent,
+        "north": north,
+        "sku": dict(Product.objects.values_list("pk", "sku")),
+    }
 
 
 def skus(shop, matches):
@@ -61,8 +75,14 @@ def test_one_result_per_product_best_image_first(shop):
 
 def test_filters_narrow_the_results(shop):
     def search(**filters):
-        return sorted(skus(shop, knn.products_nearest(
-            shop["model"], shop["vectors"][6], limit=10, filters=product_filters.ProductFilters(**filters))))
+        return sorted(
+            skus(
+                shop,
+                knn.products_nearest(
+                    shop["model"], shop["vectors"][6], limit=10, filters=product_filters.ProductFilters(**filters)
+                ),
+            )
+        )
 
     clothing = catalog_selectors.category_descendant_ids(shop["clothing"])
     assert search(category_ids=clothing) == ["D1", "D2", "S1"]

@@ -24,10 +24,17 @@ def test_rows_written_before_the_move_are_read_through_vision_after_it():
     executor = migrate(BEFORE_THE_MOVE)
     old = executor.loader.project_state(BEFORE_THE_MOVE[:1]).apps
     model = old.get_model("search", "EmbeddingModel").objects.create(
-        name="efficientnet-lite0", version="fp32-moved", variant="fp32", dimension=1280,
-        checksum="c" * 64, file_name="moved.onnx", status="active")
+        name="efficientnet-lite0",
+        version="fp32-moved",
+        variant="fp32",
+        dimension=1280,
+        checksum="c" * 64,
+        file_name="moved.onnx",
+        status="active",
+    )
     old.get_model("search", "SearchProjection").objects.create(
-        embedding_model_id=model.pk, version="v1", dimension=256, arrays=b"x", status="active")
+        embedding_model_id=model.pk, version="v1", dimension=256, arrays=b"x", status="active"
+    )
     ContentType.objects.clear_cache()
     search_type, _ = ContentType.objects.get_or_create(app_label="search", model="embeddingmodel")
 

@@ -135,13 +135,17 @@ def test_restricted_unpickler_refuses_os_system(tmp_path):
 def test_malicious_checkpoint_file_refused(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pth"
-    path.write_bytes(b"".join([
-        pickle.dumps(MAGIC_NUMBER, protocol=2),
-        pickle.dumps(PROTOCOL_VERSION, protocol=2),
-        pickle.dumps({"protocol_version": PROTOCOL_VERSION, "little_endian": True}, protocol=2),
-        pickle.dumps({"weight": _Evil(marker)}, protocol=2),
-        pickle.dumps([], protocol=2),
-    ]))
+    path.write_bytes(
+        b"".join(
+            [
+                pickle.dumps(MAGIC_NUMBER, protocol=2),
+                pickle.dumps(PROTOCOL_VERSION, protocol=2),
+                pickle.dumps({"protocol_version": PROTOCOL_VERSION, "little_endian": True}, protocol=2),
+                pickle.dumps({"weight": _Evil(marker)}, protocol=2),
+                pickle.dumps([], protocol=2),
+            ]
+        )
+    )
     with pytest.raises(pickle.UnpicklingError):
         load_checkpoint(path)
     assert not marker.exists()
@@ -231,11 +235,15 @@ def write_legacy_checkpoint(path, tensors, storages):
 def test_checkpoint_reads_offsets_strides_and_0d(tmp_path):
     floats = np.arange(6, dtype="<f4")
     path = tmp_path / "tiny.pth"
-    write_legacy_checkpoint(path, {
-        "matrix_t": ("1", 0, (3, 2), (1, 3)),  # transpose view of a 2x3 row-major matrix
-        "tail": ("1", 4, (2,), (1,)),
-        "count": ("2", 0, (), ()),
-    }, {"1": floats, "2": np.array([42], "<i8")})
+    write_legacy_checkpoint(
+        path,
+        {
+            "matrix_t": ("1", 0, (3, 2), (1, 3)),  # transpose view of a 2x3 row-major matrix
+            "tail": ("1", 4, (2,), (1,)),
+            "count": ("2", 0, (), ()),
+        },
+        {"1": floats, "2": np.array([42], "<i8")},
+    )
     loaded = load_checkpoint(path)
     assert list(loaded) == ["matrix_t", "tail", "count"]
     np.testing.assert_array_equal(loaded["matrix_t"], floats.reshape(2, 3).T)
@@ -277,8 +285,7 @@ def test_graph_shape(fp32_path):
     (image,) = model.graph.input
     dims = [d.dim_param or d.dim_value for d in image.type.tensor_type.shape.dim]
     assert dims == ["N", 3, 224, 224]
-    outputs = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim]
-               for o in model.graph.output}
+    outputs = {o.name: [d.dim_param or d.dim_value for d in o.type.tensor_type.shape.dim] for o in model.graph.output}
     assert outputs == {"embedding": ["N", 1280], "logits": ["N", 1000]}
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
     assert len(convs) == 1 + 15 + 16 + 16 + 1  # stem, expands (not block 0), depthwise, project, head
@@ -347,8 +354,17 @@ def test_wrong_padding_or_normalisation_is_detected(embedder, models_dir, photos
 
 def calibration_images() -> list[Image.Image]:
     """skimage photos other than the two test images, plus flipped and cropped variants."""
-    names = ["astronaut", "rocket", "hubble_deep_field", "immunohistochemistry", "colorwheel",
-             "camera", "brick", "clock", "coins"]
+    names = [
+        "astronaut",
+        "rocket",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "colorwheel",
+        "camera",
+        "brick",
+        "clock",
+        "coins",
+    ]
     images = []
     for name in names:
         image = rgb(getattr(skimage.data, name)())

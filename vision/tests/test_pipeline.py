@@ -1,6 +1,5 @@
 """The image pipeline, run in-process on constructed images (one test per outcome)."""
 
-
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter
@@ -77,7 +76,9 @@ def test_a_file_over_the_decode_budget_is_rejected_before_decoding(settings):
     image = stored_image(make_product("R-3"), blank_png(300, 300, colour_type=0, bit_depth=16))
     assert process(image) == {image.pk: Status.REJECTED}
     assert (image.reason_codes, image.reason) == (
-        ["too_large_to_decode"], "too large to decode: 300x300 needs 24 MB, the limit is 20 MB")
+        ["too_large_to_decode"],
+        "too large to decode: 300x300 needs 24 MB, the limit is 20 MB",
+    )
 
 
 def test_a_file_missing_from_storage_is_rejected():
@@ -131,7 +132,11 @@ def test_of_two_uploads_of_the_same_bytes_the_later_is_the_copy_whichever_is_pro
     assert process(first) == {first.pk: Status.READY}
     assert (first.status, first.reason, first.reason_codes, first.duplicate_of_id) == (Status.READY, "", [], None)
     assert (second.status, second.reason, second.reason_codes, second.duplicate_of_id) == (
-        Status.FLAGGED, f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+        Status.FLAGGED,
+        f"exact duplicate of image {first.pk}",
+        ["exact_duplicate"],
+        first.pk,
+    )
 
 
 def test_of_two_copies_in_one_batch_only_the_later_is_flagged():
@@ -139,7 +144,10 @@ def test_of_two_copies_in_one_batch_only_the_later_is_flagged():
     second, _ = catalog_services.product_image_add(product=make_product("D-13"), content=scene_bytes(4))
     assert process(first, second) == {first.pk: Status.READY, second.pk: Status.FLAGGED}
     assert (second.reason, second.reason_codes, second.duplicate_of_id) == (
-        f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+        f"exact duplicate of image {first.pk}",
+        ["exact_duplicate"],
+        first.pk,
+    )
 
 
 def test_an_earlier_copy_without_a_checksum_flags_the_later_copy_that_settled_first():
@@ -154,7 +162,11 @@ def test_an_earlier_copy_without_a_checksum_flags_the_later_copy_that_settled_fi
     second.refresh_from_db()
     assert (first.status, first.reason_codes) == (Status.READY, [])
     assert (second.status, second.reason, second.reason_codes, second.duplicate_of_id) == (
-        Status.FLAGGED, f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+        Status.FLAGGED,
+        f"exact duplicate of image {first.pk}",
+        ["exact_duplicate"],
+        first.pk,
+    )
     assert second.embeddings.count() == 1  # a flagged copy stays searchable
 
 
@@ -186,7 +198,10 @@ def test_the_same_bytes_twice_on_one_product_are_rejected():
     copy = stored_image(product, scene_bytes(4))  # stored directly, as a form that bypasses the services would
     assert process(copy) == {copy.pk: Status.REJECTED}
     assert (copy.reason_codes, copy.reason, copy.duplicate_of_id) == (
-        ["exact_duplicate"], f"the same picture is already image {first.pk} of this product", first.pk)
+        ["exact_duplicate"],
+        f"the same picture is already image {first.pk} of this product",
+        first.pk,
+    )
 
 
 def test_a_re_encoded_smaller_copy_is_a_near_duplicate():
@@ -248,7 +263,11 @@ def test_one_broken_image_does_not_stop_the_batch(monkeypatch):
     monkeypatch.setattr(pipeline, "product_image_process", tracking)
     assert process(good, bad, also_good) == {good.pk: Status.READY, bad.pk: Status.FAILED, also_good.pk: Status.READY}
     assert (bad.status, bad.reason_codes, bad.reason, bad.attempts) == (
-        Status.FAILED, ["error"], "processing error: RuntimeError: simulated bug", 1)
+        Status.FAILED,
+        ["error"],
+        "processing error: RuntimeError: simulated bug",
+        1,
+    )
 
 
 def test_processing_twice_changes_nothing_and_writes_no_second_copy(settings):
@@ -291,7 +310,11 @@ def test_a_phone_heic_and_a_rotated_jpeg_arrive_upright_through_the_import_check
     assert created and heic_image.file.name.endswith(".heic")
     process(heic_image, rotated_image)
     assert (heic_image.status, heic_image.format, heic_image.width, heic_image.height) == (
-        Status.READY, "HEIF", 400, 300)
+        Status.READY,
+        "HEIF",
+        400,
+        300,
+    )
     assert heic_image.display.name.endswith("-display.jpg")  # browsers cannot show HEIC
     assert (rotated_image.status, rotated_image.width, rotated_image.height) == (Status.READY, 300, 400)
     with rotated_image.display.open() as handle:
@@ -317,8 +340,11 @@ def test_a_batch_of_images_queues_one_search_refresh_for_its_products(monkeypatc
     sent = []
     monkeypatch.setattr("visualshop.celery.app.send_task", lambda name, args: sent.append((name, args)))
     first, second = make_product("M-1"), make_product("M-2")
-    images = [stored_image(first, scene_bytes(1), "a.jpg"), stored_image(first, scene_bytes(2), "b.jpg"),
-              stored_image(second, scene_bytes(3), "c.jpg")]
+    images = [
+        stored_image(first, scene_bytes(1), "a.jpg"),
+        stored_image(first, scene_bytes(2), "b.jpg"),
+        stored_image(second, scene_bytes(3), "c.jpg"),
+    ]
     sent.clear()
     outcomes = pipeline.product_images_process([image.pk for image in images])
     assert set(outcomes.values()) <= {Status.READY, Status.FLAGGED}

@@ -29,8 +29,12 @@ def product_photo(seed: int, size=(300, 400)) -> Image.Image:
     image = Image.fromarray(background, "RGB").resize(size, Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(image)
     width, height = size
-    draw.ellipse((width * 0.2, height * 0.15, width * 0.7, height * 0.55), fill=tuple(map(int, rng.integers(0, 256, 3))))
-    draw.rectangle((width * 0.4, height * 0.5, width * 0.9, height * 0.9), fill=tuple(map(int, rng.integers(0, 256, 3))))
+    draw.ellipse(
+        (width * 0.2, height * 0.15, width * 0.7, height * 0.55), fill=tuple(map(int, rng.integers(0, 256, 3)))
+    )
+    draw.rectangle(
+        (width * 0.4, height * 0.5, width * 0.9, height * 0.9), fill=tuple(map(int, rng.integers(0, 256, 3)))
+    )
     return image
 
 
@@ -120,12 +124,16 @@ def test_identical_pictures_have_identical_hashes():
     assert hamming_distance(measure_quality(image).phash, measure_quality(image.copy()).phash) == 0
 
 
-@pytest.mark.parametrize("image", [product_photo(0), product_photo(5, (640, 480)), noise(3)], ids=["photo", "large-photo", "noise"])
+@pytest.mark.parametrize(
+    "image", [product_photo(0), product_photo(5, (640, 480)), noise(3)], ids=["photo", "large-photo", "noise"]
+)
 def test_reencoded_and_resized_copy_hashes_close(image):
     assert hamming_distance(measure_quality(image).phash, measure_quality(reencoded_smaller(image)).phash) <= 6
 
 
-@pytest.mark.parametrize(("first", "second"), [(product_photo(0), product_photo(100)), (noise(1), noise(2))], ids=["photos", "noise"])
+@pytest.mark.parametrize(
+    ("first", "second"), [(product_photo(0), product_photo(100)), (noise(1), noise(2))], ids=["photos", "noise"]
+)
 def test_unrelated_pictures_hash_far_apart(first, second):
     assert hamming_distance(measure_quality(first).phash, measure_quality(second).phash) >= 20
 

@@ -25,7 +25,11 @@ def test_first_processed_image_activates_the_configured_model_with_its_index():
     catalogue(1)
     model = vision_selectors.embedding_model_active()
     assert (model.name, model.variant, model.dimension, model.status) == (
-        "efficientnet-lite0", "fp32", 1280, EmbeddingModel.Status.ACTIVE)
+        "efficientnet-lite0",
+        "fp32",
+        1280,
+        EmbeddingModel.Status.ACTIVE,
+    )
     assert model.version == model.file_name.removeprefix("efficientnet-lite0-").removesuffix(".onnx")
     assert model.preprocessing["resize_short_side"] == 256 and model.preprocessing["centre_crop"] == 224
     assert vector_index.index_exists(model.pk)
@@ -74,8 +78,13 @@ def test_a_rebuild_cannot_start_while_another_version_builds():
     first = services.embedding_model_register_file(build_model(padding="symmetric"), variant="fp32")
     services.embedding_model_start_rebuild(first)
     second = EmbeddingModel.objects.create(
-        name="efficientnet-lite0", version="int8-test", variant="int8", dimension=1280, checksum="c" * 64,
-        file_name="missing.onnx", status=EmbeddingModel.Status.RETIRED,
+        name="efficientnet-lite0",
+        version="int8-test",
+        variant="int8",
+        dimension=1280,
+        checksum="c" * 64,
+        file_name="missing.onnx",
+        status=EmbeddingModel.Status.RETIRED,
     )
     with pytest.raises(services.CannotBuildModel, match="is already being built"):
         services.embedding_model_start_rebuild(second)
@@ -114,8 +123,13 @@ def test_promoting_a_model_marks_every_active_product_for_a_refresh():
 
     def model(version, status):
         return EmbeddingModel.objects.create(
-            name="test", version=version, variant="fp32", dimension=8, checksum=version * 64,
-            file_name="none.onnx", status=status,
+            name="test",
+            version=version,
+            variant="fp32",
+            dimension=8,
+            checksum=version * 64,
+            file_name="none.onnx",
+            status=status,
         )
 
     old, new = model("a", EmbeddingModel.Status.ACTIVE), model("b", EmbeddingModel.Status.BUILDING)

@@ -36,7 +36,12 @@ def test_added_image_is_processed_by_the_worker_after_commit(celery_worker_proce
     assert created
     [final] = wait_for(lambda: settled(image.pk), timeout=60)
     assert (final.status, final.reason_codes, final.width, final.height, final.format) == (
-        Status.READY, [], 320, 400, "JPEG")
+        Status.READY,
+        [],
+        320,
+        400,
+        "JPEG",
+    )
     assert final.thumbnail.name.startswith("derived/") and final.processed_at is not None
     assert ImageEmbedding.objects.filter(image=final).count() == 1
 
@@ -62,7 +67,10 @@ def test_image_whose_file_is_not_an_image_ends_rejected_with_reason(celery_worke
     catalog_services.product_images_reprocess([image.pk])
     [final] = wait_for(lambda: settled(image.pk), timeout=60)
     assert (final.status, final.reason_codes, final.reason) == (
-        Status.REJECTED, ["undecodable"], "not an image (content is not a recognised image format)")
+        Status.REJECTED,
+        ["undecodable"],
+        "not an image (content is not a recognised image format)",
+    )
 
 
 @pytest.mark.worker
@@ -79,9 +87,14 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_written(redis_socket, tra
     try:
         # Kill once some images are done and others are claimed: waiting for a settled image
         # alone could land between one batch's end and the next claim (nothing in flight).
-        in_flight = wait_for(lambda: ProductImage.objects.filter(pk__in=ids, status__in=SETTLED).exists() and list(
-            ProductImage.objects.filter(pk__in=ids, status=Status.PROCESSING).values_list("pk", flat=True)),
-            timeout=90, interval=0.01)
+        in_flight = wait_for(
+            lambda: (
+                ProductImage.objects.filter(pk__in=ids, status__in=SETTLED).exists()
+                and list(ProductImage.objects.filter(pk__in=ids, status=Status.PROCESSING).values_list("pk", flat=True))
+            ),
+            timeout=90,
+            interval=0.01,
+        )
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     finally:
@@ -103,7 +116,9 @@ def test_a_worker_killed_mid_batch_leaves_nothing_half_written(redis_socket, tra
         folder = os.path.join(settings.MEDIA_ROOT, "derived", image.sha256[:2])
         written = sorted(name for name in os.listdir(folder) if name.startswith(image.sha256))
         assert written == [f"{image.sha256}-display.jpg", f"{image.sha256}-thumbnail.jpg"]  # no stray copies
-        assert (image.thumbnail.name, image.display.name) == tuple(f"derived/{image.sha256[:2]}/{name}" for name in reversed(written))
+        assert (image.thumbnail.name, image.display.name) == tuple(
+            f"derived/{image.sha256[:2]}/{name}" for name in reversed(written)
+        )
 
 
 def embedded_stop(process):
@@ -114,14 +129,15 @@ def embedded_stop(process):
 
 @pytest.mark.worker
 def test_byte_identical_images_processed_together_keep_the_first_ready_and_flag_only_the_later(
-    redis_socket, transactional_db, settings,
+    redis_socket,
+    transactional_db,
+    settings,
 ):
     """Two worker processes (prefork, concurrency 2): one pair of copies arrives as two messages
     taken at the same moment, another as one message of two ids. Either way the earlier upload
     (lower id) stays ready and only the later one is flagged as its copy."""
     settings.IMAGE_PROCESSING_BATCH = 2
-    products = [product_upsert(ProductData(sku=f"COPY-{n}", title="Coat", price=Decimal("90.00")))[0]
-                for n in range(4)]
+    products = [product_upsert(ProductData(sku=f"COPY-{n}", title="Coat", price=Decimal("90.00")))[0] for n in range(4)]
     apart = scene_bytes(1)
     together = scene_bytes(4)
     # Two messages of one id each, queued first: the two worker processes take one each.
@@ -139,7 +155,15 @@ def test_byte_identical_images_processed_together_keep_the_first_ready_and_flag_
     for first, later in ((apart_first, apart_later), (together_first, together_later)):
         original, copy = final[first.pk], final[later.pk]
         assert (original.status, original.reason, original.reason_codes, original.duplicate_of_id) == (
-            Status.READY, "", [], None)
+            Status.READY,
+            "",
+            [],
+            None,
+        )
         assert (copy.status, copy.reason, copy.reason_codes, copy.duplicate_of_id) == (
-            Status.FLAGGED, f"exact duplicate of image {first.pk}", ["exact_duplicate"], first.pk)
+            Status.FLAGGED,
+            f"exact duplicate of image {first.pk}",
+            ["exact_duplicate"],
+            first.pk,
+        )
     assert ImageEmbedding.objects.filter(image_id__in=ids).count() == 4  # a flagged copy stays searchable

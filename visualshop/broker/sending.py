@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable
 
 from visualshop.celery import app
 
@@ -45,10 +45,10 @@ def send_ids(task_name: str, ids: list[int], *, per_message: int, consequence: s
         return list(ids)
     for start in range(0, len(ids), per_message):
         try:
-            app.send_task(task_name, args=[ids[start:start + per_message]])
+            app.send_task(task_name, args=[ids[start : start + per_message]])
         except Exception as exc:  # kombu raises several kinds; all mean "not sent"
             _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
-            logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start:start + per_message], exc)
+            logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start : start + per_message], exc)
             return list(ids[start:])
     return []
 

@@ -12,6 +12,7 @@ from .base import REST_FRAMEWORK as _BASE_REST_FRAMEWORK
 # decoding; the Content-Length header is checked before the body is read.
 API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 
+
 # Anonymous search rate limits, per client address: "<count>/<second|minute|hour|day>".
 # An empty value switches that limit off. Embedding a photo costs ~10 ms of CPU, a text
 # query ~1 ms, hence the lower photo rate. Counts live in the default Django cache

@@ -30,8 +30,10 @@ LOCKOUT_MESSAGE = (
 @pytest.fixture
 def staff(db):
     user_model = get_user_model()
-    return [user_model.objects.create_user(name, password=PASSWORD, is_staff=True, is_superuser=True)
-            for name in ("alice", "bob")]
+    return [
+        user_model.objects.create_user(name, password=PASSWORD, is_staff=True, is_superuser=True)
+        for name in ("alice", "bob")
+    ]
 
 
 def log_in(username, password, address=ATTACKER, **headers):
@@ -60,7 +62,7 @@ def assert_locked_out(response):
 
 def test_the_defaults_are_five_failures_and_fifteen_minutes_per_username_and_address(settings):
     assert settings.AXES_FAILURE_LIMIT == 5
-    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    assert timedelta(minutes=15) == settings.AXES_COOLOFF_TIME
     assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
     assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
 
@@ -72,7 +74,7 @@ def test_the_limit_and_cool_off_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("ADMIN_LOGIN_COOLOFF_MINUTES", "60")
     try:
         configured = importlib.reload(module)
-        assert (configured.AXES_FAILURE_LIMIT, configured.AXES_COOLOFF_TIME) == (3, timedelta(hours=1))
+        assert (3, timedelta(hours=1)) == (configured.AXES_FAILURE_LIMIT, configured.AXES_COOLOFF_TIME)
     finally:
         monkeypatch.undo()
         importlib.reload(module)
@@ -147,8 +149,9 @@ def test_deleting_the_attempt_in_the_admin_unlocks(staff):
     admin = Client()
     assert_logged_in(admin.post(LOGIN_URL, {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="198.51.100.20"))
     attempt = AccessAttempt.objects.get(username="alice")
-    response = admin.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"},
-                          REMOTE_ADDR="198.51.100.20")
+    response = admin.post(
+        f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"}, REMOTE_ADDR="198.51.100.20"
+    )
     assert response.status_code == 302
     assert_logged_in(log_in("alice", PASSWORD))
 
@@ -169,7 +172,8 @@ def test_the_lock_is_in_the_database_so_another_process_sees_it(staff, transacti
         f"    return Client().post({LOGIN_URL!r}, {{'username': 'alice', 'password': {PASSWORD!r}}}, REMOTE_ADDR=address).status_code\n"
         f"print(log_in({ATTACKER!r}), log_in('198.51.100.20'))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=BASE_DIR, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["429", "302"]

@@ -18,8 +18,11 @@ PACKAGES = ["catalog", "vision", "search", "storefront", "api", "orders", "track
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
-        cwd=root, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=120,
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -33,8 +36,11 @@ def test_the_tree_keeps_every_contract():
 def tree_copy(tmp_path) -> Path:
     """The apps' Python files and the contracts, copied: a test may break the copy."""
     for package in PACKAGES:
-        shutil.copytree(BASE_DIR / package, tmp_path / package,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.html", "*.js", "*.css", "*.json"))
+        shutil.copytree(
+            BASE_DIR / package,
+            tmp_path / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.html", "*.js", "*.css", "*.json"),
+        )
     shutil.copy(BASE_DIR / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
 

@@ -8,8 +8,10 @@ def test_every_periodic_task_is_registered():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
-        "catalog.tasks.sweep_stale_images", "vision.tasks.sweep_embedding_models",
-        "search.tasks.refit_search_projection", "search.tasks.sweep_search_dirty",
+        "catalog.tasks.sweep_stale_images",
+        "vision.tasks.sweep_embedding_models",
+        "search.tasks.refit_search_projection",
+        "search.tasks.sweep_search_dirty",
         "search.tasks.cleanup_query_photos",
     }
     assert scheduled <= set(app.tasks)
@@ -21,5 +23,9 @@ def test_tasks_acknowledge_late_and_retry_a_bounded_number_of_times():
     assert app.conf.worker_prefetch_multiplier == 1
     assert (process_product_images.max_retries, process_product_images.retry_backoff) == (5, 2)
     old_name = process_product_images_queued_before_the_move
-    assert (old_name.name, old_name.max_retries, old_name.retry_backoff) == ("search.tasks.process_product_images", 5, 2)
+    assert (old_name.name, old_name.max_retries, old_name.retry_backoff) == (
+        "search.tasks.process_product_images",
+        5,
+        2,
+    )
     assert app.conf.beat_schedule["sweep-stale-images"]["task"] == "catalog.tasks.sweep_stale_images"

@@ -59,8 +59,13 @@ def test_the_shop_templates_have_no_inline_script_handler_or_style_attribute():
     problems = []
     for path in sorted((BASE_DIR / "templates").rglob("*.html")) + sorted((BASE_DIR / "static").rglob("*.js")):
         text = Path(path).read_text()
-        for pattern in (r"<script(?![^>]*\bsrc=)(?![^>]*\bnonce=)[^>]*>", r"<style(?![^>]*\bnonce=)[^>]*>",
-                        r"\son[a-z]+\s*=\s*[\"']", r"\sstyle\s*=\s*[\"']", r"javascript:"):
+        for pattern in (
+            r"<script(?![^>]*\bsrc=)(?![^>]*\bnonce=)[^>]*>",
+            r"<style(?![^>]*\bnonce=)[^>]*>",
+            r"\son[a-z]+\s*=\s*[\"']",
+            r"\sstyle\s*=\s*[\"']",
+            r"javascript:",
+        ):
             problems += [f"{path.relative_to(BASE_DIR)}: {match.group(0)}" for match in re.finditer(pattern, text)]
     assert problems == []
 

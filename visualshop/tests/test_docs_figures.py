@@ -24,7 +24,7 @@ def quoted_figures(text: str) -> list[tuple[int, str, str, str, int]]:
     found = []
     for lineno, line in enumerate(text.splitlines(), 1):
         for marker in MARKER.finditer(line):
-            numbers = NUMBER.findall(MARKER.sub("", line[:marker.start()]))
+            numbers = NUMBER.findall(MARKER.sub("", line[: marker.start()]))
             found.append((lineno, numbers[-1] if numbers else "", marker[1], marker[2], int(marker[3] or 1)))
     return found
 
@@ -47,7 +47,9 @@ def test_every_quoted_figure_is_the_kept_benchmark_value(document):
     for lineno, written, benchmark, key_path, scale in quoted_figures(document.read_text()):
         value = kept_value(benchmark, key_path) * scale
         if not written or not matches(written, value):
-            wrong.append(f"{document.name}:{lineno}: {written or 'no figure'} quoted, {benchmark}.{key_path} is {value}")
+            wrong.append(
+                f"{document.name}:{lineno}: {written or 'no figure'} quoted, {benchmark}.{key_path} is {value}"
+            )
     assert wrong == []
 
 
@@ -57,9 +59,18 @@ def test_the_readme_quotes_figures_with_their_source():
 
 def test_a_figure_that_differs_from_the_kept_value_is_caught():
     [(_, written, benchmark, key_path, scale)] = quoted_figures(
-        "end to end **1,234.5 images/s**<!-- bench:ingest.images_per_s --> (target 100)")
+        "end to end **1,234.5 images/s**<!-- bench:ingest.images_per_s --> (target 100)"
+    )
     assert (written, benchmark, key_path, scale) == ("1,234.5", "ingest", "images_per_s", 1)
     assert [matches("67", 67.4), matches("67", 67.6), matches("1,234.5", 1234.54), matches("16.32", 16.3)] == [
-        True, False, True, False]
+        True,
+        False,
+        True,
+        False,
+    ]
     assert quoted_figures("busy 95%<!-- bench:ingest.machine_cpu_busy_share*100 -->")[0][1:] == (
-        "95", "ingest", "machine_cpu_busy_share", 100)
+        "95",
+        "ingest",
+        "machine_cpu_busy_share",
+        100,
+    )

@@ -8,15 +8,32 @@ import pytest
 from visualshop.paths import BASE_DIR
 
 DOCS = [BASE_DIR / "README.md", *sorted((BASE_DIR / "docs").glob("*.md"))]
-PACKAGES = ["catalog", "vision", "search", "storefront", "api", "orders", "tracking", "ranking", "visualshop",
-            "bench", "fixtures", "hostile_tests", "browser_tests", "deploy", "templates", "static"]
+PACKAGES = [
+    "catalog",
+    "vision",
+    "search",
+    "storefront",
+    "api",
+    "orders",
+    "tracking",
+    "ranking",
+    "visualshop",
+    "bench",
+    "fixtures",
+    "hostile_tests",
+    "browser_tests",
+    "deploy",
+    "templates",
+    "static",
+]
 # Inside `code`: a dotted name starting with a package (search.reranking.rescore) or a path
 # starting with one (vision/onnx_model/, catalog/importing/service.py).
 CODE = re.compile(r"`([^`\n]+)`")
-DOTTED = re.compile(r"^(?:%s)(?:\.\w+)+$" % "|".join(PACKAGES))
+ANY_PACKAGE = "|".join(PACKAGES)
+DOTTED = re.compile(rf"^(?:{ANY_PACKAGE})(?:\.\w+)+$")
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 MIGRATION = re.compile(r"^(\w+)\.(\d{4}_\w+)$")  # catalog.0006_display_derivatives
-PATH = re.compile(r"^(?:%s)/[\w./-]*$" % "|".join(PACKAGES))
+PATH = re.compile(rf"^(?:{ANY_PACKAGE})/[\w./-]*$")
 
 
 def references(text: str) -> list[str]:
@@ -57,8 +74,18 @@ def test_every_module_and_path_the_docs_name_exists(document):
 
 def test_a_moved_module_is_reported():
     assert references("the pipeline (`search.pipeline`, `vision/pipeline.py`), `POST search/image`") == [
-        "search.pipeline", "vision/pipeline.py"]
-    assert [exists(name) for name in ("search.pipeline", "vision.pipeline", "vision/pipeline.py",
-                                      "vision.knn.image_candidates", "vision.knn.no_such_function",
-                                      "catalog.0006_display_derivatives", "catalog.0099_none")] == [
-        False, True, True, True, False, True, False]
+        "search.pipeline",
+        "vision/pipeline.py",
+    ]
+    assert [
+        exists(name)
+        for name in (
+            "search.pipeline",
+            "vision.pipeline",
+            "vision/pipeline.py",
+            "vision.knn.image_candidates",
+            "vision.knn.no_such_function",
+            "catalog.0006_display_derivatives",
+            "catalog.0099_none",
+        )
+    ] == [False, True, True, True, False, True, False]

@@ -30,10 +30,17 @@ def processed_catalogue(transactional_db, settings):
     settings.IMAGE_BLUR_THRESHOLD = 0
     images = []
     for n, path in enumerate((["Clothing", "Dresses"], ["Clothing", "Shirts"], ["Home", "Mugs"]) * 2, start=1):
-        product, _ = services.product_upsert(ProductData(
-            sku=f"T{n}", title=f"Test product {n}", price=Decimal("10.00"), stock=1, is_active=True,
-            category=services.category_get_or_create_path(path), brand=services.brand_get_or_create("Brand"),
-        ))
+        product, _ = services.product_upsert(
+            ProductData(
+                sku=f"T{n}",
+                title=f"Test product {n}",
+                price=Decimal("10.00"),
+                stock=1,
+                is_active=True,
+                category=services.category_get_or_create_path(path),
+                brand=services.brand_get_or_create("Brand"),
+            )
+        )
         images.append(stored_image(product, scene_bytes(n), f"t{n}.jpg"))
     product_images_process([image.pk for image in images])
     for image in images:
@@ -42,17 +49,26 @@ def processed_catalogue(transactional_db, settings):
 
 
 def photo_search(port: int, photo: bytes) -> tuple[int, bytes]:
-    body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.jpg\"\r\n"
-            "Content-Type: image/jpeg\r\n\r\n").encode() + photo + (
-            f"\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"limit\"\r\n\r\n5"
-            f"\r\n--{BOUNDARY}--\r\n").encode()
-    return request("127.0.0.1", port, "POST", "/api/v1/search/image", body,
-                   {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    body = (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="q.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo
+        + (f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="limit"\r\n\r\n5\r\n--{BOUNDARY}--\r\n').encode()
+    )
+    return request(
+        "127.0.0.1",
+        port,
+        "POST",
+        "/api/v1/search/image",
+        body,
+        {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+    )
 
 
 @pytest.mark.slow
-def test_threads_of_one_worker_answer_concurrent_photo_searches_as_a_single_request_does(processed_catalogue,
-                                                                                        tmp_path):
+def test_threads_of_one_worker_answer_concurrent_photo_searches_as_a_single_request_does(processed_catalogue, tmp_path):
     server, port = start_gunicorn(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="8")
     try:
         photo = scene_bytes(4)
@@ -80,7 +96,8 @@ def test_threads_of_one_worker_answer_concurrent_photo_searches_as_a_single_requ
     expected = [hit["product"]["id"] for hit in json.loads(single[1])["results"]]
     assert len(expected) == 5
     assert [answer[0] if isinstance(answer, tuple) else answer for answer in answers] == [200] * CONCURRENT_SEARCHES
-    assert [[hit["product"]["id"] for hit in json.loads(body)["results"]] for _, body in answers] == \
-        [expected] * CONCURRENT_SEARCHES
+    assert [[hit["product"]["id"] for hit in json.loads(body)["results"]] for _, body in answers] == [
+        expected
+    ] * CONCURRENT_SEARCHES
     assert [status for status, _ in metrics] == [200, 200, 200]
     assert all(b"visualshop_" in body for _, body in metrics)

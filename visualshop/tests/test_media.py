@@ -15,9 +15,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def media_files():
     names = {}
-    for key, name, content in (("derived", "derived/zz/zz-thumbnail.jpg", b"thumbnail bytes"),
-                               ("original", "products/2026/12/zz-original.jpg", b"original bytes"),
-                               ("query_photo", "query-photos/" + "a" * 32 + ".jpg", b"query photo bytes")):
+    for key, name, content in (
+        ("derived", "derived/zz/zz-thumbnail.jpg", b"thumbnail bytes"),
+        ("original", "products/2026/12/zz-original.jpg", b"original bytes"),
+        ("query_photo", "query-photos/" + "a" * 32 + ".jpg", b"query photo bytes"),
+    ):
         names[key] = default_storage.save(name, ContentFile(content))
     yield names
     for name in names.values():

@@ -81,14 +81,25 @@ def test_metrics_add_up_what_the_worker_processes_recorded(client, settings, red
     the worker runs in its own container, it serves the same numbers on WORKER_METRICS_PORT."""
     settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
     port = free_port()
-    worker = start_celery_worker(pool="prefork", concurrency=2, env={
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "WORKER_METRICS_PORT": str(port),
-    })
+    worker = start_celery_worker(
+        pool="prefork",
+        concurrency=2,
+        env={
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+            "WORKER_METRICS_PORT": str(port),
+        },
+    )
     try:
         images = add_images(scene_bytes(3), scene_bytes(4), b"")
         catalog_services.product_images_reprocess([image.pk for image in images])
-        wait_for(lambda: not ProductImage.objects.filter(
-            status__in=[ProductImage.Status.PENDING, ProductImage.Status.PROCESSING]).exists(), timeout=60)
+        wait_for(
+            lambda: (
+                not ProductImage.objects.filter(
+                    status__in=[ProductImage.Status.PENDING, ProductImage.Status.PROCESSING]
+                ).exists()
+            ),
+            timeout=60,
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             served = response.read().decode()
     finally:

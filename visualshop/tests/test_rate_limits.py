@@ -33,9 +33,16 @@ def request(address: str = "203.0.113.5", forwarded: str | None = None, user=Non
     return made
 
 
-@pytest.mark.parametrize(("rate", "parsed"), [
-    ("30/min", (30, 60)), ("120/minute", (120, 60)), ("5/s", (5, 1)), ("100/hour", (100, 3600)), ("1/day", (1, 86400)),
-])
+@pytest.mark.parametrize(
+    ("rate", "parsed"),
+    [
+        ("30/min", (30, 60)),
+        ("120/minute", (120, 60)),
+        ("5/s", (5, 1)),
+        ("100/hour", (100, 3600)),
+        ("1/day", (1, 86400)),
+    ],
+)
 def test_rates_are_drf_spelled(rate, parsed):
     assert parse_rate(rate) == parsed
 
@@ -56,9 +63,15 @@ def test_the_window_slides_and_retry_after_counts_to_the_oldest_request(settings
 
 def test_kinds_and_addresses_have_their_own_budgets(settings, clock):
     settings.API_THROTTLE_RATES = {"search_text": "1/min", "search_image": "1/min"}
-    assert [search_rate_limit_hit(request(), "search_text"), search_rate_limit_hit(request(), "search_image"),
-            search_rate_limit_hit(request("203.0.113.6"), "search_text")] == [None, None, None]
-    assert [search_rate_limit_hit(request(), "search_text"), search_rate_limit_hit(request(), "search_image")] == [60, 60]
+    assert [
+        search_rate_limit_hit(request(), "search_text"),
+        search_rate_limit_hit(request(), "search_image"),
+        search_rate_limit_hit(request("203.0.113.6"), "search_text"),
+    ] == [None, None, None]
+    assert [search_rate_limit_hit(request(), "search_text"), search_rate_limit_hit(request(), "search_image")] == [
+        60,
+        60,
+    ]
 
 
 def test_a_zero_rate_refuses_every_search_a_whole_window_ahead(settings, clock):
@@ -71,13 +84,16 @@ def test_no_rate_means_no_limit(settings, clock):
     assert [search_rate_limit_hit(request(), "search_text") for _ in range(50)] == [None] * 50
 
 
-@pytest.mark.parametrize(("proxies", "forwarded", "address"), [
-    (0, "198.51.100.1", "10.0.0.2"),  # no proxy: the header is the client's own invention
-    (1, "198.51.100.1", "198.51.100.1"),
-    (1, "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # the proxy appended the real one last
-    (2, "6.6.6.6, 198.51.100.1, 10.0.0.9", "198.51.100.1"),
-    (1, None, "10.0.0.2"),
-])
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "address"),
+    [
+        (0, "198.51.100.1", "10.0.0.2"),  # no proxy: the header is the client's own invention
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # the proxy appended the real one last
+        (2, "6.6.6.6, 198.51.100.1, 10.0.0.9", "198.51.100.1"),
+        (1, None, "10.0.0.2"),
+    ],
+)
 def test_the_budget_belongs_to_the_address_the_trusted_proxies_saw(settings, proxies, forwarded, address):
     settings.API_NUM_PROXIES = proxies
     assert client_address(request("10.0.0.2", forwarded)) == address

@@ -23,13 +23,26 @@ def free_port() -> int:
 
 
 def start_shop(var_dir, port, *args):
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DJANGO_MEDIA_ROOT"}}
-    env.update({"VISUALSHOP_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "visualshop.settings",
-                "WEB_CONCURRENCY": "1", "CELERY_CONCURRENCY": "1"})
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "DJANGO_MEDIA_ROOT"}
+    }
+    env.update(
+        {
+            "VISUALSHOP_VAR_DIR": str(var_dir),
+            "DJANGO_SETTINGS_MODULE": "visualshop.settings",
+            "WEB_CONCURRENCY": "1",
+            "CELERY_CONCURRENCY": "1",
+        }
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "visualshop.run", "--bind", f"127.0.0.1:{port}", *args],
-        cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -67,8 +80,9 @@ def test_fresh_var_to_working_shop_and_ctrl_c_stops_everything(tmp_path):
     shop = start_shop(var_dir, port)
     try:
         # Products are listed once a picture of theirs is processed: the worker is on it.
-        home = wait_for_value(lambda: (page := get(f"http://127.0.0.1:{port}/")).count('class="product-card') >= 8
-                              and page, timeout=180)
+        home = wait_for_value(
+            lambda: (page := get(f"http://127.0.0.1:{port}/")).count('class="product-card') >= 8 and page, timeout=180
+        )
         assert "VisualShop" in home
         assert "DEMO-0001" not in home  # SKUs stay internal; the demo products are listed by title
         admin = get(f"http://127.0.0.1:{port}/admin/login/")

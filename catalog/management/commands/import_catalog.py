@@ -51,27 +51,36 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("source", help="folder, feed file (.csv, .tsv, .jsonl) or .zip of either")
         parser.add_argument(
-            "--allow-private", action="store_true",
+            "--allow-private",
+            action="store_true",
             help="allow image URLs whose host is a private, loopback, link-local or otherwise non-public "
-                 "address (refused by default, so a feed cannot make the server probe its own network)",
+            "address (refused by default, so a feed cannot make the server probe its own network)",
         )
         parser.add_argument(
-            "--default-price", type=price_argument, default=None, metavar="PRICE",
+            "--default-price",
+            type=price_argument,
+            default=None,
+            metavar="PRICE",
             help="ImageFolder only (a folder has no prices): the price of the products the import creates. "
-                 "Without it they are created at 0.00 and hidden from the shop until staff price them. "
-                 "Existing products keep their price.",
+            "Without it they are created at 0.00 and hidden from the shop until staff price them. "
+            "Existing products keep their price.",
         )
         parser.add_argument("--currency", default="EUR", help="currency of --default-price (default EUR)")
         parser.add_argument(
-            "--default-stock", type=stock_argument, default=IN_STOCK_DEFAULT_QUANTITY, metavar="N",
+            "--default-stock",
+            type=stock_argument,
+            default=IN_STOCK_DEFAULT_QUANTITY,
+            metavar="N",
             help=f"ImageFolder only: stock of the products the import creates (default {IN_STOCK_DEFAULT_QUANTITY})",
         )
         parser.add_argument(
-            "--image-root", default=None, metavar="DIR",
+            "--image-root",
+            default=None,
+            metavar="DIR",
             help="the folder local images must really be in (default: the feed's or the ImageFolder's own "
-                 "folder). A feed's image paths are relative to it; a path leading outside it (absolute, '../', "
-                 "or through a symbolic link) is refused, as are file:// URLs. For an ImageFolder, its files may "
-                 "be symbolic links into DIR. Not for a .zip.",
+            "folder). A feed's image paths are relative to it; a path leading outside it (absolute, '../', "
+            "or through a symbolic link) is refused, as are file:// URLs. For an ImageFolder, its files may "
+            "be symbolic links into DIR. Not for a .zip.",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (none when stderr is no TTY)")
 

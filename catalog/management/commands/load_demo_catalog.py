@@ -15,7 +15,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--if-empty", action="store_true",
+            "--if-empty",
+            action="store_true",
             help="do nothing when the catalogue already has products (for first start-up scripts)",
         )
         parser.add_argument("--limit", type=int, default=None, help="load only the first N demo products")
@@ -26,8 +27,10 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         result = load_demo_catalog(limit=options["limit"])
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo catalogue loaded: {result.products} products, {result.categories} categories, "
-            f"{result.brands} brands and {result.images} images created "
-            f"in {time.monotonic() - started:.1f} s."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo catalogue loaded: {result.products} products, {result.categories} categories, "
+                f"{result.brands} brands and {result.images} images created "
+                f"in {time.monotonic() - started:.1f} s."
+            )
+        )

@@ -28,9 +28,16 @@ def test_loading_a_slice_writes_the_generated_records():
     assert result.brands == Brand.objects.count()
     for item in expected:
         product = Product.objects.select_related("category__parent", "brand").get(sku=item.sku)
-        assert (product.title, product.price, product.currency, product.stock, product.attributes,
-                product.description, product.brand.name, product.is_active) == (
-            item.title, item.price, "EUR", item.stock, item.attributes, item.description, item.brand, True)
+        assert (
+            product.title,
+            product.price,
+            product.currency,
+            product.stock,
+            product.attributes,
+            product.description,
+            product.brand.name,
+            product.is_active,
+        ) == (item.title, item.price, "EUR", item.stock, item.attributes, item.description, item.brand, True)
         path = (product.category.parent.name, product.category.name)
         assert path == item.category_path
         images = list(product.images.order_by("position"))
@@ -50,8 +57,12 @@ def test_loading_twice_creates_nothing_new():
     second = load_demo_catalog(limit=12)
     assert first.products == 12 and first.images > 12
     assert second == DemoLoadResult(products=0, categories=0, brands=0, images=0)
-    assert counts == (Product.objects.count(), ProductImage.objects.count(), Category.objects.count(),
-                      Brand.objects.count())
+    assert counts == (
+        Product.objects.count(),
+        ProductImage.objects.count(),
+        Category.objects.count(),
+        Brand.objects.count(),
+    )
     assert files == sorted(ProductImage.objects.values_list("file", flat=True))
 
 

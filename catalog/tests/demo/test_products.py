@@ -38,8 +38,7 @@ def test_the_catalogue_is_big_and_varied():
     assert len({(p.kind, p.variant) for p in products}) >= 20
     assert all({"colour", "pattern", "material"} <= p.attributes.keys() for p in products)
     assert all(isinstance(v, str) and v for p in products for v in p.attributes.values())
-    assert all(isinstance(p.price, Decimal) and p.price > 0 and p.price.as_tuple().exponent == -2
-               for p in products)
+    assert all(isinstance(p.price, Decimal) and p.price > 0 and p.price.as_tuple().exponent == -2 for p in products)
     stocks = [p.stock for p in products]
     assert 5 <= stocks.count(0) <= 40 and max(stocks) > 20
     assert Counter(p.image_count for p in products).keys() == {1, 2, 3}

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from search import reranking
-from vision import selectors as vision_selectors
 from search.models import SearchProjection
+from vision import selectors as vision_selectors
 
 
 class Command(BaseCommand):
@@ -16,8 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("action", nargs="?", choices=["fit", "list", "activate", "off"], default="fit")
         parser.add_argument("version", nargs="?", help="with activate: the version to use again (see list)")
         parser.add_argument("--dimension", type=int, default=None, help="PCA dimensions kept (default 256)")
-        parser.add_argument("--regularisation", type=float, default=None,
-                            help="shrinkage of the within-category scatter towards the identity (default 1.0)")
+        parser.add_argument(
+            "--regularisation",
+            type=float,
+            default=None,
+            help="shrinkage of the within-category scatter towards the identity (default 1.0)",
+        )
 
     def handle(self, *args, action, version, dimension, regularisation, **options):
         model = vision_selectors.embedding_model_active()
@@ -30,8 +34,10 @@ class Command(BaseCommand):
         if action == "activate":
             projection = SearchProjection.objects.filter(embedding_model=model, version=version or "").first()
             if projection is None:
-                raise CommandError(f"no projection version {version!r} for {model.name} {model.version} "
-                                   "(fit_search_projection list shows them)")
+                raise CommandError(
+                    f"no projection version {version!r} for {model.name} {model.version} "
+                    "(fit_search_projection list shows them)"
+                )
             reranking.projection_activate(projection)
             self.stdout.write(f"Projection {projection.version} is active again for {model.name} {model.version}.")
             return

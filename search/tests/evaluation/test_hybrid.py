@@ -4,8 +4,8 @@ import numpy as np
 
 from search.evaluation.hybrid import check_sample, method_lists, method_names
 from search.reranking import Rescored
-from vision.knn import Candidate
 from search.text import TextHit
+from vision.knn import Candidate
 
 
 def test_the_served_check_sample_is_spread_over_all_pairs():

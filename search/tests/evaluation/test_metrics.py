@@ -3,30 +3,42 @@
 import pytest
 
 from search.evaluation.metrics import (
-    QueryOutcome, average_precision_at_k, latency_percentiles, overlap_at_k, precision_at_k, rounded, summarise,
+    QueryOutcome,
+    average_precision_at_k,
+    latency_percentiles,
+    overlap_at_k,
+    precision_at_k,
+    rounded,
+    summarise,
 )
 
 
-@pytest.mark.parametrize(("relevant", "k", "expected"), [
-    ([True, False, True, False], 1, 1.0),
-    ([False, True], 1, 0.0),
-    ([True, False, True, False], 4, 0.5),
-    ([True, True], 10, 0.2),  # a short list: its missing places are misses
-    ([True] * 12, 10, 1.0),  # only the first k count
-])
+@pytest.mark.parametrize(
+    ("relevant", "k", "expected"),
+    [
+        ([True, False, True, False], 1, 1.0),
+        ([False, True], 1, 0.0),
+        ([True, False, True, False], 4, 0.5),
+        ([True, True], 10, 0.2),  # a short list: its missing places are misses
+        ([True] * 12, 10, 1.0),  # only the first k count
+    ],
+)
 def test_precision_at_k(relevant, k, expected):
     assert precision_at_k(relevant, k) == expected
 
 
-@pytest.mark.parametrize(("relevant", "relevant_total", "expected"), [
-    ([True, True, False], 2, 1.0),  # every relevant item first: perfect, although R < 10
-    ([False, True, False, True], 4, 0.25),  # (1/2 + 2/4) / min(10, 4)
-    ([False, True, False, True], 2, 0.5),  # the same list when only two exist
-    ([True] * 10, 50, 1.0),  # R > 10: normalised by 10
-    ([True] * 5 + [False] * 5, 50, 0.5),  # five of the ten possible hits, all first
-    ([False] * 10 + [True], 3, 0.0),  # rank 11 is outside AP@10
-    ([], 3, 0.0),
-])
+@pytest.mark.parametrize(
+    ("relevant", "relevant_total", "expected"),
+    [
+        ([True, True, False], 2, 1.0),  # every relevant item first: perfect, although R < 10
+        ([False, True, False, True], 4, 0.25),  # (1/2 + 2/4) / min(10, 4)
+        ([False, True, False, True], 2, 0.5),  # the same list when only two exist
+        ([True] * 10, 50, 1.0),  # R > 10: normalised by 10
+        ([True] * 5 + [False] * 5, 50, 0.5),  # five of the ten possible hits, all first
+        ([False] * 10 + [True], 3, 0.0),  # rank 11 is outside AP@10
+        ([], 3, 0.0),
+    ],
+)
 def test_average_precision_at_10_is_normalised_by_min_10_and_the_relevant_items(relevant, relevant_total, expected):
     assert average_precision_at_k(relevant, relevant_total) == expected
 
@@ -70,7 +82,9 @@ def test_summary_over_queries_and_per_class():
         "p_at_10": 0.35,  # (2 + 1 + 10 + 1) / 40
         "recall_at_10": 0.5,
         "recall_queries": 3,
-        "p50_ms": 25.0, "p95_ms": 38.5, "p99_ms": 39.7,
+        "p50_ms": 25.0,
+        "p95_ms": 38.5,
+        "p99_ms": 39.7,
         "per_class": {
             "coat": {"queries": 2, "map_at_10": 0.4792, "p_at_1": 0.5},
             "hat": {"queries": 2, "map_at_10": 0.75, "p_at_1": 0.5},
@@ -80,8 +94,15 @@ def test_summary_over_queries_and_per_class():
 
 def test_summary_of_no_queries_has_no_numbers():
     assert summarise([]) == {
-        "map_at_10": None, "p_at_1": None, "p_at_10": None, "recall_at_10": None, "recall_queries": 0,
-        "p50_ms": None, "p95_ms": None, "p99_ms": None, "per_class": {},
+        "map_at_10": None,
+        "p_at_1": None,
+        "p_at_10": None,
+        "recall_at_10": None,
+        "recall_queries": 0,
+        "p50_ms": None,
+        "p95_ms": None,
+        "p99_ms": None,
+        "per_class": {},
     }
 
 

@@ -18,17 +18,32 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         which = parser.add_mutually_exclusive_group()
-        which.add_argument("--pending", action="store_const", dest="selection", const="pending",
-                           help="images waiting for processing (default)")
-        which.add_argument("--failed", action="store_const", dest="selection", const="failed",
-                           help="images whose processing crashed")
-        which.add_argument("--all", action="store_const", dest="selection", const="all",
-                           help="every image again (after changing thresholds or the pipeline)")
+        which.add_argument(
+            "--pending",
+            action="store_const",
+            dest="selection",
+            const="pending",
+            help="images waiting for processing (default)",
+        )
+        which.add_argument(
+            "--failed", action="store_const", dest="selection", const="failed", help="images whose processing crashed"
+        )
+        which.add_argument(
+            "--all",
+            action="store_const",
+            dest="selection",
+            const="all",
+            help="every image again (after changing thresholds or the pipeline)",
+        )
         parser.add_argument("--batch", type=int, default=32, help="images per unit of work (default 32)")
-        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                            help="processes (default: one per core)")
-        parser.add_argument("--enqueue", action="store_true",
-                            help="send the images to the Celery workers instead of processing them here")
+        parser.add_argument(
+            "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)"
+        )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="send the images to the Celery workers instead of processing them here",
+        )
 
     def handle(self, *args, selection=None, batch, workers, enqueue, **options):
         selection = selection or "pending"

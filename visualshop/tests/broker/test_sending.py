@@ -39,7 +39,8 @@ def test_after_a_failure_nothing_is_tried_until_the_back_off_ends_or_is_reset(
     with caplog.at_level(logging.WARNING, logger="visualshop.broker.sending"):
         assert sending.send_ids("shop.tasks.work", [1, 2, 3], per_message=2, consequence="work not queued") == [1, 2, 3]
     assert caplog.messages == [
-        "broker unavailable, work not queued ids=[1, 2] error=Error 2 connecting to /nowhere.sock"]
+        "broker unavailable, work not queued ids=[1, 2] error=Error 2 connecting to /nowhere.sock"
+    ]
     assert sending.send_ids("shop.tasks.work", [4], per_message=2, consequence="work not queued") == [4]
     assert attempts == [[1, 2]]  # the second call did not try
     clock[0] += sending.BROKER_RETRY_AFTER_SECONDS
