@@ -89,3 +89,29 @@ def test_a_moved_module_is_reported():
             "catalog.0099_none",
         )
     ] == [False, True, True, True, False, True, False]
+
+
+def layout_table_folders(readme: str) -> set[str]:
+    """The folders (`name/`) named in the first column of the README's layout table."""
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name.rstrip("/") for row in rows for name in CODE.findall(row.split("|")[1]) if name.endswith("/")}
+
+
+def top_level_folders() -> set[str]:
+    """Every folder at the top of the tree, less hidden ones and what .gitignore leaves out."""
+    ignored = {line.strip().rstrip("/") for line in (BASE_DIR / ".gitignore").read_text().splitlines()}
+    return {
+        path.name
+        for path in BASE_DIR.iterdir()
+        if path.is_dir() and not path.name.startswith(".") and path.name not in ignored
+    }
+
+
+def test_the_layout_table_names_every_top_level_folder_and_no_other():
+    assert layout_table_folders((BASE_DIR / "README.md").read_text()) == top_level_folders()
+
+
+def test_the_layout_table_is_read_from_its_first_column():
+    readme = "## Layout\n\n| folder | owns |\n|---|---|\n| `a/`, `b/` | uses `c/` |\n| `conftest.py` | x |\n\n## Next\n| `d/` | |"
+    assert layout_table_folders(readme) == {"a", "b"}
