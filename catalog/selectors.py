@@ -41,6 +41,14 @@ def catalog_is_empty() -> bool:
     return not Product.objects.exists()
 
 
+def images_awaiting_processing() -> bool:
+    """Whether any picture is still waiting for the pipeline or in it (failed ones are not:
+    they may never succeed, and the sweep retries them on its own schedule)."""
+    return ProductImage.objects.filter(
+        status__in=(ProductImage.Status.PENDING, ProductImage.Status.PROCESSING)
+    ).exists()
+
+
 def category_roots() -> list[Category]:
     return list(Category.objects.filter(parent__isnull=True).order_by("name"))
 

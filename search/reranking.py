@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from catalog import selectors as catalog_selectors
 from catalog.models import ProductImage
 from search.models import SearchProjection
 from vision import selectors as vision_selectors
@@ -183,6 +184,16 @@ def projection_refit_if_stale() -> str:
     except CannotFitProjection as exc:
         return f"not fitted: {exc}"
     return f"fitted projection {projection.version} on {projection.fit['images']} images"
+
+
+def projection_refit_once_settled() -> str | None:
+    """After each product refresh: once no picture awaits processing, the periodic check above,
+    so a fresh catalogue gets its projection when its last picture is processed, not at the
+    next periodic check (up to SEARCH_PROJECTION_REFIT_SECONDS later). None while pictures are
+    still waiting; when the projection is current this costs one count query."""
+    if catalog_selectors.images_awaiting_processing():
+        return None
+    return projection_refit_if_stale()
 
 
 def _searchable_categorised_count(model: EmbeddingModel) -> int:

@@ -26,8 +26,13 @@ def refit_search_projection() -> str:
 def refresh_products(product_ids: list[int]) -> int:
     """Refresh search data of products marked dirty (queued on commit by catalog.services
     and the pipeline). Products already refreshed meanwhile are skipped, so a re-delivered
-    or retried message is harmless."""
-    return product_refresh.products_refresh(product_ids)
+    or retried message is harmless. The refresh after the last picture of a new catalogue
+    also fits photo search's projection (search.reranking.projection_refit_once_settled)."""
+    refreshed = product_refresh.products_refresh(product_ids)
+    outcome = reranking.projection_refit_once_settled()
+    if outcome is not None and outcome.startswith("fitted"):
+        logger.info("search projection: %s", outcome)
+    return refreshed
 
 
 @shared_task(acks_late=True)

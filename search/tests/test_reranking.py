@@ -8,6 +8,7 @@ from fixtures.images import scene_bytes
 from search import reranking
 from search.models import SearchProjection
 from search.reranking import Candidate, Projection
+from search.tasks import refresh_products
 from vision import selectors as vision_selectors
 from vision.pipeline import product_images_process
 
@@ -187,3 +188,23 @@ def test_categories_can_be_left_out_of_a_fit(categorised_catalogue, settings):
         vision_selectors.embedding_model_active(), dimension=3, exclude_category_ids=[dresses + shoes + 1]
     )
     assert (projection.fit["images"], projection.fit["excluded_categories"]) == (8, [dresses + shoes + 1])
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_a_new_catalogue_gets_its_projection_when_its_last_picture_is_refreshed(categorised_catalogue, settings):
+    settings.SEARCH_PROJECTION_MIN_IMAGES = 8
+    settings.SEARCH_PROJECTION_DIMENSION = 4
+    waiting = stored_image(make_product("N-20", category="Shoes"), scene_bytes(20), "n20.jpg")
+    # A picture still waits for the pipeline: no fit yet, whatever the periodic check would say.
+    assert refresh_products([waiting.product_id]) == 1  # a new product is dirty
+    assert reranking.projection_refit_once_settled() is None
+    assert not SearchProjection.objects.exists()
+    product_images_process([waiting.pk])
+    # The refresh after the last picture (processing made the product dirty again) fits at once.
+    assert refresh_products([waiting.product_id]) == 1
+    projection = SearchProjection.objects.get()
+    assert (projection.status, projection.fit["images"]) == ("active", 9)
+    # Settled and current: the next refresh (nothing dirty) leaves it alone.
+    assert refresh_products([waiting.product_id]) == 0
+    assert SearchProjection.objects.get().pk == projection.pk
