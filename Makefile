@@ -13,9 +13,10 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
-## make run: the whole shop at http://127.0.0.1:8000 (embedded Postgres + Redis unless configured)
+## make run: the whole shop at http://127.0.0.1:8000 (embedded Postgres + Redis unless configured);
+## ARGS go to visualshop.run: `make run ARGS=--no-demo` starts with an empty catalogue
 run: $(STAMP)
-	$(PY) -m visualshop.run
+	$(PY) -m visualshop.run $(ARGS)
 
 ## make test: the whole test suite against embedded Postgres + Redis
 test: $(STAMP)
@@ -31,8 +32,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## make superuser: create an admin login for http://127.0.0.1:8000/admin/
+## make superuser: create an admin login for http://127.0.0.1:8000/admin/ (migrates a fresh var/ first)
 superuser: $(STAMP)
+	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py createsuperuser
 
 ## make shell: a Django shell on the same database

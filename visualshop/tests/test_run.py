@@ -43,6 +43,7 @@ def start_shop(var_dir, port, *args):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
     )
 
 
@@ -67,7 +68,8 @@ def get(url: str, timeout: float = 120.0, status_retry: bool = False) -> str:
 def stop_with_ctrl_c(shop: subprocess.Popen) -> tuple[int, str, list[psutil.Process]]:
     children = psutil.Process(shop.pid).children(recursive=True)
     assert len(children) >= 4  # redis, celery worker, celery beat, gunicorn (+ their own children)
-    shop.send_signal(signal.SIGINT)
+    # Ctrl-C in a terminal: SIGINT to every process of the foreground group, not only to ours.
+    os.killpg(shop.pid, signal.SIGINT)
     output, _ = shop.communicate(timeout=60)
     gone, alive = psutil.wait_procs(children, timeout=10)
     return shop.returncode, output, alive
@@ -91,6 +93,7 @@ def test_fresh_var_to_working_shop_and_ctrl_c_stops_everything(tmp_path):
         code, output, alive = stop_with_ctrl_c(shop)
     assert code == 0, output
     assert alive == [], output
+    assert "Traceback" not in output, output
     assert f"shop:  http://127.0.0.1:{port}/" in output
     assert "[visualshop] stopped" in output
     assert not (var_dir / "pgdata" / "postmaster.pid").exists(), output
@@ -143,7 +146,8 @@ def test_make_run_restarts_a_killed_redis_and_postgres_and_keeps_serving(tmp_pat
     shop = start_shop(var_dir, port, "--no-demo")
     reader = OutputReader(shop)
     try:
-        assert "VisualShop" in get(f"http://127.0.0.1:{port}/")
+        home = get(f"http://127.0.0.1:{port}/")
+        assert "VisualShop" in home and home.count('class="product-card') == 0  # --no-demo: an empty shop
         others = {p.pid for p in psutil.Process(shop.pid).children() if p.name() != "redis-server"}
         socket_path = var_dir / "redis" / "redis.sock"
         redis.Redis(unix_socket_path=str(socket_path), db=5).set("survives", "yes")
@@ -182,3 +186,8 @@ def test_a_process_that_keeps_dying_stops_the_shop_after_the_restart_limit():
     assert budget.spend("celery worker", now=float(RESTART_LIMIT)) == 1  # each process has its own budget
     # Restarts older than the window no longer count.
     assert budget.spend("redis", now=RESTART_WINDOW_SECONDS + RESTART_LIMIT + 0.5) == 1
+
+
+def test_make_run_hands_its_args_to_the_runner():
+    dry_run = subprocess.run(["make", "-n", "run", "ARGS=--no-demo"], cwd=BASE_DIR, capture_output=True, text=True)
+    assert dry_run.stdout.splitlines()[-1] == ".venv/bin/python -m visualshop.run --no-demo"
