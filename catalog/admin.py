@@ -221,6 +221,8 @@ class ProductAdmin(admin.ModelAdmin):
         "image_summary",
     ]
     list_display_links = ["preview", "title"]
+    # Edited in the list; saved through save_model, so search refreshes what it derives from them.
+    list_editable = ["price", "stock"]
     list_filter = ["is_active", NeedsPhotoFilter, ImageStatusFilter, "category", "brand"]
     list_select_related = ["category", "brand"]
     search_fields = ["sku", "title", "description", "brand__name"]

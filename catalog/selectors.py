@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.image_files import DERIVATIVE_SIZES
@@ -39,6 +39,12 @@ def products_needing_a_photo() -> QuerySet[Product]:
 
 def catalog_is_empty() -> bool:
     return not Product.objects.exists()
+
+
+def image_status_counts() -> dict[str, int]:
+    """How many pictures have each status (statuses with none are left out): one query."""
+    rows = ProductImage.objects.order_by().values_list("status").annotate(count=Count("id"))
+    return dict(rows)
 
 
 def images_awaiting_processing() -> bool:

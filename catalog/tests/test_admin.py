@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -553,3 +554,64 @@ def test_a_pixel_bomb_uploaded_on_the_image_page_says_too_many_pixels(admin_clie
     assert response.context["adminform"].form.errors["file"] == [reason]
     image.refresh_from_db()
     assert (image.file.name, image.sha256) == before
+
+
+def test_price_and_stock_are_edited_in_the_product_list_and_marked_for_search(
+    admin_client, products, django_capture_on_commit_callbacks
+):
+    Product.objects.update(search_dirty=False)
+    changelist = reverse("admin:catalog_product_changelist")
+    rows = admin_client.get(changelist).context["cl"].result_list
+    data = {"form-TOTAL_FORMS": "4", "form-INITIAL_FORMS": "4", "_save": "Save"}
+    for n, product in enumerate(rows):
+        changed = product.pk == products[1].pk
+        data[f"form-{n}-id"] = str(product.pk)
+        data[f"form-{n}-price"] = "12.50" if changed else str(product.price)
+        data[f"form-{n}-stock"] = "7" if changed else str(product.stock)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(changelist, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    saved = {p.sku: (p.price, p.stock, p.search_dirty) for p in Product.objects.all()}
+    assert saved == {
+        "SKU-0": (Decimal("10.00"), 0, False),
+        "SKU-1": (Decimal("12.50"), 7, True),
+        "SKU-2": (Decimal("10.00"), 0, False),
+        "SKU-3": (Decimal("10.00"), 0, False),
+    }
+
+
+def test_a_negative_stock_in_the_product_list_is_a_form_error_and_saves_nothing(admin_client, products):
+    changelist = reverse("admin:catalog_product_changelist")
+    rows = admin_client.get(changelist).context["cl"].result_list
+    data = {"form-TOTAL_FORMS": "4", "form-INITIAL_FORMS": "4", "_save": "Save"}
+    for n, product in enumerate(rows):
+        data[f"form-{n}-id"] = str(product.pk)
+        data[f"form-{n}-price"] = str(product.price)
+        data[f"form-{n}-stock"] = "-3" if n == 0 else "5"
+    response = admin_client.post(changelist, data)
+    assert response.status_code == 200
+    assert response.context["cl"].formset.errors[0] == {"stock": ["Ensure this value is greater than or equal to 0."]}
+    assert set(Product.objects.values_list("stock", flat=True)) == {0}
+
+
+def test_the_admin_home_counts_what_needs_attention_with_links(admin_client, products, django_assert_num_queries):
+    ProductImage.objects.filter(product=products[0]).update(status=ProductImage.Status.FLAGGED)
+    ProductImage.objects.filter(product=products[1]).update(status=ProductImage.Status.REJECTED)
+    ProductImage.objects.filter(pk=products[2].images.first().pk).update(status=ProductImage.Status.FAILED)
+    ProductImage.objects.filter(product=products[3]).update(status=ProductImage.Status.READY)
+    # session, user, Django's "recent actions"; the panel: picture counts by status, products
+    # without a usable picture
+    with django_assert_num_queries(5):
+        html = admin_client.get(reverse("admin:index")).content.decode()
+    panel = html[html.index('id="needs-attention"') : html.index("</table>", html.index('id="needs-attention"'))]
+    links = [
+        (href, " ".join(text.split()))
+        for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', panel.replace("&amp;", "&"))
+    ]
+    assert links == [
+        ("/admin/catalog/productimage/?status__exact=flagged", "2 pictures flagged (shown, worth a look)"),
+        ("/admin/catalog/productimage/?status__exact=rejected", "2 pictures rejected (not shown)"),
+        ("/admin/catalog/productimage/?status__exact=failed", "1 picture that failed processing"),
+        ("/admin/catalog/product/?photo=needed", "2 products not in the shop for want of a usable picture"),
+    ]
+    assert "Site administration" in html or "Catalog" in html  # Django's own app list is still there
