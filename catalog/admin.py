@@ -379,6 +379,10 @@ class ProductImageAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["preview", "product", "file", "position", "source"]}),
         ("Processing", {"fields": ["status", "reasons", "reason_codes", "duplicate", "attempts", "processed_at"]}),
+        (
+            "Staff review of the flags",
+            {"fields": ["flag_review", "flag_reviewed_codes", "flag_reviewed_by", "flag_reviewed_at"]},
+        ),
         ("Measures", {"fields": ["width", "height", "format", "blur", "brightness", "phash", "sha256"]}),
         ("Derivatives", {"fields": ["thumbnail_preview", "display_preview"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
@@ -403,9 +407,13 @@ class ProductImageAdmin(admin.ModelAdmin):
         "source",
         "created_at",
         "updated_at",
+        "flag_review",
+        "flag_reviewed_codes",
+        "flag_reviewed_by",
+        "flag_reviewed_at",
     ]
     autocomplete_fields = ["product"]
-    actions = ["reprocess"]
+    actions = ["reprocess", "dismiss_flags", "accept_flags"]
 
     @admin.display(description="preview")
     def preview(self, obj):
@@ -457,3 +465,23 @@ class ProductImageAdmin(admin.ModelAdmin):
     def reprocess(self, request, queryset):
         count = services.product_images_reprocess(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} image(s) queued for processing.", messages.SUCCESS)
+
+    @admin.action(description="Dismiss the flags: the picture is fine")
+    def dismiss_flags(self, request, queryset):
+        count = services.image_flags_dismiss(queryset.values_list("pk", flat=True), by=request.user)
+        self._flag_review_message(
+            request, count, "flagged picture(s) dismissed: shown as ready, not flagged again for the same reasons."
+        )
+
+    @admin.action(description="Accept the flags: take the picture out of the shop")
+    def accept_flags(self, request, queryset):
+        count = services.image_flags_accept(queryset.values_list("pk", flat=True), by=request.user)
+        self._flag_review_message(
+            request, count, "flagged picture(s) accepted: taken out of the shop (rejected when reprocessed)."
+        )
+
+    def _flag_review_message(self, request, count: int, done: str) -> None:
+        if count:
+            self.message_user(request, f"{count} {done}", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected pictures is flagged: nothing changed.", messages.WARNING)

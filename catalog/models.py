@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
@@ -129,6 +130,10 @@ class ProductImage(models.Model):
         MISCATEGORISED = "miscategorised", "Likely miscategorised"
         ERROR = "error", "Processing error"
 
+    class FlagReview(models.TextChoices):
+        DISMISSED = "dismissed", "Dismissed: the picture is fine"
+        ACCEPTED = "accepted", "Accepted: the picture leaves the shop"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     file = models.ImageField(upload_to="products/%Y/%m/", max_length=255)
     position = models.PositiveSmallIntegerField(default=0)
@@ -145,6 +150,16 @@ class ProductImage(models.Model):
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Processing runs started; the sweep gives up on a failing image after IMAGE_MAX_ATTEMPTS.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Staff's answer to the pipeline's flags (catalog.services.image_flags_dismiss / _accept):
+    # kept across reprocessing, and applied by the pipeline while the bytes are the same and no
+    # flag beyond the reviewed ones is raised (a new flag or a new file: staff look again).
+    flag_review = models.CharField(max_length=16, choices=FlagReview.choices, blank=True)
+    flag_reviewed_codes = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    flag_reviewed_sha256 = models.CharField(max_length=64, blank=True)
+    flag_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    flag_reviewed_at = models.DateTimeField(null=True, blank=True)
     # Derivatives written by the pipeline (JPEG, long side bounded); empty until processed.
     thumbnail = models.ImageField(upload_to="derived/", max_length=255, blank=True)
     display = models.ImageField(upload_to="derived/", max_length=255, blank=True)

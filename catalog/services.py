@@ -13,7 +13,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Left
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -322,6 +323,44 @@ def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) 
         if enqueue:
             product_images_enqueue_processing(ids)
     return count
+
+
+def image_flags_dismiss(image_ids: Iterable[int], *, by) -> int:
+    """Staff looked at flagged pictures and found them fine: each is ready at once, and its
+    review (who, when, which flags, which bytes) stays, so reprocessing the same bytes does not
+    raise those flags again (vision.pipeline). Pictures not flagged are left alone; returns how
+    many were dismissed. Flagged and ready pictures are both shown: search data is unchanged."""
+    return ProductImage.objects.filter(pk__in=list(image_ids), status=ProductImage.Status.FLAGGED).update(
+        status=ProductImage.Status.READY,
+        reason=Left(Concat(Value("flags dismissed by staff: "), F("reason")), 255),
+        reason_codes=[],
+        duplicate_of=None,
+        **_flag_review(ProductImage.FlagReview.DISMISSED, by),
+    )
+
+
+def image_flags_accept(image_ids: Iterable[int], *, by) -> int:
+    """Staff agree with the flags: the pictures leave the shop. Each is reprocessed at once and
+    the pipeline, finding the review of these bytes, rejects it (dropping its vectors and
+    derivatives), as it will on every later reprocessing unless a new flag or a new file comes
+    up. Pictures not flagged are left alone; returns how many were accepted."""
+    with transaction.atomic():
+        flagged = ProductImage.objects.filter(pk__in=list(image_ids), status=ProductImage.Status.FLAGGED)
+        ids = list(flagged.values_list("pk", flat=True))
+        ProductImage.objects.filter(pk__in=ids).update(**_flag_review(ProductImage.FlagReview.ACCEPTED, by))
+        product_images_reprocess(ids)
+    return len(ids)
+
+
+def _flag_review(review: str, by) -> dict:
+    return {
+        "flag_review": review,
+        "flag_reviewed_codes": F("reason_codes"),
+        "flag_reviewed_sha256": F("sha256"),
+        "flag_reviewed_by": by,
+        "flag_reviewed_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
 
 
 def images_sweep_stale(*, now=None, unfinished: bool = True) -> int:

@@ -72,9 +72,25 @@ class Verdict:
         self.duplicate_of = None
         self.flag(Reason.EXACT_DUPLICATE, f"exact duplicate of image {image_id}", duplicate_of=image_id)
 
+    def dismissed_by_staff(self) -> None:
+        """Staff found these flags wrong for this picture: ready, the flags kept only in words."""
+        self.status, self.codes, self.duplicate_of = Status.READY, [], None
+        self.messages = [f"flags dismissed by staff: {'; '.join(self.messages)}"]
+
     @property
     def reason(self) -> str:
         return "; ".join(self.messages)[:255]
+
+
+def _staff_review(image: ProductImage, sha256: str, verdict: Verdict) -> str | None:
+    """Staff's review of this picture's flags when it still applies: to these very bytes, and
+    every flag raised now was among those staff saw. None otherwise: a new flag, or a new file,
+    is for staff to look at again."""
+    if verdict.status != Status.FLAGGED or not image.flag_review or image.flag_reviewed_sha256 != sha256:
+        return None
+    if not set(verdict.codes) <= set(image.flag_reviewed_codes):
+        return None
+    return image.flag_review
 
 
 @contextmanager
@@ -164,6 +180,13 @@ def product_image_process(image_id: int, *, models: list[EmbeddingModel]) -> str
         vectors = {model.pk: embed_picture(model, working) for model in models}
     with _stage("checks"):
         verdict = _judge(image, elsewhere, quality, models[0], vectors[models[0].pk], byte_identical=byte_identical)
+    review = _staff_review(image, sha256, verdict)
+    if review == ProductImage.FlagReview.ACCEPTED:
+        return _reject(
+            image, verdict.codes[0], f"rejected by staff: {verdict.reason}", duplicate_of=verdict.duplicate_of
+        )
+    if review == ProductImage.FlagReview.DISMISSED:
+        verdict.dismissed_by_staff()
     with _stage("store"):
         stored = _store(
             image,

@@ -615,3 +615,39 @@ def test_the_admin_home_counts_what_needs_attention_with_links(admin_client, pro
         ("/admin/catalog/product/?photo=needed", "2 products not in the shop for want of a usable picture"),
     ]
     assert "Site administration" in html or "Catalog" in html  # Django's own app list is still there
+
+
+def test_staff_dismiss_or_accept_flags_from_the_image_list_and_the_review_is_recorded(admin_client, products):
+    flagged_ids = [image.pk for image in products[0].images.all()]
+    ProductImage.objects.filter(pk__in=flagged_ids).update(
+        status=ProductImage.Status.FLAGGED, reason="blurred (sharpness 3 < 100)", reason_codes=["blurred"]
+    )
+    changelist = reverse("admin:catalog_productimage_changelist")
+    dismissed = admin_client.post(
+        changelist, {"action": "dismiss_flags", "_selected_action": [flagged_ids[0]]}, follow=True
+    )
+    assert [str(m) for m in dismissed.context["messages"]] == [
+        "1 flagged picture(s) dismissed: shown as ready, not flagged again for the same reasons."
+    ]
+    accepted = admin_client.post(
+        changelist, {"action": "accept_flags", "_selected_action": flagged_ids}, follow=True
+    )  # the first is no longer flagged: only the second is accepted
+    assert [str(m) for m in accepted.context["messages"]] == [
+        "1 flagged picture(s) accepted: taken out of the shop (rejected when reprocessed)."
+    ]
+    reviews = {
+        pk: (status, review, codes, by)
+        for pk, status, review, codes, by in ProductImage.objects.filter(pk__in=flagged_ids).values_list(
+            "pk", "status", "flag_review", "flag_reviewed_codes", "flag_reviewed_by__username"
+        )
+    }
+    assert reviews == {
+        flagged_ids[0]: ("ready", "dismissed", ["blurred"], "admin"),
+        flagged_ids[1]: ("pending", "accepted", ["blurred"], "admin"),
+    }
+    nothing = admin_client.post(changelist, {"action": "dismiss_flags", "_selected_action": flagged_ids}, follow=True)
+    assert [str(m) for m in nothing.context["messages"]] == [
+        "None of the selected pictures is flagged: nothing changed."
+    ]
+    page = admin_client.get(reverse("admin:catalog_productimage_change", args=[flagged_ids[0]])).content.decode()
+    assert "Staff review of the flags" in page and "Dismissed: the picture is fine" in page

@@ -349,3 +349,70 @@ def test_a_batch_of_images_queues_one_search_refresh_for_its_products(monkeypatc
     outcomes = pipeline.product_images_process([image.pk for image in images])
     assert set(outcomes.values()) <= {Status.READY, Status.FLAGGED}
     assert sent == [(settings.SEARCH_REFRESH_TASK, [[first.pk, second.pk]])]
+
+
+def dark_picture() -> bytes:
+    return jpeg(ImageEnhance.Brightness(scene(3)).enhance(0.15))
+
+
+def reprocess(image: ProductImage) -> dict:
+    catalog_services.product_images_reprocess([image.pk], enqueue=False)
+    return process(image)
+
+
+def test_dismissed_flags_stay_dismissed_for_the_same_picture_until_a_new_flag_comes_up(settings, admin_user):
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    image = flagged(dark_picture())
+    saw = image.reason
+    assert catalog_services.image_flags_dismiss([image.pk], by=admin_user) == 1
+    image.refresh_from_db()
+    assert (image.status, image.reason_codes, image.reason) == (Status.READY, [], f"flags dismissed by staff: {saw}")
+    assert (image.flag_review, image.flag_reviewed_codes, image.flag_reviewed_by) == (
+        "dismissed",
+        ["too_dark"],
+        admin_user,
+    )
+    assert image.flag_reviewed_sha256 == image.sha256 and image.flag_reviewed_at is not None
+    assert reprocess(image) == {image.pk: Status.READY}
+    assert (image.status, image.reason_codes, image.reason) == (Status.READY, [], f"flags dismissed by staff: {saw}")
+    # A flag staff did not see (the blur threshold raised) is flagged again, the old one with it.
+    settings.IMAGE_BLUR_THRESHOLD = 10**9
+    assert reprocess(image) == {image.pk: Status.FLAGGED}
+    assert image.reason_codes == ["blurred", "too_dark"]
+
+
+def test_a_dismissal_does_not_carry_over_to_other_bytes(settings, admin_user):
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    image = flagged(dark_picture())
+    catalog_services.image_flags_dismiss([image.pk], by=admin_user)
+    ProductImage.objects.filter(pk=image.pk).update(flag_reviewed_sha256="0" * 64)  # reviewed another file
+    assert reprocess(image) == {image.pk: Status.FLAGGED}
+    assert image.reason_codes == ["too_dark"]
+
+
+def test_accepted_flags_take_the_picture_out_of_the_shop_now_and_on_every_reprocessing(settings, admin_user):
+    settings.IMAGE_BLUR_THRESHOLD = 0
+    image = flagged(dark_picture())
+    saw = image.reason
+    assert catalog_services.image_flags_accept([image.pk], by=admin_user) == 1
+    image.refresh_from_db()
+    assert (image.status, image.flag_review, image.flag_reviewed_codes) == (Status.PENDING, "accepted", ["too_dark"])
+    for _ in range(2):
+        assert process(image) == {image.pk: Status.REJECTED}
+        assert (image.status, image.reason_codes, image.reason) == (
+            Status.REJECTED,
+            ["too_dark"],
+            f"rejected by staff: {saw}",
+        )
+        assert (image.thumbnail.name, image.display.name) == ("", "")
+        assert not ImageEmbedding.objects.filter(image=image).exists()
+        catalog_services.product_images_reprocess([image.pk], enqueue=False)
+
+
+def test_only_flagged_pictures_are_reviewed(admin_user):
+    image = stored_image(make_product("R-1"), scene_bytes(0, size=(480, 600)))
+    assert process(image) == {image.pk: Status.READY}
+    assert catalog_services.image_flags_dismiss([image.pk], by=admin_user) == 0
+    assert catalog_services.image_flags_accept([image.pk], by=admin_user) == 0
+    image.refresh_from_db()
+    assert (image.status, image.flag_review, image.flag_reviewed_by) == (Status.READY, "", None)
