@@ -7,11 +7,13 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from catalog import selectors, services
 from catalog.image_files import InvalidImage, inspect_image
-from catalog.models import Brand, Category, Product, ProductImage
+from catalog.importing import runs as import_runs
+from catalog.importing.records import IN_STOCK_DEFAULT_QUANTITY
+from catalog.models import Brand, CatalogueImport, Category, Product, ProductImage
 
 THUMBNAIL_STYLE = "width:64px;height:64px;object-fit:cover;border-radius:4px;background:#eee"
 
@@ -485,3 +487,89 @@ class ProductImageAdmin(admin.ModelAdmin):
             self.message_user(request, f"{count} {done}", messages.SUCCESS)
         else:
             self.message_user(request, "None of the selected pictures is flagged: nothing changed.", messages.WARNING)
+
+
+class CatalogueImportForm(forms.ModelForm):
+    class Meta:
+        model = CatalogueImport
+        fields = ["file"]
+        help_texts = {
+            "file": (
+                "A CSV/TSV or JSON-lines feed with Google Merchant Center columns (id, title, description, price "
+                "like '12.99 EUR', brand, product_type like 'Apparel > Dresses', image_link, "
+                f"additional_image_link, availability: 'in stock' is {IN_STOCK_DEFAULT_QUANTITY} items), or a "
+                ".zip holding a feed and its pictures. Products are matched by id: importing again updates them."
+            )
+        }
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".tsv", ".jsonl", ".zip")):
+            raise ValidationError("Upload a .csv, .tsv, .jsonl or .zip file.")
+        return upload
+
+
+@admin.register(CatalogueImport)
+class CatalogueImportAdmin(admin.ModelAdmin):
+    """Upload a catalogue file; a worker imports it (catalog.importing.runs) and this list shows
+    its progress, counts and the rows that failed."""
+
+    form = CatalogueImportForm
+    list_display = ["created_at", "file_name", "status", "progress", "created", "updated", "rows_failed", "started_by"]
+    list_filter = ["status"]
+    list_select_related = ["started_by"]
+    readonly_fields = [
+        "file",
+        "status",
+        "progress",
+        "created",
+        "updated",
+        "images_added",
+        "rows_failed",
+        "message",
+        "row_errors",
+        "started_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+
+    def get_fields(self, request, obj=None):
+        return ["file"] if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a run is a record: viewed, never edited
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        run = import_runs.catalogue_import_start(form.cleaned_data["file"], by=request.user)
+        obj.pk, obj.file = run.pk, run.file
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request, f"{obj.file_name} is being imported in the background; this list shows its progress."
+        )
+        return super().response_post_save_add(request, obj)
+
+    @admin.display(description="file")
+    def file_name(self, obj):
+        return obj.file_name
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        if obj.rows_total is None:
+            return "—" if obj.status != CatalogueImport.Status.QUEUED else "waiting for a worker"
+        return f"{obj.rows_done} of {obj.rows_total} rows"
+
+    @admin.display(description="rows that failed")
+    def row_errors(self, obj):
+        if not obj.errors:
+            return "—"
+        more = obj.rows_failed - len(obj.errors)
+        lines = format_html_join("", "<li>{}</li>", ((error,) for error in obj.errors))
+        tail = format_html("<p>and {} more</p>", more) if more > 0 else ""
+        return format_html('<ul style="margin:0">{}</ul>{}', lines, tail)

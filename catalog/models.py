@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -198,3 +200,52 @@ class ProductImage(models.Model):
         """For the product page: the display-size derivative (the thumbnail if there is none)."""
         shown = self.display or self.thumbnail
         return shown.url if shown else ""
+
+
+def _import_upload_path(run: "CatalogueImport", filename: str) -> str:
+    # A folder per upload: a feed's local image paths resolve inside its own folder, which then
+    # holds nothing but the feed (never another staff upload).
+    return f"imports/{uuid.uuid4().hex}/{filename}"
+
+
+class CatalogueImport(models.Model):
+    """A catalogue file staff uploaded in the admin (CSV/TSV, JSON lines or a zip), imported in
+    the background by catalog.importing.runs with the same importer as `manage.py import_catalog`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"  # the file as a whole could not be read; nothing imported
+
+    file = models.FileField(upload_to=_import_upload_path, max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    images_added = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    # "row 3: price missing", the first IMPORT_RUN_MAX_ERRORS of them; `message` says what
+    # stopped a failed run.
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Bumped with the progress: a run whose worker died stops moving and the sweep restarts it.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "catalogue import"
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.file_name} ({self.status})"
+
+    @property
+    def file_name(self) -> str:
+        return self.file.name.rsplit("/", 1)[-1]

@@ -6,6 +6,7 @@ Processing of images lives in search.tasks (the pipeline needs the model).
 from celery import shared_task
 
 from catalog import services
+from catalog.importing import runs
 
 
 @shared_task(acks_late=True)
@@ -21,3 +22,16 @@ def sweep_stale_images() -> int:
 def ping(value: str) -> str:
     """Round-trip check of the broker and the workers (used by tests and health checks)."""
     return f"pong:{value}"
+
+
+@shared_task(acks_late=True)
+def run_catalogue_import(run_id: int) -> str | None:
+    """A catalogue file staff uploaded in the admin (catalog.importing.runs); a second delivery
+    finds the run claimed or done and does nothing."""
+    return runs.catalogue_import_run(run_id)
+
+
+@shared_task(acks_late=True)
+def sweep_catalogue_imports() -> int:
+    """Periodic (60 s): send again admin imports whose message was lost or whose worker died."""
+    return runs.catalogue_imports_sweep()

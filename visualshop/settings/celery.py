@@ -43,6 +43,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.sweep_stale_images",
         "schedule": IMAGE_SWEEP_SECONDS,
     },
+    # Admin catalogue imports whose message was lost or whose worker died (catalog.importing.runs).
+    "sweep-catalogue-imports": {
+        "task": "catalog.tasks.sweep_catalogue_imports",
+        "schedule": 60.0,
+    },
     "sweep-embedding-models": {
         "task": "vision.tasks.sweep_embedding_models",
         "schedule": 300.0,

@@ -9,6 +9,7 @@ def test_every_periodic_task_is_registered():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {
         "catalog.tasks.sweep_stale_images",
+        "catalog.tasks.sweep_catalogue_imports",
         "vision.tasks.sweep_embedding_models",
         "search.tasks.refit_search_projection",
         "search.tasks.sweep_search_dirty",
