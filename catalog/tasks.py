@@ -25,10 +25,10 @@ def ping(value: str) -> str:
 
 
 @shared_task(acks_late=True)
-def run_catalogue_import(run_id: int) -> str | None:
-    """A catalogue file staff uploaded in the admin (catalog.importing.runs); a second delivery
-    finds the run claimed or done and does nothing."""
-    return runs.catalogue_import_run(run_id)
+def run_catalogue_import(run_ids: list[int]) -> list[str | None]:
+    """Catalogue files staff uploaded in the admin (catalog.importing.runs), one per message; a
+    second delivery finds the run claimed or done and does nothing."""
+    return [runs.catalogue_import_run(run_id) for run_id in run_ids]
 
 
 @shared_task(acks_late=True)

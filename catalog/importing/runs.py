@@ -38,15 +38,13 @@ def catalogue_import_start(upload: UploadedFile, *, by) -> CatalogueImport:
     run = CatalogueImport(started_by=by)
     run.file.save(upload.name, upload, save=False)
     run.save()
-    transaction.on_commit(lambda: _send(run.pk))
+    transaction.on_commit(lambda: _send([run.pk]))
     return run
 
 
-def _send(run_id: int) -> None:
-    try:
-        sending.send_task(RUN_TASK, run_id)
-    except Exception:  # the broker is away: the run stays queued and the sweep sends it later
-        logger.warning("catalogue import %s not queued (the periodic sweep will)", run_id, exc_info=True)
+def _send(run_ids: list[int]) -> None:
+    # A broker that is away: the runs stay queued and the sweep sends them later.
+    sending.send_ids(RUN_TASK, run_ids, per_message=1, consequence="catalogue import not queued (the sweep will)")
 
 
 def catalogue_import_run(run_id: int) -> str | None:
@@ -121,6 +119,5 @@ def catalogue_imports_sweep(*, now=None) -> int:
         | Q(status=Status.RUNNING, updated_at__lt=now - timedelta(seconds=settings.IMPORT_RUN_STALE_SECONDS))
     ).values_list("pk", flat=True)
     ids = list(lost)
-    for run_id in ids:
-        _send(run_id)
+    _send(ids)
     return len(ids)

@@ -61,7 +61,7 @@ def test_a_file_the_importer_cannot_read_fails_the_run_with_the_reason_and_impor
 @pytest.mark.django_db
 def test_the_sweep_sends_again_runs_whose_message_was_lost_or_whose_worker_died(admin_user, monkeypatch, settings):
     sent = []
-    monkeypatch.setattr(runs.sending, "send_task", lambda name, *args: sent.append((name, *args)))
+    monkeypatch.setattr(runs.sending, "send_ids", lambda name, ids, **options: sent.extend((name, i) for i in ids))
     now = timezone.now()
     fresh = runs.catalogue_import_start(upload("fresh.csv"), by=admin_user)
     lost = runs.catalogue_import_start(upload("lost.csv"), by=admin_user)
