@@ -550,9 +550,7 @@ class CatalogueImportAdmin(admin.ModelAdmin):
         obj.pk, obj.file = run.pk, run.file
 
     def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(
-            request, f"{obj.file_name} is being imported in the background; this list shows its progress."
-        )
+        self.message_user(request, f"Importing {obj.file_name} in the background; this list shows its progress.")
         return super().response_post_save_add(request, obj)
 
     @admin.display(description="file")

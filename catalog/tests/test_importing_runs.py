@@ -85,7 +85,7 @@ def test_staff_upload_a_feed_in_the_admin_and_watch_it_run(admin_client, django_
     with django_capture_on_commit_callbacks(execute=False):
         response = admin_client.post(reverse("admin:catalog_catalogueimport_add"), {"file": upload()}, follow=True)
     assert [str(m) for m in response.context["messages"]] == [
-        "spring.csv is being imported in the background; this list shows its progress."
+        "Importing spring.csv in the background; this list shows its progress."
     ]
     run = CatalogueImport.objects.get()
     changelist = reverse("admin:catalog_catalogueimport_changelist")
