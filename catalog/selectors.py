@@ -169,6 +169,24 @@ def category_covers(tree: CategoryTree) -> None:
         cover(root)
 
 
+def categories_to_browse(tree: CategoryTree, limit: int = 8) -> list[Category]:
+    """The most specific categories shoppers can see products in (leaves with a cover), in the
+    tree's order: where a search that found nothing sends them instead. One query."""
+    category_covers(tree)
+    found: list[Category] = []
+
+    def leaves(node: Category) -> None:
+        if node.subcategories:
+            for child in node.subcategories:
+                leaves(child)
+        elif node.cover is not None:
+            found.append(node)
+
+    for root in tree.roots:
+        leaves(root)
+    return found[:limit]
+
+
 def _with_images(queryset: QuerySet[Product]) -> QuerySet[Product]:
     images = ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("position", "id")
     return queryset.select_related("category", "brand").prefetch_related(

@@ -177,6 +177,15 @@ def test_no_results_without_filters_suggest_other_words_or_a_photo(client, index
     assert '<p class="search-empty__title">No products match “submarine”.</p>' in html
     assert "<p>Check the spelling, try fewer or more general words, or search with a photo.</p>" in html
     assert "Try removing a filter" not in html
+    # Not a dead end: the categories shoppers can see products in, most specific first.
+    browse = html[
+        html.index("<p>Or browse the shop:</p>") : html.index("</ul>", html.index("<p>Or browse the shop:</p>"))
+    ]
+    assert re.findall(r'<a class="chip" href="([^"]+)">([^<]+)</a>', browse) == [
+        ("/c/dresses/", "Dresses"),
+        ("/c/shirts/", "Shirts"),
+        ("/c/mugs/", "Mugs"),
+    ]
 
 
 def test_an_empty_search_offers_words_and_a_photo(client, indexed_shop):

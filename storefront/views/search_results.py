@@ -369,6 +369,8 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             "chips": chips(query, found.applied_filters, tree),
             "facet_groups": facet_groups(query, found.facets, tree),
             "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
+            # Nothing found: not a dead end (one more query, on these pages only).
+            "categories_to_browse": catalog_selectors.categories_to_browse(tree) if not found.total else [],
         }
     )
     return context, status
