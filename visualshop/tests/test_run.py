@@ -189,5 +189,13 @@ def test_a_process_that_keeps_dying_stops_the_shop_after_the_restart_limit():
 
 
 def test_make_run_hands_its_args_to_the_runner():
-    dry_run = subprocess.run(["make", "-n", "run", "ARGS=--no-demo"], cwd=BASE_DIR, capture_output=True, text=True)
+    # Run from `make test`, the outer make's variables would make this one print its directory.
+    env = {key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", "ARGS=--no-demo"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert dry_run.stdout.splitlines()[-1] == ".venv/bin/python -m visualshop.run --no-demo"
