@@ -226,6 +226,21 @@ def test_reindexing_picks_up_changed_text(shop):
     assert skus(shop, search_text("velvet")) == ["D2"]
 
 
+def test_at_equal_relevance_what_can_be_bought_comes_first(shop):
+    made = []
+    for sku, stock in (("W1", 0), ("W2", 3), ("W3", 0), ("W4", 1)):  # the same text, older first
+        product = catalog_services.product_upsert(
+            ProductData(sku=sku, title="Wool beanie", price=Decimal("15.00"), stock=stock)
+        )[0]
+        mark_processed(ProductImage.objects.create(product=product, file=f"products/{sku}.jpg"))
+        made.append(product.pk)
+    index_products(made)
+    results = search_text("beanie")
+    assert [hit.product_id for hit in results.hits] == [made[1], made[3], made[0], made[2]]
+    assert len({hit.score for hit in results.hits}) == 1
+    assert [hit.product_id for hit in search_text("beanie", limit=2, offset=2).hits] == [made[0], made[2]]
+
+
 def test_a_query_without_words_finds_nothing(shop):
     for query in ["", "   ", '"" -', "!!"]:
         results = search_text(query)

@@ -28,6 +28,7 @@ from search.text.query import STOP_WORDS, ParsedQuery, Term
 from search.text.results import FACET_SIZE, MIN_CORRECTED_LENGTH, TextHit, TextResults, price_facet
 
 # Boosts in the ratios of search.text.postgres.WEIGHTS (A 1.0 : B 0.4 : C 0.2).
+IN_STOCK_SCRIPT = "doc['stock'].value > 0 ? 1 : 0"
 FIELDS = ["title^5", "brand^2", "category^2", "colours^2", "description^1", "attributes^1"]
 _DIGIT = re.compile(r"\d")
 
@@ -107,7 +108,12 @@ def search(query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: i
     response = _client().search(
         index=index_name(),
         query={"bool": {"must": [text_query], "filter": _filters(filters)}},
-        sort=[{"_score": "desc"}, {"product_id": "asc"}],
+        # As the Postgres backend: at equal relevance what can be bought comes first.
+        sort=[
+            {"_score": "desc"},
+            {"_script": {"type": "number", "script": {"source": IN_STOCK_SCRIPT}, "order": "desc"}},
+            {"product_id": "asc"},
+        ],
         track_scores=True,
         track_total_hits=True,
         from_=offset,

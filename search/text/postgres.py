@@ -111,17 +111,18 @@ _FACETS_SQL = """
 
 def _search_sql(where: str, facets: bool) -> str:
     # Every match is ranked once (MATERIALIZED); the page, the total and the facets read that.
+    # At equal relevance what can be bought comes first (then the older product).
     # The words arrive unaccented (from the first query), so the tsquery is a constant the
     # planner folds once: it estimates the matches from the column's statistics and can use
     # the GIN index (unaccent() is only STABLE, and would be evaluated for every row).
     return f"""
     WITH matches AS MATERIALIZED (
-        SELECT p.id, p.category_id, p.brand_id, p.colours, p.price,
+        SELECT p.id, p.category_id, p.brand_id, p.colours, p.price, p.stock > 0 AS in_stock,
                ts_rank_cd(%s::real[], p.search_document, websearch_to_tsquery('{CONFIG}', %s)) AS score
         FROM catalog_product p
         WHERE p.search_document @@ websearch_to_tsquery('{CONFIG}', %s) AND {where}
     ), page AS (
-        SELECT id, score FROM matches ORDER BY score DESC, id LIMIT %s OFFSET %s
+        SELECT id, score, in_stock FROM matches ORDER BY score DESC, in_stock DESC, id LIMIT %s OFFSET %s
     )
     SELECT
         (SELECT count(*) FROM matches),
@@ -130,7 +131,7 @@ def _search_sql(where: str, facets: bool) -> str:
                     ARRAY(SELECT w.shown FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS w(shown, term, n)
                           WHERE p.search_document @@ plainto_tsquery('{CONFIG}', w.term)
                           ORDER BY w.n))
-                ORDER BY page.score DESC, page.id)
+                ORDER BY page.score DESC, page.in_stock DESC, page.id)
          FROM page JOIN catalog_product p ON p.id = page.id),
         {_FACETS_SQL if facets else "NULL, NULL, NULL, NULL"}
     """
