@@ -187,9 +187,12 @@ for (const el of scope.querySelectorAll("*")) {
     add(el, pseudo, m[1], style.color, style, el.getBoundingClientRect(), null);
   }
 }
-// 3. What a form control shows: its value, its chosen option, or its placeholder.
+// 3. What a form control shows: its value, its chosen option, or its placeholder. A control
+// drawn fully transparent over something else (the header's camera: a file input over its
+// icon) shows no text of its own; what it covers is checked as itself.
 for (const el of scope.querySelectorAll("input, select, textarea")) {
   if (!rendered(el) || clippedAway(el) || inactive(el)) continue;
+  if (!el.checkVisibility({opacityProperty: true})) continue;
   const type = (el.type || "").toLowerCase();
   if (["hidden", "checkbox", "radio", "range", "color", "image", "submit", "button", "reset"].includes(type)) continue;
   const style = getComputedStyle(el), box = el.getBoundingClientRect();
