@@ -68,3 +68,18 @@ def test_choosing_a_photo_with_the_camera_opens_the_photo_dialog(page, photo_sho
     )
     expect(page.locator("dialog#photo-search-dialog")).to_have_attribute("data-state", "ready")
     snap("dialog")
+
+
+NATIVE_FILE_INPUTS_JS = """() => [...document.querySelectorAll('input[type=file]')]
+  .filter((input) => input.checkVisibility({opacityProperty: true}))
+  .filter((input) => { const r = input.getBoundingClientRect(); return r.width > 1 && r.height > 1; })
+  .map((input) => input.id || input.name)"""
+
+
+def test_no_page_shows_the_browsers_own_file_input(page, shop, snap):
+    for path in ("/", "/search/", "/search/?q=mug", "/c/mugs/"):
+        page.goto(path)
+        page.wait_for_selector("html.photo-search-ready", state="attached")
+        assert (path, page.evaluate(NATIVE_FILE_INPUTS_JS)) == (path, [])
+    page.goto("/search/")
+    snap("search-page")
