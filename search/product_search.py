@@ -63,6 +63,9 @@ class SearchResults:
     total: int  # matching products (text: all matches; photo: hits found)
     facets: Facets | None
     applied_filters: tuple[str, ...]  # for people: "category: Dresses", "price ≤ 50"
+    # The highest score a hit of this search can have, so a hit's share of it (a match percent)
+    # never disagrees with the order; None where scores have no ceiling (text, hybrid by RRF).
+    score_ceiling: float | None = None
 
 
 class InvalidSearch(ValueError):
@@ -117,7 +120,7 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
             )
             for r in page
         ]
-        return SearchResults("photo", hits, len(visual), None, applied)
+        return SearchResults("photo", hits, len(visual), None, applied, photo_score_ceiling())
     return _hybrid(request, visual, applied, exclude_product_id)
 
 
@@ -238,7 +241,16 @@ def _hybrid(
                 _why(cosine, item.matched_words, applied),
             )
         )
-    return SearchResults("hybrid", hits, len(fused), found.facets, applied)
+    ceiling = (
+        photo_score_ceiling() + settings.SEARCH_HYBRID_TEXT_WEIGHT if settings.SEARCH_HYBRID_METHOD == "score" else None
+    )
+    return SearchResults("hybrid", hits, len(fused), found.facets, applied, ceiling)
+
+
+def photo_score_ceiling() -> float:
+    """The highest score a photo hit can have (search.reranking.rescore): a cosine of 1 between
+    unit vectors plus the whole category bonus."""
+    return 1.0 + settings.SEARCH_CATEGORY_WEIGHT
 
 
 def _why(cosine: float | None, matched_words: tuple[str, ...], applied: tuple[str, ...]) -> tuple[str, ...]:

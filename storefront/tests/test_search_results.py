@@ -290,6 +290,8 @@ def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(cl
         r'<li class="result-card__reason result-card__reason--photo">Looks similar \((\d+)%\)</li>', html
     )
     assert len(similarity) == 5 and int(similarity[0]) >= 95
+    # The percents agree with the order (each is the hit's share of the highest possible score).
+    assert [int(s) for s in similarity] == sorted((int(s) for s in similarity), reverse=True)
     assert '<h1 class="page-header__title">Products like your photo</h1>' in html
     assert (
         f'<section class="query-photo" id="search-query-photo" aria-labelledby="query-photo-title" '
@@ -341,7 +343,7 @@ def test_a_photo_with_words_is_a_hybrid_search(client, indexed_processed_shop):
     assert card_titles(html)[0] == "Enamel mug"
     first_card = html.split('<article class="product-card result-card"')[1]
     assert re.search(
-        r'<li class="result-card__reason result-card__reason--photo">Looks similar \(\d+%\)</li>\s*'
+        r'<li class="result-card__reason result-card__reason--photo">Match \(100%\)</li>\s*'
         r'<li class="result-card__reason result-card__reason--words">Matches “enamel”</li>',
         first_card,
     )
@@ -692,3 +694,10 @@ def test_the_query_photo_without_a_crop_has_no_mark_and_no_whole_photo_link(clie
     html = page(client.get("/search/", {"photo": token}))
     assert 'id="search-query-stage"' in html
     assert "data-crop-mark" not in html and "search-crop-whole" not in html
+
+
+def test_a_match_percent_is_the_hits_share_of_the_highest_possible_score():
+    from storefront.views.search_results import match_percent
+
+    assert [match_percent(score, 2.0) for score in (2.0, 1.9, 1.234, 0.03, -0.5, 2.5)] == [100, 95, 62, 2, 0, 100]
+    assert match_percent(0.9, None) is None

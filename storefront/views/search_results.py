@@ -100,7 +100,8 @@ class Card:
     image: ProductImage | None  # with its srcset (catalog.selectors.images_with_srcset)
     width: int  # the grid thumbnail's box, so it has the picture's shape
     height: int
-    similarity: int | None  # percent
+    similarity: int | None  # the match in percent: the hit's share of the search's highest possible score
+    match_label: str  # what the percent says: "Looks similar" (photo), "Match" (photo and words)
     matched_words: tuple[str, ...]
     position: int  # 1-based rank over all pages
 
@@ -112,14 +113,24 @@ def card_box(image: ProductImage) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def cards(hydrated, offset: int) -> list[Card]:
+def match_percent(score: float, ceiling: float | None) -> int | None:
+    """A hit's share of the highest score its search can give, in percent: it rises and falls
+    with the score, so the percents on the cards always agree with their order."""
+    if not ceiling:
+        return None
+    return max(0, min(100, round(100 * score / ceiling)))
+
+
+def cards(hydrated, offset: int, *, mode: str = "text", ceiling: float | None = None) -> list[Card]:
     result = []
+    label = "Looks similar" if mode == "photo" else "Match"
     for position, item in enumerate(hydrated, start=offset + 1):
         image = next((i for i in item.product.visible_images if i.pk == item.image_id), None)
         width, height = card_box(image) if image is not None else (0, 0)
-        cosine = item.hit.visual_similarity
-        similarity = None if cosine is None else max(0, min(100, round(cosine * 100)))
-        result.append(Card(item.product, image, width, height, similarity, tuple(item.hit.matched_words), position))
+        similarity = match_percent(item.hit.score, ceiling)
+        result.append(
+            Card(item.product, image, width, height, similarity, label, tuple(item.hit.matched_words), position)
+        )
     catalog_selectors.images_with_srcset(card.image for card in result if card.image is not None)
     return result
 
@@ -365,7 +376,7 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             "mode": found.mode,
             "total": found.total,
             "page_number": page,
-            "cards": cards(hydrate(found.hits), offset),
+            "cards": cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling),
             "chips": chips(query, found.applied_filters, tree),
             "facet_groups": facet_groups(query, found.facets, tree),
             "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
