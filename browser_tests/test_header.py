@@ -83,3 +83,18 @@ def test_no_page_shows_the_browsers_own_file_input(page, shop, snap):
         assert (path, page.evaluate(NATIVE_FILE_INPUTS_JS)) == (path, [])
     page.goto("/search/")
     snap("search-page")
+
+
+def test_the_photo_dialogs_action_is_on_screen_on_a_phone_whatever_the_photo(page, shop, snap):
+    from browser_tests.shopper import upload_photo
+    from fixtures.images import scene
+    from fixtures.shop import jpeg
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    page.wait_for_selector("html.photo-search-ready", state="attached")
+    upload_photo(page, jpeg(scene(7).resize((600, 1500))), submit=False)  # a tall photo
+    expect(page.locator("dialog#photo-search-dialog")).to_have_attribute("data-state", "ready")
+    action = page.locator("#photo-search-submit").bounding_box()
+    assert action["y"] >= 0 and action["y"] + action["height"] <= 844, action
+    snap("dialog")
