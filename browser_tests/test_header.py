@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from browser_tests.photo_shop import lookalike_picture
 from browser_tests.screenshots import screenshot
+from browser_tests.shopper import upload_photo
+from fixtures.images import scene
+from fixtures.shop import jpeg
 
 # (width, height): phones (360x780, 390x844), a tablet, laptops and a large desktop.
 SCREENS = [(360, 780), (390, 844), (768, 1024), (1024, 768), (1280, 800), (1440, 900), (1920, 1080)]
@@ -55,9 +59,6 @@ def test_the_header_stays_on_screen_while_scrolling_and_the_categories_scroll_aw
 
 
 def test_choosing_a_photo_with_the_camera_opens_the_photo_dialog(page, photo_shop, snap):
-    from browser_tests.photo_shop import lookalike_picture
-    from fixtures.shop import jpeg
-
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
     page.wait_for_selector("html.photo-search-ready", state="attached")
@@ -86,10 +87,6 @@ def test_no_page_shows_the_browsers_own_file_input(page, shop, snap):
 
 
 def test_the_photo_dialogs_action_is_on_screen_on_a_phone_whatever_the_photo(page, shop, snap):
-    from browser_tests.shopper import upload_photo
-    from fixtures.images import scene
-    from fixtures.shop import jpeg
-
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
     page.wait_for_selector("html.photo-search-ready", state="attached")

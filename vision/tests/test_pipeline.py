@@ -94,6 +94,10 @@ def flagged(picture_bytes: bytes, sku: str = "F-1") -> ProductImage:
     return image
 
 
+def dark_picture() -> bytes:
+    return jpeg(ImageEnhance.Brightness(scene(3)).enhance(0.15))
+
+
 def test_blurred_photo_is_flagged():
     image = flagged(jpeg(scene(3).filter(ImageFilter.GaussianBlur(4))))
     assert image.reason_codes == ["blurred"]
@@ -103,7 +107,7 @@ def test_blurred_photo_is_flagged():
 
 def test_dark_photo_is_flagged(settings):
     settings.IMAGE_BLUR_THRESHOLD = 0  # darkening also lowers contrast; judge brightness alone
-    image = flagged(jpeg(ImageEnhance.Brightness(scene(3)).enhance(0.15)))
+    image = flagged(dark_picture())
     assert image.reason_codes == ["too_dark"] and image.brightness < 35
     assert image.reason == f"too dark (brightness {image.brightness:.0f})"
 
@@ -349,10 +353,6 @@ def test_a_batch_of_images_queues_one_search_refresh_for_its_products(monkeypatc
     outcomes = pipeline.product_images_process([image.pk for image in images])
     assert set(outcomes.values()) <= {Status.READY, Status.FLAGGED}
     assert sent == [(settings.SEARCH_REFRESH_TASK, [[first.pk, second.pk]])]
-
-
-def dark_picture() -> bytes:
-    return jpeg(ImageEnhance.Brightness(scene(3)).enhance(0.15))
 
 
 def reprocess(image: ProductImage) -> dict:
