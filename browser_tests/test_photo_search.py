@@ -362,3 +362,58 @@ def test_without_javascript_the_header_form_uploads_a_photo_and_shows_results(pa
     # Without the script the crop shows, but is not adjustable: no crop box.
     expect(page.locator("#search-query-crop")).to_have_count(0)
     expect(page.locator("#search-crop-apply")).to_be_hidden()
+
+
+# --- the results page: a compact strip, the first results above the fold, the crop on demand ---
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
+def test_photo_results_start_on_screen_and_the_crop_editor_opens_on_demand(page, request, photo_shop, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto("/")
+    open_dialog_with(page, jpeg(lookalike_picture("lamp-query")), name="my-lamp.jpg")
+    with page.expect_navigation():
+        page.locator("#photo-search-submit").click()
+    page.wait_for_url(re.compile(rf"/search/\?photo={TOKEN}$"))
+    assert page.evaluate("window.scrollY") == 0
+    strip = page.locator("#search-query-photo").bounding_box()
+    first = page.locator(".search-results .result-card").first
+    image = first.locator(".product-card__image").bounding_box()
+    print(strip, image)
+    # The first result's whole photo is on screen without scrolling, under a compact strip.
+    assert image["y"] + image["height"] <= height, (strip, image)
+    assert strip["height"] <= STRIP_MAX_HEIGHT[width], strip
+    # Nothing in the strip sticks out of it (the words' field and button fit beside the photo).
+    for control in ("#search-refine-q", "#search-refine-form button", "#search-crop-edit"):
+        box = page.locator(control).bounding_box()
+        assert strip["x"] <= box["x"] and box["x"] + box["width"] <= strip["x"] + strip["width"], (control, box, strip)
+    expect(page.locator("#search-crop-apply")).to_be_hidden()
+    expect(page.locator("#search-crop-help")).to_be_hidden()
+    expect(page.locator("#search-query-crop")).to_have_attribute("tabindex", "-1")
+    screenshot(page, f"{node_file_name(request)}-strip", widths=(width,))
+
+    # On demand: the editor, a picture big enough to drag on; a drag across the item draws a box.
+    edit = page.get_by_role("button", name="Adjust the crop")
+    edit.click()
+    expect(page.get_by_role("button", name="Done adjusting")).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#search-crop-help")).to_be_visible()
+    apply = page.locator("#search-crop-apply")
+    expect(apply).to_be_visible()
+    expect(apply).to_be_disabled()
+    stage = page.locator("#search-query-stage").bounding_box()
+    assert stage["height"] >= 280, stage
+    page.mouse.move(stage["x"] + stage["width"] * 0.2, stage["y"] + stage["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + stage["width"] * 0.7, stage["y"] + stage["height"] * 0.7, steps=5)
+    page.mouse.up()
+    box = [int(v) for v in page.locator("#search-query-crop").get_attribute("data-crop").split(",")]
+    assert [round(v / side, 1) for v, side in zip(box, (480, 600, 480, 600))] == [0.2, 0.2, 0.7, 0.7], box
+    expect(apply).to_be_enabled()
+    screenshot(page, f"{node_file_name(request)}-editor", widths=(width,))
+    with page.expect_navigation():
+        apply.click()
+    assert query_of(page.url)["crop"] == ",".join(map(str, box))
+    expect(page.locator("#search-query-photo")).not_to_have_class(re.compile("query-photo--editing"))
+
+
+STRIP_MAX_HEIGHT = {390: 200, 1280: 160}

@@ -10,6 +10,9 @@ Two methods (SEARCH_HYBRID_METHOD):
            hold counts as looking like the photo no more than the least similar candidate.
   "rrf"    reciprocal rank fusion: each list adds 1 / (SEARCH_RRF_K + rank).
 
+What is served is then narrowed (narrowed()): only the photo's candidates that match the
+words, so "Refine with words" filters and re-ranks the photo's results.
+
 Why "score" by default, measured (search/evaluation/hybrid.py, `evaluate_search --hybrid`) on ../shared/datasets/clothing-small
 (catalogue = train, 3068 products whose colours the pipeline computed; queries = a
 validation photo + a colour word; relevant = same class and that colour among the
@@ -98,3 +101,10 @@ def fuse(
         }
         order = sorted(scores, key=lambda pid: (-scores[pid], position[pid]))
     return [Fused(pid, scores[pid], by_product.get(pid), matched.get(pid, ())) for pid in order]
+
+
+def narrowed(fused: Sequence[Fused]) -> list[Fused]:
+    """What refining a photo's results with words shows: the photo's products that match the
+    words, in the fused order. Words narrow the photo's results, never widen them: a product
+    only the words found, or one of the photo's that matches none of the words, is left out."""
+    return [item for item in fused if item.visual is not None and item.matched_words]

@@ -66,6 +66,15 @@ class SearchResults:
     # The highest score a hit of this search can have, so a hit's share of it (a match percent)
     # never disagrees with the order; None where scores have no ceiling (text, hybrid by RRF).
     score_ceiling: float | None = None
+    # Photo alone: how like the photo the best product is (its cosine), whatever the page; the
+    # page says "no close match" under SEARCH_NO_CLOSE_MATCH_COSINE (no_close_match).
+    best_similarity: float | None = None
+
+    @property
+    def no_close_match(self) -> bool:
+        """A photo search whose best product is far from the photo (bench/demo_catalogue.py
+        measured the threshold): shoppers are told so rather than shown far results as matches."""
+        return self.best_similarity is not None and self.best_similarity < settings.SEARCH_NO_CLOSE_MATCH_COSINE
 
 
 class InvalidSearch(ValueError):
@@ -120,7 +129,8 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
             )
             for r in page
         ]
-        return SearchResults("photo", hits, len(visual), None, applied, photo_score_ceiling())
+        best = max((r.candidate.cosine for r in visual), default=None)
+        return SearchResults("photo", hits, len(visual), None, applied, photo_score_ceiling(), best)
     return _hybrid(request, visual, applied, exclude_product_id)
 
 
@@ -213,19 +223,22 @@ def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Resc
 def _hybrid(
     request: SearchRequest, visual: list[reranking.Rescored], applied: tuple[str, ...], exclude_product_id: int | None
 ) -> SearchResults:
-    """The photo's products and the words' products fused (search.hybrid, SEARCH_HYBRID_METHOD).
-    The total counts every product of either list; the facets are the words' (over every match)."""
+    """The photo's products that match the words, ordered by the fusion of both (search.hybrid,
+    SEARCH_HYBRID_METHOD, then narrowed): words narrow a photo's results. The total counts those
+    products; the facets are the words' (over every match)."""
     found = text.search_text(
         request.text, filters=request.filters, limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True
     )
-    fused = hybrid.fuse(
-        visual,
-        found.hits,
-        method=settings.SEARCH_HYBRID_METHOD,
-        words=hybrid.query_word_count(request.text),
-        weight=settings.SEARCH_HYBRID_TEXT_WEIGHT,
-        k=settings.SEARCH_RRF_K,
-        exclude_product_id=exclude_product_id,
+    fused = hybrid.narrowed(
+        hybrid.fuse(
+            visual,
+            found.hits,
+            method=settings.SEARCH_HYBRID_METHOD,
+            words=hybrid.query_word_count(request.text),
+            weight=settings.SEARCH_HYBRID_TEXT_WEIGHT,
+            k=settings.SEARCH_RRF_K,
+            exclude_product_id=exclude_product_id,
+        )
     )
     hits = []
     for item in fused[request.offset : request.offset + request.limit]:

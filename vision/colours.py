@@ -24,9 +24,9 @@ is under ACHROMATIC_CHROMA is black, grey or white by lightness alone, so warm a
 cool greys, silver and charcoal never become "beige" or "blue"; only coloured
 centres go to the nearest of the named prototypes below.
 
-Measured on the pipeline's working copy (short side 256): 1.2 ms median per demo
+Measured on the pipeline's working copy (short side 256): 1.2 ms median per drawn
 catalogue picture, 2.0 ms per real photo of ../shared/datasets/clothing-small (one
-core). On the 185 single-colour demo catalogue pictures (catalog.demo, whose colour
+core). On the 185 single-colour drawn test-catalogue pictures (fixtures.drawn_catalogue, whose colour
 names the prototypes were tuned with, so this is not an unbiased score) the first
 name is right for 180; the 5 misses are white bags whose grey flap outweighs them.
 Casual photos (clothing-small: garments on floors and beds, indoor light) are

@@ -1,11 +1,11 @@
-"""The demo catalogue: a few hundred believable products with drawn photos, built offline.
+"""The demo catalogue: 600 products photographed for real, offline and deterministic.
 
-Everything here is deterministic: the same seed gives the same SKUs, titles, prices,
-attributes and byte-identical JPEG files on every run, so loading twice changes
-nothing and tests can compare bytes. The pure parts touch neither the database nor the
-network; the loader writes through catalog.services like any other import.
+The photographs are a curated subset of the CC0 clothing-small dataset (Alexey Grigorev's
+clothing dataset, top-10 classes), copied into `photographs/` by tools/curate_demo_photos.py
+with a manifest; the same files give the same SKUs, titles, prices and stock on every run, so
+loading twice changes nothing. The pure part touches neither the database nor the network; the
+loader writes through catalog.services like any other import.
 
-    products    what the shop sells and demo_products(): the catalogue as plain data
-    photos      render_demo_image(): a product's drawn JPEG photos
+    products    demo_products(): the catalogue as plain data; demo_photo(): a photo's bytes
     loader      load_demo_catalog(): both into the shop (`manage.py load_demo_catalog`)
 """

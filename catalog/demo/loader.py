@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from catalog import services
-from catalog.demo.photos import render_demo_image
-from catalog.demo.products import demo_products
+from catalog.demo.products import demo_photo, demo_products
 from catalog.models import Brand, Category
 from catalog.services import ProductData
 from visualshop.broker import sending
@@ -58,7 +57,7 @@ def load_demo_catalog(limit: int | None = None) -> DemoLoadResult:
             for index in range(item.image_count):
                 _image, image_created = services.product_image_add(
                     product=product,
-                    content=render_demo_image(item, index),
+                    content=demo_photo(item, index),
                     source=f"demo catalogue: {item.sku} photo {index + 1}",
                     position=index,
                 )

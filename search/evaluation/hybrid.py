@@ -21,7 +21,8 @@ method fuses the same two lists with search.hybrid.fuse, so only the fusion diff
   text only    the words' ranking (a one-word query ranks its matches equally)
   rrf k=60     reciprocal rank fusion
   score w=W    the re-ranked visual score + W x share of the words, W = SEARCH_HYBRID_TEXT_WEIGHT
-  served       the configured fusion (SEARCH_HYBRID_METHOD, weight, SEARCH_RRF_K)
+  served       the configured fusion (SEARCH_HYBRID_METHOD, weight, SEARCH_RRF_K), narrowed to
+               the photo's candidates that match the words (search.hybrid.narrowed)
 
 An evenly spread sample of the pairs is also run through search_products itself: it must
 return exactly the "served" list (`served_check`; its p50 is of those calls, untimed
@@ -87,7 +88,9 @@ def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, l
         f"score w={settings.SEARCH_HYBRID_TEXT_WEIGHT:g}": fused(
             method="score", weight=settings.SEARCH_HYBRID_TEXT_WEIGHT
         ),
-        "served": fused(**served_fusion()),
+        "served": [
+            item.product_id for item in hybrid.narrowed(hybrid.fuse(visual, hits, words=words, **served_fusion()))[:K]
+        ],
     }
 
 

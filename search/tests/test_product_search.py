@@ -46,6 +46,24 @@ def test_a_shoppers_photo_of_a_catalogue_item_finds_it_first_and_says_why(catalo
     assert [hit.score for hit in results.hits] == sorted((hit.score for hit in results.hits), reverse=True)
 
 
+def test_the_best_similarity_is_the_closest_products_on_every_page_and_decides_no_close_match(catalogue, settings):
+    shopper_photo = jpeg(scene(3).resize((480, 600)))
+    first_page = search_products(SearchRequest(image=shopper_photo, limit=2))
+    later_page = search_products(SearchRequest(image=shopper_photo, limit=2, offset=2))
+    assert first_page.best_similarity == later_page.best_similarity == first_page.hits[0].visual_similarity
+    settings.SEARCH_NO_CLOSE_MATCH_COSINE = first_page.best_similarity  # not under it: a close match
+    assert first_page.no_close_match is False
+    settings.SEARCH_NO_CLOSE_MATCH_COSINE = first_page.best_similarity + 0.001
+    assert first_page.no_close_match is True
+
+
+def test_words_alone_and_photo_with_words_never_say_no_close_match(catalogue, settings):
+    settings.SEARCH_NO_CLOSE_MATCH_COSINE = 2.0  # above any cosine
+    assert search_products(SearchRequest(text="P-3")).no_close_match is False
+    hybrid = search_products(SearchRequest(image=scene_bytes(3), text="product"))
+    assert (hybrid.mode, hybrid.best_similarity, hybrid.no_close_match) == ("hybrid", None, False)
+
+
 def test_the_deepest_photo_page_is_served(catalogue):
     # 500 deep = 2,000 candidate images: past pgvector's largest ef_search (1,000), which the
     # iterative scan goes beyond.
@@ -296,18 +314,13 @@ def blue_dress_photo() -> bytes:
 
 def test_a_dress_photo_with_red_puts_the_red_dresses_first_and_says_why(wardrobe):
     results = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=10))
-    assert (results.mode, results.total) == ("hybrid", 8)
-    # Red dresses (by likeness), then the red hat (matches but looks different), then the
-    # rest by likeness.
-    found = skus(results, wardrobe)
-    assert found[:5] == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED", "DRESS-BLUE-1", "DRESS-BLUE-2"]
-    assert sorted(found[5:]) == ["SCENE-2", "SCENE-5", "SCENE-6"]
-    for hit in results.hits[:3]:
+    # The words narrow the photo's results: only the red ones are left (the photo alone finds
+    # all 8), red dresses by likeness, then the red hat (matches but looks different).
+    assert (results.mode, results.total) == ("hybrid", 3)
+    assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED"]
+    for hit in results.hits:
         assert hit.matched_words == ("red",)
         assert hit.why == (f"looks similar ({hit.visual_similarity:.2f})", "matches “red”")
-    for hit in results.hits[3:]:
-        assert hit.matched_words == ()
-        assert hit.why == (f"looks similar ({hit.visual_similarity:.2f})",)
     assert all(hit.image_id is not None for hit in results.hits)
     assert results.hits[0].visual_similarity > results.hits[1].visual_similarity > 0.8
     assert [hit.score for hit in results.hits] == sorted((hit.score for hit in results.hits), reverse=True)
@@ -326,32 +339,35 @@ def test_reciprocal_rank_fusion_stays_selectable(wardrobe, settings):
     settings.SEARCH_HYBRID_METHOD = "rrf"
     results = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=10))
     # Its weakness: the hat, first among equal text matches by id, beats the second red dress.
-    assert skus(results, wardrobe)[:3] == ["DRESS-RED-1", "HAT-RED", "DRESS-RED-2"]
-    assert results.total == 8
+    assert skus(results, wardrobe) == ["DRESS-RED-1", "HAT-RED", "DRESS-RED-2"]
+    assert results.total == 3
     assert results.hits[0].score == pytest.approx(1 / 63 + 1 / 62)  # photo rank 3, text rank 2
 
 
 def test_hybrid_results_page_and_leave_a_catalogue_images_own_product_out(wardrobe):
     everything = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=10))
-    page = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=2, offset=2))
-    assert [hit.product_id for hit in page.hits] == [hit.product_id for hit in everything.hits[2:4]]
+    page = search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=2, offset=1))
+    assert [hit.product_id for hit in page.hits] == [hit.product_id for hit in everything.hits[1:3]]
     own = ProductImage.objects.get(product_id=wardrobe["DRESS-RED-1"])
     more_like = search_products(SearchRequest(image_id=own.pk, text="red", limit=10))
-    assert skus(more_like, wardrobe)[:2] == ["DRESS-RED-2", "HAT-RED"]
-    assert more_like.total == 7
+    assert skus(more_like, wardrobe) == ["DRESS-RED-2", "HAT-RED"]
+    assert more_like.total == 2
 
 
-def test_products_only_the_words_found_come_after_the_photos_matches(wardrobe, settings, monkeypatch):
-    # The photo's candidates cut to 4 images (the dresses): the red hat comes from the words
-    # alone (no image, no likeness), after the photo's red products, before its others.
+def test_words_that_none_of_the_photos_products_match_leave_nothing(wardrobe):
+    results = search_products(SearchRequest(image=blue_dress_photo(), text="lamp", limit=10))
+    assert (results.mode, results.total, results.hits) == ("hybrid", 0, [])
+
+
+def test_products_only_the_words_found_are_left_out_words_narrow_the_photos_results(wardrobe, settings, monkeypatch):
+    # The photo's candidates cut to 4 images (the dresses): the red hat, found by the words
+    # alone (not among the photo's candidates), is not shown; the blue dress matches no word.
     settings.SEARCH_CANDIDATES = 1
     monkeypatch.setattr(knn, "CANDIDATES_PER_RESULT", 1)
     settings.SEARCH_HYBRID_PHOTO_CANDIDATES = 4
     results = search_products(SearchRequest(image=jpeg(dress(RED, scale=0.95)), text="red", limit=4))
-    assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED", "DRESS-BLUE-1"]
-    assert results.total == 5
-    hat_hit = results.hits[2]
-    assert (hat_hit.image_id, hat_hit.visual_similarity, hat_hit.why) == (None, None, ("matches “red”",))
+    assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2"]
+    assert results.total == 2
 
 
 def test_a_hybrid_search_costs_a_fixed_number_of_queries(wardrobe, django_assert_num_queries):

@@ -36,10 +36,13 @@
        #photo-search-progress  <progress> 0–100 while uploading
    - Results page: #search-query-stage (data-width/data-height: the stored photo's size),
      #search-query-crop (the crop box, data-crop in the stored photo's pixels),
+     #search-crop-edit ("Adjust the crop": opens the editor, .query-photo--editing on the
+     section, aria-expanded; a click on the thumbnail opens it too),
      #search-crop-apply ("Search this area", disabled until the box changes),
      #search-crop-status (role="status"), #search-refine-crop (kept in step with the box).
    - Crop boxes (both): pointer drag inside moves, corner handles ([data-handle]) resize,
-     dragging elsewhere on the picture draws a new box; keyboard: arrow keys move, Shift+arrow
+     dragging elsewhere on the picture (or anywhere, while the box is the whole picture) draws
+     a new box; keyboard: arrow keys move, Shift+arrow
      keys resize (right/bottom edges), Home = whole picture, Enter = search.
      Events: "photosearch:cropchange" (detail.crop "l,t,r,b") bubbles from the crop box.
    - The upload asks for JSON (Accept: application/json): 200 {"url"} -> location.assign(url);
@@ -256,10 +259,13 @@
 
   CropBox.prototype.onPointerDown = function (event) {
     if (event.button !== 0 || this.stage.classList.contains("crop-stage--off")) return;
+    if (this.options.canEdit && !this.options.canEdit()) return;  // the results strip: a click opens the editor
     event.preventDefault();
     var self = this, start = this.toPicture(event), from = this.box;
     var handle = event.target.getAttribute && event.target.getAttribute("data-handle");
-    var mode = handle || (this.node.contains(event.target) ? "move" : "draw");
+    // Inside the box moves it, unless the box is the whole picture (nothing to move): then, as
+    // anywhere outside it, a drag draws a new box.
+    var mode = handle || (this.node.contains(event.target) && !this.isWhole() ? "move" : "draw");
     this.node.focus({preventScroll: true});
     this.stage.setPointerCapture(event.pointerId);
     function move(e) {
@@ -687,6 +693,7 @@
     }
     var crop = new CropBox(stage, {
       id: "search-query-crop", label: "Crop box: the part of your photo searched for", describedBy: "search-crop-help",
+      canEdit: function () { return section.classList.contains("query-photo--editing"); },
       minSide: 40, announce: function (text) {
         announce(text + (apply.disabled ? "" : " Press Search this area to see what matches it."));
       },
@@ -698,10 +705,30 @@
       },
     });
     crop.setPicture(width, height, initial);
-    apply.hidden = false;
     apply.disabled = true;
     var help = document.getElementById("search-crop-help");
-    if (help) help.hidden = false;
+    var edit = document.getElementById("search-crop-edit");
+    // A compact strip until the shopper asks for the crop editor (the first results stay on
+    // screen); its box is a mark, out of the tab order, until then.
+    function editing(on) {
+      section.classList.toggle("query-photo--editing", on);
+      apply.hidden = !on;
+      if (help) help.hidden = !on;
+      if (edit) {
+        edit.setAttribute("aria-expanded", on ? "true" : "false");
+        edit.textContent = on ? "Done adjusting" : "Adjust the crop";
+      }
+      crop.node.tabIndex = on ? 0 : -1;
+      if (on) crop.node.focus({preventScroll: true});
+    }
+    if (edit) {
+      edit.hidden = false;
+      edit.addEventListener("click", function () { editing(!section.classList.contains("query-photo--editing")); });
+    }
+    stage.addEventListener("click", function () {
+      if (!section.classList.contains("query-photo--editing")) editing(true);
+    });
+    editing(false);
     apply.addEventListener("click", function () {
       apply.disabled = true;
       announce("Searching the part you marked…");

@@ -306,6 +306,33 @@ def test_an_uploaded_photo_redirects_to_its_results_with_the_same_scene_first(cl
     assert '<label class="refine__label" for="search-refine-q">Refine with words</label>' in html
 
 
+def test_a_photo_with_no_close_match_says_so_and_offers_its_nearest_categories_and_words(
+    client,
+    processed_shop,
+    media,  # noqa: F811
+    settings,
+):
+    token = query_photo_store(scene_bytes(3)).token
+    settings.SEARCH_NO_CLOSE_MATCH_COSINE = -1.0  # every photo is close enough
+    close = page(client.get("/search/", {"photo": token}))
+    assert "search-no-close-match" not in close
+    settings.SEARCH_NO_CLOSE_MATCH_COSINE = 2.0  # above any cosine: nothing is close
+    html = page(client.get("/search/", {"photo": token}))
+    titles = card_titles(html)
+    assert titles == card_titles(close)  # the nearest results stay, after the notice
+    assert html.index('id="search-no-close-match"') < html.index('class="product-grid search-results"')
+    assert '<p class="search-notice__title">No close match</p>' in html
+    notice = html[
+        html.index('id="search-no-close-match"') : html.index("</form>", html.index('id="search-no-close-match"'))
+    ]
+    chips = re.findall(r'<li><a class="chip" href="([^"]+)">([^<]+)</a></li>', notice)
+    # The five results' categories, most frequent first, ties in the order first shown.
+    assert titles == ["Striped linen shirt", "Stoneware mug", "Enamel mug", "Polka-dot midi dress", "Linen wrap dress"]
+    assert chips == [("/c/mugs/", "Mugs"), ("/c/dresses/", "Dresses"), ("/c/shirts/", "Shirts")]
+    assert '<input class="search-input" id="search-no-match-q" type="search" name="q"' in notice
+    assert 'action="/search/" method="get" role="search" aria-label="Search by words instead"' in notice
+
+
 def test_photo_results_show_their_derivatives_with_a_srcset(client, processed_shop, media):  # noqa: F811
     token = query_photo_store(scene_bytes(4)).token
     html = page(client.get("/search/", {"photo": token}))

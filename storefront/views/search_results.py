@@ -135,6 +135,18 @@ def cards(hydrated, offset: int, *, mode: str = "text", ceiling: float | None = 
     return result
 
 
+def nearest_categories(shown: list[Card], limit: int = 4) -> list:
+    """The categories of the products shown, most frequent first (ties: the better-ranked
+    first): where a photo with no close match may lead. No query (the cards carry them)."""
+    counts: dict[int, list] = {}
+    for card in shown:
+        category = card.product.category
+        if category is not None:
+            counts.setdefault(category.pk, [category, 0])[1] += 1
+    ranked = sorted(counts.values(), key=lambda entry: -entry[1])  # stable: first seen first among equals
+    return [category for category, _ in ranked[:limit]]
+
+
 def chips(query: Query, applied: tuple[str, ...], tree) -> list[Chip]:
     """One removable chip per filter, in the query's order; `applied` names them as the
     search described them ("brand Northwind")."""
@@ -367,6 +379,7 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         return context, 503
 
     in_stock = bool(query.get("in_stock"))
+    shown = cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling)
     context.update(
         {
             "in_stock": in_stock,
@@ -376,12 +389,15 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             "mode": found.mode,
             "total": found.total,
             "page_number": page,
-            "cards": cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling),
+            "cards": shown,
             "chips": chips(query, found.applied_filters, tree),
             "facet_groups": facet_groups(query, found.facets, tree),
             "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
             # Nothing found: not a dead end (one more query, on these pages only).
             "categories_to_browse": catalog_selectors.categories_to_browse(tree) if not found.total else [],
+            # Nothing looks much like the photo: say so, and offer its nearest categories.
+            "no_close_match": found.no_close_match,
+            "nearest_categories": nearest_categories(shown) if found.no_close_match else [],
         }
     )
     return context, status

@@ -1,4 +1,4 @@
-"""Dominant colour names, on constructed pictures and the in-repo demo catalogue's
+"""Dominant colour names, on constructed pictures and the drawn test catalogue (fixtures.drawn_catalogue)'s
 generated photos (no dataset needed)."""
 
 import io
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from catalog.demo.photos import render_demo_image
-from catalog.demo.products import demo_products
+from fixtures.drawn_catalogue.photos import render_drawn_image
+from fixtures.drawn_catalogue.products import drawn_products
 from vision.colours import NAMES, colour_name, dominant_colours, srgb_to_oklab
 from vision.onnx_model.preprocess import resize_short_side
 
@@ -156,7 +156,7 @@ def test_there_are_fifteen_names():
     )
 
 
-# The demo catalogue's colour names, in this module's vocabulary.
+# The drawn catalogue's colour names, in this module's vocabulary.
 DEMO_COLOURS = {
     "navy": "navy",
     "black": "black",
@@ -182,17 +182,17 @@ DEMO_COLOURS = {
 }  # teal and denim blue come only patterned or as bags
 
 
-def test_each_solid_colour_of_the_demo_catalogue_is_named_first():
+def test_each_solid_colour_of_the_drawn_catalogue_is_named_first():
     """The first single-colour product of each colour (bags excluded: their flap is
     drawn darker than the body) on its generated studio photo."""
     firsts = {}
-    for product in demo_products():
+    for product in drawn_products():
         colour = product.attributes["colour"]
         if product.pattern == "solid" and product.kind != "bag" and colour not in firsts:
             firsts[colour] = product
     assert len(firsts) == len(DEMO_COLOURS)
     found = {}
     for colour, product in firsts.items():
-        picture = Image.open(io.BytesIO(render_demo_image(product, 0))).convert("RGB")
+        picture = Image.open(io.BytesIO(render_drawn_image(product, 0))).convert("RGB")
         found[colour] = names(resize_short_side(picture))[0]
     assert found == DEMO_COLOURS
