@@ -14,6 +14,10 @@ the catalogue:
 - off-catalogue pictures: the drawn test catalogue's mugs and cushions (fixtures.drawn_catalogue;
   home goods this shop does not sell). Reported: the best cosine.
 
+Each validation photo is also searched as the photo dialog sends it when the shopper leaves the
+crop box where it starts (likely_item_box, a port of the dialog's likelyItemBox), and cropped to
+any box the rule finds: "dialog_start_crop" (how max_area was chosen).
+
 The two cosine distributions are what the "no close match" threshold is measured on
 (SEARCH_NO_CLOSE_MATCH_COSINE, visualshop/settings/search.py): "threshold" reports, for the
 setting in force, the share of validation photos that would be told "no close match"
@@ -113,10 +117,63 @@ def _kind_of_products() -> dict[int, str]:
     return {pk: kind_of_sku[sku] for pk, sku in Product.objects.values_list("pk", "sku")}
 
 
-def _search(content: bytes, limit: int = 10):
+def _search(content: bytes, limit: int = 10, crop=None):
     from search.product_search import SearchRequest, search_products
 
-    return search_products(SearchRequest(image=content, limit=limit))
+    return search_products(SearchRequest(image=content, limit=limit, crop=crop))
+
+
+# The photo dialog's starting crop box (likelyItemBox in static/js/photo-search.js), ported
+# line for line so its effect on results can be measured; the browser draws the 64 px copy
+# with its own smoothing, so a box may differ by a grid step.
+LIKELY = {"side": 64, "ring": 2, "bucket": 0.1, "backdrop": 0.5, "distance": 48, "min_share": 0.03,
+          "max_share": 0.9, "margin": 0.06, "max_area": 0.35}  # fmt: skip
+
+
+def likely_item_box(content: bytes, max_area: float = LIKELY["max_area"]):
+    """The dialog's starting box on the upright photo, as search.photo_search.CropBox, or None.
+    max_area: the largest share of the photo a box may cover (LIKELY's is the dialog's)."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    from search.photo_search import CropBox
+
+    with Image.open(io.BytesIO(content)) as opened:
+        picture = ImageOps.exif_transpose(opened).convert("RGB")
+    width, height = picture.size
+    scale = LIKELY["side"] / max(width, height)
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    pixels = np.asarray(picture.resize((w, h), Image.Resampling.BILINEAR), dtype=np.int32)
+    ring = LIKELY["ring"]
+    border_mask = np.ones((h, w), bool)
+    border_mask[ring : h - ring, ring : w - ring] = False
+    border = pixels[border_mask]
+    keys = (border >> 5) @ np.array([64, 8, 1])
+    backdrop, covered = [], 0
+    for key in np.unique(keys):
+        members = border[keys == key]
+        if len(members) >= LIKELY["bucket"] * len(border):
+            backdrop.append(members.mean(axis=0))
+            covered += len(members)
+    if covered < LIKELY["backdrop"] * len(border):
+        return None
+    distances = np.stack([((pixels - colour) ** 2).sum(axis=2) for colour in backdrop])
+    far = (distances > LIKELY["distance"] ** 2).all(axis=0)
+    ys, xs = np.nonzero(far)
+    share = len(xs) / (w * h)
+    if share < LIKELY["min_share"] or share > LIKELY["max_share"]:
+        return None
+    xs, ys = np.sort(xs), np.sort(ys)
+    at = lambda values, q: values[min(len(values) - 1, int(q * len(values)))]  # noqa: E731
+    left = max(0.0, at(xs, 0.02) / w - LIKELY["margin"])
+    right = min(1.0, (at(xs, 0.98) + 1) / w + LIKELY["margin"])
+    top = max(0.0, at(ys, 0.02) / h - LIKELY["margin"])
+    bottom = min(1.0, (at(ys, 0.98) + 1) / h + LIKELY["margin"])
+    if (right - left) * (bottom - top) > max_area:
+        return None
+    return CropBox(round(left * width), round(top * height), round(right * width), round(bottom * height))
 
 
 def ask_validation(folder: Path, per_kind: int | None) -> list[dict]:
@@ -133,11 +190,19 @@ def ask_validation(folder: Path, per_kind: int | None) -> list[dict]:
             except ImageRejected as exc:
                 say(f"{path}: rejected as a query ({exc}); left out")
                 continue
+            # Any box the dialog's rule finds up to 85% of the photo, to measure what cropping
+            # to it does; the dialog itself starts on it only under LIKELY["max_area"].
+            box = likely_item_box(path.read_bytes(), max_area=BOX_STUDIED_MAX_AREA)
+            cropped = _search(path.read_bytes(), crop=box) if box is not None else found
             rows.append(
                 {
                     "kind": kind_dir.name,
                     "kinds": [kind_of[hit.product_id] for hit in found.hits],
                     "cosine": found.best_similarity,
+                    "likely_box": box is not None and _area_share(box, path.read_bytes()) <= LIKELY["max_area"],
+                    "studied_box": box is not None,
+                    "box_area": _area_share(box, path.read_bytes()) if box is not None else None,
+                    "kinds_cropped": [kind_of[hit.product_id] for hit in cropped.hits],
                 }
             )
         say(f"validation {kind_dir.name}: {len(paths)} photos asked")
@@ -181,6 +246,7 @@ def summary(catalogue: dict, validation: list[dict], off_catalogue: list[float])
         "first_result_right_kind": round(sum(sum(v) for v in per_kind.values()) / len(validation), 4),
         "first_result_right_kind_by_kind": {kind: round(sum(v) / len(v), 4) for kind, v in sorted(per_kind.items())},
         "precision_at_10": round(statistics.mean(precision), 4),
+        "dialog_start_crop": _with_starting_crop(validation),
         "best_cosine": {
             "validation": _spread(cosines),
             "validation_wrong_kind": _spread([r["cosine"] for r in validation if r["kinds"][0] != r["kind"]] or [0.0]),
@@ -188,6 +254,59 @@ def summary(catalogue: dict, validation: list[dict], off_catalogue: list[float])
         },
         "threshold": {"no_close_match_cosine": threshold, **_told(threshold, validation, off_catalogue)},
         "threshold_sweep": {f"{t:.3f}": _told(t, validation, off_catalogue) for t in SWEEP},
+    }
+
+
+def _area_share(box, content: bytes) -> float:
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(content)) as opened:
+        width, height = ImageOps.exif_transpose(opened).size
+    return (box.right - box.left) * (box.bottom - box.top) / (width * height)
+
+
+AREA_BANDS = ((0.0, 0.35), (0.35, 0.6), (0.6, 0.86))
+BOX_STUDIED_MAX_AREA = 0.85
+
+
+def _with_starting_crop(validation: list[dict]) -> dict:
+    """The same photos searched as the dialog sends them when the shopper leaves its box where it
+    starts (on the likely item where likelyItemBox finds one under LIKELY["max_area"], else the
+    whole photo), and what cropping to any box the rule finds (up to BOX_STUDIED_MAX_AREA) does,
+    by the box's share of the photo: the measurement behind max_area."""
+    served_key = lambda row: "kinds_cropped" if row["likely_box"] else "kinds"  # noqa: E731
+    studied = [row for row in validation if row["studied_box"]]
+
+    def right_first(rows, key):
+        if not rows:
+            return None
+        return round(sum(row[key(row) if callable(key) else key][0] == row["kind"] for row in rows) / len(rows), 4)
+
+    def precision(rows, key):
+        lists = [(row, row[key(row) if callable(key) else key]) for row in rows]
+        return round(statistics.mean(sum(k == row["kind"] for k in kinds) / len(kinds) for row, kinds in lists), 4)
+
+    return {
+        "max_area": LIKELY["max_area"],
+        "photos_with_a_box": sum(row["likely_box"] for row in validation),
+        "first_result_right_kind": right_first(validation, served_key),
+        "precision_at_10": precision(validation, served_key),
+        "studied_boxes": {
+            "photos": len(studied),
+            "whole": right_first(studied, "kinds"),
+            "cropped": right_first(studied, "kinds_cropped"),
+            "by_box_area": {
+                f"{low:.2f}-{high:.2f}": {
+                    "photos": len(band),
+                    "whole": right_first(band, "kinds"),
+                    "cropped": right_first(band, "kinds_cropped"),
+                }
+                for low, high in AREA_BANDS
+                for band in [[row for row in studied if low <= row["box_area"] < high]]
+            },
+        },
     }
 
 

@@ -20,6 +20,11 @@ from fixtures.drawn_catalogue.products import drawn_products
 
 pytestmark = pytest.mark.browser
 
+# Where the dialog starts the crop box (likelyItemBox): the dress fills more than 35% of its
+# photo, so the whole photo.
+DRESS_START = "whole"
+# The drawn cup is small on a plain backdrop: the box starts on it (and the crop is what is searched).
+MUG_START = "likely-item"
 # The drawn mug is nearest to hats (every result shown is one): the only category offered.
 MUG_NEAREST_CATEGORIES = ["Hats & caps"]
 
@@ -28,12 +33,16 @@ def result_titles(page) -> list[str]:
     return page.locator(".search-results .product-card__title").all_inner_texts()
 
 
-def search_with_photo(page, content: bytes, name: str) -> None:
+def search_with_photo(page, content: bytes, name: str) -> str:
+    """Upload as a shopper does, with the crop box where the dialog starts it; returns where it
+    started ("likely-item" or "whole")."""
     open_dialog_with(page, content, name=name)
+    start = page.locator("#photo-search-stage").get_attribute("data-start")
     with page.expect_navigation():
         page.locator("#photo-search-submit").click()
-    page.wait_for_url(re.compile(rf"/search/\?photo={TOKEN}$"))
+    page.wait_for_url(re.compile(rf"/search/\?photo={TOKEN}(&crop=[0-9%C]+)?$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Products like your photo")
+    return start
 
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
@@ -41,7 +50,7 @@ def test_a_dress_finds_dresses_first_and_a_mug_is_told_no_close_match(page, requ
     assert demo_shop == 600
     page.set_viewport_size({"width": width, "height": height})
     page.goto("/")
-    search_with_photo(page, DRESS_PHOTO.read_bytes(), "my-dress.jpg")
+    assert search_with_photo(page, DRESS_PHOTO.read_bytes(), "my-dress.jpg") == DRESS_START
     titles = result_titles(page)
     print(titles[:10])
     assert [title.split(" ", 1)[1] for title in titles[:10]] == ["dress"] * 10, titles[:10]
@@ -49,7 +58,7 @@ def test_a_dress_finds_dresses_first_and_a_mug_is_told_no_close_match(page, requ
     screenshot(page, f"{node_file_name(request)}-dress", widths=(width,))
 
     mug = next(product for product in drawn_products() if product.kind == "mug")
-    search_with_photo(page, render_drawn_image(mug, 0), "mug.jpg")
+    assert search_with_photo(page, render_drawn_image(mug, 0), "mug.jpg") == MUG_START
     notice = page.locator("#search-no-close-match")
     expect(notice).to_be_visible()
     expect(notice.locator(".search-notice__title")).to_have_text("No close match")

@@ -38,9 +38,13 @@ MATCH_RE = re.compile(r"^Match \((\d+)%\)$")  # photo and words: the share of th
 STREET_SIZE = (2000, 1600)
 STREET_ITEM = (1320, 720, 2000, 1600)
 STORED_SCALE = 1024 / 2000  # the stored copy's long side is 1024 px (search.query_photos)
-# The keys that take the whole-picture box onto STREET_ITEM: shrink it by 22 x 60 px and
-# 15 x 48 px from the right and bottom (Shift+arrows), then move it 22 steps right, 15 down.
-STREET_KEYS = ["Shift+ArrowLeft"] * 22 + ["Shift+ArrowUp"] * 15 + ["ArrowRight"] * 22 + ["ArrowDown"] * 15
+# The keys that take the box onto STREET_ITEM: Home (the whole picture), shrink it by 22 x 60 px
+# and 15 x 48 px from the right and bottom (Shift+arrows), then move it 22 steps right, 15 down.
+STREET_KEYS = ["Home"] + ["Shift+ArrowLeft"] * 22 + ["Shift+ArrowUp"] * 15 + ["ArrowRight"] * 22 + ["ArrowDown"] * 15
+# Where the dialog's box starts on the street photo (likelyItemBox in static/js/photo-search.js):
+# the mug's box, found on a 64 px copy (a 1/31.25 grid), widened by 6% of each side (120 x 96
+# px) and kept inside the picture.
+STREET_LIKELY_BOX = "1193,626,2000,1600"
 
 JS_TYPES_TEXT = "JPEG, PNG, WebP, HEIC, GIF or AVIF"
 
@@ -95,6 +99,8 @@ def test_a_lamp_photo_finds_the_look_alike_lamps_first_and_says_why(page, snap, 
     expect(page.locator("#photo-search-stage")).to_have_attribute("data-width", "480")
     expect(page.locator("#photo-search-stage")).to_have_attribute("data-height", "600")
     expect(page.locator("#photo-search-crop")).to_have_attribute("data-crop", "0,0,480,600")
+    # The lamps fill the photo (more than 35% of it): the box starts on the whole photo.
+    expect(page.locator("#photo-search-stage")).to_have_attribute("data-start", "whole")
     assert page.locator("#photo-search-preview").evaluate("image => image.complete && image.naturalWidth") == 480
     expect(page.locator("#photo-search-error")).to_have_text("")
     snap("dialog")
@@ -131,7 +137,10 @@ def test_cropping_onto_the_mug_in_a_street_photo_finds_the_mug_and_the_whole_pho
     stage, crop = page.locator("#photo-search-stage"), page.locator("#photo-search-crop")
     expect(stage).to_have_attribute("data-width", "2000")
     expect(stage).to_have_attribute("data-height", "1600")
-    expect(crop).to_have_attribute("data-crop", "0,0,2000,1600")
+    # The box starts on the likely item: the mug, the one thing apart from the dark backdrop.
+    expect(crop).to_have_attribute("data-crop", STREET_LIKELY_BOX)
+    expect(stage).to_have_attribute("data-start", "likely-item")
+    snap("likely-item")
 
     # Drag the top-left corner handle with the pointer onto the mug's top-left corner; the
     # bottom-right corner is the picture's already.
@@ -139,10 +148,12 @@ def test_cropping_onto_the_mug_in_a_street_photo_finds_the_mug_and_the_whole_pho
     css_per_pixel = stage_box["width"] / STREET_SIZE[0]
     handle = crop.locator('[data-handle="nw"]').bounding_box()
     x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    start_x, start_y = (int(value) for value in STREET_LIKELY_BOX.split(",")[:2])
     page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(x + STREET_ITEM[0] * css_per_pixel / 2, y + STREET_ITEM[1] * css_per_pixel / 2, steps=4)
-    page.mouse.move(x + STREET_ITEM[0] * css_per_pixel, y + STREET_ITEM[1] * css_per_pixel, steps=4)
+    dx, dy = (STREET_ITEM[0] - start_x) * css_per_pixel, (STREET_ITEM[1] - start_y) * css_per_pixel
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=4)
+    page.mouse.move(x + dx, y + dy, steps=4)
     page.mouse.up()
     box = [int(value) for value in crop.get_attribute("data-crop").split(",")]
     # Within a CSS pixel of the mug's corner (one CSS pixel is 1 / css_per_pixel picture pixels).

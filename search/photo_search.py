@@ -7,15 +7,21 @@ crop box, a stored query photo): the same limits, the same messages."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from PIL import Image
 
 from search import reranking
 from vision import selectors as vision_selectors
 from vision.decoding import DecodedImage, ImageRejected, decode_image
 from vision.embedders import embed_picture, embedder_for
+
+logger = logging.getLogger(__name__)
 
 # A shorter side says too little to search with. The long side may be at most
 # SHOPPER_PHOTO_MAX_ASPECT times the short one: a sliver embeds as noise, and the stored copy
@@ -82,12 +88,39 @@ def decode_shopper_photo(content: bytes) -> DecodedImage:
 
 def embed_photo(model, content: bytes, crop: CropBox | None = None):
     """The vector of a shopper's photo under `model`. Raises ImageRejected (with a code and a
-    message for the shopper) for bytes that are no usable picture (decode_shopper_photo)."""
+    message for the shopper) for bytes that are no usable picture (decode_shopper_photo).
+
+    Kept in Django's cache for SEARCH_QUERY_VECTOR_CACHE_SECONDS, by model version, the bytes'
+    SHA-256 and the crop: the same photo comes back for every page, filter and refinement of
+    its results, and decoding and embedding it is most of a photo results page's time (about
+    20 of 40 ms, bench/pages.py). Only a picture that passed the checks is kept; a cache that
+    does not answer costs one embedding, never the search."""
+    key = _vector_key(model, content, crop)
+    cached = _cache_call(cache.get, key)
+    if isinstance(cached, bytes) and len(cached) == 4 * model.dimension:
+        return np.frombuffer(cached, dtype=np.float32)
     decoded = decode_shopper_photo(content)
     picture = decoded.image
     if crop is not None:
         picture = crop.apply(picture, decoded.upright_size)
-    return embed_picture(model, picture)
+    vector = embed_picture(model, picture)
+    _cache_call(
+        cache.set, key, np.asarray(vector, dtype=np.float32).tobytes(), settings.SEARCH_QUERY_VECTOR_CACHE_SECONDS
+    )
+    return vector
+
+
+def _vector_key(model, content: bytes, crop: CropBox | None) -> str:
+    box = "whole" if crop is None else f"{crop.left},{crop.top},{crop.right},{crop.bottom}"
+    return f"search:query-vector:{model.pk}:{hashlib.sha256(content).hexdigest()}:{box}"
+
+
+def _cache_call(method, *args):
+    try:
+        return method(*args)
+    except Exception as exc:  # the cache's own errors (Redis down, timeouts): search goes on without it
+        logger.warning("query vector cache unavailable: %s", exc)
+        return None
 
 
 def warm_up_search() -> str:

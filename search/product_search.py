@@ -13,7 +13,8 @@ much they look like the photo; reciprocal rank fusion is the alternative.
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
@@ -22,6 +23,7 @@ from catalog.models import Brand, Category, ProductImage
 from catalog.product_filters import ProductFilters
 from catalog.url_fetch import FetchLimits, fetch_image_url
 from search import hybrid, reranking, text
+from search.colour_words import with_facet_colours
 from search.facets import Facets
 from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
 from vision import knn
@@ -69,6 +71,9 @@ class SearchResults:
     # Photo alone: how like the photo the best product is (its cosine), whatever the page; the
     # page says "no close match" under SEARCH_NO_CLOSE_MATCH_COSINE (no_close_match).
     best_similarity: float | None = None
+    # Colour words read as the shop's colour names (search.colour_words): (("coral", "orange"),)
+    # when "coral dress" was searched as "orange dress".
+    colour_words_read: tuple[tuple[str, str], ...] = ()
 
     @property
     def no_close_match(self) -> bool:
@@ -96,6 +101,9 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     """
     _validate(request)
     applied = _describe_filters(request.filters)
+    words, colour_words_read = with_facet_colours(request.text)
+    if colour_words_read:
+        request = replace(request, text=words)
     if not request.has_picture:
         found = text.search_text(
             request.text, filters=request.filters, limit=request.limit, offset=request.offset, facets=True
@@ -104,34 +112,35 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
             SearchHit(hit.product_id, hit.score, None, None, hit.matched_words, _why(None, hit.matched_words, applied))
             for hit in found.hits
         ]
-        return SearchResults("text", hits, found.total, found.facets, applied)
+        return SearchResults("text", hits, found.total, found.facets, applied, colour_words_read=colour_words_read)
 
     model = vision_selectors.embedding_model_active()
     if model is None:
         raise PhotoSearchUnavailable("photo search is not available yet: no catalogue image has been processed")
     vector, exclude_product_id = _query_vector(request, model)
-    wanted = request.offset + request.limit
     if request.text.strip():
-        wanted = max(wanted, settings.SEARCH_HYBRID_PHOTO_CANDIDATES)
+        return replace(
+            _hybrid(request, model, vector, applied, exclude_product_id, exact=exact),
+            colour_words_read=colour_words_read,
+        )
+    wanted = request.offset + request.limit
     visual = photo_ranking(
         model, vector, wanted=wanted, filters=request.filters, exclude_product_id=exclude_product_id, exact=exact
     )
-    if not request.text.strip():
-        page = visual[request.offset : wanted]
-        hits = [
-            SearchHit(
-                r.candidate.product_id,
-                r.score,
-                r.candidate.image_id,
-                r.candidate.cosine,
-                (),
-                _why(r.candidate.cosine, (), applied),
-            )
-            for r in page
-        ]
-        best = max((r.candidate.cosine for r in visual), default=None)
-        return SearchResults("photo", hits, len(visual), None, applied, photo_score_ceiling(), best)
-    return _hybrid(request, visual, applied, exclude_product_id)
+    page = visual[request.offset : wanted]
+    hits = [
+        SearchHit(
+            r.candidate.product_id,
+            r.score,
+            r.candidate.image_id,
+            r.candidate.cosine,
+            (),
+            _why(r.candidate.cosine, (), applied),
+        )
+        for r in page
+    ]
+    best = max((r.candidate.cosine for r in visual), default=None)
+    return SearchResults("photo", hits, len(visual), None, applied, photo_score_ceiling(), best)
 
 
 def _validate(request: SearchRequest) -> None:
@@ -220,25 +229,84 @@ def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Resc
     return best
 
 
-def _hybrid(
-    request: SearchRequest, visual: list[reranking.Rescored], applied: tuple[str, ...], exclude_product_id: int | None
-) -> SearchResults:
-    """The photo's products that match the words, ordered by the fusion of both (search.hybrid,
-    SEARCH_HYBRID_METHOD, then narrowed): words narrow a photo's results. The total counts those
-    products; the facets are the words' (over every match)."""
-    found = text.search_text(
-        request.text, filters=request.filters, limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True
+def hybrid_ranking(
+    model,
+    vector: np.ndarray,
+    text_hits: Sequence[text.TextHit],
+    *,
+    words: int,
+    wanted: int,
+    filters: ProductFilters = ProductFilters(),
+    exclude_product_id: int | None = None,
+    exact: bool = False,
+) -> list[hybrid.Fused]:
+    """Photo + words: the products the words found, ranked by how like the photo they look
+    (photo_ranking among them only) fused with the words (search.hybrid, SEARCH_HYBRID_METHOD),
+    the photo's products that match the words only (hybrid.narrowed). At least `wanted` of them
+    when that many match (SEARCH_HYBRID_PHOTO_CANDIDATES deep by default)."""
+    ids = [hit.product_id for hit in text_hits if hit.product_id != exclude_product_id]
+    if not ids:
+        return []
+    # The category vote is taken among everything near the photo (as photo search takes it),
+    # the candidates among the words' matches only: SEARCH_CANDIDATES images read twice is far
+    # cheaper than reading and re-scoring the photo's `wanted` x 4 nearest to find the matches.
+    neighbourhood = knn.image_candidates(
+        model,
+        vector,
+        limit=settings.SEARCH_CANDIDATES,
+        filters=filters,
+        exclude_product_id=exclude_product_id,
+        exact=exact,
     )
-    fused = hybrid.narrowed(
+    candidates = knn.image_candidates(
+        model,
+        vector,
+        limit=max(settings.SEARCH_CANDIDATES, min(len(ids), wanted) * knn.CANDIDATES_PER_RESULT),
+        filters=filters,
+        exclude_product_id=exclude_product_id,
+        exact=exact,
+        only_product_ids=ids,
+    )
+    visual = _best_per_product(
+        reranking.rescore(vector, candidates, reranking.active_projection(model), neighbourhood=neighbourhood)
+    )
+    return hybrid.narrowed(
         hybrid.fuse(
             visual,
-            found.hits,
+            text_hits,
             method=settings.SEARCH_HYBRID_METHOD,
-            words=hybrid.query_word_count(request.text),
+            words=words,
             weight=settings.SEARCH_HYBRID_TEXT_WEIGHT,
             k=settings.SEARCH_RRF_K,
             exclude_product_id=exclude_product_id,
         )
+    )
+
+
+def _hybrid(
+    request: SearchRequest,
+    model,
+    vector: np.ndarray,
+    applied: tuple[str, ...],
+    exclude_product_id: int | None,
+    *,
+    exact: bool = False,
+) -> SearchResults:
+    """The photo's products among those the words found (hybrid_ranking): words narrow a
+    photo's results. The total counts those products; the facets are the words' (over every
+    match)."""
+    found = text.search_text(
+        request.text, filters=request.filters, limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True
+    )
+    fused = hybrid_ranking(
+        model,
+        vector,
+        found.hits,
+        words=hybrid.query_word_count(request.text),
+        wanted=max(request.offset + request.limit, settings.SEARCH_HYBRID_PHOTO_CANDIDATES),
+        filters=request.filters,
+        exclude_product_id=exclude_product_id,
+        exact=exact,
     )
     hits = []
     for item in fused[request.offset : request.offset + request.limit]:

@@ -263,19 +263,38 @@ class Rescored:
     category_share: float  # share of the vote its category got, 0..1
 
 
-def rescore(query: np.ndarray, candidates: list[Candidate], projection: Projection | None) -> list[Rescored]:
-    """The candidates re-scored, best first (ties by raw cosine, then image id)."""
+def _similarities(query: np.ndarray, candidates: list[Candidate], projection: Projection | None) -> np.ndarray:
+    if projection is not None:
+        return projection.apply(np.stack([c.vector for c in candidates])) @ projection.apply(query)[0]
+    return np.array([c.cosine for c in candidates], dtype=np.float32)
+
+
+def rescore(
+    query: np.ndarray,
+    candidates: list[Candidate],
+    projection: Projection | None,
+    *,
+    neighbourhood: list[Candidate] | None = None,
+) -> list[Rescored]:
+    """The candidates re-scored, best first (ties by raw cosine, then image id).
+
+    neighbourhood: the images whose nearest SEARCH_VOTE_NEIGHBOURS vote on the category, when
+    the candidates are not the photo's whole neighbourhood (photo + words: candidates among the
+    words' matches only, the vote still taken among everything near the photo)."""
     if not candidates:
         return []
-    if projection is not None:
-        similarities = projection.apply(np.stack([c.vector for c in candidates])) @ projection.apply(query)[0]
+    similarities = _similarities(query, candidates, projection)
+    if neighbourhood:
+        voting, voting_similarities = neighbourhood, _similarities(query, neighbourhood, projection)
     else:
-        similarities = np.array([c.cosine for c in candidates], dtype=np.float32)
-    voters = np.argsort(-similarities, kind="stable")[: settings.SEARCH_VOTE_NEIGHBOURS]
-    weights = np.exp((similarities[voters] - similarities[voters].max()) / settings.SEARCH_VOTE_TEMPERATURE)
+        voting, voting_similarities = candidates, similarities
+    voters = np.argsort(-voting_similarities, kind="stable")[: settings.SEARCH_VOTE_NEIGHBOURS]
+    weights = np.exp(
+        (voting_similarities[voters] - voting_similarities[voters].max()) / settings.SEARCH_VOTE_TEMPERATURE
+    )
     votes: dict[int | None, float] = {}
     for index, weight in zip(voters, weights):
-        category = candidates[index].category_id
+        category = voting[index].category_id
         votes[category] = votes.get(category, 0.0) + float(weight)
     total = sum(votes.values())
     rescored = []

@@ -8,6 +8,7 @@ filters only the products that pass them (catalog.product_filters)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,6 +149,10 @@ def image_vector(model: EmbeddingModel, image_id: int) -> np.ndarray | None:
 # 1 -> 2: recall@10 of served photo results against an exact scan on clothing-small 0.995 ->
 # 0.999; at 100,000 vectors 0.974 with 2 (photo search p50 19.7 ms there, 16.3 ms at 3,068).
 CANDIDATE_EF_SEARCH_FACTOR = 2
+# Products a restricted search (only_product_ids) compares directly rather than through the
+# HNSW index: a few hundred distances cost well under a millisecond, and an index walk that
+# must skip most of what it meets (iterative scan) costs more.
+EXACT_FOR_PRODUCTS = 1000
 
 
 def image_candidates(
@@ -158,21 +163,29 @@ def image_candidates(
     filters: ProductFilters = ProductFilters(),
     exclude_product_id: int | None = None,
     exact: bool = False,
+    only_product_ids: Sequence[int] | None = None,
 ) -> list[Candidate]:
     """The `limit` searchable images nearest to `vector` among products passing `filters`, with
     their vectors and their product's category (its own, else the predicted one), best first:
     the candidates search.reranking re-scores.
 
     exact=True scans every vector instead of the HNSW index (the reference recall is measured
-    against; slow on a large catalogue).
+    against; slow on a large catalogue). only_product_ids: among these products only (the
+    words' matches of a photo + words search); up to EXACT_FOR_PRODUCTS of them are compared
+    directly (their images found through the product index, every distance computed), more
+    go through the HNSW index with its iterative scan.
     """
     expression = vector_index.vector_expression(model.dimension)
     literal = vector_index.halfvec_literal(vector)
     where, params = _product_conditions(filters, exclude_product_id)
+    few = only_product_ids is not None and len(only_product_ids) <= EXACT_FOR_PRODUCTS
+    if only_product_ids is not None:
+        where += " AND p.id = ANY(%s)"
+        params.append(list(only_product_ids))
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
             cursor.execute("SELECT set_config('enable_indexscan', 'off', true)")
-        else:
+        elif not few:
             vector_index.set_search_options(cursor, ef_search=CANDIDATE_EF_SEARCH_FACTOR * limit)
         cursor.execute(
             f"""

@@ -21,8 +21,9 @@ method fuses the same two lists with search.hybrid.fuse, so only the fusion diff
   text only    the words' ranking (a one-word query ranks its matches equally)
   rrf k=60     reciprocal rank fusion
   score w=W    the re-ranked visual score + W x share of the words, W = SEARCH_HYBRID_TEXT_WEIGHT
-  served       the configured fusion (SEARCH_HYBRID_METHOD, weight, SEARCH_RRF_K), narrowed to
-               the photo's candidates that match the words (search.hybrid.narrowed)
+  served       what search_products serves (search.product_search.hybrid_ranking): the
+               photo ranked among the words' matches only, fused as configured
+               (SEARCH_HYBRID_METHOD, weight, SEARCH_RRF_K), narrowed to those matches
 
 An evenly spread sample of the pairs is also run through search_products itself: it must
 return exactly the "served" list (`served_check`; its p50 is of those calls, untimed
@@ -44,7 +45,7 @@ from search.evaluation import progress
 from search.evaluation.dataset import LabelledImage
 from search.evaluation.metrics import K, average_precision_at_k, precision_at_k
 from search.photo_search import embed_photo
-from search.product_search import SearchRequest, photo_ranking, search_products
+from search.product_search import SearchRequest, hybrid_ranking, photo_ranking, search_products
 from search.text import search_text
 from vision import selectors as vision_selectors
 from vision.colours import dominant_colours
@@ -74,9 +75,11 @@ def method_names() -> list[str]:
     return ["photo only", "text only", "rrf k=60", f"score w={settings.SEARCH_HYBRID_TEXT_WEIGHT:g}", "served"]
 
 
-def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, list[int]]:
+def method_lists(visual: Sequence, hits: Sequence, *, words: int, served: Sequence[int]) -> dict[str, list[int]]:
     """The first K product ids of every method (method_names), from the photo's ranking
-    (photo_ranking) and the words' hits (already the served text depth)."""
+    (photo_ranking) and the words' hits (already the served text depth); `served` is what
+    search_products serves (search.product_search.hybrid_ranking: the photo ranked among the
+    words' matches only, fused, narrowed)."""
 
     def fused(**spec) -> list[int]:
         return [item.product_id for item in hybrid.fuse(visual, hits, words=words, **spec)[:K]]
@@ -88,9 +91,7 @@ def method_lists(visual: Sequence, hits: Sequence, *, words: int) -> dict[str, l
         f"score w={settings.SEARCH_HYBRID_TEXT_WEIGHT:g}": fused(
             method="score", weight=settings.SEARCH_HYBRID_TEXT_WEIGHT
         ),
-        "served": [
-            item.product_id for item in hybrid.narrowed(hybrid.fuse(visual, hits, words=words, **served_fusion()))[:K]
-        ],
+        "served": list(served[:K]),
     }
 
 
@@ -150,7 +151,11 @@ def hybrid_report(
             total = relevant_totals[(image.label, word)]
             if total == 0:
                 continue
-            lists = method_lists(visual, text_hits(word), words=hybrid.query_word_count(word))
+            words = hybrid.query_word_count(word)
+            served = hybrid_ranking(
+                model, vector, text_hits(word), words=words, wanted=settings.SEARCH_HYBRID_PHOTO_CANDIDATES
+            )
+            lists = method_lists(visual, text_hits(word), words=words, served=[item.product_id for item in served])
             for name, ids in lists.items():
                 flags = [labels.get(pid) == image.label and word in colours.get(pid, []) for pid in ids]
                 scores[kind][name].append((average_precision_at_k(flags, total), precision_at_k(flags, 1)))

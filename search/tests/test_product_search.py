@@ -341,7 +341,8 @@ def test_reciprocal_rank_fusion_stays_selectable(wardrobe, settings):
     # Its weakness: the hat, first among equal text matches by id, beats the second red dress.
     assert skus(results, wardrobe) == ["DRESS-RED-1", "HAT-RED", "DRESS-RED-2"]
     assert results.total == 3
-    assert results.hits[0].score == pytest.approx(1 / 63 + 1 / 62)  # photo rank 3, text rank 2
+    # photo rank 1 (the photo is ranked among the words' matches only), text rank 2
+    assert results.hits[0].score == pytest.approx(1 / 61 + 1 / 62)
 
 
 def test_hybrid_results_page_and_leave_a_catalogue_images_own_product_out(wardrobe):
@@ -359,22 +360,27 @@ def test_words_that_none_of_the_photos_products_match_leave_nothing(wardrobe):
     assert (results.mode, results.total, results.hits) == ("hybrid", 0, [])
 
 
-def test_products_only_the_words_found_are_left_out_words_narrow_the_photos_results(wardrobe, settings, monkeypatch):
-    # The photo's candidates cut to 4 images (the dresses): the red hat, found by the words
-    # alone (not among the photo's candidates), is not shown; the blue dress matches no word.
+def test_a_match_of_the_words_far_down_the_photos_ranking_is_still_found(wardrobe, settings, monkeypatch):
+    # The photo alone read only 4 images (the dresses) and would not reach the red hat: with
+    # words the photo is ranked among the words' matches, so the hat is found (after the dresses).
     settings.SEARCH_CANDIDATES = 1
     monkeypatch.setattr(knn, "CANDIDATES_PER_RESULT", 1)
     settings.SEARCH_HYBRID_PHOTO_CANDIDATES = 4
+    photo_alone = search_products(SearchRequest(image=jpeg(dress(RED, scale=0.95)), limit=4))
+    assert "HAT-RED" not in skus(photo_alone, wardrobe)
     results = search_products(SearchRequest(image=jpeg(dress(RED, scale=0.95)), text="red", limit=4))
-    assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2"]
-    assert results.total == 2
+    assert skus(results, wardrobe) == ["DRESS-RED-1", "DRESS-RED-2", "HAT-RED"]
+    assert results.total == 3
+    assert all(hit.image_id is not None and hit.matched_words == ("red",) for hit in results.hits)
 
 
 def test_a_hybrid_search_costs_a_fixed_number_of_queries(wardrobe, django_assert_num_queries):
     search_products(SearchRequest(image=blue_dress_photo(), text="red"))  # loads the model session
-    # the photo's 6 (test_a_photo_search_costs_a_fixed_number_of_queries), then the words': resolve
-    # them, then the page with total and facets
-    with django_assert_num_queries(8):
+    # active model; the words': resolve them, the page with total and facets; the photo's
+    # neighbourhood (the vote): savepoint, HNSW options, candidates, release; the candidates
+    # among the words' matches (few: compared directly, no HNSW options): savepoint,
+    # candidates, release; active projection
+    with django_assert_num_queries(11):
         search_products(SearchRequest(image=blue_dress_photo(), text="red", limit=20))
 
 

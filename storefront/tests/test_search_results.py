@@ -188,6 +188,25 @@ def test_no_results_without_filters_suggest_other_words_or_a_photo(client, index
     ]
 
 
+def test_words_that_find_nothing_together_offer_the_ones_that_find_something(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "linen submarine", "in_stock": "1"}))
+    assert '<p class="search-empty__title">No products match “linen submarine” with these filters.</p>' in html
+    assert (
+        '<p class="search-empty__did-you-mean" id="search-did-you-mean">Did you mean '
+        '<a href="/search/?q=linen&amp;in_stock=1">linen</a>?</p>'
+    ) in html
+    assert "search-did-you-mean" not in page(client.get("/search/", {"q": "submarine"}))  # one word: categories
+
+
+def test_a_colour_word_is_searched_as_the_shops_colour_name_and_the_page_says_so(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "burgundy"}))
+    assert (
+        '<p class="page-header__lead" id="search-colour-words">“burgundy” searched as our colour red '
+        "(we name colours from the photos).</p>"
+    ) in html
+    assert "search-colour-words" not in page(client.get("/search/", {"q": "red"}))
+
+
 def test_an_empty_search_offers_words_and_a_photo(client, indexed_shop):
     html = page(client.get("/search/"))
     assert '<p class="search-empty__title">Search by words or with a photo.</p>' in html

@@ -29,6 +29,7 @@ from search.hydration import hydrate
 from search.photo_search import PhotoSearchUnavailable
 from search.product_search import InvalidSearch, SearchRequest, search_products
 from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
+from search.suggestions import words_that_find
 from storefront.context_processors import category_tree_for
 from storefront.filter_links import (
     Chip,
@@ -133,6 +134,14 @@ def cards(hydrated, offset: int, *, mode: str = "text", ceiling: float | None = 
         )
     catalog_selectors.images_with_srcset(card.image for card in result if card.image is not None)
     return result
+
+
+def _did_you_mean(query: Query, text: str, filters) -> dict | None:
+    """Words that found nothing: the part of them that finds something, as a link."""
+    suggestion = words_that_find(text, filters)
+    if suggestion is None:
+        return None
+    return {"words": suggestion, "url": query.without("q", "page").adding("q", suggestion).url()}
 
 
 def nearest_categories(shown: list[Card], limit: int = 4) -> list:
@@ -395,6 +404,8 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             "pagination": pagination(query, Paginator(range(min(found.total, PAGE_SIZE * MAX_PAGE)), PAGE_SIZE), page),
             # Nothing found: not a dead end (one more query, on these pages only).
             "categories_to_browse": catalog_selectors.categories_to_browse(tree) if not found.total else [],
+            "colour_words_read": found.colour_words_read,
+            "did_you_mean": _did_you_mean(query, text, filters) if found.mode == "text" and not found.total else None,
             # Nothing looks much like the photo: say so, and offer its nearest categories.
             "no_close_match": found.no_close_match,
             "nearest_categories": nearest_categories(shown) if found.no_close_match else [],

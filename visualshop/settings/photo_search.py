@@ -62,3 +62,6 @@ SEARCH_PROJECTION_REFIT_CHANGE = env_float("SEARCH_PROJECTION_REFIT_CHANGE", 0.2
 # / 100% / 100%. Drawings are easier to tell apart than a real photo of a lamp would be, so
 # the highest threshold that still tells 98% of the real photos nothing is wrong.
 SEARCH_NO_CLOSE_MATCH_COSINE = env_float("SEARCH_NO_CLOSE_MATCH_COSINE", 0.5)
+# How long a shopper's photo's vector stays in the cache (search.photo_search.embed_photo):
+# every page, filter and refinement of one photo's results reuses it (0 turns the cache off).
+SEARCH_QUERY_VECTOR_CACHE_SECONDS = env_int("SEARCH_QUERY_VECTOR_CACHE_SECONDS", 3600)

@@ -15,7 +15,7 @@ def test_the_served_check_sample_is_spread_over_all_pairs():
     assert len(check_sample(3068, 20)) == 20
 
 
-def test_every_method_fuses_the_same_two_lists_and_served_is_the_configured_fusion(settings):
+def test_every_method_fuses_the_same_two_lists_and_served_is_what_search_products_serves(settings):
     settings.SEARCH_HYBRID_METHOD, settings.SEARCH_HYBRID_TEXT_WEIGHT, settings.SEARCH_RRF_K = "score", 3.0, 60
 
     def visual(*ranked):
@@ -23,13 +23,11 @@ def test_every_method_fuses_the_same_two_lists_and_served_is_the_configured_fusi
 
     photo = visual((1, 0.9), (2, 0.8), (3, 0.7), (4, 0.1))
     words = [TextHit(pid, 1.0, ("red",)) for pid in (3, 4, 5)]  # a one-word query: equal scores, by id
-    lists = method_lists(photo, words, words=1)
+    lists = method_lists(photo, words, words=1, served=[4, 3])
     assert list(lists) == method_names() == ["photo only", "text only", "rrf k=60", "score w=3", "served"]
     assert lists["photo only"] == [1, 2, 3, 4]
     assert lists["text only"] == [3, 4, 5]
     # 3 and 4 are on both lists; 5 only on the words' (as like the photo as its least similar candidate).
     assert lists["rrf k=60"] == [3, 4, 1, 2, 5]
     assert lists["score w=3"] == [3, 4, 5, 1, 2]
-    assert lists["served"] == [3, 4]  # narrowed: the photo's products that match the words
-    settings.SEARCH_HYBRID_METHOD = "rrf"
-    assert method_lists(photo, words, words=1)["served"] == [3, 4]
+    assert lists["served"] == [4, 3]  # what search_products serves, passed through
