@@ -35,11 +35,12 @@ if SEARCH_HYBRID_METHOD not in ("score", "rrf"):
     raise ImproperlyConfigured(f"SEARCH_HYBRID_METHOD={SEARCH_HYBRID_METHOD!r}: expected score or rrf")
 SEARCH_HYBRID_TEXT_WEIGHT = env_float("SEARCH_HYBRID_TEXT_WEIGHT", 3.0)
 SEARCH_RRF_K = env_int("SEARCH_RRF_K", 60)
-# Products of the photo's ranking fused in a hybrid query (x4 candidate images; deeper costs
-# re-scoring time). The words' matches beyond it are ordered by the text
-# alone. "score" w=3, each of 8 colours: 50 -> 0.653 / 0.835, 100 -> 0.756 / 0.846,
-# 200 -> 0.806 / 0.852, 250 -> 0.816 / 0.850; hybrid search_products p50 about 23, 31 and
-# 50 ms for 50, 100, 200 (photo alone 16 ms), the re-scoring of the candidates being most of it.
+# How many of the words' matches a hybrid query ranks by the photo (x4 candidate images among
+# the matches only, search.product_search.hybrid_ranking); served results are those, narrowed.
+# Measured when this was the depth of the photo's own ranking before it met the words (until
+# 2026-12-07), "score" w=3, each of 8 colours: 50 -> 0.653 / 0.835, 100 -> 0.756 / 0.846,
+# 200 -> 0.806 / 0.852, 250 -> 0.816 / 0.850. Ranking among the matches at 200: 0.842 / 0.849
+# (docs/search.md, Hybrid search).
 SEARCH_HYBRID_PHOTO_CANDIDATES = env_int("SEARCH_HYBRID_PHOTO_CANDIDATES", 200)
 # Text hits fused with the photo's candidates. Every match should be fused: a photo candidate
 # left out of a truncated text list (a one-word query ranks its matches equally, by id) gets
