@@ -162,6 +162,10 @@ def projection_fit(
     return projection
 
 
+# Namespace of the refit's advisory lock (the first key of pg_try_advisory_xact_lock(int, int)).
+REFIT_LOCK_NAMESPACE = 0x5653_0002
+
+
 def projection_refit_if_stale() -> str:
     """Periodic: fit when the active model has no projection yet, or when the catalogue's count
     of categorised searchable images moved by more than SEARCH_PROJECTION_REFIT_CHANGE since
@@ -170,6 +174,17 @@ def projection_refit_if_stale() -> str:
     model = vision_selectors.embedding_model_active()
     if model is None:
         return "no active image model"
+    with transaction.atomic():
+        # One fit at a time per model: two workers refreshing the last products of a new
+        # catalogue at once both find it settled; the second one leaves the fit to the first.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [REFIT_LOCK_NAMESPACE, model.pk])
+            if not cursor.fetchone()[0]:
+                return "another process is fitting the projection"
+        return _refit_if_stale(model)
+
+
+def _refit_if_stale(model: EmbeddingModel) -> str:
     current = SearchProjection.objects.filter(embedding_model=model, status=SearchProjection.Status.ACTIVE).first()
     if current is None and SearchProjection.objects.filter(embedding_model=model).exists():
         # Every version retired: staff turned it off (fit_search_projection off); theirs to turn on.

@@ -1,8 +1,10 @@
 import numpy as np
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from fixtures.database_url import database_url_of_this_run
 from fixtures.factories import make_product, stored_image
 from fixtures.images import scene_bytes
 from search import reranking
@@ -163,6 +165,18 @@ def test_the_periodic_refit_fits_once_then_waits_for_the_catalogue_to_change(cat
     outcome = reranking.projection_refit_if_stale()
     newest = SearchProjection.objects.get(status="active")
     assert outcome == f"fitted projection {newest.version} on 10 images" and newest.pk != projection.pk
+
+
+@pytest.mark.django_db
+def test_a_refit_while_another_process_fits_leaves_it_to_that_one(categorised_catalogue, settings):
+    settings.SEARCH_PROJECTION_MIN_IMAGES = 8
+    model = vision_selectors.embedding_model_active()
+    with psycopg.connect(database_url_of_this_run(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [reranking.REFIT_LOCK_NAMESPACE, model.pk])
+        assert reranking.projection_refit_if_stale() == "another process is fitting the projection"
+        assert not SearchProjection.objects.exists()
+    # Its session over, the lock is free: the next check fits.
+    assert reranking.projection_refit_if_stale().startswith("fitted projection ")
 
 
 @pytest.mark.django_db
