@@ -47,3 +47,12 @@ def test_a_colour_word_the_shop_does_not_use_is_searched_as_its_colour_name(page
         "“burgundy” searched as our colour red (we name colours from the photos)."
     )
     snap("colour-word")
+
+
+def test_a_misspelt_word_shows_what_was_searched_instead(page, indexed_shop, snap):
+    page.goto("/search/?q=linn")
+    expect(page.locator("#search-corrections")).to_have_text("Showing results for “linen” (you typed “linn”).")
+    expect(page.locator(".search-results .product-card__title")).to_have_text(
+        ["Striped linen shirt", "Linen wrap dress"]
+    )
+    snap("typo")

@@ -74,6 +74,8 @@ class SearchResults:
     # Colour words read as the shop's colour names (search.colour_words): (("coral", "orange"),)
     # when "coral dress" was searched as "orange dress".
     colour_words_read: tuple[tuple[str, str], ...] = ()
+    # Words searched as the catalogue word they look like (a typo): (("drss", "dress"),).
+    corrections: tuple[tuple[str, str], ...] = ()
 
     @property
     def no_close_match(self) -> bool:
@@ -112,7 +114,15 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
             SearchHit(hit.product_id, hit.score, None, None, hit.matched_words, _why(None, hit.matched_words, applied))
             for hit in found.hits
         ]
-        return SearchResults("text", hits, found.total, found.facets, applied, colour_words_read=colour_words_read)
+        return SearchResults(
+            "text",
+            hits,
+            found.total,
+            found.facets,
+            applied,
+            colour_words_read=colour_words_read,
+            corrections=found.corrections,
+        )
 
     model = vision_selectors.embedding_model_active()
     if model is None:
@@ -325,7 +335,7 @@ def _hybrid(
     ceiling = (
         photo_score_ceiling() + settings.SEARCH_HYBRID_TEXT_WEIGHT if settings.SEARCH_HYBRID_METHOD == "score" else None
     )
-    return SearchResults("hybrid", hits, len(fused), found.facets, applied, ceiling)
+    return SearchResults("hybrid", hits, len(fused), found.facets, applied, ceiling, corrections=found.corrections)
 
 
 def photo_score_ceiling() -> float:

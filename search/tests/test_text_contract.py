@@ -202,6 +202,13 @@ def test_a_misspelt_word_is_corrected_to_the_closest_catalogue_word(shop):
     assert skus(shop, search_text("xqzvw")) == []  # nothing close: no guess
 
 
+def test_the_results_say_which_words_were_corrected_to_what(shop):
+    assert search_text("jaket").corrections == (("jaket", "jacket"),)
+    assert search_text("waterprof jaket jaket").corrections == (("waterprof", "waterproof"), ("jaket", "jacket"))
+    assert search_text("jacket").corrections == ()  # spelt right
+    assert search_text("xqzvw").corrections == ()  # nothing close: no guess to report
+
+
 def test_matched_words_are_the_shoppers_words_the_product_has(shop):
     results = search_text("navy jacket")
     assert [(shop["sku"][h.product_id], h.matched_words) for h in results.hits] == [("J1", ("navy", "jacket"))]

@@ -137,7 +137,8 @@ def search(query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: i
             )
         )
     total = response["hits"]["total"]["value"]
-    return TextResults(hits, total, _facets(response["aggregations"]) if facets else None)
+    typed = tuple(dict.fromkeys((words[index].text, text) for index, text in sorted(corrections.items())))
+    return TextResults(hits, total, _facets(response["aggregations"]) if facets else None, typed)
 
 
 def _corrections(query: ParsedQuery, stop: list[bool]) -> dict[int, str]:

@@ -173,7 +173,14 @@ def search(query: ParsedQuery, *, filters: ProductFilters, limit: int, offset: i
         )
         total, page, categories, brands, colours, prices = cursor.fetchone()
     hits = [TextHit(product_id, float(score), tuple(matched)) for product_id, score, matched in page or []]
-    return TextResults(hits, total, _facets(categories, brands, colours, prices) if facets else None)
+    corrections = tuple(
+        dict.fromkeys(
+            (word.text, correction)
+            for word, (_, _, correction) in zip(words, resolved)
+            if correction and correction.lower() != word.text.lower()
+        )
+    )
+    return TextResults(hits, total, _facets(categories, brands, colours, prices) if facets else None, corrections)
 
 
 def _facets(categories, brands, colours, prices) -> Facets:

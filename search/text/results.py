@@ -26,6 +26,8 @@ class TextResults:
     hits: list[TextHit]
     total: int  # every active product that matches, not just this page
     facets: Facets | None  # over every match; None when not asked for
+    # Words no product has, searched as the catalogue word they look like: (("drss", "dress"),).
+    corrections: tuple[tuple[str, str], ...] = ()
 
 
 def price_facet(counts: list[int]) -> tuple[FacetValue, ...]:

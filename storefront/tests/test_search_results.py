@@ -198,6 +198,15 @@ def test_words_that_find_nothing_together_offer_the_ones_that_find_something(cli
     assert "search-did-you-mean" not in page(client.get("/search/", {"q": "submarine"}))  # one word: categories
 
 
+def test_a_corrected_typo_is_shown_with_what_was_typed(client, indexed_shop):
+    html = page(client.get("/search/", {"q": "linn"}))
+    assert (
+        '<p class="page-header__lead" id="search-corrections">Showing results for “linen” (you typed “linn”).</p>'
+    ) in html
+    assert card_titles(html) == ["Striped linen shirt", "Linen wrap dress"]
+    assert "search-corrections" not in page(client.get("/search/", {"q": "linen"}))
+
+
 def test_a_colour_word_is_searched_as_the_shops_colour_name_and_the_page_says_so(client, indexed_shop):
     html = page(client.get("/search/", {"q": "burgundy"}))
     assert (

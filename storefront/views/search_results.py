@@ -405,6 +405,7 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             # Nothing found: not a dead end (one more query, on these pages only).
             "categories_to_browse": catalog_selectors.categories_to_browse(tree) if not found.total else [],
             "colour_words_read": found.colour_words_read,
+            "corrections": found.corrections,
             "did_you_mean": _did_you_mean(query, text, filters) if found.mode == "text" and not found.total else None,
             # Nothing looks much like the photo: say so, and offer its nearest categories.
             "no_close_match": found.no_close_match,
