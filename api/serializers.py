@@ -354,6 +354,26 @@ class SearchResultsSerializer(serializers.Serializer):
         source="results.applied_filters", child=serializers.CharField(), help_text="The filters in force, for people."
     )
     facets = FacetsSerializer(source="results.facets", allow_null=True)
+    best_similarity = serializers.FloatField(
+        source="results.best_similarity",
+        allow_null=True,
+        help_text="Photo alone: the closest product's cosine similarity to the photo, -1..1 (null otherwise).",
+    )
+    no_close_match = serializers.BooleanField(
+        source="results.no_close_match",
+        help_text="Photo alone: true when even the closest product is far from the photo "
+        "(best_similarity under SEARCH_NO_CLOSE_MATCH_COSINE); the results are the nearest anyway.",
+    )
+    corrections = serializers.ListField(
+        source="results.corrections",
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        help_text="Misspelt words searched as the catalogue word they look like: [typed, searched].",
+    )
+    colour_words = serializers.ListField(
+        source="results.colour_words_read",
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2),
+        help_text="Colour words searched as the shop's colour name for them: [word, colour], e.g. [coral, orange].",
+    )
     results = SearchHitSerializer(source="hits", many=True)
 
 

@@ -53,10 +53,18 @@ def test_an_uploaded_photo_finds_its_product_first_with_a_full_summary(client, p
     assert first["visual_similarity"] > 0.95
     assert first["matched_words"] == []
     assert first["why"] == [f"looks similar ({first['visual_similarity']:.2f})"]
+    # The closest product is close: no "no close match".
+    assert (body["best_similarity"], body["no_close_match"]) == (first["visual_similarity"], False)
     scores = [hit["score"] for hit in body["results"]]
     assert scores == sorted(scores, reverse=True)
     # The inactive product never shows up.
     assert processed_shop.id("H1") not in [hit["product"]["id"] for hit in body["results"]]
+
+
+def test_a_photo_far_from_everything_is_flagged_no_close_match(client, processed_shop, settings):
+    settings.SEARCH_NO_CLOSE_MATCH_COSINE = 2.0  # above any cosine
+    body = client.post(IMAGE_URL, {"image": upload(scene_bytes(4))}).json()
+    assert body["no_close_match"] is True and body["best_similarity"] < 2.0 and len(body["results"]) == 5
 
 
 def test_the_thumbnail_is_a_processed_derivative(client, processed_shop):
@@ -190,8 +198,13 @@ def test_text_search_finds_products_by_their_words_with_facets(client, indexed_s
             "colour": [],
             "price": [{"value": "0-25", "label": "0–25", "count": 2}],
         },
+        "best_similarity": None,
+        "no_close_match": False,
+        "corrections": [],
+        "colour_words": [],
     }
     assert sorted(hit["product"]["id"] for hit in results) == sorted([indexed_shop.id("M1"), indexed_shop.id("M2")])
+
     for hit in results:
         assert hit["product"] == summary(
             indexed_shop, next(sku for sku in ("M1", "M2") if indexed_shop.id(sku) == hit["product"]["id"])
@@ -202,6 +215,11 @@ def test_text_search_finds_products_by_their_words_with_facets(client, indexed_s
             ["mug"],
             ["matches “mug”"],
         )
+
+
+def test_the_answer_says_which_words_were_read_as_what(client, indexed_shop):
+    body = client.get(TEXT_URL, {"q": "burgundy linn"}).json()
+    assert (body["corrections"], body["colour_words"]) == ([["linn", "linen"]], [["burgundy", "red"]])
 
 
 def test_text_search_filters_and_pages(client, indexed_shop):
