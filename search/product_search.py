@@ -214,10 +214,13 @@ def photo_ranking(
     filters: ProductFilters = ProductFilters(),
     exclude_product_id: int | None = None,
     exact: bool = False,
+    only_product_ids: Sequence[int] | None = None,
+    neighbourhood: list[knn.Candidate] | None = None,
 ) -> list[reranking.Rescored]:
     """The products nearest to the photo's vector, best first, at least `wanted` of them when
     the catalogue has them: candidate images re-scored (search.reranking), the best image of
-    each product kept."""
+    each product kept. only_product_ids: among these products only, the category vote taken
+    among `neighbourhood` (the photo's nearest images of any product)."""
     candidates = knn.image_candidates(
         model,
         vector,
@@ -225,8 +228,10 @@ def photo_ranking(
         filters=filters,
         exclude_product_id=exclude_product_id,
         exact=exact,
+        only_product_ids=only_product_ids,
     )
-    return _best_per_product(reranking.rescore(vector, candidates, reranking.active_projection(model)))
+    projection = reranking.active_projection(model)
+    return _best_per_product(reranking.rescore(vector, candidates, projection, neighbourhood=neighbourhood))
 
 
 def _best_per_product(rescored: list[reranking.Rescored]) -> list[reranking.Rescored]:
@@ -268,17 +273,15 @@ def hybrid_ranking(
         exclude_product_id=exclude_product_id,
         exact=exact,
     )
-    candidates = knn.image_candidates(
+    visual = photo_ranking(
         model,
         vector,
-        limit=max(settings.SEARCH_CANDIDATES, min(len(ids), wanted) * knn.CANDIDATES_PER_RESULT),
+        wanted=min(len(ids), wanted),
         filters=filters,
         exclude_product_id=exclude_product_id,
         exact=exact,
         only_product_ids=ids,
-    )
-    visual = _best_per_product(
-        reranking.rescore(vector, candidates, reranking.active_projection(model), neighbourhood=neighbourhood)
+        neighbourhood=neighbourhood,
     )
     return hybrid.narrowed(
         hybrid.fuse(
