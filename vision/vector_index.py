@@ -74,14 +74,16 @@ def drop_index(model_id: int) -> None:
 HNSW_EF_SEARCH_MAX = 1000
 
 
-def set_search_options(cursor, *, ef_search: int = HNSW_EF_SEARCH) -> None:
+def set_search_options(cursor, *, ef_search: int = HNSW_EF_SEARCH, force_index: bool = True) -> None:
     """For the current transaction, in one round trip: enough candidates, iterative scans
-    so filters do not starve results, and the HNSW index even where the planner has no
-    statistics yet (a table filled minutes ago would otherwise be sorted in full)."""
+    so filters do not starve results, and (force_index) the HNSW index even where the planner
+    has no statistics yet (a table filled minutes ago would otherwise be sorted in full).
+    Without force_index the planner may sort a few rows instead; if it walks the index, the
+    iterative scan still fills the LIMIT."""
     cursor.execute(
         "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-        " set_config('enable_sort', 'off', true)",
-        [str(min(int(ef_search), HNSW_EF_SEARCH_MAX))],
+        " set_config('enable_sort', %s, true)",
+        [str(min(int(ef_search), HNSW_EF_SEARCH_MAX)), "off" if force_index else "on"],
     )
 
 
