@@ -131,8 +131,9 @@ LIKELY = {"side": 64, "ring": 2, "bucket": 0.1, "backdrop": 0.5, "distance": 48,
 
 
 def likely_item_box(content: bytes, max_area: float = LIKELY["max_area"]):
-    """The dialog's starting box on the upright photo, as search.photo_search.CropBox, or None.
-    max_area: the largest share of the photo a box may cover (LIKELY's is the dialog's)."""
+    """The dialog's starting box on the upright photo, as (search.photo_search.CropBox, the
+    share of the photo it covers), or None. max_area: the largest share a box may cover
+    (LIKELY's is the dialog's)."""
     import io
 
     import numpy as np
@@ -171,9 +172,10 @@ def likely_item_box(content: bytes, max_area: float = LIKELY["max_area"]):
     right = min(1.0, (at(xs, 0.98) + 1) / w + LIKELY["margin"])
     top = max(0.0, at(ys, 0.02) / h - LIKELY["margin"])
     bottom = min(1.0, (at(ys, 0.98) + 1) / h + LIKELY["margin"])
-    if (right - left) * (bottom - top) > max_area:
+    area = float((right - left) * (bottom - top))
+    if area > max_area:
         return None
-    return CropBox(round(left * width), round(top * height), round(right * width), round(bottom * height))
+    return CropBox(round(left * width), round(top * height), round(right * width), round(bottom * height)), area
 
 
 def ask_validation(folder: Path, per_kind: int | None) -> list[dict]:
@@ -185,23 +187,24 @@ def ask_validation(folder: Path, per_kind: int | None) -> list[dict]:
     for kind_dir in sorted(path for path in folder.iterdir() if path.is_dir()):
         paths = sorted(kind_dir.glob("*.jpg"))[:per_kind]
         for path in paths:
+            content = path.read_bytes()
             try:
-                found = _search(path.read_bytes())
+                found = _search(content)
             except ImageRejected as exc:
                 say(f"{path}: rejected as a query ({exc}); left out")
                 continue
             # Any box the dialog's rule finds up to 85% of the photo, to measure what cropping
             # to it does; the dialog itself starts on it only under LIKELY["max_area"].
-            box = likely_item_box(path.read_bytes(), max_area=BOX_STUDIED_MAX_AREA)
-            cropped = _search(path.read_bytes(), crop=box) if box is not None else found
+            box, area = likely_item_box(content, max_area=BOX_STUDIED_MAX_AREA) or (None, None)
+            cropped = _search(content, crop=box) if box is not None else found
             rows.append(
                 {
                     "kind": kind_dir.name,
                     "kinds": [kind_of[hit.product_id] for hit in found.hits],
                     "cosine": found.best_similarity,
-                    "likely_box": box is not None and _area_share(box, path.read_bytes()) <= LIKELY["max_area"],
+                    "likely_box": box is not None and area <= LIKELY["max_area"],
                     "studied_box": box is not None,
-                    "box_area": _area_share(box, path.read_bytes()) if box is not None else None,
+                    "box_area": area,
                     "kinds_cropped": [kind_of[hit.product_id] for hit in cropped.hits],
                 }
             )
@@ -255,16 +258,6 @@ def summary(catalogue: dict, validation: list[dict], off_catalogue: list[float])
         "threshold": {"no_close_match_cosine": threshold, **_told(threshold, validation, off_catalogue)},
         "threshold_sweep": {f"{t:.3f}": _told(t, validation, off_catalogue) for t in SWEEP},
     }
-
-
-def _area_share(box, content: bytes) -> float:
-    import io
-
-    from PIL import Image, ImageOps
-
-    with Image.open(io.BytesIO(content)) as opened:
-        width, height = ImageOps.exif_transpose(opened).size
-    return (box.right - box.left) * (box.bottom - box.top) / (width * height)
 
 
 AREA_BANDS = ((0.0, 0.35), (0.35, 0.6), (0.6, 0.86))
