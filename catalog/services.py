@@ -325,6 +325,11 @@ def product_images_reprocess(image_ids: Iterable[int], *, enqueue: bool = True) 
     return count
 
 
+# How a picture's reason reads once staff dismissed its flags: the flags' words after it (here
+# and when the pipeline meets the same bytes again, vision.pipeline).
+FLAGS_DISMISSED_PREFIX = "flags dismissed by staff: "
+
+
 def image_flags_dismiss(image_ids: Iterable[int], *, by) -> int:
     """Staff looked at flagged pictures and found them fine: each is ready at once, and its
     review (who, when, which flags, which bytes) stays, so reprocessing the same bytes does not
@@ -332,7 +337,7 @@ def image_flags_dismiss(image_ids: Iterable[int], *, by) -> int:
     many were dismissed. Flagged and ready pictures are both shown: search data is unchanged."""
     return ProductImage.objects.filter(pk__in=list(image_ids), status=ProductImage.Status.FLAGGED).update(
         status=ProductImage.Status.READY,
-        reason=Left(Concat(Value("flags dismissed by staff: "), F("reason")), 255),
+        reason=Left(Concat(Value(FLAGS_DISMISSED_PREFIX), F("reason")), 255),
         reason_codes=[],
         duplicate_of=None,
         **_flag_review(ProductImage.FlagReview.DISMISSED, by),

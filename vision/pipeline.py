@@ -75,7 +75,7 @@ class Verdict:
     def dismissed_by_staff(self) -> None:
         """Staff found these flags wrong for this picture: ready, the flags kept only in words."""
         self.status, self.codes, self.duplicate_of = Status.READY, [], None
-        self.messages = [f"flags dismissed by staff: {'; '.join(self.messages)}"]
+        self.messages = [catalog_services.FLAGS_DISMISSED_PREFIX + "; ".join(self.messages)]
 
     @property
     def reason(self) -> str:
