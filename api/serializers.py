@@ -287,11 +287,21 @@ class ProductImageSerializer(serializers.Serializer):
         return self.context["alt_texts"][image.pk]
 
 
+class ProductSizeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What the shop's cart form posts as variant_id.")
+    sku = serializers.CharField()
+    size = serializers.CharField()
+    in_stock = serializers.BooleanField()
+
+
 class ProductDetailSerializer(ProductSummarySerializer):
     sku = serializers.CharField()
     description = serializers.CharField()
     colours = serializers.ListField(child=serializers.CharField(), help_text="Dominant colours, most dominant first.")
-    attributes = serializers.DictField(help_text="Free-form attributes: colour, material, sizes, ...")
+    attributes = serializers.DictField(help_text="Free-form attributes: colour, material, ...")
+    sizes = ProductSizeSerializer(
+        many=True, help_text="For a product sold by size, its sizes smallest first; empty for one sold whole."
+    )
     images = serializers.SerializerMethodField()
 
     @extend_schema_field(ProductImageSerializer(many=True))

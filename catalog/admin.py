@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -13,7 +13,7 @@ from catalog import selectors, services
 from catalog.image_files import InvalidImage, inspect_image
 from catalog.importing import runs as import_runs
 from catalog.importing.records import IN_STOCK_DEFAULT_QUANTITY
-from catalog.models import Brand, CatalogueImport, Category, Product, ProductImage
+from catalog.models import Brand, CatalogueImport, Category, Product, ProductImage, ProductVariant
 
 THUMBNAIL_STYLE = "width:64px;height:64px;object-fit:cover;border-radius:4px;background:#eee"
 
@@ -176,6 +176,29 @@ class ProductImageInline(admin.TabularInline):
         return duplicate_html(obj) if obj.pk else "—"
 
 
+class ProductVariantInline(admin.TabularInline):
+    """The sizes of a product sold by size. Their stock adds up to the product's (saved through
+    catalog.services.product_stock_resum); a size that was ordered cannot be deleted (its order
+    lines protect it): set its stock to 0 instead."""
+
+    model = ProductVariant
+    fields = ["size", "sku", "stock", "position"]
+    extra = 0
+    verbose_name_plural = "sizes (each with its own SKU and stock; the product's stock is their sum)"
+
+
+class SizedStockListForm(forms.ModelForm):
+    """The changelist's row form: a product sold by size takes its stock from its sizes, so a
+    stock typed in the list is refused with a row error rather than overwritten unseen."""
+
+    def clean_stock(self):
+        stock = self.cleaned_data["stock"]
+        has_sizes = getattr(self.instance, "_has_sizes", False)
+        if has_sizes and stock != self.instance.stock:
+            raise ValidationError("Sold by size: change the sizes' stock on the product's page.")
+        return stock
+
+
 class ImageStatusFilter(admin.SimpleListFilter):
     """Products that have at least one image in the chosen status."""
 
@@ -232,8 +255,17 @@ class ProductAdmin(admin.ModelAdmin):
     # Colours and the predicted category are derived from the pictures by search (each refresh
     # recomputes them), so staff see them but do not edit them.
     readonly_fields = ["colours", "predicted_category", "created_at", "updated_at"]
-    inlines = [ProductImageInline]
+    inlines = [ProductVariantInline, ProductImageInline]
     actions = ["reprocess_images"]
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=SizedStockListForm, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.variants.exists():
+            fields.append("stock")  # the sizes' sum: edited size by size below
+        return fields
 
     def get_queryset(self, request):
         first_images = ProductImage.objects.order_by("position", "id")
@@ -244,6 +276,7 @@ class ProductAdmin(admin.ModelAdmin):
             .annotate(
                 _problem_images=Count("images", filter=Q(images__status__in=NEEDS_ATTENTION)),
                 _has_picture=selectors.product_has_picture(),
+                _has_sizes=Exists(ProductVariant.objects.filter(product=OuterRef("pk"))),
             )
         )
 
@@ -273,7 +306,12 @@ class ProductAdmin(admin.ModelAdmin):
             services.products_mark_search_dirty([obj.pk])
 
     def save_formset(self, request, form, formset, change):
-        """Images go through the catalogue services (checksum, dedupe, processing queue)."""
+        """Images go through the catalogue services (checksum, dedupe, processing queue); sizes
+        are saved as the form validated them, then the product's stock is made their sum."""
+        if formset.model is ProductVariant:
+            formset.save()
+            services.product_stock_resum(form.instance)
+            return None
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
         instances = formset.save(commit=False)

@@ -96,6 +96,37 @@ class Product(models.Model):
         return self.stock > 0
 
 
+class ProductVariant(models.Model):
+    """One size of a product, with its own SKU and stock. A product with variants is bought by
+    size, and its `stock` is the sum of its sizes' (kept so by catalog.services, in the same
+    transaction as every write to a size's stock), so listings and search read one column."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    # The feed's `id` of the size's row (the product's SKU is the row's `item_group_id`).
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    size = models.CharField(max_length=32)
+    stock = models.PositiveIntegerField(default=0)
+    # The order the size picker lists them in: smallest first, as the feed or staff give them.
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_id", "position", "id"]
+        verbose_name = "size"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "size"], name="productvariant_unique_size_per_product"),
+            models.CheckConstraint(condition=~models.Q(size=""), name="productvariant_size_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.size} ({self.sku})"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+
 class ProductImage(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -8,7 +8,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, 
 from django.db.models.expressions import RawSQL
 
 from catalog.image_files import DERIVATIVE_SIZES
-from catalog.models import Category, Product, ProductImage
+from catalog.models import Category, Product, ProductImage, ProductVariant
 
 # Pictures shoppers see (ProductImage.SEARCHABLE_STATUSES) are shown through their derivatives
 # (an upload as it arrived is staff-only, visualshop.media). A product is listed only with one.
@@ -223,8 +223,16 @@ def product_featured(limit: int = 8) -> list[Product]:
 
 def product_get(pk: int) -> Product:
     """A product shoppers may see with its brand, category (and the category's parent) and
-    visible images. Product.DoesNotExist for an inactive one or one without a picture."""
-    return _with_images(shop_products()).select_related("category__parent").get(pk=pk)
+    visible images, and its sizes (`sizes`, smallest first; empty for a product sold whole).
+    Product.DoesNotExist for an inactive one or one without a picture."""
+    return (
+        _with_images(shop_products())
+        .select_related("category__parent")
+        .prefetch_related(
+            Prefetch("variants", queryset=ProductVariant.objects.order_by("position", "id"), to_attr="sizes")
+        )
+        .get(pk=pk)
+    )
 
 
 def product_image_with_same_bytes(product_id: int | None, sha256: str, *, exclude_pk: int | None = None) -> int | None:

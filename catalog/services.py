@@ -13,14 +13,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, Sum, Value
 from django.db.models.functions import Concat, Left
 from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import selectors
 from catalog.image_files import ImageInfo, InvalidImage, inspect_image
-from catalog.models import Brand, Category, Product, ProductImage
+from catalog.models import Brand, Category, Product, ProductImage, ProductVariant
 from visualshop.broker import holdings as broker_holdings
 from visualshop.broker import sending
 
@@ -85,6 +85,7 @@ def product_upsert(data: ProductData) -> tuple[Product, bool]:
 
     A product that is new or actually changed is marked search-dirty in the same write and
     its search refresh is queued on commit; re-importing an unchanged row writes nothing.
+    A product sold by size keeps its sizes' total as its stock, whatever `data.stock` says.
     """
     values = {
         "title": data.title,
@@ -109,6 +110,9 @@ def product_upsert(data: ProductData) -> tuple[Product, bool]:
             else:
                 products_enqueue_search_refresh([product.pk])
                 return product, True
+        if values["stock"] != product.stock and product.variants.exists():
+            # Sold by size: its stock is its sizes' sum (product_variants_upsert), not the data's.
+            values["stock"] = product.stock
         changed = [name for name, value in values.items() if _field_value(product, name) != _raw(value)]
         if changed:
             for name in changed:
@@ -117,6 +121,75 @@ def product_upsert(data: ProductData) -> tuple[Product, bool]:
             product.save(update_fields=[*changed, "search_dirty", "updated_at"])
             products_enqueue_search_refresh([product.pk])
     return product, False
+
+
+class VariantError(ValueError):
+    """A size that cannot be written as asked (its SKU belongs to another product, or the
+    product already has the size under another SKU); the message says which."""
+
+
+@dataclass(frozen=True)
+class VariantData:
+    """One size of a product as a feed, the demo or staff describe it, already validated."""
+
+    sku: str
+    size: str
+    stock: int
+    position: int = 0
+
+
+SIZE_MAX_CHARS = ProductVariant._meta.get_field("size").max_length
+
+
+def product_variants_upsert(product: Product, variants: Iterable[VariantData]) -> int:
+    """Create or update these sizes of the product (matched by SKU; sizes not named stay as
+    they are), then make the product's stock their sum. Returns how many were created.
+
+    The product's row is locked first, as order placement locks products before sizes, so a
+    checkout and a stock update of the same product cannot deadlock."""
+    created = 0
+    with transaction.atomic():
+        Product.objects.select_for_update(no_key=True).filter(pk=product.pk).values_list("pk").get()
+        for data in variants:
+            variant = ProductVariant.objects.filter(sku=data.sku).first()
+            if variant is not None and variant.product_id != product.pk:
+                raise VariantError(f"size SKU {data.sku!r} already belongs to another product ({variant.product})")
+            same_size = ProductVariant.objects.filter(product=product, size=data.size).exclude(sku=data.sku).first()
+            if same_size is not None:
+                raise VariantError(f"the product already has size {data.size!r} as SKU {same_size.sku!r}")
+            if variant is None:
+                ProductVariant.objects.create(
+                    product=product, sku=data.sku, size=data.size, stock=data.stock, position=data.position
+                )
+                created += 1
+            elif (variant.size, variant.stock, variant.position) != (data.size, data.stock, data.position):
+                variant.size, variant.stock, variant.position = data.size, data.stock, data.position
+                variant.save(update_fields=["size", "stock", "position", "updated_at"])
+        product_stock_resum(product)
+    return created
+
+
+def product_stock_resum(product: Product) -> None:
+    """A product sold by size has the sum of its sizes' stock as its own (listings, search's
+    in-stock filter and ranking read that one column). Call it in the transaction that changed
+    a size's stock. A product without sizes keeps the stock it was given.
+
+    Only a change between in stock and sold out marks it search-dirty, as an order does:
+    search reads nothing else of the stock."""
+    with transaction.atomic():
+        locked = Product.objects.select_for_update(no_key=True).only("pk", "stock").get(pk=product.pk)
+        total = ProductVariant.objects.filter(product=product).aggregate(total=Sum("stock"))["total"]
+        if total is None or total == locked.stock:
+            product.stock = locked.stock
+            return
+        changes = {"stock": total, "updated_at": timezone.now()}
+        flipped = (total == 0) != (locked.stock == 0)
+        if flipped:
+            changes["search_dirty"] = True
+        Product.objects.filter(pk=product.pk).update(**changes)
+        product.stock = total
+        if flipped:
+            products_enqueue_search_refresh([product.pk])
 
 
 def _field_value(product: Product, name: str):

@@ -8,7 +8,7 @@ from orders.models import Order, OrderLine
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
-    fields = ["product", "sku", "title", "unit_price", "quantity", "line_total"]
+    fields = ["product", "sku", "title", "size", "unit_price", "quantity", "line_total"]
     readonly_fields = fields
     extra = 0
     can_delete = False

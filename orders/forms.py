@@ -39,6 +39,9 @@ MAX_QUANTITY = 999
 
 class AddToCartForm(forms.Form):
     product_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    # The chosen size of a product sold by size (the product page's size picker); whether one
+    # is needed, and whether it is the product's, is the cart's to say (orders.services).
+    variant_id = forms.IntegerField(min_value=1, required=False)
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, initial=1)
 
 

@@ -1,7 +1,7 @@
 from django.db import models
 from django.urls import reverse
 
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 
 
 class Order(models.Model):
@@ -58,7 +58,14 @@ class OrderLine(models.Model):
     # like categories that still hold products. The snapshots below keep the order
     # readable whatever happens to the product later.
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    # The size bought, for products sold by size (PROTECT for the same reason: a sold size is
+    # taken off sale with stock 0, not deleted); NULL for a product without sizes.
+    variant = models.ForeignKey(
+        ProductVariant, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines"
+    )
+    # The size's SKU when a size was bought, else the product's.
     sku = models.CharField("SKU", max_length=64)
+    size = models.CharField(max_length=32, blank=True)
     title = models.CharField(max_length=255)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
@@ -69,8 +76,15 @@ class OrderLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orderline_quantity_positive"),
             models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="orderline_unit_price_not_negative"),
-            models.UniqueConstraint(fields=["order", "product"], name="orderline_unique_product_per_order"),
+            # One line per product and size; NULLS NOT DISTINCT, so a product without sizes
+            # still gets one line per order.
+            models.UniqueConstraint(
+                fields=["order", "product", "variant"],
+                name="orderline_unique_variant_per_order",
+                nulls_distinct=False,
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.title} ({self.sku})"
+        size = f", size {self.size}" if self.size else ""
+        return f"{self.quantity} x {self.title} ({self.sku}{size})"

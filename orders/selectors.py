@@ -1,12 +1,15 @@
-"""Reads for the cart and orders. The session cart is {"<product id>": quantity}."""
+"""Reads for the cart and orders. The session cart is {"<line key>": quantity}, where a line
+key is "<product id>" for a product sold whole and "<product id>-<size id>" for one size of a
+product sold by size (CartLineKey)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
-from catalog.models import Product, ProductImage
+from catalog.models import Product, ProductImage, ProductVariant
 from orders.models import Order
 
 CART_SESSION_KEY = "cart"
@@ -15,20 +18,38 @@ ORDERS_SESSION_KEY = "orders"
 CHECKOUT_KEY_SESSION_KEY = "checkout_key"
 
 
-def cart_get(session: Mapping) -> dict[int, int]:
-    """The session's cart as {product id: quantity}. A session is client-influenced state
-    that outlives deploys, so anything malformed is dropped rather than trusted."""
+class CartLineKey(NamedTuple):
+    """What a cart line is of: a product, and its size when it is sold by size."""
+
+    product_id: int
+    variant_id: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.product_id}-{self.variant_id}" if self.variant_id else str(self.product_id)
+
+    @classmethod
+    def parse(cls, text: str) -> CartLineKey | None:
+        """ "12" or "12-34" -> the key; None for anything else."""
+        parts = text.split("-") if isinstance(text, str) else []
+        if not 1 <= len(parts) <= 2 or not all(part.isascii() and part.isdigit() for part in parts):
+            return None
+        ids = [int(part) for part in parts]
+        if min(ids) < 1:
+            return None
+        return cls(*ids)
+
+
+def cart_get(session: Mapping) -> dict[CartLineKey, int]:
+    """The session's cart as {line key: quantity}. A session is client-influenced state that
+    outlives deploys, so anything malformed is dropped rather than trusted."""
     raw = session.get(CART_SESSION_KEY)
     if not isinstance(raw, dict):
         return {}
     cart = {}
-    for key, quantity in raw.items():
-        try:
-            product_id = int(key)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0 and product_id > 0:
-            cart[product_id] = quantity
+    for text, quantity in raw.items():
+        key = CartLineKey.parse(text)
+        if key is not None and isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0:
+            cart[key] = quantity
     return cart
 
 
@@ -43,6 +64,20 @@ class CartLine:
     product: Product
     quantity: int
     image: ProductImage | None = None
+    # The size, for a product sold by size; None for one sold whole (or a size gone since).
+    variant: ProductVariant | None = None
+    # The line names a size the product no longer has, or no size of a product now sold by size.
+    size_missing: bool = False
+    # The line's key in the session (what its quantity and remove buttons post to).
+    key: CartLineKey | None = None
+
+    def __post_init__(self) -> None:
+        if self.key is None:
+            self.key = CartLineKey(self.product.pk, self.variant.pk if self.variant else None)
+
+    @property
+    def stock(self) -> int:
+        return self.variant.stock if self.variant else self.product.stock
 
     @property
     def unit_price(self) -> Decimal:
@@ -57,16 +92,20 @@ class CartLine:
         """Why this line cannot be ordered as it is, in words; "" when it can."""
         if not self.product.is_active or self.product.stock == 0:
             return "No longer available"
-        if self.quantity > self.product.stock:
-            return f"Only {self.product.stock} left"
+        if self.size_missing:
+            return "This size is no longer sold: choose a size on the product page"
+        if self.stock == 0:
+            return f"Size {self.variant.size} is sold out"
+        if self.quantity > self.stock:
+            return f"Only {self.stock} left"
         return ""
 
 
 @dataclass
 class CartSummary:
     lines: list[CartLine] = field(default_factory=list)
-    # Products in the session that no longer exist at all (deleted by staff).
-    missing_ids: list[int] = field(default_factory=list)
+    # Lines whose product no longer exists at all (deleted by staff).
+    missing: list[CartLineKey] = field(default_factory=list)
 
     @property
     def item_count(self) -> int:
@@ -85,13 +124,16 @@ class CartSummary:
         return [line for line in self.lines if line.problem]
 
 
-def cart_summary(cart: Mapping[int, int]) -> CartSummary:
-    """The cart's lines with their products and first visible image, in the order they
-    were added, in two queries however many lines there are."""
+def cart_summary(cart: Mapping[CartLineKey, int]) -> CartSummary:
+    """The cart's lines with their products, sizes and first visible image, in the order they
+    were added, in three queries however many lines there are (products, their sizes, images)."""
     if not cart:
         return CartSummary()
-    ids = list(cart)
-    products = Product.objects.in_bulk(ids)
+    products = Product.objects.in_bulk({key.product_id for key in cart})
+    # Every size of the cart's products: also tells a product now sold by size from one sold whole.
+    sizes: dict[int, dict[int, ProductVariant]] = {}
+    for variant in ProductVariant.objects.filter(product_id__in=list(products)) if products else []:
+        sizes.setdefault(variant.product_id, {})[variant.pk] = variant
     # Only each product's first visible image: DISTINCT ON keeps one row per product.
     images = (
         {
@@ -107,12 +149,23 @@ def cart_summary(cart: Mapping[int, int]) -> CartSummary:
         else {}
     )
     summary = CartSummary()
-    for product_id in ids:
-        product = products.get(product_id)
+    for key, quantity in cart.items():
+        product = products.get(key.product_id)
         if product is None:
-            summary.missing_ids.append(product_id)
-        else:
-            summary.lines.append(CartLine(product=product, quantity=cart[product_id], image=images.get(product_id)))
+            summary.missing.append(key)
+            continue
+        product_sizes = sizes.get(product.pk, {})
+        variant = product_sizes.get(key.variant_id) if key.variant_id else None
+        summary.lines.append(
+            CartLine(
+                product=product,
+                quantity=quantity,
+                image=images.get(product.pk),
+                variant=variant,
+                size_missing=variant is None and (key.variant_id is not None or bool(product_sizes)),
+                key=key,
+            )
+        )
     return summary
 
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from catalog import services as catalog_services
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 from orders import selectors
 from orders.models import Order, OrderLine
-from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY
+from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY, CartLineKey
 
 # Crockford's base 32: no I, L, O or U, so a reference read out on the phone is unambiguous.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -41,9 +41,10 @@ class CheckoutKeyError(Exception):
 @dataclass(frozen=True)
 class CartChange:
     product: Product
-    quantity: int  # of this product now in the cart
+    quantity: int  # of this product (in this size) now in the cart
     message: str
     clipped: bool = False  # fewer than asked for, because of stock
+    variant: ProductVariant | None = None
 
 
 @dataclass(frozen=True)
@@ -59,91 +60,117 @@ class CustomerData:
     phone: str = ""
 
 
-def _cart_save(session: MutableMapping, cart: dict[int, int]) -> None:
+def _cart_save(session: MutableMapping, cart: dict[CartLineKey, int]) -> None:
     # Reassigning (never mutating in place) is what marks a Django session modified.
-    session[CART_SESSION_KEY] = {str(product_id): quantity for product_id, quantity in cart.items()}
+    session[CART_SESSION_KEY] = {str(key): quantity for key, quantity in cart.items()}
 
 
-def _available_product(product_id: int) -> Product:
-    product = Product.objects.filter(pk=product_id, is_active=True).first()
+def _named(product: Product, variant: ProductVariant | None) -> str:
+    """How messages name a line: “Marta dress” or “Marta dress” in size M."""
+    return f"“{product.title}” in size {variant.size}" if variant else f"“{product.title}”"
+
+
+def _line_for_sale(key: CartLineKey) -> tuple[Product, ProductVariant | None]:
+    """The active product of a line and its size; CartError when either is gone, or when the
+    line names no size of a product sold by size."""
+    product = Product.objects.filter(pk=key.product_id, is_active=True).first()
     if product is None:
         raise CartError("Sorry, this product is no longer available.")
-    return product
+    sizes = {variant.pk: variant for variant in product.variants.all()}
+    if not sizes and key.variant_id is None:
+        return product, None
+    if key.variant_id is None:
+        raise CartError(f"Please choose a size of “{product.title}”.")
+    if key.variant_id not in sizes:
+        raise CartError(f"Sorry, that size of “{product.title}” is no longer sold. Please choose another.")
+    return product, sizes[key.variant_id]
 
 
-def _clip(product: Product, wanted: int) -> tuple[int, bool]:
-    return (product.stock, True) if wanted > product.stock else (wanted, False)
+def _clip(stock: int, wanted: int) -> tuple[int, bool]:
+    return (stock, True) if wanted > stock else (wanted, False)
 
 
-def cart_add(session: MutableMapping, *, product_id: int, quantity: int = 1) -> CartChange:
-    """Add `quantity` of an active, in-stock product; the line never exceeds the stock."""
+def cart_add(
+    session: MutableMapping, *, product_id: int, variant_id: int | None = None, quantity: int = 1
+) -> CartChange:
+    """Add `quantity` of an active product (of one of its sizes, for a product sold by size)
+    that is in stock; the line never exceeds the stock."""
     if quantity < 1:
         raise CartError("Choose a quantity of at least 1.")
-    product = _available_product(product_id)
-    if product.stock == 0:
-        raise CartError(f"Sorry, “{product.title}” is out of stock.")
+    key = CartLineKey(product_id, variant_id)
+    product, variant = _line_for_sale(key)
+    stock, name = (variant or product).stock, _named(product, variant)
+    if stock == 0:
+        raise CartError(f"Sorry, {name} is out of stock.")
     cart = selectors.cart_get(session)
-    already = cart.get(product.pk, 0)
-    new, clipped = _clip(product, already + quantity)
-    cart[product.pk] = new
+    already = cart.get(key, 0)
+    new, clipped = _clip(stock, already + quantity)
+    cart[key] = new
     _cart_save(session, cart)
     if not clipped:
-        return CartChange(product, new, f"Added “{product.title}” to your cart.")
+        return CartChange(product, new, f"Added {name} to your cart.", variant=variant)
     if new == already:
-        message = f"Only {product.stock} of “{product.title}” in stock, and all of them are already in your cart."
+        message = f"Only {stock} of {name} in stock, and all of them are already in your cart."
     else:
-        message = (
-            f"Added “{product.title}” to your cart, but we have only {product.stock} in stock: your cart now has {new}."
-        )
-    return CartChange(product, new, message, clipped=True)
+        message = f"Added {name} to your cart, but we have only {stock} in stock: your cart now has {new}."
+    return CartChange(product, new, message, clipped=True, variant=variant)
 
 
-def cart_set_quantity(session: MutableMapping, *, product_id: int, quantity: int) -> CartChange | None:
+def cart_set_quantity(session: MutableMapping, *, key: CartLineKey, quantity: int) -> CartChange | None:
     """Set a line's quantity (0 removes it, returning None), clipped to the stock. A line
-    whose product went off sale is removed, and CartError says so."""
+    whose product or size went off sale is removed, and CartError says so."""
     cart = selectors.cart_get(session)
-    if product_id not in cart:
+    if key not in cart:
         raise CartError("That product is not in your cart any more.")
     if quantity < 0:
         raise CartError("Choose a quantity of 0 or more.")
     if quantity == 0:
-        del cart[product_id]
+        del cart[key]
         _cart_save(session, cart)
         return None
-    product = Product.objects.filter(pk=product_id).first()
-    if product is None or not product.is_active or product.stock == 0:
-        del cart[product_id]
+    try:
+        product, variant = _line_for_sale(key)
+        gone = None if (variant or product).stock else f"{_named(product, variant)} is no longer available"
+    except CartError:
+        product = Product.objects.filter(pk=key.product_id).first()
+        if product is None or not product.is_active:
+            gone = f"“{product.title}” is no longer available" if product else "This product is no longer available"
+        else:
+            gone = f"This size of “{product.title}” is no longer sold"
+    if gone:
+        del cart[key]
         _cart_save(session, cart)
-        name = f"“{product.title}”" if product else "This product"
-        raise CartError(f"{name} is no longer available and was removed from your cart.")
-    new, clipped = _clip(product, quantity)
-    cart[product_id] = new
+        raise CartError(f"{gone} and was removed from your cart.")
+    stock, name = (variant or product).stock, _named(product, variant)
+    new, clipped = _clip(stock, quantity)
+    cart[key] = new
     _cart_save(session, cart)
     if clipped:
         return CartChange(
-            product, new, f"Only {product.stock} of “{product.title}” in stock: your cart now has {new}.", clipped=True
+            product, new, f"Only {stock} of {name} in stock: your cart now has {new}.", clipped=True, variant=variant
         )
-    return CartChange(product, new, f"Updated “{product.title}”: {new} in your cart.")
+    return CartChange(product, new, f"Updated {name}: {new} in your cart.", variant=variant)
 
 
-def cart_remove(session: MutableMapping, *, product_id: int) -> str | None:
+def cart_remove(session: MutableMapping, *, key: CartLineKey) -> str | None:
     """Remove a line and return a message saying so; None when it was not in the cart
     (a second click, another tab)."""
     cart = selectors.cart_get(session)
-    if cart.pop(product_id, None) is None:
+    if cart.pop(key, None) is None:
         return None
     _cart_save(session, cart)
-    title = Product.objects.filter(pk=product_id).values_list("title", flat=True).first()
-    return f"Removed “{title}” from your cart." if title else "Removed the product from your cart."
+    product = Product.objects.filter(pk=key.product_id).only("title").first()
+    variant = ProductVariant.objects.filter(pk=key.variant_id).only("size").first() if key.variant_id else None
+    return f"Removed {_named(product, variant)} from your cart." if product else "Removed the product from your cart."
 
 
-def cart_forget_missing(session: MutableMapping, product_ids: list[int]) -> None:
+def cart_forget_missing(session: MutableMapping, keys: list[CartLineKey]) -> None:
     """Drop lines of products that no longer exist: nobody can buy or even name them."""
-    if not product_ids:
+    if not keys:
         return
     cart = selectors.cart_get(session)
-    for product_id in product_ids:
-        cart.pop(product_id, None)
+    for key in keys:
+        cart.pop(key, None)
     _cart_save(session, cart)
 
 
@@ -158,13 +185,16 @@ def _new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
-def order_place(*, cart: dict[int, int], customer: CustomerData, checkout_key: str | None = None) -> tuple[Order, bool]:
+def order_place(
+    *, cart: dict[CartLineKey, int], customer: CustomerData, checkout_key: str | None = None
+) -> tuple[Order, bool]:
     """Turn a cart into an order, all or nothing; returns (order, created).
 
-    The cart's products are locked (in id order, so two checkouts sharing products cannot
-    deadlock), then re-checked: any line that went off sale or exceeds the stock left
-    raises OrderError naming the product, and nothing is written. Otherwise the stock is
-    decremented and the order is created with price snapshots.
+    The cart's products and their sizes are locked (in id order, so two checkouts sharing
+    products cannot deadlock), then re-checked: any line that went off sale (product or size)
+    or exceeds the stock left raises OrderError naming it, and nothing is written. Otherwise
+    the stock (the size's and the product's) is decremented and the order is created with
+    price, SKU and size snapshots.
 
     With a checkout_key (stored on the order, unique) the same key never places two orders.
     Two submits of one checkout form (a double click, a second tab) that race each other
@@ -183,47 +213,73 @@ def order_place(*, cart: dict[int, int], customer: CustomerData, checkout_key: s
         return placed, False
 
 
-def _order_create(*, cart: dict[int, int], customer: CustomerData, checkout_key: str | None) -> Order:
-    cart = {product_id: quantity for product_id, quantity in cart.items() if quantity > 0}
+def _order_create(*, cart: dict[CartLineKey, int], customer: CustomerData, checkout_key: str | None) -> Order:
+    cart = {key: quantity for key, quantity in cart.items() if quantity > 0}
     if not cart:
         raise OrderError("Your cart is empty.")
+    product_ids = sorted({key.product_id for key in cart})
     with transaction.atomic():
-        products = list(Product.objects.select_for_update().filter(pk__in=list(cart)).order_by("pk"))
-        if len(products) != len(cart):
+        # Products first, then their sizes, each in id order: the order every writer of
+        # stock takes them in (catalog.services.product_variants_upsert), so none deadlock.
+        products = {p.pk: p for p in Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk")}
+        if len(products) != len(product_ids):
             raise OrderError("A product in your cart is no longer sold. Please check your cart.")
-        for product in products:
-            quantity = cart[product.pk]
+        sizes: dict[int, dict[int, ProductVariant]] = {}
+        for variant in ProductVariant.objects.select_for_update().filter(product_id__in=product_ids).order_by("pk"):
+            sizes.setdefault(variant.product_id, {})[variant.pk] = variant
+        lines = []
+        for key, quantity in cart.items():
+            product = products[key.product_id]
+            variant = sizes.get(product.pk, {}).get(key.variant_id)
+            name = _named(product, variant)
             if not product.is_active or product.stock == 0:
                 raise OrderError(f"Sorry, “{product.title}” is no longer available. Please remove it from your cart.")
-            if quantity > product.stock:
+            if (key.variant_id is None) != (product.pk not in sizes) or (key.variant_id and variant is None):
                 raise OrderError(
-                    f"Sorry, only {product.stock} of “{product.title}” left. Please lower the quantity in your cart."
+                    f"Sorry, the size you chose of “{product.title}” is no longer sold. "
+                    "Please remove it from your cart and choose a size again."
                 )
-        currencies = {product.currency for product in products}
+            stock = (variant or product).stock
+            if stock == 0:
+                raise OrderError(f"Sorry, {name} is sold out. Please remove it from your cart.")
+            if quantity > stock:
+                raise OrderError(f"Sorry, only {stock} of {name} left. Please lower the quantity in your cart.")
+            lines.append((product, variant, quantity))
+        currencies = {product.currency for product in products.values()}
         if len(currencies) > 1:
             raise OrderError("Your cart mixes prices in different currencies; please order them separately.")
         sold_out = []
-        for product in products:
-            product.stock -= cart[product.pk]
+        for product, variant, quantity in lines:
+            # A product sold by size holds its sizes' sum: both go down.
+            product.stock -= quantity
+            if variant is not None:
+                variant.stock -= quantity
+        for product in products.values():
             if product.stock == 0:
                 # Search filters on "in stock" (the Elasticsearch index keeps its own copy),
                 # so a product that just sold out is refreshed like any catalogue change.
                 # Other stock changes leave that filter as it was: no refresh per order.
                 product.search_dirty = True
                 sold_out.append(product.pk)
-        # One UPDATE for every product. The rows are locked, so plain values are safe here.
-        Product.objects.bulk_update(products, ["stock", "search_dirty"])
+        # One UPDATE for every product, one for every size. The rows are locked, so plain
+        # values are safe here.
+        Product.objects.bulk_update(list(products.values()), ["stock", "search_dirty"])
+        variants = [variant for _, variant, _ in lines if variant is not None]
+        if variants:
+            ProductVariant.objects.bulk_update(variants, ["stock"])
         catalog_services.products_enqueue_search_refresh(sold_out)
-        lines = [
+        order_lines = [
             OrderLine(
                 product=product,
-                sku=product.sku,
+                variant=variant,
+                sku=variant.sku if variant else product.sku,
+                size=variant.size if variant else "",
                 title=product.title,
                 unit_price=product.price,
-                quantity=cart[product.pk],
-                line_total=product.price * cart[product.pk],
+                quantity=quantity,
+                line_total=product.price * quantity,
             )
-            for product in products
+            for product, variant, quantity in lines
         ]
         order = Order.objects.create(
             reference=_new_reference(),
@@ -239,11 +295,11 @@ def _order_create(*, cart: dict[int, int], customer: CustomerData, checkout_key:
             region=customer.region,
             country=customer.country,
             currency=currencies.pop(),
-            total=sum((line.line_total for line in lines), Decimal("0.00")),
+            total=sum((line.line_total for line in order_lines), Decimal("0.00")),
         )
-        for line in lines:
+        for line in order_lines:
             line.order = order
-        OrderLine.objects.bulk_create(lines)
+        OrderLine.objects.bulk_create(order_lines)
     return order
 
 
@@ -290,8 +346,8 @@ def cart_checkout(session: MutableMapping, *, customer: CustomerData, checkout_k
     except OrderError:
         # Products deleted meanwhile cannot be named or bought: take them out of the cart
         # so the shopper is not stuck with a line they cannot see or remove.
-        missing = set(cart) - set(Product.objects.filter(pk__in=list(cart)).values_list("pk", flat=True))
-        cart_forget_missing(session, sorted(missing))
+        existing = set(Product.objects.filter(pk__in=[key.product_id for key in cart]).values_list("pk", flat=True))
+        cart_forget_missing(session, [key for key in cart if key.product_id not in existing])
         raise
     # Also when a twin request placed the order (both loaded the session before either
     # saved it): both leave the session the same, so whichever saves last loses nothing.

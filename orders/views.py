@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from orders import selectors, services
 from orders.forms import SHIPPING_COUNTRIES, AddToCartForm, CheckoutForm, QuantityForm
 from orders.models import Order
+from orders.selectors import CartLineKey
 
 
 @require_POST
@@ -17,11 +18,18 @@ def cart_add(request):
     if not form.is_valid():
         if "product_id" in form.errors:
             return HttpResponseBadRequest("No product given to add to the cart.", content_type="text/plain")
+        if "variant_id" in form.errors:
+            return HttpResponseBadRequest("The size given is not a size id.", content_type="text/plain")
         messages.error(request, "Choose a quantity between 1 and 999.")
         return _back_to_product(form.cleaned_data["product_id"])
     product_id = form.cleaned_data["product_id"]
     try:
-        change = services.cart_add(request.session, product_id=product_id, quantity=form.cleaned_data["quantity"])
+        change = services.cart_add(
+            request.session,
+            product_id=product_id,
+            variant_id=form.cleaned_data["variant_id"],
+            quantity=form.cleaned_data["quantity"],
+        )
     except services.CartError as error:
         messages.error(request, str(error))
         return _back_to_product(product_id)
@@ -38,22 +46,20 @@ def _back_to_product(product_id: int):
 @require_GET
 def cart_detail(request):
     summary = selectors.cart_summary(selectors.cart_get(request.session))
-    services.cart_forget_missing(request.session, summary.missing_ids)
+    services.cart_forget_missing(request.session, summary.missing)
     return render(request, "orders/cart.html", {"cart": summary})
 
 
 @require_POST
-def cart_update(request, product_id: int):
+def cart_update(request, line: CartLineKey):
     form = QuantityForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a quantity between 0 and 999.")
         return redirect("orders:cart")
     if form.cleaned_data["quantity"] == 0:
-        return cart_remove(request, product_id)
+        return cart_remove(request, line)
     try:
-        change = services.cart_set_quantity(
-            request.session, product_id=product_id, quantity=form.cleaned_data["quantity"]
-        )
+        change = services.cart_set_quantity(request.session, key=line, quantity=form.cleaned_data["quantity"])
     except services.CartError as error:
         messages.error(request, str(error))
         return redirect("orders:cart")
@@ -62,8 +68,8 @@ def cart_update(request, product_id: int):
 
 
 @require_POST
-def cart_remove(request, product_id: int):
-    message = services.cart_remove(request.session, product_id=product_id)
+def cart_remove(request, line: CartLineKey):
+    message = services.cart_remove(request.session, key=line)
     if message:
         messages.success(request, message)
     return redirect("orders:cart")
@@ -95,7 +101,10 @@ def checkout(request):
         return redirect("orders:cart")
     if request.method == "GET" and summary.problems:
         # Say so before the shopper types an address, not after.
-        names = ", ".join(f"“{line.product.title}” ({line.problem.lower()})" for line in summary.problems)
+        names = ", ".join(
+            f"“{line.product.title}”{f' in size {line.variant.size}' if line.variant else ''} ({line.problem.lower()})"
+            for line in summary.problems
+        )
         messages.warning(request, f"Please update your cart first: {names}.")
         return redirect("orders:cart")
     return render(

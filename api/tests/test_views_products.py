@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 
 from catalog import services
-from catalog.models import Product
-from catalog.services import ProductData
+from catalog.models import Product, ProductVariant
+from catalog.services import ProductData, VariantData
 from fixtures.factories import mark_processed, stored_image
 from fixtures.images import scene_bytes
 
@@ -15,8 +15,8 @@ LIST_URL = "/api/v1/products/"
 LIST_QUERIES = 3
 # ... plus the category tree (category filter) and the brand (brand filter).
 FILTERED_LIST_QUERIES = 5
-# The product with brand, category and the category's parent, then its images.
-DETAIL_QUERIES = 2
+# The product with brand, category and the category's parent, then its images, then its sizes.
+DETAIL_QUERIES = 3
 
 
 def ids(response) -> list[int]:
@@ -148,6 +148,7 @@ def test_the_detail_has_every_picture_with_sizes_and_alt_text(client, processed_
         "description": "Dots.",
         "colours": ["navy", "white"],
         "attributes": {"material": "viscose"},
+        "sizes": [],
     }
     assert images == [
         {
@@ -160,6 +161,26 @@ def test_the_detail_has_every_picture_with_sizes_and_alt_text(client, processed_
         },
     ]  # the second is still pending: not shown until processed (the upload is for staff only)
     assert first.thumbnail.url.startswith("/media/derived/")  # the 320 px derivative, not the upload
+
+
+def test_the_detail_lists_the_sizes_smallest_first_with_their_availability(client, shop):
+    product = shop.products["D1"]
+    services.product_variants_upsert(
+        product,
+        [
+            VariantData(sku="D1-M", size="M", stock=0, position=1),
+            VariantData(sku="D1-S", size="S", stock=2, position=0),
+        ],
+    )
+    body = client.get(f"/api/v1/products/{product.pk}/").json()
+    small, medium = ProductVariant.objects.get(sku="D1-S"), ProductVariant.objects.get(sku="D1-M")
+    assert (body["in_stock"], body["sizes"]) == (
+        True,
+        [
+            {"id": small.pk, "sku": "D1-S", "size": "S", "in_stock": True},
+            {"id": medium.pk, "sku": "D1-M", "size": "M", "in_stock": False},
+        ],
+    )
 
 
 def test_a_single_picture_is_described_by_the_title_alone(client, shop):

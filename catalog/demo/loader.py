@@ -10,7 +10,7 @@ from django.db import transaction
 from catalog import services
 from catalog.demo.products import demo_photo, demo_products
 from catalog.models import Brand, Category
-from catalog.services import ProductData
+from catalog.services import ProductData, VariantData
 from visualshop.broker import sending
 
 
@@ -54,6 +54,13 @@ def load_demo_catalog(limit: int | None = None) -> DemoLoadResult:
                 )
             )
             created_products += created
+            services.product_variants_upsert(
+                product,
+                [
+                    VariantData(sku=f"{item.sku}-{size}", size=size, stock=stock, position=position)
+                    for position, (size, stock) in enumerate(item.sizes)
+                ],
+            )
             for index in range(item.image_count):
                 _image, image_created = services.product_image_add(
                     product=product,

@@ -197,10 +197,12 @@ class DemoProduct:
     category_path: tuple[str, ...]
     brand: str
     price: Decimal
-    stock: int
+    stock: int  # the sum of the sizes' stock
     kind: str
     photos: tuple[str, ...]  # file names in PHOTO_DIR, the first is the main photo
     attributes: dict = field(hash=False, compare=True)
+    # (size, stock) smallest first; each size is a variant with SKU "<sku>-<size>".
+    sizes: tuple[tuple[str, int], ...] = ()
 
     @property
     def image_count(self) -> int:
@@ -242,6 +244,23 @@ def _stock(rng: random.Random) -> int:
     return rng.choice((rng.randint(1, 5), rng.randint(6, 60)))
 
 
+# How a product's stock spreads over its sizes: the middle sizes sell most, so shops stock
+# more of them (weights for 4 or 5 sizes, smallest first).
+SIZE_WEIGHTS = {4: (1, 3, 3, 1), 5: (1, 2, 3, 2, 1)}
+
+
+def _size_stock(sku: str, sizes: tuple[str, ...], total: int) -> tuple[tuple[str, int], ...]:
+    """The product's stock dealt over its sizes, with a generator of its own (seeded by the
+    SKU), so the sizes change nothing else the catalogue draws; small stocks leave some sizes
+    sold out, as in a real shop."""
+    rng = random.Random(f"{SEED}:{sku}")
+    weights = SIZE_WEIGHTS.get(len(sizes), (1,) * len(sizes))
+    counts = [0] * len(sizes)
+    for index in rng.choices(range(len(sizes)), weights=weights, k=total):
+        counts[index] += 1
+    return tuple(zip(sizes, counts, strict=True))
+
+
 def demo_products(limit: int | None = None) -> list[DemoProduct]:
     """The demo catalogue (every curated photo, one product each), or its first `limit`."""
     rng = random.Random(SEED)
@@ -252,18 +271,22 @@ def demo_products(limit: int | None = None) -> list[DemoProduct]:
         names = names_left.setdefault(photo["kind"], rng.sample(STYLE_NAMES, len(STYLE_NAMES)))
         title = f"{names.pop()} {kind.noun}"
         description = " ".join([*rng.sample(kind.sentences, 2), kind.care])
+        sku = f"{SKU_PREFIX}{n:04d}"
+        # Drawn in this order (brand, price, stock) since the first catalogue: keep it.
+        brand, price, stock = rng.choice(kind.brands), _price(rng, *kind.price), _stock(rng)
         products.append(
             DemoProduct(
-                sku=f"{SKU_PREFIX}{n:04d}",
+                sku=sku,
                 title=title,
                 description=description,
                 category_path=kind.path,
-                brand=rng.choice(kind.brands),
-                price=_price(rng, *kind.price),
-                stock=_stock(rng),
+                brand=brand,
+                price=price,
+                stock=stock,
                 kind=photo["kind"],
                 photos=(photo["file"],),
-                attributes={"sizes": ", ".join(kind.sizes)},
+                attributes={},
+                sizes=_size_stock(sku, kind.sizes, stock),
             )
         )
     return products if limit is None else products[: max(0, limit)]

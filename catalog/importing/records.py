@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from catalog.models import Brand, Category, Product
+from catalog.services import SIZE_MAX_CHARS, VariantData
 
 
 class RowError(ValueError):
@@ -40,6 +41,9 @@ class ProductRecord:
     attributes: dict[str, str | None] = field(default_factory=dict)
     image_refs: list[str] = field(default_factory=list)  # paths or URLs, first is the main image
     label: str = ""  # how to name the row in messages besides its number (e.g. a file path)
+    # A row with an `item_group_id` is one size of the product with that SKU: `sku` is then the
+    # group's id and this the size (its SKU is the row's `id`). None for a product sold whole.
+    variant: VariantData | None = None
     given: frozenset[str] = FIELDS  # which FIELDS the row states; the others keep their values on update
 
 
@@ -150,13 +154,16 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
         if column in row:
             # "color" and "colour" both feed "colour": an empty one must not undo the other.
             attributes[name] = _text(row[column]) or attributes.get(name)
+    variant = _variant(row, sku, stock)
+    if variant is not None:
+        attributes["size"] = None  # the size is the variant's, not the whole product's: dropped
     given = {"title", "price"}
     given |= {
         name
         for name, column in (("description", "description"), ("brand", "brand"), ("category", "product_type"))
         if column in row
     }
-    if stock is not None:
+    if stock is not None and variant is None:  # a size's stock is the size's
         given.add("stock")
     if attributes:
         given.add("attributes")
@@ -166,7 +173,7 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
         given.add("images")
     return ProductRecord(
         row=row_number,
-        sku=sku,
+        sku=_text(row.get("item_group_id")) if variant else sku,
         title=title,
         price=price,
         currency=currency,
@@ -177,7 +184,26 @@ def record_from_feed_row(row: dict, row_number: int) -> ProductRecord:
         attributes=attributes,
         image_refs=images,
         given=frozenset(given),
+        variant=variant,
     )
+
+
+def _variant(row: dict, sku: str, stock: int | None) -> VariantData | None:
+    """The size a row with an `item_group_id` describes (GMC's way of listing one product's
+    sizes as rows). Only sizes are variants here: a group row without a size (GMC also groups
+    colours this way) is refused rather than guessed at."""
+    group = _text(row.get("item_group_id"))
+    if not group:
+        return None
+    check_length("item_group_id", group, SKU_MAX_CHARS)
+    size = " ".join(_text(row.get("size")).split())
+    if not size:
+        raise RowError(
+            f"item_group_id {group!r} without a size: rows of a group are the sizes of one product "
+            "(give each colour its own id and no item_group_id)"
+        )
+    check_length("size", size, SIZE_MAX_CHARS)
+    return VariantData(sku=sku, size=size, stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock)
 
 
 def check_length(name: str, value: str, limit: int) -> None:

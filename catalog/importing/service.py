@@ -8,7 +8,7 @@ that the database refuses) leaves its product exactly as it was, or absent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -131,7 +131,7 @@ def import_catalog(
             except ImageFetchError as exc:
                 # An ImageFolder row is already labelled with its file: say it once.
                 failure = RowFailure(row, exc.reason if exc.ref == label else str(exc), label)
-            except (RowError, InvalidImage) as exc:
+            except (RowError, InvalidImage, services.VariantError) as exc:
                 failure = RowFailure(row, str(exc), label)
             except DatabaseError as exc:  # e.g. a NUL byte in a text field: the row, not the import, fails
                 failure = RowFailure(row, f"rejected by the database ({str(exc).splitlines()[0]})", label)
@@ -171,6 +171,10 @@ class _RowImporter:
         self.source, self.limits, self.http = source, limits, http
         self.categories: dict[tuple[str, ...], Category | None] = {}
         self.brands: dict[str, Brand | None] = {}
+        # Item groups imported so far: group id -> (row, price, currency) of its first row
+        # that was imported. That row sets the product; the group's later rows add their size
+        # (and any picture not seen yet) and must agree on the price.
+        self.groups: dict[str, tuple[int, Decimal, str]] = {}
 
     def import_record(self, record: ProductRecord) -> RowOutcome:
         images = [
@@ -187,11 +191,40 @@ class _RowImporter:
             )
             for ref in dict.fromkeys(record.image_refs)
         ]
+        group = self.groups.get(record.sku) if record.variant else None
+        if group is not None and (record.price, record.currency) != group[1:]:
+            raise RowError(
+                f"price {record.price} {record.currency} differs from row {group[0]}'s "
+                f"{group[1]} {group[2]} for item_group_id {record.sku!r}: the sizes of a product share its price"
+            )
         stored: list[str] = []  # files this row wrote to storage: removed again if the row rolls back
         try:
             with transaction.atomic():
                 existing = Product.objects.select_related("category", "brand").filter(sku=record.sku).first()
-                product, created = services.product_upsert(self._product_data(record, existing))
+                if group is not None:  # a later size of a product this import already wrote
+                    product, created = existing, False
+                else:
+                    if (
+                        record.variant is None
+                        and "stock" in record.given
+                        and existing is not None
+                        and record.stock != existing.stock
+                        and existing.variants.exists()
+                    ):
+                        raise RowError(
+                            f"product {record.sku!r} is sold by size: give each size its own row "
+                            f"with item_group_id {record.sku!r} and its stock"
+                        )
+                    product, created = services.product_upsert(self._product_data(record, existing))
+                if record.variant is not None:
+                    # A new size goes after the sizes the product has (feeds list them smallest
+                    # first); a known one keeps its place, which staff may have changed.
+                    position = (
+                        product.variants.filter(sku=record.variant.sku).values_list("position", flat=True).first()
+                    )
+                    if position is None:
+                        position = product.variants.count()
+                    services.product_variants_upsert(product, [replace(record.variant, position=position)])
                 kept, added = [], 0
                 for position, (ref, content) in enumerate(images):
                     image, image_created = services.product_image_add(
@@ -201,7 +234,7 @@ class _RowImporter:
                     if image_created:
                         stored.append(image.file.name)
                         added += 1
-                if not created and "images" in record.given:
+                if not created and "images" in record.given and group is None:
                     self._drop_images_no_longer_in_source(product, kept)
         except BaseException:
             # Categories and brands created inside the rolled-back transaction are gone too.
@@ -210,6 +243,8 @@ class _RowImporter:
             for name in stored:
                 default_storage.delete(name)
             raise
+        if record.variant is not None and group is None:
+            self.groups[record.sku] = (record.row, record.price, record.currency)
         return RowOutcome(created=created, images_added=added, hidden=created and not product.is_active)
 
     def _product_data(self, record: ProductRecord, existing: Product | None) -> services.ProductData:

@@ -24,13 +24,19 @@ def products():
     return made
 
 
-def inline_management(prefix="images", total=1, initial=0):
-    return {
+def inline_management(prefix="images", total=1, initial=0, *, sizes=0):
+    """The management forms of the product page's inlines: images, and (empty unless given)
+    sizes."""
+    data = {
         f"{prefix}-TOTAL_FORMS": str(total),
         f"{prefix}-INITIAL_FORMS": str(initial),
         f"{prefix}-MIN_NUM_FORMS": "0",
         f"{prefix}-MAX_NUM_FORMS": "1000",
     }
+    if prefix == "images":
+        data.update({"variants-TOTAL_FORMS": str(sizes), "variants-INITIAL_FORMS": str(sizes)})
+        data.update({"variants-MIN_NUM_FORMS": "0", "variants-MAX_NUM_FORMS": "1000"})
+    return data
 
 
 def test_product_changelist_shows_thumbnails_and_problem_counts(admin_client, products):
@@ -651,3 +657,80 @@ def test_staff_dismiss_or_accept_flags_from_the_image_list_and_the_review_is_rec
     ]
     page = admin_client.get(reverse("admin:catalog_productimage_change", args=[flagged_ids[0]])).content.decode()
     assert "Staff review of the flags" in page and "Dismissed: the picture is fine" in page
+
+
+# -- sizes ------------------------------------------------------------------------------------
+
+
+def test_sizes_are_edited_on_the_product_page_and_the_product_stock_becomes_their_sum(admin_client):
+    url = reverse("admin:catalog_product_add")
+    data = {
+        **product_form(stock="40"),
+        **inline_management(total=0),
+        "variants-TOTAL_FORMS": "2",
+        "variants-0-size": "S",
+        "variants-0-sku": "NEW-1-S",
+        "variants-0-stock": "3",
+        "variants-0-position": "0",
+        "variants-1-size": "M",
+        "variants-1-sku": "NEW-1-M",
+        "variants-1-stock": "4",
+        "variants-1-position": "1",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    product = Product.objects.get(sku="NEW-1")
+    assert product.stock == 7  # not the 40 typed above: sold by size
+    assert list(product.variants.values_list("size", "sku", "stock")) == [("S", "NEW-1-S", 3), ("M", "NEW-1-M", 4)]
+    # From now on the page shows the stock without a field for it.
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[product.pk]))
+    assert "stock" in page.context["adminform"].readonly_fields
+    assert "id_stock" not in page.content.decode()
+
+
+def test_a_size_twice_or_a_size_sku_of_another_product_is_a_form_error(admin_client):
+    services.product_variants_upsert(
+        services.product_upsert(ProductData(sku="OTHER", title="Other", price=Decimal("1.00")))[0],
+        [services.VariantData(sku="OTHER-S", size="S", stock=1)],
+    )
+    data = {
+        **product_form(),
+        **inline_management(total=0),
+        "variants-TOTAL_FORMS": "2",
+        "variants-0-size": "S",
+        "variants-0-sku": "OTHER-S",
+        "variants-0-stock": "3",
+        "variants-0-position": "0",
+        "variants-1-size": "S",
+        "variants-1-sku": "NEW-1-S",
+        "variants-1-stock": "4",
+        "variants-1-position": "1",
+    }
+    response = admin_client.post(reverse("admin:catalog_product_add"), data)
+    assert response.status_code == 200
+    sizes = response.context["inline_admin_formsets"][0].formset
+    assert sizes.errors == [{"sku": ["Size with this SKU already exists."]}, {}]
+    # With that fixed, the same size twice.
+    response = admin_client.post(reverse("admin:catalog_product_add"), {**data, "variants-0-sku": "NEW-1-S2"})
+    assert response.status_code == 200
+    sizes = response.context["inline_admin_formsets"][0].formset
+    assert sizes.non_form_errors() == ["Please correct the duplicate data for size."]
+    assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+def test_a_product_sold_by_size_refuses_a_stock_typed_in_the_list(admin_client, products):
+    services.product_variants_upsert(products[0], [services.VariantData(sku="SKU-0-S", size="S", stock=2)])
+    changelist = reverse("admin:catalog_product_changelist")
+    rows = admin_client.get(changelist).context["cl"].result_list
+    data = {"form-TOTAL_FORMS": "4", "form-INITIAL_FORMS": "4", "_save": "Save"}
+    for n, product in enumerate(rows):
+        data[f"form-{n}-id"] = str(product.pk)
+        data[f"form-{n}-price"] = str(product.price)
+        data[f"form-{n}-stock"] = "9"
+    response = admin_client.post(changelist, data)
+    assert response.status_code == 200
+    errors = response.context["cl"].formset.errors
+    assert [error for error in errors if error] == [
+        {"stock": ["Sold by size: change the sizes' stock on the product's page."]}
+    ]
+    assert dict(Product.objects.values_list("sku", "stock")) == {"SKU-0": 2, "SKU-1": 0, "SKU-2": 0, "SKU-3": 0}

@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog import services
 from catalog.image_files import InvalidImage
 from catalog.models import Brand, Category, Product, ProductImage
-from catalog.services import ProductData
+from catalog.services import ProductData, VariantData
 from fixtures.images import image_bytes
 from visualshop.broker import holdings, sending
 
@@ -278,3 +278,67 @@ def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
         with django_capture_on_commit_callbacks(execute=True):
             assert services.images_requeue_lost() == 0  # the next sweep finds nothing lost
         assert sorted(holdings.read_holdings(task).queued) == sorted([queued, orphaned, lost])
+
+
+# -- sizes ------------------------------------------------------------------------------------
+
+
+def sized(sku: str = "D1", **stock_by_size: int) -> Product:
+    product, _ = services.product_upsert(ProductData(sku=sku, title="Marta dress", price=Decimal("59.00"), stock=40))
+    services.product_variants_upsert(
+        product,
+        [
+            VariantData(sku=f"{sku}-{size}", size=size, stock=stock, position=n)
+            for n, (size, stock) in enumerate(stock_by_size.items())
+        ],
+    )
+    return product
+
+
+def test_sizes_are_upserted_by_sku_and_the_product_stock_is_their_sum():
+    product = sized(S=2, M=3)
+    assert Product.objects.get(pk=product.pk).stock == product.stock == 5
+    created = services.product_variants_upsert(
+        product, [VariantData(sku="D1-M", size="M", stock=0, position=1), VariantData(sku="D1-L", size="L", stock=4)]
+    )
+    assert created == 1
+    assert list(product.variants.values_list("sku", "size", "stock")) == [
+        ("D1-S", "S", 2),
+        ("D1-L", "L", 4),
+        ("D1-M", "M", 0),
+    ]
+    assert Product.objects.get(pk=product.pk).stock == 6
+
+
+def test_a_size_sku_of_another_product_or_a_size_twice_is_refused_and_nothing_written():
+    sized("OTHER", S=1)
+    product = sized(S=2)
+    with pytest.raises(services.VariantError, match=r"^size SKU 'OTHER-S' already belongs to another product"):
+        services.product_variants_upsert(product, [VariantData(sku="OTHER-S", size="M", stock=1)])
+    with pytest.raises(services.VariantError, match=r"^the product already has size 'S' as SKU 'D1-S'$"):
+        services.product_variants_upsert(product, [VariantData(sku="D1-S2", size="S", stock=1)])
+    assert list(product.variants.values_list("sku", "stock")) == [("D1-S", 2)]
+
+
+def test_a_product_sold_by_size_keeps_the_sum_whatever_stock_an_upsert_gives():
+    product = sized(S=2, M=3)
+    updated, _ = services.product_upsert(ProductData(sku="D1", title="Marta dress", price=Decimal("59.00"), stock=99))
+    assert (updated.stock, Product.objects.get(pk=product.pk).stock) == (5, 5)
+
+
+def test_the_sum_going_to_or_from_zero_marks_the_product_for_search(monkeypatch, django_capture_on_commit_callbacks):
+    product = sized(S=1, M=0)
+    Product.objects.update(search_dirty=False)
+    queued = []
+    monkeypatch.setattr("catalog.services._search_refresh.queue", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.product_variants_upsert(product, [VariantData(sku="D1-M", size="M", stock=4, position=1)])
+    # 1 -> 5: still in stock, nothing search reads changed.
+    assert (queued, Product.objects.get(pk=product.pk).search_dirty) == ([], False)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.product_variants_upsert(
+            product,
+            [VariantData(sku="D1-S", size="S", stock=0), VariantData(sku="D1-M", size="M", stock=0, position=1)],
+        )
+    assert queued == [[product.pk]]
+    assert Product.objects.values_list("stock", "search_dirty").get(pk=product.pk) == (0, True)

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from orders import services
+from orders.selectors import CartLineKey
 from orders.tests.factories import customer, product
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def order():
-    order, _ = services.order_place(cart={product("M1", title="Teal mug", price="14.35").pk: 2}, customer=customer())
+    order, _ = services.order_place(
+        cart={CartLineKey(product("M1", title="Teal mug", price="14.35").pk): 2}, customer=customer()
+    )
     return order
 
 

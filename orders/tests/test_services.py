@@ -4,11 +4,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 from orders import services
 from orders.models import Order, OrderLine
-from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY
-from orders.tests.factories import customer, product
+from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY, CartLineKey
+from orders.tests.factories import customer, product, with_sizes
 from orders.tests.locks import race_while_locked, wait_until_waiting_for_locks
 
 pytestmark = pytest.mark.django_db
@@ -55,34 +55,134 @@ def test_cart_set_quantity_clips_removes_at_zero_and_drops_lines_gone_off_sale()
     mug, bowl = product("M1", title="Teal mug", stock=4), product("B1", title="Bowl", stock=2)
     services.cart_add(session, product_id=mug.pk)
     services.cart_add(session, product_id=bowl.pk)
-    change = services.cart_set_quantity(session, product_id=mug.pk, quantity=9)
+    change = services.cart_set_quantity(session, key=CartLineKey(mug.pk), quantity=9)
     assert (change.quantity, change.clipped, change.message) == (
         4,
         True,
         "Only 4 of “Teal mug” in stock: your cart now has 4.",
     )
     assert (
-        services.cart_set_quantity(session, product_id=mug.pk, quantity=2).message
+        services.cart_set_quantity(session, key=CartLineKey(mug.pk), quantity=2).message
         == "Updated “Teal mug”: 2 in your cart."
     )
     Product.objects.filter(pk=bowl.pk).update(is_active=False)
     with pytest.raises(services.CartError, match="^“Bowl” is no longer available and was removed from your cart.$"):
-        services.cart_set_quantity(session, product_id=bowl.pk, quantity=1)
+        services.cart_set_quantity(session, key=CartLineKey(bowl.pk), quantity=1)
     assert session[CART_SESSION_KEY] == {str(mug.pk): 2}
-    assert services.cart_set_quantity(session, product_id=mug.pk, quantity=0) is None
+    assert services.cart_set_quantity(session, key=CartLineKey(mug.pk), quantity=0) is None
     assert session[CART_SESSION_KEY] == {}
     with pytest.raises(services.CartError, match="not in your cart"):
-        services.cart_set_quantity(session, product_id=mug.pk, quantity=1)
+        services.cart_set_quantity(session, key=CartLineKey(mug.pk), quantity=1)
 
 
 def test_cart_remove_and_clear():
     session, mug = {}, product("M1", title="Teal mug")
     services.cart_add(session, product_id=mug.pk)
-    assert services.cart_remove(session, product_id=mug.pk) == "Removed “Teal mug” from your cart."
-    assert services.cart_remove(session, product_id=mug.pk) is None  # second click: nothing to do
+    assert services.cart_remove(session, key=CartLineKey(mug.pk)) == "Removed “Teal mug” from your cart."
+    assert services.cart_remove(session, key=CartLineKey(mug.pk)) is None  # second click: nothing to do
     services.cart_add(session, product_id=mug.pk)
     services.cart_clear(session)
     assert CART_SESSION_KEY not in session
+
+
+# -- sizes ----------------------------------------------------------------------------------
+
+
+def test_a_product_sold_by_size_is_added_size_by_size_each_clipped_to_its_own_stock():
+    session, dress = {}, product("D1", title="Marta dress")
+    sizes = with_sizes(dress, S=2, M=0, L=5)
+    change = services.cart_add(session, product_id=dress.pk, variant_id=sizes["S"].pk, quantity=3)
+    assert (change.quantity, change.clipped, change.variant) == (2, True, sizes["S"])
+    assert change.message == (
+        "Added “Marta dress” in size S to your cart, but we have only 2 in stock: your cart now has 2."
+    )
+    assert services.cart_add(session, product_id=dress.pk, variant_id=sizes["L"].pk).message == (
+        "Added “Marta dress” in size L to your cart."
+    )
+    # Two lines of one product, keyed "<product>-<size>".
+    assert session[CART_SESSION_KEY] == {f"{dress.pk}-{sizes['S'].pk}": 2, f"{dress.pk}-{sizes['L'].pk}": 1}
+    with pytest.raises(services.CartError, match="^Sorry, “Marta dress” in size M is out of stock.$"):
+        services.cart_add(session, product_id=dress.pk, variant_id=sizes["M"].pk)
+    with pytest.raises(services.CartError, match="^Please choose a size of “Marta dress”.$"):
+        services.cart_add(session, product_id=dress.pk)
+    other = with_sizes(product("D2"), S=1)["S"]
+    with pytest.raises(services.CartError, match="^Sorry, that size of “Marta dress” is no longer sold"):
+        services.cart_add(session, product_id=dress.pk, variant_id=other.pk)
+    mug = product("M1", title="Teal mug")
+    with pytest.raises(services.CartError, match="^Sorry, that size of “Teal mug” is no longer sold"):
+        services.cart_add(session, product_id=mug.pk, variant_id=sizes["S"].pk)
+    assert len(session[CART_SESSION_KEY]) == 2
+
+
+def test_a_size_line_is_updated_and_removed_by_its_key_and_dropped_when_the_size_is_gone():
+    session, dress = {}, product("D1", title="Marta dress")
+    sizes = with_sizes(dress, S=2, L=5)
+    small, large = CartLineKey(dress.pk, sizes["S"].pk), CartLineKey(dress.pk, sizes["L"].pk)
+    services.cart_add(session, product_id=dress.pk, variant_id=sizes["S"].pk)
+    services.cart_add(session, product_id=dress.pk, variant_id=sizes["L"].pk)
+    assert services.cart_set_quantity(session, key=large, quantity=9).message == (
+        "Only 5 of “Marta dress” in size L in stock: your cart now has 5."
+    )
+    assert services.cart_remove(session, key=large) == "Removed “Marta dress” in size L from your cart."
+    sizes["S"].delete()
+    with pytest.raises(
+        services.CartError, match="^This size of “Marta dress” is no longer sold and was removed from your cart.$"
+    ):
+        services.cart_set_quantity(session, key=small, quantity=1)
+    assert session[CART_SESSION_KEY] == {}
+
+
+def test_an_order_of_sizes_snapshots_each_size_and_takes_the_stock_from_size_and_product():
+    dress, mug = product("D1", title="Marta dress", price="59.00"), product("M1", title="Teal mug", stock=9)
+    sizes = with_sizes(dress, S=2, M=1, L=5)
+    assert dress.stock == 8
+    cart = {CartLineKey(dress.pk, sizes["L"].pk): 3, CartLineKey(mug.pk): 1, CartLineKey(dress.pk, sizes["S"].pk): 2}
+    order, _ = services.order_place(cart=cart, customer=customer())
+    assert list(order.lines.values_list("variant", "sku", "size", "quantity", "line_total")) == [
+        (sizes["L"].pk, "D1-L", "L", 3, Decimal("177.00")),
+        (None, "M1", "", 1, Decimal("10.00")),
+        (sizes["S"].pk, "D1-S", "S", 2, Decimal("118.00")),
+    ]
+    assert dict(dress.variants.values_list("size", "stock")) == {"S": 0, "M": 1, "L": 2}
+    assert dict(Product.objects.values_list("sku", "stock")) == {"D1": 3, "M1": 8}
+    assert str(order.lines.get(size="L")) == "3 x Marta dress (D1-L, size L)"
+
+
+def test_an_order_is_refused_whole_for_a_sold_out_or_missing_size_or_a_size_not_chosen():
+    dress = product("D1", title="Marta dress")
+    sizes = with_sizes(dress, S=1, M=3)
+    mug = product("M1")
+    for cart, message in (
+        ({CartLineKey(dress.pk, sizes["S"].pk): 2}, "Sorry, only 1 of “Marta dress” in size S left."),
+        ({CartLineKey(dress.pk): 1}, "Sorry, the size you chose of “Marta dress” is no longer sold."),
+        ({CartLineKey(dress.pk, 999_999): 1}, "Sorry, the size you chose of “Marta dress” is no longer sold."),
+        ({CartLineKey(mug.pk, sizes["M"].pk): 1}, "Sorry, the size you chose of “Product M1” is no longer sold."),
+    ):
+        with pytest.raises(services.OrderError) as raised:
+            services.order_place(cart={CartLineKey(mug.pk): 1, **cart}, customer=customer())
+        assert str(raised.value).startswith(message)
+    ProductVariant.objects.filter(pk=sizes["S"].pk).update(stock=0)
+    with pytest.raises(services.OrderError, match="^Sorry, “Marta dress” in size S is sold out."):
+        services.order_place(cart={CartLineKey(dress.pk, sizes["S"].pk): 1}, customer=customer())
+    assert Order.objects.count() == 0
+    assert dict(dress.variants.values_list("size", "stock")) == {"S": 0, "M": 3}
+    assert Product.objects.get(pk=mug.pk).stock == 5
+
+
+def test_selling_the_last_of_every_size_refreshes_the_product_for_search(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    dress = product("D1")
+    sizes = with_sizes(dress, S=1, M=1)
+    queued = []
+    monkeypatch.setattr("catalog.services._search_refresh.queue", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_place(cart={CartLineKey(dress.pk, sizes["S"].pk): 1}, customer=customer())
+    assert queued == []  # M is left: still in stock
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_place(cart={CartLineKey(dress.pk, sizes["M"].pk): 1}, customer=customer())
+    assert queued == [[dress.pk]]
+    assert Product.objects.get(pk=dress.pk).stock == 0
 
 
 # -- placing an order -----------------------------------------------------------------------
@@ -91,7 +191,7 @@ def test_cart_remove_and_clear():
 def test_order_place_snapshots_lines_totals_and_decrements_stock():
     dress = product("D1", title="Midi dress", price="89.90", stock=3)
     mug = product("M1", title="Teal mug", price="14.35", stock=40)
-    order, created = services.order_place(cart={mug.pk: 3, dress.pk: 2}, customer=customer())
+    order, created = services.order_place(cart={CartLineKey(mug.pk): 3, CartLineKey(dress.pk): 2}, customer=customer())
     assert created
 
     order = Order.objects.get(pk=order.pk)
@@ -116,17 +216,20 @@ def test_order_place_snapshots_lines_totals_and_decrements_stock():
         "GB",
         "+44 20 7946 0000",
     )
-    lines = list(order.lines.values_list("product_id", "sku", "title", "unit_price", "quantity", "line_total"))
+    lines = list(
+        order.lines.values_list("product_id", "variant", "sku", "size", "title", "unit_price", "quantity", "line_total")
+    )
+    # In the cart's order, as the shopper saw them.
     assert lines == [
-        (dress.pk, "D1", "Midi dress", Decimal("89.90"), 2, Decimal("179.80")),
-        (mug.pk, "M1", "Teal mug", Decimal("14.35"), 3, Decimal("43.05")),
+        (mug.pk, None, "M1", "", "Teal mug", Decimal("14.35"), 3, Decimal("43.05")),
+        (dress.pk, None, "D1", "", "Midi dress", Decimal("89.90"), 2, Decimal("179.80")),
     ]
     assert dict(Product.objects.values_list("sku", "stock")) == {"D1": 1, "M1": 37}
 
 
 def test_order_lines_keep_their_snapshot_when_the_product_changes():
     mug = product("M1", title="Teal mug", price="14.00")
-    order, _ = services.order_place(cart={mug.pk: 1}, customer=customer())
+    order, _ = services.order_place(cart={CartLineKey(mug.pk): 1}, customer=customer())
     Product.objects.filter(pk=mug.pk).update(price=Decimal("99.00"), title="Renamed")
     line = OrderLine.objects.get(order=order)
     assert (line.title, line.unit_price, line.line_total) == ("Teal mug", Decimal("14.00"), Decimal("14.00"))
@@ -155,7 +258,7 @@ def test_order_place_refuses_a_product_gone_off_sale(change):
     scarf, mug = product("S1", title="Silk scarf", stock=2), product("M1", stock=5)
     Product.objects.filter(pk=scarf.pk).update(**change)
     with pytest.raises(services.OrderError, match="^Sorry, “Silk scarf” is no longer available. Please remove it"):
-        services.order_place(cart={mug.pk: 1, scarf.pk: 1}, customer=customer())
+        services.order_place(cart={CartLineKey(mug.pk): 1, CartLineKey(scarf.pk): 1}, customer=customer())
     assert Order.objects.count() == 0
     assert Product.objects.get(pk=mug.pk).stock == 5
 
@@ -165,7 +268,7 @@ def test_order_place_refuses_an_empty_cart_and_mixed_currencies():
         services.order_place(cart={}, customer=customer())
     eur, usd = product("E1"), product("U1", currency="USD")
     with pytest.raises(services.OrderError, match="different currencies"):
-        services.order_place(cart={eur.pk: 1, usd.pk: 1}, customer=customer())
+        services.order_place(cart={CartLineKey(eur.pk): 1, CartLineKey(usd.pk): 1}, customer=customer())
     assert Order.objects.count() == 0
 
 
@@ -201,7 +304,7 @@ def test_a_checkout_waits_for_a_concurrent_one_and_sees_the_stock_it_left():
     def second_checkout():
         first_holds_lock.wait()
         try:
-            outcome["order"], _ = services.order_place(cart={last.pk: 1}, customer=customer(name="Second"))
+            outcome["order"], _ = services.order_place(cart={CartLineKey(last.pk): 1}, customer=customer(name="Second"))
         except services.OrderError as error:
             outcome["error"] = str(error)
         finally:
@@ -229,7 +332,7 @@ def test_selling_the_last_unit_queues_a_search_refresh_for_that_product_only(
     queued = []
     monkeypatch.setattr("catalog.services._search_refresh.queue", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_place(cart={last.pk: 2, plenty.pk: 1}, customer=customer())
+        services.order_place(cart={CartLineKey(last.pk): 2, CartLineKey(plenty.pk): 1}, customer=customer())
     assert queued == [[last.pk]]
     assert dict(Product.objects.values_list("sku", "search_dirty")) == {"L1": True, "P1": False}
 
@@ -249,17 +352,20 @@ def test_checkout_key_stays_the_same_until_it_places_an_order():
 
 def test_order_place_with_a_key_that_placed_an_order_returns_that_order():
     mug = product("M1", stock=5)
-    first, created = services.order_place(cart={mug.pk: 2}, customer=customer(), checkout_key="K" * 43)
+    first, created = services.order_place(cart={CartLineKey(mug.pk): 2}, customer=customer(), checkout_key="K" * 43)
     assert created and Order.objects.get().checkout_key == "K" * 43
-    again, created = services.order_place(cart={mug.pk: 2}, customer=customer(), checkout_key="K" * 43)
+    again, created = services.order_place(cart={CartLineKey(mug.pk): 2}, customer=customer(), checkout_key="K" * 43)
     assert (again.pk, created) == (first.pk, False)
     # Even when the repeat would now fail (not enough stock left, or an empty cart).
-    assert services.order_place(cart={mug.pk: 4}, customer=customer(), checkout_key="K" * 43) == (first, False)
+    assert services.order_place(cart={CartLineKey(mug.pk): 4}, customer=customer(), checkout_key="K" * 43) == (
+        first,
+        False,
+    )
     assert services.order_place(cart={}, customer=customer(), checkout_key="K" * 43) == (first, False)
     assert Order.objects.count() == 1 and Product.objects.get(pk=mug.pk).stock == 3
     # Without a key, or with another one, each call is an order of its own.
-    assert services.order_place(cart={mug.pk: 1}, customer=customer())[1] is True
-    assert services.order_place(cart={mug.pk: 1}, customer=customer(), checkout_key="other")[1] is True
+    assert services.order_place(cart={CartLineKey(mug.pk): 1}, customer=customer())[1] is True
+    assert services.order_place(cart={CartLineKey(mug.pk): 1}, customer=customer(), checkout_key="other")[1] is True
     assert Order.objects.count() == 3 and Product.objects.get(pk=mug.pk).stock == 1
     assert Order.objects.filter(checkout_key__isnull=True).count() == 1
 
@@ -343,7 +449,9 @@ def test_a_twin_submit_that_shares_no_lock_waits_on_the_unique_key():
 
     def second():
         try:
-            outcome["result"] = services.order_place(cart={bowl.pk: 1}, customer=customer(), checkout_key="twin")
+            outcome["result"] = services.order_place(
+                cart={CartLineKey(bowl.pk): 1}, customer=customer(), checkout_key="twin"
+            )
         except Exception as error:
             outcome["result"] = error
         finally:
@@ -351,7 +459,7 @@ def test_a_twin_submit_that_shares_no_lock_waits_on_the_unique_key():
 
     thread = threading.Thread(target=second)
     with transaction.atomic():
-        first, created = services.order_place(cart={mug.pk: 1}, customer=customer(), checkout_key="twin")
+        first, created = services.order_place(cart={CartLineKey(mug.pk): 1}, customer=customer(), checkout_key="twin")
         thread.start()
         wait_until_waiting_for_locks(1)  # on the first's uncommitted row with the same key
     thread.join(timeout=10)

@@ -4,21 +4,23 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from catalog.models import Product
+from catalog.models import Product, ProductVariant
 from orders.models import Order, OrderLine
-from orders.tests.factories import CHECKOUT_POST, product
+from orders.tests.factories import CHECKOUT_POST, product, with_sizes
 
 pytestmark = pytest.mark.django_db
 
 # Pinned page costs, the same however many lines the cart has.
-CART_QUERIES = 4  # session, cart products, their first images, category tree (header)
-CHECKOUT_PAGE_QUERIES = 4  # session, cart products, their first images, category tree (header)
+# session, cart products, their sizes, their first images, category tree (header)
+CART_QUERIES = 5
+CHECKOUT_PAGE_QUERIES = 5
 # The first visit issues the checkout key, so the session is saved too (savepoint, update, release).
 CHECKOUT_FIRST_PAGE_QUERIES = CHECKOUT_PAGE_QUERIES + 3
-# session; the transaction: savepoint, lock products, stock update, order, lines, release; then
-# the session save (savepoint, update, release). Was 12: since the checkout key, a valid form goes
-# to the service before the cart's products and images are read (only a form shown again needs them).
-CHECKOUT_POST_QUERIES = 10
+# session; the transaction: savepoint, lock products, lock their sizes, stock update, order, lines,
+# release; then the session save (savepoint, update, release). Was 12: since the checkout key, a
+# valid form goes to the service before the cart's products and images are read (only a form shown
+# again needs them). A cart holding sizes adds one UPDATE of their stock.
+CHECKOUT_POST_QUERIES = 11
 
 
 def page(response):
@@ -191,6 +193,81 @@ def test_cart_page_query_count_does_not_grow_with_lines(client, mug, dress, djan
     add(client, dress)
     with django_assert_num_queries(CART_QUERIES):
         assert page(client.get(reverse("orders:cart"))).count('class="cart-line"') == 7
+
+
+# -- sizes ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sized_dress():
+    """A dress sold by size: XS and L sold out, M with 2 left."""
+    made = product("SD", title="Marta dress", price="59.00", images=1)
+    return made, with_sizes(made, XS=0, S=6, M=2, L=0)
+
+
+def test_product_page_offers_the_sizes_in_stock_and_shows_the_sold_out_ones(client, sized_dress):
+    dress, sizes = sized_dress
+    html = page(client.get(dress.get_absolute_url()))
+    assert '<legend class="size-picker__legend">Size</legend>' in html
+    radios = re.findall(r'<input class="size-picker__input" type="radio" name="variant_id" value="(\d+)"([^>]*)>', html)
+    assert radios == [
+        (str(sizes["XS"].pk), " required disabled"),
+        (str(sizes["S"].pk), " required"),
+        (str(sizes["M"].pk), " required"),
+        (str(sizes["L"].pk), " required disabled"),
+    ]
+    names = re.findall(r'<span class="size-picker__name">([^<]+)</span>([^\n]*)', html)
+    assert names == [
+        ("XS", '<span class="visually-hidden"> (sold out)</span>'),
+        ("S", ""),
+        ("M", '<span class="size-picker__low"> 2 left</span>'),
+        ("L", '<span class="visually-hidden"> (sold out)</span>'),
+    ]
+
+
+def test_the_only_size_left_is_chosen_for_the_shopper(client, sized_dress):
+    dress, sizes = sized_dress
+    ProductVariant.objects.filter(pk=sizes["S"].pk).update(stock=0)
+    html = page(client.get(dress.get_absolute_url()))
+    assert f'value="{sizes["M"].pk}" required checked>' in html
+    assert html.count(" checked>") == 1
+
+
+def test_a_size_goes_into_the_cart_and_through_checkout_onto_the_order_line(client, sized_dress):
+    dress, sizes = sized_dress
+    response = client.post(reverse("orders:cart_add"), {"product_id": dress.pk, "quantity": 1})
+    assert response.status_code == 302 and response.url == dress.get_absolute_url()
+    assert message_texts(client.get(response.url)) == ["Please choose a size of “Marta dress”."]
+    response = client.post(
+        reverse("orders:cart_add"), {"product_id": dress.pk, "variant_id": sizes["S"].pk, "quantity": 2}
+    )
+    assert message_texts(client.get(response.url)) == ["Added “Marta dress” in size S to your cart."]
+    line = f"{dress.pk}-{sizes['S'].pk}"
+    html = page(client.get(reverse("orders:cart")))
+    assert '<p class="cart-line__size">Size <strong>S</strong></p>' in html
+    assert f'id="quantity-{line}" type="number" name="quantity" value="2" min="0" max="6"' in html
+    assert f'action="{reverse("orders:cart_update", args=[line])}"' in html
+    assert f'action="/cart/items/{line}/remove/"' in html
+    response = client.post(f"/cart/items/{line}/", {"quantity": "3"})
+    assert message_texts(client.get(response.url)) == ["Updated “Marta dress” in size S: 3 in your cart."]
+    assert '<span class="summary-line__size">size S</span>' in page(client.get(reverse("orders:checkout")))
+    response = place(client)
+    assert response.status_code == 302
+    order = Order.objects.get()
+    assert list(order.lines.values_list("sku", "size", "quantity")) == [("SD-S", "S", 3)]
+    assert '<span class="order-table__size">size S</span>' in page(client.get(response.url))
+    assert dict(dress.variants.values_list("size", "stock")) == {"XS": 0, "S": 3, "M": 2, "L": 0}
+
+
+@pytest.mark.parametrize("line", ["0", "0-4", "4-0", "12-x", "12--4", "12-4-5"])
+def test_a_malformed_cart_line_in_the_url_is_a_404(client, line):
+    assert client.post(f"/cart/items/{line}/", {"quantity": "1"}).status_code == 404
+
+
+def test_a_size_id_that_is_not_a_number_is_a_400(client, sized_dress):
+    dress, _ = sized_dress
+    response = client.post(reverse("orders:cart_add"), {"product_id": dress.pk, "variant_id": "M", "quantity": 1})
+    assert (response.status_code, response.content) == (400, b"The size given is not a size id.")
 
 
 # -- checkout -----------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ HOME_QUERIES = 4  # category tree (header + tiles), tile covers, featured produc
 # category tree (header, category, breadcrumb, subcategories), facets with the total, page, images;
 # a brand filter adds its slug's lookup
 CATEGORY_QUERIES = 4
-# product with brand and category, its images, category tree (header, breadcrumb), the cached
-# similar rows; with rows, their products and their images
-PRODUCT_QUERIES = 4
-PRODUCT_WITH_SIMILAR_QUERIES = 6
+# product with brand and category, its images, its sizes (the size picker), category tree
+# (header, breadcrumb), the cached similar rows; with rows, their products and their images
+PRODUCT_QUERIES = 5
+PRODUCT_WITH_SIMILAR_QUERIES = PRODUCT_QUERIES + 2
 
 
 def make(

@@ -102,6 +102,7 @@ def product_detail(request, pk: int, slug: str):
         for row in rows
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
+    sizes_in_stock = [size for size in product.sizes if size.in_stock]
     return render(
         request,
         "storefront/product.html",
@@ -111,6 +112,10 @@ def product_detail(request, pk: int, slug: str):
             "active_category_slug": ancestors[0].slug if ancestors else "",
             "images": product.visible_images,
             "similar": similar,
+            # The size picker's sizes (prefetched by product_get), and the one size chosen for
+            # the shopper when it is the only one left.
+            "sizes": product.sizes,
+            "only_size": sizes_in_stock[0] if len(sizes_in_stock) == 1 else None,
         },
     )
 

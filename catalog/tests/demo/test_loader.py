@@ -10,7 +10,7 @@ from django.core.management import call_command
 from catalog import services
 from catalog.demo.loader import DemoLoadResult, load_demo_catalog
 from catalog.demo.products import demo_photo, demo_products
-from catalog.models import Brand, Category, Product, ProductImage
+from catalog.models import Brand, Category, Product, ProductImage, ProductVariant
 from catalog.services import ProductData
 
 db = pytest.mark.django_db
@@ -43,6 +43,9 @@ def test_loading_a_slice_writes_the_generated_records():
             path.insert(0, category.name)
             category = category.parent
         assert tuple(path) == item.category_path
+        assert [(v.sku, v.size, v.stock, v.position) for v in product.variants.all()] == [
+            (f"{item.sku}-{size}", size, stock, position) for position, (size, stock) in enumerate(item.sizes)
+        ]
         images = list(product.images.order_by("position"))
         assert [i.position for i in images] == list(range(item.image_count))
         for index, image in enumerate(images):
@@ -67,6 +70,7 @@ def test_loading_twice_creates_nothing_new():
         Brand.objects.count(),
     )
     assert files == sorted(ProductImage.objects.values_list("file", flat=True))
+    assert ProductVariant.objects.count() == sum(len(item.sizes) for item in demo_products(12))
 
 
 @pytest.mark.slow

@@ -40,10 +40,16 @@ def test_products_read_like_a_shop():
         assert p.category_path == KINDS[p.kind].path and p.brand in KINDS[p.kind].brands
         low, high = KINDS[p.kind].price
         assert isinstance(p.price, Decimal) and low <= p.price < high + 1 and p.price.as_tuple().exponent == -2
-        assert p.attributes == {"sizes": ", ".join(KINDS[p.kind].sizes)}
+        assert p.attributes == {}
+        # Every size of its kind, smallest first, holding the product's stock between them.
+        assert [size for size, _ in p.sizes] == list(KINDS[p.kind].sizes)
+        assert sum(stock for _, stock in p.sizes) == p.stock
         assert p.description.endswith(KINDS[p.kind].care) and p.description.count(".") >= 3
     stocks = [p.stock for p in products]
     assert (stocks.count(0), max(stocks)) == (62, 60)  # OUT_OF_STOCK_SHARE 0.12 of 600 asked: 62 drawn
+    assert products[0].sizes == (("XS", 6), ("S", 15), ("M", 19), ("L", 13), ("XL", 6))
+    # A product with little stock has some sizes sold out, as in a real shop.
+    assert products[1].sizes == (("XS", 0), ("S", 1), ("M", 1), ("L", 0), ("XL", 0))
     # No style name is a colour or a brand: a search for "coral" or "Kestrel" must not match it.
     assert not {"coral", "hazel", "sienna", "kestrel", "olive", "navy"} & {n.lower() for n in STYLE_NAMES}
 
