@@ -32,7 +32,7 @@ How it fits together
   does: open_dialog_with, add_to_cart, type_field): puts bytes into the header's photo-search file input
   (set_input_files, no file on disk) and submits its form (submit=False: only chooses it, so
   the photo widget opens its dialog).
-- `demo_shop`: the demo catalogue (catalog.demo: 300 real photographs), processed, refreshed and
+- `demo_shop`: the demo catalogue (catalog.demo: 600 real photographs), processed, refreshed and
   with its projection fitted, as a fresh `make run` serves it (browser_tests/demo_shop.py).
 - `photo_shop`: the API shop plus a Lamps category where three lamps share one look (variants
   of scene(21), `lookalike_picture`; browser_tests/photo_shop.py), photos processed and every product refreshed by
@@ -236,7 +236,7 @@ def shop_with_photos(transactional_db, settings):
 
 @pytest.fixture
 def demo_shop(transactional_db):
-    """The demo catalogue as `make run` serves it: its 300 real photographs processed by the
+    """The demo catalogue as `make run` serves it: its 600 real photographs processed by the
     real pipeline, every product refreshed and the search projection fitted (browser_tests/
     demo_shop.py). About 20 s: only the tests of the demo shop's first impression use it."""
     return build_demo_shop()
