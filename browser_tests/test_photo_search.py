@@ -312,6 +312,9 @@ def test_photo_search_with_the_keyboard_only_reaches_results_with_crop_and_words
     stops = tab_to(page, "#site-photo-search-file")
     assert has_visible_focus(stops[-1]), stops[-1]
     snap("photo-input-focused")
+    # The screenshots resize the viewport and back: the focus must still be on the input (a
+    # failure to open the picker below then says why, instead of a bare timeout).
+    expect(page.locator("#site-photo-search-file")).to_be_focused()
 
     with page.expect_file_chooser() as chooser_info:
         page.keyboard.press("Space")

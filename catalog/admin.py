@@ -536,7 +536,9 @@ class CatalogueImportForm(forms.ModelForm):
                 "A CSV/TSV or JSON-lines feed with Google Merchant Center columns (id, title, description, price "
                 "like '12.99 EUR', brand, product_type like 'Apparel > Dresses', image_link, "
                 f"additional_image_link, availability: 'in stock' is {IN_STOCK_DEFAULT_QUANTITY} items), or a "
-                ".zip holding a feed and its pictures. Products are matched by id: importing again updates them."
+                ".zip holding a feed and its pictures. Products are matched by id: importing again updates them. "
+                "Rows sharing an item_group_id are the sizes of one product (its id), one size per row (size, "
+                "quantity)."
             )
         }
 
