@@ -37,10 +37,16 @@ class ProductFilters:
     in_stock: bool = False
     colours: tuple[str, ...] = ()  # any of these dominant colour names (vision.colours)
 
-    def sql(self) -> tuple[str, list]:
+    def sql(self, *, picture_checked: bool = False) -> tuple[str, list]:
         """SQL conditions on `p` (catalog_product) and their parameters: only products shoppers
-        may see (active, with a picture: catalog.selectors.shop_products) that pass every filter."""
-        clauses, params = ["p.is_active", catalog_selectors.PRODUCT_HAS_PICTURE_SQL], []
+        may see (active, with a picture: catalog.selectors.shop_products) that pass every filter.
+
+        picture_checked=True leaves out the "has a picture" test, for a query that reaches `p`
+        through one of its searchable images (vision.knn): the product has that picture, and the
+        test per row cost about a millisecond per nearest-images query on the 600-product demo."""
+        clauses, params = ["p.is_active"], []
+        if not picture_checked:
+            clauses.append(catalog_selectors.PRODUCT_HAS_PICTURE_SQL)
         for clause, clause_params in self.sql_conditions().values():
             clauses.append(clause)
             params.extend(clause_params)
