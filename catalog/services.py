@@ -147,26 +147,37 @@ def product_variants_upsert(product: Product, variants: Iterable[VariantData]) -
 
     The product's row is locked first, as order placement locks products before sizes, so a
     checkout and a stock update of the same product cannot deadlock."""
-    created = 0
+    variants = list(variants)
+    new, changed = [], []
     with transaction.atomic():
         Product.objects.select_for_update(no_key=True).filter(pk=product.pk).values_list("pk").get()
+        # Two reads however many sizes: these SKUs wherever they are, and the product's sizes.
+        by_sku = {
+            v.sku: v for v in ProductVariant.objects.filter(sku__in=[d.sku for d in variants]).select_related("product")
+        }
+        sku_of_size = {v.size: v.sku for v in ProductVariant.objects.filter(product=product)}
         for data in variants:
-            variant = ProductVariant.objects.filter(sku=data.sku).first()
+            variant = by_sku.get(data.sku)
             if variant is not None and variant.product_id != product.pk:
                 raise VariantError(f"size SKU {data.sku!r} already belongs to another product ({variant.product})")
-            same_size = ProductVariant.objects.filter(product=product, size=data.size).exclude(sku=data.sku).first()
-            if same_size is not None:
-                raise VariantError(f"the product already has size {data.size!r} as SKU {same_size.sku!r}")
+            if sku_of_size.get(data.size, data.sku) != data.sku:
+                raise VariantError(f"the product already has size {data.size!r} as SKU {sku_of_size[data.size]!r}")
             if variant is None:
-                ProductVariant.objects.create(
-                    product=product, sku=data.sku, size=data.size, stock=data.stock, position=data.position
-                )
-                created += 1
-            elif (variant.size, variant.stock, variant.position) != (data.size, data.stock, data.position):
-                variant.size, variant.stock, variant.position = data.size, data.stock, data.position
-                variant.save(update_fields=["size", "stock", "position", "updated_at"])
+                variant = ProductVariant(product=product, sku=data.sku)
+                new.append(variant)
+            elif (variant.size, variant.stock, variant.position) == (data.size, data.stock, data.position):
+                continue
+            else:
+                sku_of_size.pop(variant.size, None)
+                changed.append(variant)
+            variant.size, variant.stock, variant.position = data.size, data.stock, data.position
+            sku_of_size[data.size] = data.sku
+            by_sku[data.sku] = variant
+        ProductVariant.objects.bulk_create(new)
+        for variant in changed:
+            variant.save(update_fields=["size", "stock", "position", "updated_at"])
         product_stock_resum(product)
-    return created
+    return len(new)
 
 
 def product_stock_resum(product: Product) -> None:
