@@ -95,7 +95,7 @@ def search_query(data: dict) -> Query:
 
 @dataclass(frozen=True)
 class Card:
-    """A result as the product card (templates/storefront/_product_card.html) shows it."""
+    """A result as the product card (storefront.templatetags.shop.product_card) shows it."""
 
     product: object
     image: ProductImage | None  # with its srcset (catalog.selectors.images_with_srcset)
