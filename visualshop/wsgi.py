@@ -3,6 +3,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from visualshop.process_start import freeze_start_up_objects
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "visualshop.settings")
 application = get_wsgi_application()
 
@@ -29,3 +31,5 @@ def _warm_up() -> None:
 
 
 _warm_up()
+# Last: what the process keeps from now on is loaded (visualshop.process_start).
+freeze_start_up_objects()
