@@ -92,9 +92,9 @@ def embed_photo(model, content: bytes, crop: CropBox | None = None):
 
     Kept in Django's cache for SEARCH_QUERY_VECTOR_CACHE_SECONDS, by model version, the bytes'
     SHA-256 and the crop: the same photo comes back for every page, filter and refinement of
-    its results, and decoding and embedding it is most of a photo results page's time (about
-    16 of 39 ms, bench/pages.py on 2026-12-07). Only a picture that passed the checks is kept; a cache that
-    does not answer costs one embedding, never the search."""
+    its results, and decoding and embedding it is the largest part of a photo results page's
+    time (about 16 of 39 ms, bench/pages.py on 2026-12-07). Only a picture that passed the
+    checks is kept; a cache that does not answer costs one embedding, never the search."""
     key = _vector_key(model, content, crop)
     cached = _cache_call(cache.get, key)
     if isinstance(cached, bytes) and len(cached) == 4 * model.dimension:
