@@ -58,15 +58,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "search.tasks.refit_search_projection",
         "schedule": env_float("SEARCH_PROJECTION_REFIT_SECONDS", 300.0),
     },
-    # Products still search-dirty: their refresh message was lost, or the broker was down
-    # (search.product_refresh).
     # Shoppers' uploaded search photos live a day (search.query_photos).
     "cleanup-query-photos": {
         "task": "search.tasks.cleanup_query_photos",
         "schedule": 3600.0,
     },
+    # Products still search-dirty: their refresh message was lost, or the broker was down
+    # (search.product_refresh).
     "sweep-search-dirty": {
         "task": "search.tasks.sweep_search_dirty",
         "schedule": 60.0,
+    },
+    # Events past TRACKING_RETENTION_DAYS (tracking.services.events_purge_expired).
+    "purge-expired-events": {
+        "task": "tracking.tasks.purge_expired_events",
+        "schedule": 3600.0,
     },
 }

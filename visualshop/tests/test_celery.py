@@ -14,6 +14,7 @@ def test_every_periodic_task_is_registered():
         "search.tasks.refit_search_projection",
         "search.tasks.sweep_search_dirty",
         "search.tasks.cleanup_query_photos",
+        "tracking.tasks.purge_expired_events",
     }
     assert scheduled <= set(app.tasks)
 

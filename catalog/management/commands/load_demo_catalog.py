@@ -8,7 +8,7 @@ from catalog.demo.loader import load_demo_catalog
 
 class Command(BaseCommand):
     help = (
-        "Load the demo catalogue: products with generated photos in a small category tree, built "
+        "Load the demo catalogue: products with real photographs (catalog/demo/photographs) in a small category tree, built "
         "offline and identical on every run (SKUs DEMO-0001...). Safe to run again: existing demo "
         "products are refreshed and nothing is duplicated."
     )

@@ -1,0 +1,96 @@
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tracking import services
+from tracking.models import Event, Visitor
+from tracking.services import EventData, EventRejected
+
+pytestmark = pytest.mark.django_db
+
+VISITOR = uuid.UUID("0f8c3c62-5b0e-4b4f-9a55-2b8d2f1e6d10")
+
+
+def event(kind="click", **overrides) -> EventData:
+    return EventData(**{"kind": kind, "visitor_id": VISITOR, "occurred_at": timezone.now(), **overrides})
+
+
+def test_events_are_stored_once_whatever_the_retries(django_assert_num_queries):
+    search_id = uuid.uuid4()
+    batch = [
+        event(
+            "search", search_id=search_id, properties={"search_kind": "text", "words": "red dress", "result_count": 14}
+        ),
+        event("impression", search_id=search_id, product_id=7, position=1, properties={"page": 1}),
+        event("click", search_id=search_id, product_id=7, position=1, properties={"page": 1}),
+    ]
+    with django_assert_num_queries(1):  # one INSERT however many
+        assert services.events_record(batch) == 3
+    # The same batch again (a beacon resent, a task retried), and one new event among them.
+    assert services.events_record([*batch, event("add_to_cart", product_id=7, properties={"quantity": 1})]) == 1
+    stored = Event.objects.order_by("id")
+    assert [(e.kind, e.search_id, e.product_id, e.position) for e in stored] == [
+        ("search", search_id, None, None),
+        ("impression", search_id, 7, 1),
+        ("click", search_id, 7, 1),
+        ("add_to_cart", None, 7, None),
+    ]
+    assert stored[0].properties == {"search_kind": "text", "words": "red dress", "result_count": 14}
+    assert services.events_record([]) == 0
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (event("page_view"), "unknown event kind 'page_view'"),
+        (event("click", properties={"page": 1, "email": "a@b.c"}), "click events have no property 'email'"),
+        (event("purchase", properties={"address": "x", "value": "1"}), "purchase events have no property 'address'"),
+        (event("impression", position=0), "position 0 is out of range (1-32767)"),
+    ],
+)
+def test_an_event_with_an_unknown_kind_property_or_position_is_refused_and_nothing_stored(data, message):
+    with pytest.raises(EventRejected) as refused:
+        services.events_record([event(), data])
+    assert str(refused.value) == message
+    assert Event.objects.count() == 0
+
+
+def test_events_recorded_on_commit_are_written_after_it_and_a_failure_never_reaches_the_request(
+    django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.events_record_on_commit([event()])
+    assert Event.objects.count() == 0  # nothing before the commit
+    callbacks[0]()
+    assert Event.objects.count() == 1
+
+    def database_down(events):
+        raise RuntimeError("connection refused")
+
+    monkeypatch.setattr(services, "events_record", database_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.events_record_on_commit([event(), event()])  # does not raise
+    assert "tracking: 2 event(s) not recorded" in caplog.text
+
+
+def test_forgetting_a_visitor_deletes_its_events_and_profile_only():
+    other = uuid.uuid4()
+    Visitor.objects.create(id=VISITOR)
+    services.events_record([event(), event(), event(visitor_id=other)])
+    assert services.visitor_forget(VISITOR) == (2, True)
+    assert list(Event.objects.values_list("visitor_id", flat=True)) == [other]
+    assert not Visitor.objects.exists()
+    assert services.visitor_forget(VISITOR) == (0, False)
+
+
+def test_the_purge_deletes_events_past_the_retention_in_batches(settings):
+    settings.TRACKING_RETENTION_DAYS = 30
+    settings.TRACKING_PURGE_BATCH = 2
+    now = timezone.now()
+    ages = [31, 45, 400, 29, 0]
+    services.events_record([event(occurred_at=now - timedelta(days=age)) for age in ages])
+    assert services.events_purge_expired(now=now) == 3
+    left = sorted((now - e).days for e in Event.objects.values_list("occurred_at", flat=True))
+    assert left == [0, 29]
