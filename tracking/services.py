@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 # events and the browser's beacons alike (no e-mail, address or picture can slip in).
 EVENT_PROPERTIES: dict[str, frozenset[str]] = {
     Event.Kind.SEARCH: frozenset(
-        {"search_kind", "words", "filters", "page", "result_count", "zero_results", "latency_ms", "ranker", "variants"}
+        {"search_kind", "words", "filters", "result_count", "zero_results", "latency_ms", "ranker", "variants"}
     ),
     Event.Kind.IMPRESSION: frozenset({"page"}),
     Event.Kind.CLICK: frozenset({"page"}),
@@ -111,49 +111,6 @@ def events_record_on_commit(events: Iterable[EventData]) -> None:
             logger.exception("tracking: %d event(s) not recorded", len(pending))
 
     transaction.on_commit(write)
-
-
-def search_recorded(
-    *,
-    visitor_id: uuid.UUID | None,
-    user_id: int | None,
-    search_kind: str,
-    words: str,
-    filters: dict[str, list[str]],
-    page: int,
-    result_count: int,
-    latency_ms: float,
-) -> uuid.UUID | None:
-    """Record a search a shopper made (on commit, never failing the request) and return its
-    search id, which its results' impressions, clicks and purchases carry; None, and nothing
-    recorded, for a visitor who may not be tracked."""
-    if visitor_id is None:
-        return None
-    search_id = uuid.uuid4()
-    properties = {
-        "search_kind": search_kind,
-        "words": words,
-        "filters": filters,
-        "page": page,
-        "result_count": result_count,
-        "zero_results": result_count == 0,
-        "latency_ms": round(latency_ms, 2),
-        "ranker": "default",  # the only ranking until ranking/ trains one
-        "variants": {},  # no experiments yet
-    }
-    events_record_on_commit(
-        [
-            EventData(
-                kind=Event.Kind.SEARCH,
-                visitor_id=visitor_id,
-                user_id=user_id,
-                occurred_at=timezone.now(),
-                search_id=search_id,
-                properties=properties,
-            )
-        ]
-    )
-    return search_id
 
 
 def visitor_forget(visitor_id: uuid.UUID) -> tuple[int, bool]:

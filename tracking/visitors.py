@@ -41,14 +41,6 @@ def cookie_visitor_id(request) -> uuid.UUID | None:
         return None
 
 
-def request_identity(request) -> tuple[uuid.UUID | None, int | None]:
-    """(visitor id, user id) of a request: the visitor's None when it may not be tracked."""
-    visitor_id = getattr(request, "visitor_id", None)
-    user = getattr(request, "user", None)
-    user_id = user.pk if visitor_id is not None and user is not None and user.is_authenticated else None
-    return visitor_id, user_id
-
-
 class VisitorMiddleware:
     """Sets request.visitor_id: the visitor's UUID, or None when the request may not be tracked.
     A new visitor gets its cookie on the response; a browser that may not be tracked loses one

@@ -10,7 +10,6 @@ with a message beside the control it concerns.
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -50,8 +49,6 @@ from storefront.forms import (
 )
 from storefront.query_photo_access import query_photo_remember
 from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
-from tracking import services as tracking_services
-from tracking.visitors import request_identity
 from vision.colours import NAMES as COLOUR_NAMES
 from vision.decoding import ImageRejected
 
@@ -301,15 +298,6 @@ def _upload_failed(request, form: PhotoUploadForm, message: str = ""):
     return render(request, "storefront/search_results.html", context, status=400)
 
 
-def _filter_values(query: Query) -> dict[str, list[str]]:
-    """The search's filters as its query string gives them, for its tracking event."""
-    values: dict[str, list[str]] = {}
-    for name, value in query.pairs:
-        if name in FILTER_PARAMS:
-            values.setdefault(name, []).append(value)
-    return values
-
-
 def _base_context(request, query: Query, form: SearchForm) -> dict:
     return {
         "form": form,
@@ -384,7 +372,6 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         return context, 400
 
     offset = (page - 1) * PAGE_SIZE
-    started = time.perf_counter()
     try:
         found = search_products(
             SearchRequest(text=text, image=content, crop=crop, filters=filters, limit=PAGE_SIZE, offset=offset)
@@ -400,18 +387,6 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         context["photo_errors"] = [PHOTO_UNAVAILABLE]
         return context, 503
 
-    latency_ms = (time.perf_counter() - started) * 1000
-    visitor_id, user_id = request_identity(request)
-    search_id = tracking_services.search_recorded(
-        visitor_id=visitor_id,
-        user_id=user_id,
-        search_kind=found.mode,
-        words=text,
-        filters=_filter_values(query),
-        page=page,
-        result_count=found.total,
-        latency_ms=latency_ms,
-    )
     in_stock = bool(query.get("in_stock"))
     shown = cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling)
     context.update(
@@ -420,7 +395,6 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
             "in_stock_url": (query.without("in_stock") if in_stock else query.adding("in_stock", "1")).url(),
             "clear_filters_url": query.without(*FILTER_PARAMS).url(),
             "searched": True,
-            "search_id": search_id,
             "mode": found.mode,
             "total": found.total,
             "page_number": page,
