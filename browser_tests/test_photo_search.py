@@ -307,6 +307,11 @@ def test_photo_search_with_the_keyboard_only_reaches_results_with_crop_and_words
     dialog, so the picker Chromium opens is answered with FileChooser.set_files (where a person
     would pick the file). Then the crop box with arrow keys, Tab to the words, type, Tab to the
     submit button, Enter."""
+    # Playwright turns the browser's file-chooser interception on when something listens for it,
+    # and asynchronously: turned on only by expect_file_chooser below, it could still be on its
+    # way when Space reached the browser, and the picker then went unseen (twice in loaded full
+    # runs, never alone). Listening from the start turns it on long before.
+    page.on("filechooser", lambda chooser: None)
     from_the_top(page, "/")
     page.wait_for_selector("html.photo-search-ready", state="attached")
     stops = tab_to(page, "#site-photo-search-file")
