@@ -39,6 +39,19 @@ class CartLineKey(NamedTuple):
         return cls(*ids)
 
 
+def line_variant(key: CartLineKey, sizes: Mapping[int, ProductVariant]) -> tuple[ProductVariant | None, bool]:
+    """The size a line names among its product's sizes (by id), and whether the line is wrong
+    about sizes: it names a size the product does not have, or no size of a product sold by
+    size. The one rule the cart, its summary and order placement share."""
+    variant = sizes.get(key.variant_id) if key.variant_id else None
+    return variant, variant is None and (key.variant_id is not None or bool(sizes))
+
+
+def line_name(product: Product, variant: ProductVariant | None) -> str:
+    """How messages name a line: “Marta dress”, or “Marta dress” in size M."""
+    return f"“{product.title}” in size {variant.size}" if variant else f"“{product.title}”"
+
+
 def cart_get(session: Mapping) -> dict[CartLineKey, int]:
     """The session's cart as {line key: quantity}. A session is client-influenced state that
     outlives deploys, so anything malformed is dropped rather than trusted."""
@@ -78,6 +91,10 @@ class CartLine:
     @property
     def stock(self) -> int:
         return self.variant.stock if self.variant else self.product.stock
+
+    @property
+    def name(self) -> str:
+        return line_name(self.product, self.variant)
 
     @property
     def unit_price(self) -> Decimal:
@@ -154,15 +171,14 @@ def cart_summary(cart: Mapping[CartLineKey, int]) -> CartSummary:
         if product is None:
             summary.missing.append(key)
             continue
-        product_sizes = sizes.get(product.pk, {})
-        variant = product_sizes.get(key.variant_id) if key.variant_id else None
+        variant, size_missing = line_variant(key, sizes.get(product.pk, {}))
         summary.lines.append(
             CartLine(
                 product=product,
                 quantity=quantity,
                 image=images.get(product.pk),
                 variant=variant,
-                size_missing=variant is None and (key.variant_id is not None or bool(product_sizes)),
+                size_missing=size_missing,
                 key=key,
             )
         )

@@ -65,25 +65,18 @@ def _cart_save(session: MutableMapping, cart: dict[CartLineKey, int]) -> None:
     session[CART_SESSION_KEY] = {str(key): quantity for key, quantity in cart.items()}
 
 
-def _named(product: Product, variant: ProductVariant | None) -> str:
-    """How messages name a line: “Marta dress” or “Marta dress” in size M."""
-    return f"“{product.title}” in size {variant.size}" if variant else f"“{product.title}”"
-
-
 def _line_for_sale(key: CartLineKey) -> tuple[Product, ProductVariant | None]:
     """The active product of a line and its size; CartError when either is gone, or when the
     line names no size of a product sold by size."""
     product = Product.objects.filter(pk=key.product_id, is_active=True).first()
     if product is None:
         raise CartError("Sorry, this product is no longer available.")
-    sizes = {variant.pk: variant for variant in product.variants.all()}
-    if not sizes and key.variant_id is None:
-        return product, None
-    if key.variant_id is None:
+    variant, size_missing = selectors.line_variant(key, {variant.pk: variant for variant in product.variants.all()})
+    if size_missing and key.variant_id is None:
         raise CartError(f"Please choose a size of “{product.title}”.")
-    if key.variant_id not in sizes:
+    if size_missing:
         raise CartError(f"Sorry, that size of “{product.title}” is no longer sold. Please choose another.")
-    return product, sizes[key.variant_id]
+    return product, variant
 
 
 def _clip(stock: int, wanted: int) -> tuple[int, bool]:
@@ -99,7 +92,7 @@ def cart_add(
         raise CartError("Choose a quantity of at least 1.")
     key = CartLineKey(product_id, variant_id)
     product, variant = _line_for_sale(key)
-    stock, name = (variant or product).stock, _named(product, variant)
+    stock, name = (variant or product).stock, selectors.line_name(product, variant)
     if stock == 0:
         raise CartError(f"Sorry, {name} is out of stock.")
     cart = selectors.cart_get(session)
@@ -130,18 +123,19 @@ def cart_set_quantity(session: MutableMapping, *, key: CartLineKey, quantity: in
         return None
     try:
         product, variant = _line_for_sale(key)
-        gone = None if (variant or product).stock else f"{_named(product, variant)} is no longer available"
     except CartError:
         product = Product.objects.filter(pk=key.product_id).first()
         if product is None or not product.is_active:
             gone = f"“{product.title}” is no longer available" if product else "This product is no longer available"
         else:
             gone = f"This size of “{product.title}” is no longer sold"
+    else:
+        stock, name = (variant or product).stock, selectors.line_name(product, variant)
+        gone = None if stock else f"{name} is no longer available"
     if gone:
         del cart[key]
         _cart_save(session, cart)
         raise CartError(f"{gone} and was removed from your cart.")
-    stock, name = (variant or product).stock, _named(product, variant)
     new, clipped = _clip(stock, quantity)
     cart[key] = new
     _cart_save(session, cart)
@@ -161,7 +155,11 @@ def cart_remove(session: MutableMapping, *, key: CartLineKey) -> str | None:
     _cart_save(session, cart)
     product = Product.objects.filter(pk=key.product_id).only("title").first()
     variant = ProductVariant.objects.filter(pk=key.variant_id).only("size").first() if key.variant_id else None
-    return f"Removed {_named(product, variant)} from your cart." if product else "Removed the product from your cart."
+    return (
+        f"Removed {selectors.line_name(product, variant)} from your cart."
+        if product
+        else "Removed the product from your cart."
+    )
 
 
 def cart_forget_missing(session: MutableMapping, keys: list[CartLineKey]) -> None:
@@ -230,11 +228,11 @@ def _order_create(*, cart: dict[CartLineKey, int], customer: CustomerData, check
         lines = []
         for key, quantity in cart.items():
             product = products[key.product_id]
-            variant = sizes.get(product.pk, {}).get(key.variant_id)
-            name = _named(product, variant)
+            variant, size_missing = selectors.line_variant(key, sizes.get(product.pk, {}))
+            name = selectors.line_name(product, variant)
             if not product.is_active or product.stock == 0:
                 raise OrderError(f"Sorry, “{product.title}” is no longer available. Please remove it from your cart.")
-            if (key.variant_id is None) != (product.pk not in sizes) or (key.variant_id and variant is None):
+            if size_missing:
                 raise OrderError(
                     f"Sorry, the size you chose of “{product.title}” is no longer sold. "
                     "Please remove it from your cart and choose a size again."

@@ -101,10 +101,7 @@ def checkout(request):
         return redirect("orders:cart")
     if request.method == "GET" and summary.problems:
         # Say so before the shopper types an address, not after.
-        names = ", ".join(
-            f"“{line.product.title}”{f' in size {line.variant.size}' if line.variant else ''} ({line.problem.lower()})"
-            for line in summary.problems
-        )
+        names = ", ".join(f"{line.name} ({line.problem.lower()})" for line in summary.problems)
         messages.warning(request, f"Please update your cart first: {names}.")
         return redirect("orders:cart")
     return render(
