@@ -135,7 +135,9 @@ class VariantData:
     sku: str
     size: str
     stock: int
-    position: int = 0
+    # Where the size picker lists it; None: where it is, or after the product's sizes when new
+    # (a feed lists them smallest first; staff may have reordered them).
+    position: int | None = 0
 
 
 SIZE_MAX_CHARS = ProductVariant._meta.get_field("size").max_length
@@ -150,7 +152,7 @@ def product_variants_upsert(product: Product, variants: Iterable[VariantData]) -
     variants = list(variants)
     new, changed = [], []
     with transaction.atomic():
-        Product.objects.select_for_update(no_key=True).filter(pk=product.pk).values_list("pk").get()
+        stock_before = Product.objects.select_for_update(no_key=True).values_list("stock", flat=True).get(pk=product.pk)
         # Two reads however many sizes: these SKUs wherever they are, and the product's sizes.
         by_sku = {
             v.sku: v for v in ProductVariant.objects.filter(sku__in=[d.sku for d in variants]).select_related("product")
@@ -162,21 +164,24 @@ def product_variants_upsert(product: Product, variants: Iterable[VariantData]) -
                 raise VariantError(f"size SKU {data.sku!r} already belongs to another product ({variant.product})")
             if sku_of_size.get(data.size, data.sku) != data.sku:
                 raise VariantError(f"the product already has size {data.size!r} as SKU {sku_of_size[data.size]!r}")
+            position = data.position
+            if position is None:
+                position = variant.position if variant is not None else len(sku_of_size)
             if variant is None:
                 variant = ProductVariant(product=product, sku=data.sku)
                 new.append(variant)
-            elif (variant.size, variant.stock, variant.position) == (data.size, data.stock, data.position):
+            elif (variant.size, variant.stock, variant.position) == (data.size, data.stock, position):
                 continue
             else:
                 sku_of_size.pop(variant.size, None)
                 changed.append(variant)
-            variant.size, variant.stock, variant.position = data.size, data.stock, data.position
+            variant.size, variant.stock, variant.position = data.size, data.stock, position
             sku_of_size[data.size] = data.sku
             by_sku[data.sku] = variant
         ProductVariant.objects.bulk_create(new)
         for variant in changed:
             variant.save(update_fields=["size", "stock", "position", "updated_at"])
-        product_stock_resum(product)
+        _stock_make_sizes_sum(product, stock_before)
     return len(new)
 
 
@@ -188,19 +193,24 @@ def product_stock_resum(product: Product) -> None:
     Only a change between in stock and sold out marks it search-dirty, as an order does:
     search reads nothing else of the stock."""
     with transaction.atomic():
-        locked = Product.objects.select_for_update(no_key=True).only("pk", "stock").get(pk=product.pk)
-        total = ProductVariant.objects.filter(product=product).aggregate(total=Sum("stock"))["total"]
-        if total is None or total == locked.stock:
-            product.stock = locked.stock
-            return
-        changes = {"stock": total, "updated_at": timezone.now()}
-        flipped = (total == 0) != (locked.stock == 0)
-        if flipped:
-            changes["search_dirty"] = True
-        Product.objects.filter(pk=product.pk).update(**changes)
-        product.stock = total
-        if flipped:
-            products_enqueue_search_refresh([product.pk])
+        stock_before = Product.objects.select_for_update(no_key=True).values_list("stock", flat=True).get(pk=product.pk)
+        _stock_make_sizes_sum(product, stock_before)
+
+
+def _stock_make_sizes_sum(product: Product, stock_before: int) -> None:
+    """product_stock_resum for a caller holding the product's row lock, which read its stock."""
+    total = ProductVariant.objects.filter(product=product).aggregate(total=Sum("stock"))["total"]
+    if total is None or total == stock_before:
+        product.stock = stock_before
+        return
+    changes = {"stock": total, "updated_at": timezone.now()}
+    flipped = (total == 0) != (stock_before == 0)
+    if flipped:
+        changes["search_dirty"] = True
+    Product.objects.filter(pk=product.pk).update(**changes)
+    product.stock = total
+    if flipped:
+        products_enqueue_search_refresh([product.pk])
 
 
 def _field_value(product: Product, name: str):

@@ -203,7 +203,8 @@ def _variant(row: dict, sku: str, stock: int | None) -> VariantData | None:
             "(give each colour its own id and no item_group_id)"
         )
     check_length("size", size, SIZE_MAX_CHARS)
-    return VariantData(sku=sku, size=size, stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock)
+    # No position: a new size goes after the product's sizes, a known one keeps its place.
+    return VariantData(sku=sku, size=size, stock=IN_STOCK_DEFAULT_QUANTITY if stock is None else stock, position=None)
 
 
 def check_length(name: str, value: str, limit: int) -> None:

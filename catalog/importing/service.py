@@ -8,7 +8,7 @@ that the database refuses) leaves its product exactly as it was, or absent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -217,14 +217,7 @@ class _RowImporter:
                         )
                     product, created = services.product_upsert(self._product_data(record, existing))
                 if record.variant is not None:
-                    # A new size goes after the sizes the product has (feeds list them smallest
-                    # first); a known one keeps its place, which staff may have changed.
-                    position = (
-                        product.variants.filter(sku=record.variant.sku).values_list("position", flat=True).first()
-                    )
-                    if position is None:
-                        position = product.variants.count()
-                    services.product_variants_upsert(product, [replace(record.variant, position=position)])
+                    services.product_variants_upsert(product, [record.variant])
                 kept, added = [], 0
                 for position, (ref, content) in enumerate(images):
                     image, image_created = services.product_image_add(
