@@ -81,7 +81,7 @@ def product_card(product, *, image=None, width=None, height=None, result=None, s
         image = product.visible_images[0] if product.visible_images else None
     in_stock = product.in_stock
     title = product.title
-    article = ["product-card result-card" if result else "product-card"]
+    classes = "product-card result-card" if result else "product-card"
     attributes = mark_safe("")
     if result:
         attributes = format_html(' data-product-id="{}" data-position="{}"', product.pk, result.position)
@@ -129,7 +129,7 @@ def product_card(product, *, image=None, width=None, height=None, result=None, s
         '  <div class="product-card__body">\n    {}\n    <h3 class="product-card__title">'
         '<a class="product-card__link" href="{}">{}</a></h3>\n    <p class="product-card__price">{}</p>{}\n'
         "  </div>\n</article>\n",
-        article[0],
+        classes,
         attributes,
         picture,
         mark_safe('<span class="badge badge--out">Out of stock</span>') if not in_stock else "",
