@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from browser_tests.screenshots import node_file_name, screenshot
 from browser_tests.shopper import type_field
-from catalog import services
-from catalog.services import VariantData
+from fixtures.factories import with_sizes
 from orders.models import Order
 
 pytestmark = pytest.mark.browser
@@ -19,14 +18,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
 def test_a_shopper_chooses_a_size_and_the_order_line_records_it(page, request, shop, width, height):
     dress = shop.products["D1"]
-    services.product_variants_upsert(
-        dress,
-        [
-            VariantData(sku="D1-S", size="S", stock=0, position=0),
-            VariantData(sku="D1-M", size="M", stock=2, position=1),
-            VariantData(sku="D1-L", size="L", stock=5, position=2),
-        ],
-    )
+    with_sizes(dress, S=0, M=2, L=5)  # SKUs D1-S, D1-M, D1-L
     page.set_viewport_size({"width": width, "height": height})
     page.goto(dress.get_absolute_url())
     picker = page.get_by_role("group", name="Size")

@@ -9,6 +9,7 @@ from catalog import services
 from catalog.image_files import InvalidImage
 from catalog.models import Brand, Category, Product, ProductImage
 from catalog.services import ProductData, VariantData
+from fixtures.factories import with_sizes
 from fixtures.images import image_bytes
 from visualshop.broker import holdings, sending
 
@@ -285,13 +286,7 @@ def test_lost_processing_is_requeued_and_what_the_broker_holds_is_not(
 
 def sized(sku: str = "D1", **stock_by_size: int) -> Product:
     product, _ = services.product_upsert(ProductData(sku=sku, title="Marta dress", price=Decimal("59.00"), stock=40))
-    services.product_variants_upsert(
-        product,
-        [
-            VariantData(sku=f"{sku}-{size}", size=size, stock=stock, position=n)
-            for n, (size, stock) in enumerate(stock_by_size.items())
-        ],
-    )
+    with_sizes(product, **stock_by_size)
     return product
 
 

@@ -3,8 +3,8 @@
 from decimal import Decimal
 
 from catalog import services as catalog_services
-from catalog.models import Product, ProductVariant
-from catalog.services import ProductData, VariantData
+from catalog.models import Product
+from catalog.services import ProductData
 from fixtures.factories import mark_processed
 from fixtures.images import image_bytes
 from orders.services import CustomerData
@@ -66,16 +66,3 @@ CHECKOUT_POST = {
     "region": "",
     "country": "GB",
 }
-
-
-def with_sizes(made: Product, **stock_by_size: int) -> dict[str, ProductVariant]:
-    """Make `made` sold by size (smallest first, as given: S=2, M=0); returns its sizes by name."""
-    catalog_services.product_variants_upsert(
-        made,
-        [
-            VariantData(sku=f"{made.sku}-{size}", size=size, stock=stock, position=position)
-            for position, (size, stock) in enumerate(stock_by_size.items())
-        ],
-    )
-    made.refresh_from_db()
-    return {variant.size: variant for variant in made.variants.all()}

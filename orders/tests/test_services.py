@@ -5,10 +5,11 @@ import pytest
 from django.db import connection, transaction
 
 from catalog.models import Product, ProductVariant
+from fixtures.factories import with_sizes
 from orders import services
 from orders.models import Order, OrderLine
 from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY, CartLineKey
-from orders.tests.factories import customer, product, with_sizes
+from orders.tests.factories import customer, product
 from orders.tests.locks import race_while_locked, wait_until_waiting_for_locks
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,9 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import Product, ProductVariant
+from fixtures.factories import with_sizes
 from orders.models import Order, OrderLine
-from orders.tests.factories import CHECKOUT_POST, product, with_sizes
+from orders.tests.factories import CHECKOUT_POST, product
 
 pytestmark = pytest.mark.django_db
 
