@@ -5,6 +5,7 @@ and loading products happen in api.selectors."""
 from __future__ import annotations
 
 import urllib.parse
+import uuid
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
@@ -385,6 +386,13 @@ class SearchResultsSerializer(serializers.Serializer):
         help_text="Colour words searched as the shop's colour name for them: [word, colour], e.g. [coral, orange].",
     )
     results = SearchHitSerializer(source="hits", many=True)
+    search_id = serializers.SerializerMethodField(
+        help_text="This search as the shop recorded it (docs/tracking.md); null when the client may not be "
+        "tracked (Do-Not-Track, Global Privacy Control, no consent)."
+    )
+
+    def get_search_id(self, page) -> uuid.UUID | None:
+        return self.context.get("search_id")
 
 
 class SimilarProductSerializer(serializers.Serializer):

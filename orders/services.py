@@ -1,4 +1,8 @@
-"""Writes for the cart (kept in the session) and orders. Views and the admin call these."""
+"""Writes for the cart (kept in the session) and orders. Views and the admin call these.
+
+The cart's changes and placed orders are recorded for the shopper's `identity` (tracking:
+add_to_cart, remove_from_cart, purchase) after commit; None (a browser that may not be
+tracked, the admin) records nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from catalog.models import Product, ProductVariant
 from orders import selectors
 from orders.models import Order, OrderLine
 from orders.selectors import CART_SESSION_KEY, CHECKOUT_KEY_SESSION_KEY, ORDERS_SESSION_KEY, CartLineKey
+from tracking import services as tracking_services
+from tracking.visitors import Identity
 
 # Crockford's base 32: no I, L, O or U, so a reference read out on the phone is unambiguous.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -84,7 +90,12 @@ def _clip(stock: int, wanted: int) -> tuple[int, bool]:
 
 
 def cart_add(
-    session: MutableMapping, *, product_id: int, variant_id: int | None = None, quantity: int = 1
+    session: MutableMapping,
+    *,
+    product_id: int,
+    variant_id: int | None = None,
+    quantity: int = 1,
+    identity: Identity | None = None,
 ) -> CartChange:
     """Add `quantity` of an active product (of one of its sizes, for a product sold by size)
     that is in stock; the line never exceeds the stock."""
@@ -100,6 +111,7 @@ def cart_add(
     new, clipped = _clip(stock, already + quantity)
     cart[key] = new
     _cart_save(session, cart)
+    _cart_change_recorded(identity, product, variant, new - already)
     if not clipped:
         return CartChange(product, new, f"Added {name} to your cart.", variant=variant)
     if new == already:
@@ -109,7 +121,9 @@ def cart_add(
     return CartChange(product, new, message, clipped=True, variant=variant)
 
 
-def cart_set_quantity(session: MutableMapping, *, key: CartLineKey, quantity: int) -> CartChange | None:
+def cart_set_quantity(
+    session: MutableMapping, *, key: CartLineKey, quantity: int, identity: Identity | None = None
+) -> CartChange | None:
     """Set a line's quantity (0 removes it, returning None), clipped to the stock. A line
     whose product or size went off sale is removed, and CartError says so."""
     cart = selectors.cart_get(session)
@@ -117,9 +131,11 @@ def cart_set_quantity(session: MutableMapping, *, key: CartLineKey, quantity: in
         raise CartError("That product is not in your cart any more.")
     if quantity < 0:
         raise CartError("Choose a quantity of 0 or more.")
+    before = cart[key]
     if quantity == 0:
         del cart[key]
         _cart_save(session, cart)
+        _cart_change_recorded(identity, key.product_id, key.variant_id, -before)
         return None
     try:
         product, variant = _line_for_sale(key)
@@ -139,6 +155,7 @@ def cart_set_quantity(session: MutableMapping, *, key: CartLineKey, quantity: in
     new, clipped = _clip(stock, quantity)
     cart[key] = new
     _cart_save(session, cart)
+    _cart_change_recorded(identity, product, variant, new - before)
     if clipped:
         return CartChange(
             product, new, f"Only {stock} of {name} in stock: your cart now has {new}.", clipped=True, variant=variant
@@ -146,19 +163,38 @@ def cart_set_quantity(session: MutableMapping, *, key: CartLineKey, quantity: in
     return CartChange(product, new, f"Updated {name}: {new} in your cart.", variant=variant)
 
 
-def cart_remove(session: MutableMapping, *, key: CartLineKey) -> str | None:
+def cart_remove(session: MutableMapping, *, key: CartLineKey, identity: Identity | None = None) -> str | None:
     """Remove a line and return a message saying so; None when it was not in the cart
     (a second click, another tab)."""
     cart = selectors.cart_get(session)
-    if cart.pop(key, None) is None:
+    removed = cart.pop(key, None)
+    if removed is None:
         return None
     _cart_save(session, cart)
     product = Product.objects.filter(pk=key.product_id).only("title").first()
     variant = ProductVariant.objects.filter(pk=key.variant_id).only("size").first() if key.variant_id else None
+    _cart_change_recorded(identity, key.product_id, variant, -removed)
     return (
         f"Removed {selectors.line_name(product, variant)} from your cart."
         if product
         else "Removed the product from your cart."
+    )
+
+
+def _cart_change_recorded(
+    identity: Identity | None, product: Product | int, variant: ProductVariant | int | None, change: int
+) -> None:
+    """An add to cart (change > 0) or a removal (< 0) of this many, for tracking; nothing for
+    no change (a line already at its stock)."""
+    if identity is None or change == 0:
+        return
+    size = variant.size if isinstance(variant, ProductVariant) else ""
+    tracking_services.cart_change_recorded(
+        identity,
+        added=change > 0,
+        product_id=product.pk if isinstance(product, Product) else product,
+        quantity=abs(change),
+        size=size,
     )
 
 
@@ -315,7 +351,9 @@ def checkout_key_issue(session: MutableMapping) -> str:
     return key
 
 
-def cart_checkout(session: MutableMapping, *, customer: CustomerData, checkout_key: str) -> tuple[Order, bool]:
+def cart_checkout(
+    session: MutableMapping, *, customer: CustomerData, checkout_key: str, identity: Identity | None = None
+) -> tuple[Order, bool]:
     """Place the session cart's order, then empty the cart and let this session (and only
     this one) see the order's confirmation page. Returns (order, created).
 
@@ -347,6 +385,16 @@ def cart_checkout(session: MutableMapping, *, customer: CustomerData, checkout_k
         existing = set(Product.objects.filter(pk__in=[key.product_id for key in cart]).values_list("pk", flat=True))
         cart_forget_missing(session, [key for key in cart if key.product_id not in existing])
         raise
+    if created:
+        tracking_services.purchase_recorded(
+            identity,
+            order=order.reference,
+            lines=lambda: [
+                tracking_services.LineData(line.product_id, line.quantity, float(line.line_total))
+                for line in order.lines.order_by("pk")
+            ],
+            currency=order.currency,
+        )
     # Also when a twin request placed the order (both loaded the session before either
     # saved it): both leave the session the same, so whichever saves last loses nothing.
     cart_clear(session)

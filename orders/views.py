@@ -10,6 +10,8 @@ from orders import selectors, services
 from orders.forms import SHIPPING_COUNTRIES, AddToCartForm, CheckoutForm, QuantityForm
 from orders.models import Order
 from orders.selectors import CartLineKey
+from tracking import services as tracking_services
+from tracking.visitors import request_identity
 
 
 @require_POST
@@ -29,6 +31,7 @@ def cart_add(request):
             product_id=product_id,
             variant_id=form.cleaned_data["variant_id"],
             quantity=form.cleaned_data["quantity"],
+            identity=request_identity(request),
         )
     except services.CartError as error:
         messages.error(request, str(error))
@@ -59,7 +62,9 @@ def cart_update(request, line: CartLineKey):
     if form.cleaned_data["quantity"] == 0:
         return cart_remove(request, line)
     try:
-        change = services.cart_set_quantity(request.session, key=line, quantity=form.cleaned_data["quantity"])
+        change = services.cart_set_quantity(
+            request.session, key=line, quantity=form.cleaned_data["quantity"], identity=request_identity(request)
+        )
     except services.CartError as error:
         messages.error(request, str(error))
         return redirect("orders:cart")
@@ -69,7 +74,7 @@ def cart_update(request, line: CartLineKey):
 
 @require_POST
 def cart_remove(request, line: CartLineKey):
-    message = services.cart_remove(request.session, key=line)
+    message = services.cart_remove(request.session, key=line, identity=request_identity(request))
     if message:
         messages.success(request, message)
     return redirect("orders:cart")
@@ -83,7 +88,10 @@ def checkout(request):
         # its order even once the first one has emptied the cart.
         try:
             order, created = services.cart_checkout(
-                request.session, customer=form.customer(), checkout_key=request.POST.get("checkout_key", "")
+                request.session,
+                customer=form.customer(),
+                checkout_key=request.POST.get("checkout_key", ""),
+                identity=request_identity(request),
             )
         except services.CheckoutKeyError as error:
             form.add_error(None, str(error))  # shown again below, with a good key
@@ -104,6 +112,15 @@ def checkout(request):
         names = ", ".join(f"{line.name} ({line.problem.lower()})" for line in summary.problems)
         messages.warning(request, f"Please update your cart first: {names}.")
         return redirect("orders:cart")
+    if request.method == "GET":
+        tracking_services.checkout_started_recorded(
+            request_identity(request),
+            lines=[
+                tracking_services.LineData(line.product.pk, line.quantity, float(line.line_total))
+                for line in summary.lines
+            ],
+            currency=summary.currency,
+        )
     return render(
         request,
         "orders/checkout.html",

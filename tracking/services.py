@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,6 +15,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from tracking.models import Event, Visitor
+from tracking.visitors import Identity
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +24,16 @@ logger = logging.getLogger(__name__)
 # events and the browser's beacons alike (no e-mail, address or picture can slip in).
 EVENT_PROPERTIES: dict[str, frozenset[str]] = {
     Event.Kind.SEARCH: frozenset(
-        {"search_kind", "words", "filters", "result_count", "zero_results", "latency_ms", "ranker", "variants"}
+        {"search_kind", "words", "filters", "page", "result_count", "zero_results", "latency_ms", "ranker", "variants"}
     ),
     Event.Kind.IMPRESSION: frozenset({"page"}),
     Event.Kind.CLICK: frozenset({"page"}),
     Event.Kind.ADD_TO_CART: frozenset({"quantity", "size"}),
     Event.Kind.REMOVE_FROM_CART: frozenset({"quantity", "size"}),
     Event.Kind.CHECKOUT_STARTED: frozenset({"items", "value", "currency"}),
-    Event.Kind.PURCHASE: frozenset({"order", "value", "currency", "items"}),
+    # One event per line of the order: the product, its quantity and value, and the search
+    # that led to it (search_id, attributed_searches); order_value is the whole order's.
+    Event.Kind.PURCHASE: frozenset({"order", "value", "currency", "quantity", "order_value"}),
     Event.Kind.PHOTO_UPLOAD: frozenset({"accepted", "rejection_code"}),
     Event.Kind.EXPERIMENT_EXPOSURE: frozenset({"experiment", "variant"}),
 }
@@ -109,6 +112,208 @@ def events_record_on_commit(events: Iterable[EventData]) -> None:
             events_record(pending)
         except Exception:  # tracking must not break shopping: the shopper's request has succeeded
             logger.exception("tracking: %d event(s) not recorded", len(pending))
+
+    transaction.on_commit(write)
+
+
+# --- what the shop's pages and the API record --------------------------------------------------
+#
+# Each takes the request's Identity (tracking.visitors.request_identity): None, for a browser
+# that may not be tracked, records nothing. Each writes once the request's transaction has
+# committed and never fails the request (events_record_on_commit).
+
+
+def search_recorded(
+    identity: Identity | None,
+    *,
+    search_kind: str,
+    words: str,
+    filters: dict[str, list[str]],
+    page: int,
+    result_count: int,
+    latency_ms: float,
+    ranker: str = "default",
+    variants: dict[str, str] | None = None,
+) -> uuid.UUID | None:
+    """Record a search and return its search id, which its results' impressions, clicks, adds
+    to cart and purchases carry; None (nothing recorded) for a visitor who may not be tracked."""
+    if identity is None:
+        return None
+    search_id = uuid.uuid4()
+    properties = {
+        "search_kind": search_kind,
+        "words": words,
+        "filters": filters,
+        "page": page,
+        "result_count": result_count,
+        "zero_results": result_count == 0,
+        "latency_ms": round(latency_ms, 2),
+        "ranker": ranker,
+        "variants": variants or {},
+    }
+    events_record_on_commit([_event(identity, Event.Kind.SEARCH, search_id=search_id, properties=properties)])
+    return search_id
+
+
+def photo_upload_recorded(identity: Identity | None, *, rejection_code: str = "") -> None:
+    """A shopper's photo arrived: accepted (no code) or refused with the code the checks gave
+    (vision.decoding.ImageRejected). The picture itself is never recorded."""
+    if identity is None:
+        return
+    properties = {"accepted": not rejection_code, "rejection_code": rejection_code}
+    events_record_on_commit([_event(identity, Event.Kind.PHOTO_UPLOAD, properties=properties)])
+
+
+def click_recorded(
+    identity: Identity | None,
+    *,
+    product_id: int,
+    search_id: uuid.UUID,
+    position: int | None,
+    page: int | None = None,
+    event_id: uuid.UUID | None = None,
+) -> None:
+    """A result clicked, as the product page learns it from the link (the search id rides on
+    it, so clicks are attributed without JavaScript). event_id: the one the browser gave the
+    same click in its beacon, so the click is stored once whichever arrives first."""
+    if identity is None:
+        return
+    event = _event(
+        identity,
+        Event.Kind.CLICK,
+        event_id=event_id or uuid.uuid4(),
+        search_id=search_id,
+        product_id=product_id,
+        position=position,
+        properties={"page": page} if page is not None else {},
+    )
+    events_record_on_commit([event])
+
+
+def cart_change_recorded(
+    identity: Identity | None, *, added: bool, product_id: int, quantity: int, size: str = ""
+) -> None:
+    """A product put in the cart (added) or taken out of it; an addition carries the search
+    that led to the product (attributed_searches) when there is one."""
+    if identity is None or quantity <= 0:
+        return
+    kind = Event.Kind.ADD_TO_CART if added else Event.Kind.REMOVE_FROM_CART
+    properties = {"quantity": quantity, **({"size": size} if size else {})}
+    occurred_at = timezone.now()
+
+    def events() -> list[EventData]:
+        search_id = (
+            attributed_searches(identity.visitor_id, [product_id], at=occurred_at).get(product_id) if added else None
+        )
+        return [
+            _event(
+                identity,
+                kind,
+                occurred_at=occurred_at,
+                search_id=search_id,
+                product_id=product_id,
+                properties=properties,
+            )
+        ]
+
+    _record_on_commit(events)
+
+
+@dataclass(frozen=True)
+class LineData:
+    """A product of a cart or order, as checkout and purchase events count it."""
+
+    product_id: int
+    quantity: int
+    value: float  # the line's total
+
+
+def checkout_started_recorded(identity: Identity | None, *, lines: list[LineData], currency: str) -> None:
+    """The checkout page was shown with this cart."""
+    if identity is None or not lines:
+        return
+    properties = {
+        "items": sum(line.quantity for line in lines),
+        "value": round(sum(line.value for line in lines), 2),
+        "currency": currency,
+    }
+    events_record_on_commit([_event(identity, Event.Kind.CHECKOUT_STARTED, properties=properties)])
+
+
+def purchase_recorded(
+    identity: Identity | None, *, order: str, lines: Callable[[], list[LineData]], currency: str
+) -> None:
+    """An order placed: one purchase event per line, each with the search that led to its
+    product (attributed_searches) when there is one. lines: called after commit, so reading
+    the order's lines costs the shopper's request nothing."""
+    if identity is None:
+        return
+    occurred_at = timezone.now()
+
+    def events() -> list[EventData]:
+        bought = lines()
+        order_value = round(sum(line.value for line in bought), 2)
+        searches = attributed_searches(identity.visitor_id, [line.product_id for line in bought], at=occurred_at)
+        return [
+            _event(
+                identity,
+                Event.Kind.PURCHASE,
+                occurred_at=occurred_at,
+                search_id=searches.get(line.product_id),
+                product_id=line.product_id,
+                properties={
+                    "order": order,
+                    "value": round(line.value, 2),
+                    "currency": currency,
+                    "quantity": line.quantity,
+                    "order_value": order_value,
+                },
+            )
+            for line in bought
+        ]
+
+    _record_on_commit(events)
+
+
+def attributed_searches(visitor_id: uuid.UUID, product_ids: list[int], *, at: datetime) -> dict[int, uuid.UUID]:
+    """The search each product was last clicked from by this visitor within
+    TRACKING_ATTRIBUTION_HOURS before `at` (last-click attribution); products never clicked from
+    a search in that window are left out. One query (the visitor's events by time: index
+    event_visitor_time)."""
+    since = at - timedelta(hours=settings.TRACKING_ATTRIBUTION_HOURS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT ON (product_id) product_id, search_id
+            FROM tracking_event
+            WHERE visitor_id = %s AND kind = %s AND search_id IS NOT NULL AND product_id = ANY(%s)
+              AND occurred_at >= %s AND occurred_at <= %s
+            ORDER BY product_id, occurred_at DESC, id DESC
+            """,
+            [visitor_id, Event.Kind.CLICK, list(product_ids), since, at],
+        )
+        return dict(cursor.fetchall())
+
+
+def _event(identity: Identity, kind: str, *, occurred_at: datetime | None = None, **fields) -> EventData:
+    return EventData(
+        kind=kind,
+        visitor_id=identity.visitor_id,
+        user_id=identity.user_id,
+        occurred_at=occurred_at or timezone.now(),
+        **fields,
+    )
+
+
+def _record_on_commit(make_events) -> None:
+    """events_record_on_commit for events that read the table first (attribution): the read
+    happens after commit too, and fails as quietly as the write."""
+
+    def write() -> None:
+        try:
+            events_record(make_events())
+        except Exception:  # tracking must not break shopping
+            logger.exception("tracking: event(s) not recorded")
 
     transaction.on_commit(write)
 

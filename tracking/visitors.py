@@ -10,6 +10,7 @@ requests is recorded or forwarded.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
@@ -39,6 +40,24 @@ def cookie_visitor_id(request) -> uuid.UUID | None:
         return uuid.UUID(value)
     except (KeyError, signing.BadSignature, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an event is about: the pseudonymous visitor, and the account when signed in."""
+
+    visitor_id: uuid.UUID
+    user_id: int | None = None
+
+
+def request_identity(request) -> Identity | None:
+    """The request's Identity; None when it may not be tracked (VisitorMiddleware): then
+    nothing about it is recorded."""
+    visitor_id = getattr(request, "visitor_id", None)
+    if visitor_id is None:
+        return None
+    user = getattr(request, "user", None)
+    return Identity(visitor_id, user.pk if user is not None and user.is_authenticated else None)
 
 
 class VisitorMiddleware:

@@ -6,6 +6,7 @@ from catalog.models import Product
 from fixtures.images import scene, scene_bytes
 from fixtures.photo_server import serving_photo
 from fixtures.shop import jpeg
+from tracking.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -181,11 +182,29 @@ def indexed_shop(shop):
     return shop
 
 
-def test_text_search_finds_products_by_their_words_with_facets(client, indexed_shop):
-    response = client.get(TEXT_URL, {"q": "mug"})
+def test_text_search_finds_products_by_their_words_with_facets(
+    client, indexed_shop, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(TEXT_URL, {"q": "mug"})
     assert response.status_code == 200, response.json()
     body = response.json()
     results = body.pop("results")
+    # The search as tracking recorded it, its id in the answer for the client's own events.
+    search = Event.objects.get()
+    assert body.pop("search_id") == str(search.search_id)
+    latency = search.properties.pop("latency_ms")
+    assert (search.kind, search.visitor_id, 0 < latency < 10_000) == ("search", response.wsgi_request.visitor_id, True)
+    assert search.properties == {
+        "search_kind": "text",
+        "words": "mug",
+        "filters": {},
+        "page": 1,
+        "result_count": 2,
+        "zero_results": False,
+        "ranker": "default",
+        "variants": {},
+    }
     assert body == {
         "mode": "text",
         "total": 2,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,7 +22,11 @@ from api.serializers import (
 )
 from api.throttling import ImageSearchThrottle, TextSearchThrottle
 from catalog import product_filters
+from tracking import services as tracking_services
+from tracking.visitors import request_identity
 
+# The search parameters that are filters (catalog.product_filters.from_fields).
+TRACKED_FILTERS = ("category", "brand", "colour", "price", "price_min", "price_max", "in_stock")
 # Room in a multipart body for the form fields and the part headers beside the photo.
 MULTIPART_ALLOWANCE = 64 * 1024
 
@@ -33,9 +39,30 @@ RETRY_AFTER = OpenApiParameter(
 )
 
 
-def results_data(page: selectors.SearchPage, request) -> dict:
+def filter_values(data: dict) -> dict[str, list[str]]:
+    """The filters a search was asked for, as its tracking event lists them."""
+    values = {}
+    for name, value in data.items():
+        if name in TRACKED_FILTERS and value not in (None, "", [], False):
+            values[name] = [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
+    return values
+
+
+def results_data(page: selectors.SearchPage, request, *, started: float, data: dict) -> dict:
+    """The page as JSON, the search recorded for tracking (its id in the answer, so a client
+    can send the results' impressions and clicks with it)."""
+    search_id = tracking_services.search_recorded(
+        request_identity(request),
+        search_kind=page.results.mode,
+        words=data.get("q", ""),
+        filters=filter_values(data),
+        page=page.offset // page.limit + 1 if page.limit else 1,
+        result_count=page.results.total,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
     image_ids = {hit.product.pk: hit.image_id for hit in page.hits}
-    return SearchResultsSerializer(page, context={"request": request, "image_ids": image_ids}).data
+    context = {"request": request, "image_ids": image_ids, "search_id": search_id}
+    return SearchResultsSerializer(page, context=context).data
 
 
 class ImageSearchView(APIView):
@@ -79,6 +106,7 @@ class ImageSearchView(APIView):
         tags=["search"],
     )
     def post(self, request):
+        started = time.perf_counter()
         if (request.content_type or "").startswith("multipart/form-data"):
             serializer = ImageUploadSearchSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
@@ -99,7 +127,7 @@ class ImageSearchView(APIView):
             filters=product_filters.from_fields(data),
             **picture,
         )
-        return Response(results_data(page, request))
+        return Response(results_data(page, request, started=started, data=data))
 
 
 class TextSearchView(APIView):
@@ -115,6 +143,7 @@ class TextSearchView(APIView):
         tags=["search"],
     )
     def get(self, request):
+        started = time.perf_counter()
         params = TextSearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -124,4 +153,4 @@ class TextSearchView(APIView):
             offset=data["offset"],
             filters=product_filters.from_fields(data),
         )
-        return Response(results_data(page, request))
+        return Response(results_data(page, request, started=started, data=data))

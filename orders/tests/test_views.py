@@ -1,4 +1,5 @@
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -493,3 +494,55 @@ def test_two_requests_placing_one_checkout_at_once_make_one_order(client, mug):
     assert sorted(shown) == [[], ["This order was already placed."]]
     assert "cart" not in client.session and "checkout_key" not in client.session
     assert client.session["orders"] == [order.reference]
+
+
+# -- tracking ---------------------------------------------------------------------------------------
+
+
+def test_a_shopping_journey_is_recorded_and_the_purchase_credited_to_the_search(
+    client, mug, dress, django_capture_on_commit_callbacks
+):
+    from tracking.models import Event
+
+    client.get("/")  # the visitor's cookie
+    visitor = uuid.UUID(client.cookies["vs_visitor"].value.split(":")[0])
+    search_id = uuid.uuid4()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(f"{mug.get_absolute_url()}?sid={search_id}&pos=3")  # a result clicked
+        add(client, mug, 2)
+        add(client, dress)
+        client.post(reverse("orders:cart_update", args=[str(mug.pk)]), {"quantity": 1})
+        client.post(reverse("orders:cart_remove", args=[str(dress.pk)]))
+        key = checkout_key(client)
+        client.post(reverse("orders:checkout"), {**CHECKOUT_POST, "checkout_key": key})
+    order = Order.objects.get()
+    events = [
+        (e.kind, e.product_id, e.search_id, e.position, e.properties)
+        for e in Event.objects.filter(visitor_id=visitor).order_by("id")
+    ]
+    assert events == [
+        ("click", mug.pk, search_id, 3, {}),
+        ("add_to_cart", mug.pk, search_id, None, {"quantity": 2}),
+        ("add_to_cart", dress.pk, None, None, {"quantity": 1}),
+        ("remove_from_cart", mug.pk, None, None, {"quantity": 1}),
+        ("remove_from_cart", dress.pk, None, None, {"quantity": 1}),
+        ("checkout_started", None, None, None, {"items": 1, "value": 14.35, "currency": "EUR"}),
+        (
+            "purchase",
+            mug.pk,
+            search_id,
+            None,
+            {"order": order.reference, "value": 14.35, "currency": "EUR", "quantity": 1, "order_value": 14.35},
+        ),
+    ]
+
+
+def test_a_browser_that_asks_not_to_be_tracked_shops_without_a_trace(client, mug, django_capture_on_commit_callbacks):
+    from tracking.models import Event
+
+    client.defaults["HTTP_SEC_GPC"] = "1"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(f"{mug.get_absolute_url()}?sid={uuid.uuid4()}&pos=1")
+        add(client, mug)
+        place(client)
+    assert Order.objects.count() == 1 and Event.objects.count() == 0 and "vs_visitor" not in client.cookies

@@ -1,6 +1,7 @@
 """Small presentation helpers for the storefront templates."""
 
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django import template
 from django.utils.html import format_html, format_html_join
@@ -62,6 +63,15 @@ def attribute_rows(attributes):
 # -- product cards ------------------------------------------------------------------------------
 
 DEFAULT_CARD_SIZES = "(min-width: 1240px) 280px, (min-width: 1024px) 23vw, (min-width: 700px) 31vw, 46vw"
+
+
+def _result_link(url: str, result) -> str:
+    """A result's link carries its search and position (tracking.services.click_recorded), so
+    a click is attributed to the search without JavaScript."""
+    search_id = getattr(result, "search_id", None)
+    if search_id is None:
+        return url
+    return f"{url}?{urlencode({'sid': search_id, 'pos': result.position})}"
 
 
 @register.simple_tag
@@ -134,7 +144,7 @@ def product_card(product, *, image=None, width=None, height=None, result=None, s
         picture,
         mark_safe('<span class="badge badge--out">Out of stock</span>') if not in_stock else "",
         format_html('<p class="product-card__brand">{}</p>', product.brand.name) if product.brand else "",
-        product.get_absolute_url(),
+        _result_link(product.get_absolute_url(), result),
         title,
         money(product.price, product.currency),
         why,

@@ -18,6 +18,8 @@ from search.product_search import SearchRequest, search_products
 from search.query_photos import QUERY_PHOTO_DIR, query_photo_store
 from storefront.forms import upload_too_large_message
 from storefront.views.search_results import PHOTO_GONE
+from tracking import services as tracking_services
+from tracking.models import Event
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +100,9 @@ def test_a_text_search_lists_the_matches_in_order_with_their_words(client, index
     assert '<h1 class="page-header__title">Results for “linen”</h1>' in html
     assert '<p class="page-header__count">2 products</p>' in html
     assert 'id="search-page" data-search-page data-mode="text" data-total="2" data-page="1"' in html
-    assert '<ol class="product-grid search-results" start="1">' in html
+    assert re.search(
+        r'<ol class="product-grid search-results" start="1" data-search-id="[0-9a-f-]{36}" data-page="1">', html
+    )
     # The header's box keeps the words.
     assert '<input class="header-search__input" id="site-search-q" type="search" name="q" value="linen"' in html
 
@@ -250,7 +254,9 @@ def test_results_are_paged_24_at_a_time(client, many_mugs):
     assert '<a href="/search/?q=mug" aria-current="page" aria-label="Page 1">1</a>' in first
     assert '<p class="pagination__status">Page 1 of 2</p>' in first
     assert '<a class="pagination__step" href="/search/?q=mug" rel="prev">‹ Previous</a>' in second
-    assert '<ol class="product-grid search-results" start="25">' in second
+    assert re.search(
+        r'<ol class="product-grid search-results" start="25" data-search-id="[0-9a-f-]{36}" data-page="2">', second
+    )
     assert "<title>“mug” · Search · page 2 · VisualShop</title>" in second
     # A bad page number is the first page; one past the end says so.
     assert card_titles(page(client.get("/search/", {"q": "mug", "page": "x"}))) == card_titles(first)
@@ -756,3 +762,81 @@ def test_a_match_percent_is_the_hits_share_of_the_highest_possible_score():
 
     assert [match_percent(score, 2.0) for score in (2.0, 1.9, 1.234, 0.03, -0.5, 2.5)] == [100, 95, 62, 2, 0, 100]
     assert match_percent(0.9, None) is None
+
+
+# -- tracking ---------------------------------------------------------------------------------
+
+
+def test_a_search_is_recorded_once_with_what_was_asked_and_found(
+    client, indexed_shop, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get("/search/", {"q": "linen", "brand": "northwind"})
+    html = page(response)
+    search = Event.objects.get()
+    assert re.search(f'data-search-id="{search.search_id}"', html)
+    assert (search.kind, search.visitor_id, search.user_id) == ("search", response.wsgi_request.visitor_id, None)
+    latency = search.properties.pop("latency_ms")
+    assert 0 < latency < 10_000
+    assert search.properties == {
+        "search_kind": "text",
+        "words": "linen",
+        "filters": {"brand": ["northwind"]},
+        "page": 1,
+        "result_count": 1,
+        "zero_results": False,
+        "ranker": "default",
+        "variants": {},
+    }
+
+
+def test_a_search_under_do_not_track_records_nothing(client, indexed_shop, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        html = page(client.get("/search/", {"q": "linen"}, HTTP_DNT="1"))
+    assert Event.objects.count() == 0 and "data-search-id" not in html
+
+
+def test_a_search_still_answers_when_tracking_cannot_write(
+    client, indexed_shop, django_capture_on_commit_callbacks, monkeypatch
+):
+    def refused(events):
+        raise RuntimeError("tracking database down")
+
+    monkeypatch.setattr(tracking_services, "events_record", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        html = page(client.get("/search/", {"q": "linen"}))
+    assert card_titles(html) and 'data-search-id="' in html
+
+
+def test_each_result_links_with_its_search_and_position(client, indexed_shop, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        html = page(client.get("/search/", {"q": "linen"}))
+    search = Event.objects.get()
+    links = re.findall(r'<a class="product-card__link" href="([^"]+)">', html)
+    assert [link.split("?", 1)[1] for link in links] == [f"sid={search.search_id}&amp;pos={n}" for n in (1, 2)]
+
+
+@pytest.mark.parametrize(
+    "photo, outcome",
+    [
+        (lambda: upload(jpeg(scene(3).resize((480, 600)))), {"accepted": True, "rejection_code": ""}),
+        (lambda: upload(b"not a picture"), {"accepted": False, "rejection_code": "undecodable"}),
+    ],
+)
+def test_a_photo_upload_is_recorded_with_its_outcome_and_never_the_picture(
+    client,
+    processed_shop,
+    media,  # noqa: F811
+    photo,
+    outcome,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/search/photo/", {"photo": photo()})
+    recorded = Event.objects.get()
+    assert (recorded.kind, recorded.properties, recorded.search_id, recorded.product_id) == (
+        "photo_upload",
+        outcome,
+        None,
+        None,
+    )

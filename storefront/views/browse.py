@@ -5,6 +5,7 @@ storefront.filter_links), product pages with their "Visually similar" row."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -18,6 +19,8 @@ from search import hydration
 from storefront.context_processors import category_tree_for
 from storefront.filter_links import Chip, FacetOption, Query, facet_options, filter_chips, pagination
 from storefront.forms import ListingForm
+from tracking import services as tracking_services
+from tracking.visitors import request_identity
 
 PAGE_SIZE = 24
 FEATURED_COUNT = 12
@@ -103,6 +106,7 @@ def product_detail(request, pk: int, slug: str):
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
     sizes_in_stock = [size for size in product.sizes if size.in_stock]
+    _click_from_link(request, product.pk)
     return render(
         request,
         "storefront/product.html",
@@ -118,6 +122,31 @@ def product_detail(request, pk: int, slug: str):
             "only_size": sizes_in_stock[0] if len(sizes_in_stock) == 1 else None,
         },
     )
+
+
+def _click_from_link(request, product_id: int) -> None:
+    """A search result's link brought the shopper here (?sid=<search>&pos=<n>, and &cid=<the
+    click's id> when the page's script sent the click too): record the click. Parameters
+    that are not well formed are ignored: they are the link's, not the shopper's, and the
+    product page shows the same either way."""
+    search_id = _uuid_param(request.GET.get("sid"))
+    if search_id is None:
+        return
+    position = request.GET.get("pos", "")
+    tracking_services.click_recorded(
+        request_identity(request),
+        product_id=product_id,
+        search_id=search_id,
+        position=int(position) if position.isdigit() and 1 <= int(position) <= 32767 else None,
+        event_id=_uuid_param(request.GET.get("cid")),
+    )
+
+
+def _uuid_param(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 # -- the listing's filters as the template shows them -------------------------------------------

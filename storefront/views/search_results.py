@@ -10,6 +10,8 @@ with a message beside the control it concerns.
 from __future__ import annotations
 
 import io
+import time
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -49,6 +51,8 @@ from storefront.forms import (
 )
 from storefront.query_photo_access import query_photo_remember
 from storefront.rate_limits import results_scope, search_rate_limit, upload_scope
+from tracking import services as tracking_services
+from tracking.visitors import request_identity
 from vision.colours import NAMES as COLOUR_NAMES
 from vision.decoding import ImageRejected
 
@@ -105,6 +109,7 @@ class Card:
     match_label: str  # what the percent says: "Looks similar" (photo), "Match" (photo and words)
     matched_words: tuple[str, ...]
     position: int  # 1-based rank over all pages
+    search_id: uuid.UUID | None = None  # the recorded search (tracking), carried by the card's link
 
 
 def card_box(image: ProductImage) -> tuple[int, int]:
@@ -122,7 +127,9 @@ def match_percent(score: float, ceiling: float | None) -> int | None:
     return max(0, min(100, round(100 * score / ceiling)))
 
 
-def cards(hydrated, offset: int, *, mode: str = "text", ceiling: float | None = None) -> list[Card]:
+def cards(
+    hydrated, offset: int, *, mode: str = "text", ceiling: float | None = None, search_id: uuid.UUID | None = None
+) -> list[Card]:
     result = []
     label = "Looks similar" if mode == "photo" else "Match"
     for position, item in enumerate(hydrated, start=offset + 1):
@@ -130,7 +137,17 @@ def cards(hydrated, offset: int, *, mode: str = "text", ceiling: float | None = 
         width, height = card_box(image) if image is not None else (0, 0)
         similarity = match_percent(item.hit.score, ceiling)
         result.append(
-            Card(item.product, image, width, height, similarity, label, tuple(item.hit.matched_words), position)
+            Card(
+                item.product,
+                image,
+                width,
+                height,
+                similarity,
+                label,
+                tuple(item.hit.matched_words),
+                position,
+                search_id,
+            )
         )
     catalog_selectors.images_with_srcset(card.image for card in result if card.image is not None)
     return result
@@ -258,6 +275,7 @@ def photo_upload(request):
         length = 0
     if length > settings.API_MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE:
         form = PhotoUploadForm()
+        tracking_services.photo_upload_recorded(request_identity(request), rejection_code="too_large")
         return _upload_failed(request, form, upload_too_large_message(length))
     return _photo_upload(request)
 
@@ -270,8 +288,10 @@ def _photo_upload(request):
         try:
             stored = query_photo_store(data["photo"].read())
         except ImageRejected as error:
+            tracking_services.photo_upload_recorded(request_identity(request), rejection_code=error.code)
             form.add_error("photo", photo_rejected_message(error))
         else:
+            tracking_services.photo_upload_recorded(request_identity(request))
             query_photo_remember(request.session, stored.token)
             crop = data["crop_box"]
             query = search_query(
@@ -296,6 +316,15 @@ def _upload_failed(request, form: PhotoUploadForm, message: str = ""):
     context = _base_context(request, query, SearchForm())
     context.update({"upload_errors": errors, "upload_q": q})
     return render(request, "storefront/search_results.html", context, status=400)
+
+
+def _filter_values(query: Query) -> dict[str, list[str]]:
+    """The search's filters as its query string gives them, for its tracking event."""
+    values: dict[str, list[str]] = {}
+    for name, value in query.pairs:
+        if name in FILTER_PARAMS:
+            values.setdefault(name, []).append(value)
+    return values
 
 
 def _base_context(request, query: Query, form: SearchForm) -> dict:
@@ -372,6 +401,7 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         return context, 400
 
     offset = (page - 1) * PAGE_SIZE
+    started = time.perf_counter()
     try:
         found = search_products(
             SearchRequest(text=text, image=content, crop=crop, filters=filters, limit=PAGE_SIZE, offset=offset)
@@ -387,10 +417,20 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         context["photo_errors"] = [PHOTO_UNAVAILABLE]
         return context, 503
 
+    search_id = tracking_services.search_recorded(
+        request_identity(request),
+        search_kind=found.mode,
+        words=text,
+        filters=_filter_values(query),
+        page=page,
+        result_count=found.total,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
     in_stock = bool(query.get("in_stock"))
-    shown = cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling)
+    shown = cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling, search_id=search_id)
     context.update(
         {
+            "search_id": search_id,
             "in_stock": in_stock,
             "in_stock_url": (query.without("in_stock") if in_stock else query.adding("in_stock", "1")).url(),
             "clear_filters_url": query.without(*FILTER_PARAMS).url(),

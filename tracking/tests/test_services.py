@@ -94,3 +94,80 @@ def test_the_purge_deletes_events_past_the_retention_in_batches(settings):
     assert services.events_purge_expired(now=now) == 3
     left = sorted((now - e).days for e in Event.objects.values_list("occurred_at", flat=True))
     assert left == [0, 29]
+
+
+# -- what the pages record ------------------------------------------------------------------
+
+
+def test_a_purchase_is_credited_to_the_search_each_product_was_last_clicked_from(
+    django_capture_on_commit_callbacks, settings
+):
+    from tracking.visitors import Identity
+
+    settings.TRACKING_ATTRIBUTION_HOURS = 168
+    now = timezone.now()
+    first, second, old = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    services.events_record(
+        [
+            event("click", search_id=old, product_id=5, occurred_at=now - timedelta(hours=169)),  # out of the window
+            event("click", search_id=first, product_id=7, occurred_at=now - timedelta(hours=3)),
+            event("click", search_id=second, product_id=7, occurred_at=now - timedelta(hours=1)),  # the last: credited
+            event("click", search_id=first, product_id=9, occurred_at=now - timedelta(hours=2)),
+            event(
+                "click",
+                search_id=uuid.uuid4(),
+                product_id=9,
+                occurred_at=now - timedelta(hours=1),
+                visitor_id=uuid.uuid4(),
+            ),
+        ]
+    )
+    lines = [services.LineData(7, 2, 40.0), services.LineData(9, 1, 15.5), services.LineData(5, 1, 9.99)]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.purchase_recorded(Identity(VISITOR, 42), order="ORDER123", lines=lambda: lines, currency="EUR")
+    purchases = Event.objects.filter(kind="purchase").order_by("product_id")
+    assert [(e.product_id, e.search_id, e.user_id) for e in purchases] == [
+        (5, None, 42),
+        (7, second, 42),
+        (9, first, 42),
+    ]
+    assert purchases.get(product_id=7).properties == {
+        "order": "ORDER123",
+        "value": 40.0,
+        "currency": "EUR",
+        "quantity": 2,
+        "order_value": 65.49,
+    }
+
+
+def test_an_add_to_cart_carries_the_search_its_product_was_clicked_from(django_capture_on_commit_callbacks):
+    from tracking.visitors import Identity
+
+    search_id = uuid.uuid4()
+    services.events_record([event("click", search_id=search_id, product_id=7)])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cart_change_recorded(Identity(VISITOR), added=True, product_id=7, quantity=2, size="M")
+        services.cart_change_recorded(Identity(VISITOR), added=False, product_id=7, quantity=1, size="M")
+        services.cart_change_recorded(Identity(VISITOR), added=True, product_id=8, quantity=1)
+    changes = Event.objects.exclude(kind="click").order_by("id")
+    assert [(e.kind, e.product_id, e.search_id, e.properties) for e in changes] == [
+        ("add_to_cart", 7, search_id, {"quantity": 2, "size": "M"}),
+        ("remove_from_cart", 7, None, {"quantity": 1, "size": "M"}),
+        ("add_to_cart", 8, None, {"quantity": 1}),
+    ]
+
+
+def test_nothing_is_recorded_for_a_visitor_who_may_not_be_tracked(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert (
+            services.search_recorded(
+                None, search_kind="text", words="x", filters={}, page=1, result_count=0, latency_ms=1.0
+            )
+            is None
+        )
+        services.photo_upload_recorded(None)
+        services.click_recorded(None, product_id=1, search_id=uuid.uuid4(), position=1)
+        services.cart_change_recorded(None, added=True, product_id=1, quantity=1)
+        services.checkout_started_recorded(None, lines=[services.LineData(1, 1, 2.0)], currency="EUR")
+        services.purchase_recorded(None, order="X", lines=lambda: [services.LineData(1, 1, 2.0)], currency="EUR")
+    assert callbacks == [] and Event.objects.count() == 0

@@ -14,3 +14,8 @@ TRACKING_PURGE_BATCH = env_int("TRACKING_PURGE_BATCH", 10000)
 TRACKING_CONSENT_REQUIRED = env_bool("TRACKING_CONSENT_REQUIRED", False)
 # How long the visitor cookie lives without a visit (days); as long as events are kept.
 TRACKING_VISITOR_COOKIE_DAYS = env_int("TRACKING_VISITOR_COOKIE_DAYS", 395)
+# A purchase or an add to cart is credited to the search the product was last clicked from by
+# the same visitor within this many hours (tracking.services.attributed_searches): a week, long
+# enough for "look today, buy at the weekend", short enough that an old search is not credited
+# for a purchase the shopper came back for on their own.
+TRACKING_ATTRIBUTION_HOURS = env_int("TRACKING_ATTRIBUTION_HOURS", 168)
