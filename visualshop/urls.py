@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include("api.urls")),
+    path("", include("tracking.urls")),
     path("", include("orders.urls")),
     path("", include("storefront.urls")),
 ]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from tracking import views
+
+app_name = "tracking"
+
+urlpatterns = [
+    path("t/events", views.beacon, name="beacon"),
+]
