@@ -68,3 +68,17 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_id}"
+
+
+class ForwardingCursor(models.Model):
+    """How far events have been forwarded to an outside service ("mixpanel"): every event with
+    an id up to last_event_id has been sent. Held under a row lock while a round forwards, so
+    two workers never send the same events at once."""
+
+    destination = models.CharField(max_length=32, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    forwarded = models.BigIntegerField(default=0)  # events sent in all, for staff and /metrics
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.destination} up to event {self.last_event_id}"

@@ -22,3 +22,4 @@ from .admin_login import *  # noqa: F401,F403
 from .csp import *  # noqa: F401,F403
 from .api import *  # noqa: F401,F403
 from .tracking import *  # noqa: F401,F403
+from .mixpanel import *  # noqa: F401,F403

@@ -74,4 +74,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.purge_expired_events",
         "schedule": 3600.0,
     },
+    # New events to Mixpanel when MIXPANEL_TOKEN is set (tracking.mixpanel_forwarding); a no-op otherwise.
+    "forward-events-to-mixpanel": {
+        "task": "tracking.tasks.forward_events_to_mixpanel",
+        "schedule": env_float("MIXPANEL_FORWARD_SECONDS", 60.0),
+    },
 }

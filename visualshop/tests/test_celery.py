@@ -15,6 +15,7 @@ def test_every_periodic_task_is_registered():
         "search.tasks.sweep_search_dirty",
         "search.tasks.cleanup_query_photos",
         "tracking.tasks.purge_expired_events",
+        "tracking.tasks.forward_events_to_mixpanel",
     }
     assert scheduled <= set(app.tasks)
 
