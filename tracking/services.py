@@ -318,6 +318,16 @@ def _record_on_commit(make_events) -> None:
     transaction.on_commit(write)
 
 
+def visitor_signed_in(visitor_id: uuid.UUID, user_id: int) -> int:
+    """A visitor signed in: its profile names the account, and its events so far (made before
+    signing in) take the account's id, so the account's history spans the browsers it used.
+    Returns how many events were merged. Idempotent."""
+    now = timezone.now()
+    with transaction.atomic():
+        Visitor.objects.update_or_create(pk=visitor_id, defaults={"user_id": user_id, "last_seen_at": now})
+        return Event.objects.filter(visitor_id=visitor_id, user_id__isnull=True).update(user_id=user_id)
+
+
 def visitor_forget(visitor_id: uuid.UUID) -> tuple[int, bool]:
     """Delete a visitor's events and profile (the right to be forgotten). Returns (events
     deleted, whether a profile existed)."""
