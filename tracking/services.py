@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +20,8 @@ from tracking.models import Event, Visitor
 from tracking.visitors import Identity
 
 logger = logging.getLogger(__name__)
+
+BATCH_SIZE_DEFAULT = 5000  # events per statement inside recording_in_batches
 
 # The properties each kind of event may carry besides its columns (visitor, search id,
 # product, position), and nothing else: what is stored is decided here, once, for the server's
@@ -102,10 +106,64 @@ def events_record(events: Iterable[EventData]) -> int:
         return cursor.rowcount
 
 
+# -- the clock and the batch of the shopper simulator (simulation.shoppers) ---------------------
+#
+# Simulated shoppers go through the same functions as real ones; two things differ: their
+# events happen on simulated days (event_time), and they are written in batches of thousands
+# rather than one statement per event (recording_in_batches).
+_event_clock: ContextVar[Callable[[], datetime] | None] = ContextVar("tracking_event_clock", default=None)
+_event_batch: ContextVar[list[EventData] | None] = ContextVar("tracking_event_batch", default=None)
+
+
+def event_time() -> datetime:
+    """When an event recorded now happens: the clock of simulated_clock, else now."""
+    clock = _event_clock.get()
+    return clock() if clock is not None else timezone.now()
+
+
+@contextmanager
+def simulated_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Events recorded inside happen at clock()'s time (the shopper simulator's days)."""
+    token = _event_clock.set(clock)
+    try:
+        yield
+    finally:
+        _event_clock.reset(token)
+
+
+@contextmanager
+def recording_in_batches() -> Iterator[None]:
+    """Events recorded inside are kept and written BATCH_SIZE_DEFAULT at a time (and what is
+    left at the end), not one statement each. Attribution reads (add to cart, purchase) write what is kept
+    first, so they see the clicks before them. For bulk producers (the simulator) only: a
+    request's events go on commit."""
+    batch: list[EventData] = []
+    token = _event_batch.set(batch)
+    try:
+        yield
+        events_record(batch)
+    finally:
+        _event_batch.reset(token)
+        batch.clear()
+
+
+def _batch_flush() -> None:
+    batch = _event_batch.get()
+    if batch:
+        events_record(batch)
+        batch.clear()
+
+
 def events_record_on_commit(events: Iterable[EventData]) -> None:
     """Record these events once the request's transaction commits (nothing for a rollback),
     and never fail the request for it: a database that refuses them is logged, not raised."""
     pending = list(events)
+    batch = _event_batch.get()
+    if batch is not None:
+        batch.extend(event.checked() for event in pending)
+        if len(batch) >= BATCH_SIZE_DEFAULT:
+            _batch_flush()
+        return
 
     def write() -> None:
         try:
@@ -199,7 +257,7 @@ def cart_change_recorded(
         return
     kind = Event.Kind.ADD_TO_CART if added else Event.Kind.REMOVE_FROM_CART
     properties = {"quantity": quantity, **({"size": size} if size else {})}
-    occurred_at = timezone.now()
+    occurred_at = event_time()
 
     def events() -> list[EventData]:
         search_id = (
@@ -248,7 +306,7 @@ def purchase_recorded(
     the order's lines costs the shopper's request nothing."""
     if identity is None:
         return
-    occurred_at = timezone.now()
+    occurred_at = event_time()
 
     def events() -> list[EventData]:
         bought = lines()
@@ -300,7 +358,7 @@ def _event(identity: Identity, kind: str, *, occurred_at: datetime | None = None
         kind=kind,
         visitor_id=identity.visitor_id,
         user_id=identity.user_id,
-        occurred_at=occurred_at or timezone.now(),
+        occurred_at=occurred_at or event_time(),
         **fields,
     )
 
@@ -308,6 +366,11 @@ def _event(identity: Identity, kind: str, *, occurred_at: datetime | None = None
 def _record_on_commit(make_events) -> None:
     """events_record_on_commit for events that read the table first (attribution): the read
     happens after commit too, and fails as quietly as the write."""
+
+    if _event_batch.get() is not None:
+        _batch_flush()  # the attribution read must see the clicks kept so far
+        events_record_on_commit(make_events())
+        return
 
     def write() -> None:
         try:

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "api",
     "storefront",
     "orders",
+    "simulation",
 ]
 
 MIDDLEWARE = [

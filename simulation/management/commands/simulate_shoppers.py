@@ -1,0 +1,37 @@
+"""manage.py simulate_shoppers --visitors N --days D --seed S: simulated shoppers' traffic
+through the shop's own code (simulation.shoppers), so the analytics have events to show and
+ranking has clicks to learn from."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from simulation.shoppers import EmptyCatalogue, simulate_shoppers
+
+
+class Command(BaseCommand):
+    help = "Simulate shoppers searching, clicking, adding to cart and buying (events only; no orders)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--visitors", type=int, default=1000, help="simulated shoppers (default 1000)")
+        parser.add_argument("--days", type=int, default=30, help="the days before now they arrive over (default 30)")
+        parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same shoppers (default 1)")
+
+    def handle(self, *args, visitors: int, days: int, seed: int, **options):
+        if visitors < 1:
+            raise CommandError(f"--visitors must be at least 1, not {visitors}")
+        if not 1 <= days <= 395:
+            raise CommandError(f"--days must be from 1 to 395 (how long events are kept), not {days}")
+        try:
+            report = simulate_shoppers(visitors=visitors, days=days, seed=seed)
+        except EmptyCatalogue as error:
+            raise CommandError(f"nothing to simulate: {error}") from None
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(report.searches_by_kind.items()))
+        self.stdout.write(
+            f"{report.visitors} visitors over {days} days (seed {seed}): {report.sessions} sessions, "
+            f"{report.searches} searches ({kinds}), {report.impressions} impressions, {report.clicks} clicks, "
+            f"{report.adds_to_cart} adds to cart, {report.purchases} purchases in {report.seconds:.1f} s "
+            f"({report.visitors_per_second} visitors/s)"
+        )
+        if report.photo_searches_failed:
+            self.stderr.write(
+                f"{report.photo_searches_failed} photo searches failed (no active model, or a picture unreadable)"
+            )

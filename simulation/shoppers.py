@@ -1,0 +1,281 @@
+"""The shopper simulator: simulated shoppers with hidden tastes (simulation.tastes) arrive
+over simulated days, search by words, by photo (the catalogue's own pictures, some cropped)
+and by both, look at the results as simulation.click_model says, click, add to cart and buy.
+
+They go through the shop's own functions, so the events written are the real ones with the
+real search ids and attribution: search.product_search.search_products for the results,
+tracking.services for the search, impressions, clicks, checkout and purchase events,
+orders.services.cart_add / cart_remove (a session of their own, real stock checks) for the
+cart. A purchase is recorded as tracking's purchase events, not placed as an order: a
+simulation must not take real stock or fill the order book. Events are written in batches
+(tracking.services.recording_in_batches) at simulated times (simulated_clock).
+
+Deterministic for a seed on a given catalogue: every draw comes from one random.Random per
+shopper seeded with (seed, shopper number); only the events' own UUIDs and measured latencies
+differ between runs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from catalog.models import ProductImage, ProductVariant
+from catalog.selectors import shop_products
+from orders import services as order_services
+from orders.selectors import CartLineKey, cart_get
+from search.photo_search import CropBox, PhotoSearchUnavailable
+from search.product_search import SearchRequest, search_products
+from simulation import click_model
+from simulation.tastes import CatalogueItem, Tastes, affinity, draw_tastes
+from tracking import services as tracking
+from tracking.visitors import Identity
+from vision.decoding import ImageRejected
+
+PAGE_SIZE = 24
+# Query kinds, in shares of searches: words, photo, photo + a colour word.
+MODES = (("text", 0.55), ("photo", 0.30), ("hybrid", 0.15))
+CROPPED_PHOTOS = 0.3  # photos cropped to the part the shopper means
+
+
+class EmptyCatalogue(RuntimeError):
+    """No product a shopper could see."""
+
+
+@dataclass
+class SimulationReport:
+    visitors: int = 0
+    sessions: int = 0
+    searches: int = 0
+    searches_by_kind: dict[str, int] = field(default_factory=dict)
+    impressions: int = 0
+    clicks: int = 0
+    adds_to_cart: int = 0
+    purchases: int = 0
+    photo_searches_failed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def visitors_per_second(self) -> float:
+        return round(self.visitors / self.seconds, 1) if self.seconds else 0.0
+
+
+def catalogue_snapshot() -> list[CatalogueItem]:
+    """The products shoppers may see, as the simulator reads them (three queries)."""
+    images = ProductImage.objects.filter(status__in=ProductImage.SEARCHABLE_STATUSES).order_by("position", "id")
+    sizes = ProductVariant.objects.filter(stock__gt=0).order_by("position", "id")
+    products = (
+        shop_products()
+        .select_related("category")
+        .prefetch_related(
+            Prefetch("images", queryset=images, to_attr="searchable"),
+            Prefetch("variants", queryset=sizes, to_attr="sizes_in_stock"),
+        )
+        .order_by("pk")
+    )
+    return [
+        CatalogueItem(
+            product_id=product.pk,
+            category_id=product.category_id,
+            category_name=product.category.name if product.category else "",
+            colours=tuple(product.colours or ()),
+            brand_id=product.brand_id,
+            price=float(product.price),
+            currency=product.currency,
+            in_stock=product.stock > 0,
+            image_name=product.searchable[0].file.name if product.searchable else "",
+            sizes_in_stock=tuple(size.pk for size in product.sizes_in_stock),
+        )
+        for product in products
+    ]
+
+
+def simulate_shoppers(*, visitors: int, days: int, seed: int, end: datetime | None = None) -> SimulationReport:
+    """Simulate `visitors` shoppers over the `days` days before `end` (default now)."""
+    catalogue = catalogue_snapshot()
+    if not catalogue:
+        raise EmptyCatalogue("the shop has no product a shopper could see (active, with a processed picture)")
+    end = end or timezone.now()
+    report = SimulationReport()
+    started = time.perf_counter()
+    world = _World(catalogue, {item.product_id: item for item in catalogue}, end - timedelta(days=days), days)
+    with tracking.recording_in_batches():
+        for number in range(visitors):
+            _Shopper(world, random.Random(f"{seed}:{number}"), report).visit()
+            report.visitors += 1
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass
+class _World:
+    catalogue: list[CatalogueItem]
+    by_id: dict[int, CatalogueItem]
+    start: datetime
+    days: int
+    pictures: dict[str, bytes] = field(default_factory=dict)
+
+    def picture(self, name: str) -> bytes | None:
+        if name not in self.pictures:
+            try:
+                with ProductImage.file.field.storage.open(name, "rb") as handle:
+                    self.pictures[name] = handle.read()
+            except OSError:
+                self.pictures[name] = b""
+        return self.pictures[name] or None
+
+
+class _Shopper:
+    def __init__(self, world: _World, rng: random.Random, report: SimulationReport):
+        self.world, self.rng, self.report = world, rng, report
+        self.identity = Identity(uuid.UUID(int=rng.getrandbits(128), version=4))
+        self.tastes: Tastes = draw_tastes(rng, world.catalogue)
+        self.now = world.start
+        self.cart: dict = {}  # the shopper's own session: orders.services keeps the cart in it
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def wait(self, mean_seconds: float) -> None:
+        self.now += timedelta(seconds=self.rng.expovariate(1.0 / mean_seconds))
+
+    def visit(self) -> None:
+        sessions = 1
+        while sessions < 4 and self.rng.random() < 0.35:
+            sessions += 1
+        days = sorted(self.rng.randrange(self.world.days) for _ in range(sessions))
+        with tracking.simulated_clock(self.clock):
+            for day in days:
+                # Shoppers come in the daytime: a session starts between 07:00 and 23:00.
+                start = self.world.start + timedelta(days=day, hours=7 + self.rng.random() * 16)
+                self.now = max(self.now, start)
+                self.session()
+
+    def session(self) -> None:
+        self.report.sessions += 1
+        for _ in range(self.rng.choice((1, 1, 2, 2, 3))):
+            self.search_and_look()
+            self.wait(40)
+        if self.cart:
+            self.checkout()
+
+    # -- searching ------------------------------------------------------------------------
+
+    def query(self) -> tuple[str, SearchRequest] | None:
+        mode = self.rng.choices([m for m, _ in MODES], [w for _, w in MODES])[0]
+        colour = self.rng.choice(self.tastes.colours) if self.tastes.colours else ""
+        liked = [item for item in self.world.catalogue if item.category_id in self.tastes.categories]
+        if mode == "text" or not liked:
+            # The words of a liked category's name ("Dresses"), half the time with a liked colour.
+            category = self.rng.choice(liked or self.world.catalogue).category_name.lower()
+            words = " ".join(word for word in (colour if self.rng.random() < 0.5 else "", category) if word)
+            if not words:
+                return None
+            return "text", SearchRequest(text=words, limit=PAGE_SIZE)
+        item = self.rng.choice(liked)
+        photo = self.world.picture(item.image_name) if item.image_name else None
+        if photo is None:
+            return None
+        crop = None
+        if self.rng.random() < CROPPED_PHOTOS:
+            # The part the shopper means: a box of 60-90% of the picture around its centre, in
+            # coordinates of a picture this large (the search clips the box to the real size).
+            share = 0.6 + 0.3 * self.rng.random()
+            side = 2000
+            margin = round(side * (1 - share) / 2)
+            crop = CropBox(margin, margin, side - margin, side - margin)
+        text = colour if mode == "hybrid" else ""
+        return ("hybrid" if text else "photo"), SearchRequest(text=text, image=photo, crop=crop, limit=PAGE_SIZE)
+
+    def search_and_look(self) -> None:
+        asked = self.query()
+        if asked is None:
+            return
+        kind, request = asked
+        started = time.perf_counter()
+        try:
+            found = search_products(request)
+        except (ImageRejected, PhotoSearchUnavailable):
+            self.report.photo_searches_failed += 1
+            return
+        latency_ms = (time.perf_counter() - started) * 1000
+        search_id = tracking.search_recorded(
+            self.identity,
+            search_kind=found.mode,
+            words=request.text,
+            filters={},
+            page=1,
+            result_count=found.total,
+            latency_ms=latency_ms,
+        )
+        self.report.searches += 1
+        self.report.searches_by_kind[found.mode] = self.report.searches_by_kind.get(found.mode, 0) + 1
+        self.wait(4)
+        hits = [hit for hit in found.hits if hit.product_id in self.world.by_id]
+        seen = click_model.results_seen(self.rng, len(hits))
+        impressions = [
+            tracking.EventData(
+                kind="impression",
+                visitor_id=self.identity.visitor_id,
+                occurred_at=self.now,
+                search_id=search_id,
+                product_id=hit.product_id,
+                position=position,
+                properties={"page": 1},
+            )
+            for position, hit in enumerate(hits[:seen], start=1)
+        ]
+        tracking.events_record_on_commit(impressions)
+        self.report.impressions += len(impressions)
+        for position, hit in enumerate(hits[:seen], start=1):
+            item = self.world.by_id[hit.product_id]
+            liking = affinity(self.tastes, item)
+            if self.rng.random() >= click_model.examination(position) * click_model.attractiveness(liking):
+                continue
+            self.wait(6)
+            tracking.click_recorded(
+                self.identity, product_id=item.product_id, search_id=search_id, position=position, page=1
+            )
+            self.report.clicks += 1
+            self.wait(30)
+            if item.in_stock and self.rng.random() < click_model.cart(liking):
+                self.add_to_cart(item)
+
+    # -- the cart -------------------------------------------------------------------------
+
+    def add_to_cart(self, item: CatalogueItem) -> None:
+        size = self.rng.choice(item.sizes_in_stock) if item.sizes_in_stock else None
+        try:
+            order_services.cart_add(
+                self.cart, product_id=item.product_id, variant_id=size, quantity=1, identity=self.identity
+            )
+        except order_services.CartError:
+            return
+        self.report.adds_to_cart += 1
+
+    def checkout(self) -> None:
+        for key in list(cart_get(self.cart)):
+            if self.rng.random() < click_model.REMOVE:
+                order_services.cart_remove(self.cart, key=key, identity=self.identity)
+        lines = cart_get(self.cart)
+        if not lines or self.rng.random() >= click_model.CHECKOUT:
+            return
+        bought = [self._line(key, quantity) for key, quantity in lines.items()]
+        currency = self.world.by_id[bought[0].product_id].currency
+        self.wait(60)
+        tracking.checkout_started_recorded(self.identity, lines=bought, currency=currency)
+        if self.rng.random() < click_model.PURCHASE:
+            self.wait(90)
+            reference = f"SIM-{self.identity.visitor_id.hex[:8]}-{self.report.purchases}"
+            tracking.purchase_recorded(self.identity, order=reference, lines=lambda: bought, currency=currency)
+            self.report.purchases += 1
+            order_services.cart_clear(self.cart)
+
+    def _line(self, key: CartLineKey, quantity: int) -> tracking.LineData:
+        return tracking.LineData(key.product_id, quantity, quantity * self.world.by_id[key.product_id].price)
