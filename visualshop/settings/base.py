@@ -44,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # request.visitor_id: the pseudonymous visitor, or None for DNT / GPC / no consent.
     "tracking.visitors.VisitorMiddleware",
+    # The request's tracking events, written once its response has gone out.
+    "tracking.middleware.EventsAfterResponseMiddleware",
     # A query string that is not UTF-8 is a 400 (visualshop.bad_requests); after the session and
     # user middleware, which the 400 page's header needs.
     "visualshop.bad_requests.reject_undecodable_query_string",

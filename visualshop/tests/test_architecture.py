@@ -12,7 +12,18 @@ import pytest
 from visualshop.paths import BASE_DIR
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ["catalog", "vision", "search", "storefront", "api", "orders", "tracking", "ranking", "visualshop"]
+PACKAGES = [
+    "catalog",
+    "vision",
+    "search",
+    "storefront",
+    "api",
+    "orders",
+    "tracking",
+    "ranking",
+    "simulation",
+    "visualshop",
+]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:

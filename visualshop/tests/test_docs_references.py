@@ -17,6 +17,7 @@ PACKAGES = [
     "orders",
     "tracking",
     "ranking",
+    "simulation",
     "visualshop",
     "bench",
     "fixtures",
