@@ -3,6 +3,7 @@ cart, type into a form."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from catalog.models import Product
@@ -55,3 +56,13 @@ def type_field(page, label: str, text: str) -> None:
     """Focus a field by its label and type into it key by key, as a shopper does."""
     page.get_by_label(label, exact=True).focus()
     page.keyboard.type(text)
+
+
+def staff_log_in(page) -> None:
+    """A superuser made and signed in through the admin's login form; lands on the admin home."""
+    get_user_model().objects.create_superuser("staff", "staff@example.org", "staff-password-1")
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("staff")
+    page.get_by_label("Password").fill("staff-password-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")

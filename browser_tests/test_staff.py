@@ -4,22 +4,13 @@ import uploaded and watched."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from browser_tests.shopper import staff_log_in as log_in
 from catalog.importing import runs
 from catalog.models import CatalogueImport, Product, ProductImage
 
 FEED = b"id,title,price,availability\nST-1,Linen shirt,19.90 EUR,in stock\nST-2,,5 EUR,in stock\n"
-
-
-def log_in(page) -> None:
-    get_user_model().objects.create_superuser("staff", "staff@example.org", "staff-password-1")
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill("staff")
-    page.get_by_label("Password").fill("staff-password-1")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/")
 
 
 def test_staff_see_what_needs_attention_and_dismiss_a_flag(page, shop, snap):

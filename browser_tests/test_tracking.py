@@ -4,18 +4,22 @@ alone does."""
 
 from __future__ import annotations
 
+import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
+from browser_tests.shopper import staff_log_in
 from fixtures.waiting import wait_for
-from search.text import index_products
+from search.product_refresh import products_refresh
 from tracking.models import Event
 
 
 @pytest.fixture
 def indexed_shop(shop_with_photos):
-    index_products([product.pk for product in shop_with_photos.products.values()])
+    # Text index, colours and similar rows, as the refresh task leaves a shop.
+    products_refresh([product.pk for product in shop_with_photos.products.values()], only_dirty=False)
     return shop_with_photos
 
 
@@ -58,3 +62,17 @@ def test_without_javascript_the_link_alone_records_the_click(page_without_js, in
     [click] = wait_for(lambda: events("click"))
     assert (click.search_id, click.position) == (search.search_id, 1)
     assert "cid" not in parse_qs(urlsplit(page.url).query) and events("impression") == []
+
+
+def test_staff_see_simulated_traffic_as_charts(page, indexed_shop, snap):
+    from django.core.management import call_command
+
+    call_command("simulate_shoppers", visitors=40, days=7, seed=5, stdout=io.StringIO())
+    staff_log_in(page)
+    page.get_by_role("link", name="Search analytics").click()
+    page.wait_for_url("**/staff/analytics/search/")
+    searches = Event.objects.filter(kind="search").count()
+    expect(page.locator("#analytics-summary")).to_contain_text(f"{searches} searches, zero-result rate")
+    expect(page.locator("svg.chart")).to_have_count(3)
+    expect(page.locator("#analytics-kinds tbody tr")).to_have_count(3)  # text, photo, hybrid
+    snap("analytics")

@@ -198,6 +198,9 @@ class _Shopper:
         if asked is None:
             return
         kind, request = asked
+        if request.image is not None:
+            tracking.photo_upload_recorded(self.identity)  # as the shop's upload form records it
+            self.wait(2)
         started = time.perf_counter()
         try:
             found = search_products(request)

@@ -10,6 +10,7 @@ write without the checks.
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -82,3 +83,72 @@ class ForwardingCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.destination} up to event {self.last_event_id}"
+
+
+# --- daily rollups (tracking.rollups): what the analytics page reads, never the raw events ---
+
+# Upper edges (ms) of the search-latency histogram's buckets; the last bucket is "more".
+LATENCY_BUCKETS_MS = (2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 1000, 2000, 5000)
+
+
+class DailySearchRollup(models.Model):
+    """One day's searches of one kind (text, photo, hybrid) and what came of them."""
+
+    day = models.DateField()
+    search_kind = models.CharField(max_length=16)
+    searches = models.PositiveIntegerField(default=0)
+    zero_results = models.PositiveIntegerField(default=0)
+    # Searches with at least one click, add to cart, purchase carrying their search id.
+    clicked = models.PositiveIntegerField(default=0)
+    carted = models.PositiveIntegerField(default=0)
+    purchased = models.PositiveIntegerField(default=0)
+    # Searches per LATENCY_BUCKETS_MS bucket (one more entry: slower than the last edge).
+    latency_histogram = ArrayField(models.PositiveIntegerField(), default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "search_kind"], name="daily_search_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.search_kind}: {self.searches} searches"
+
+
+class DailyQueryRollup(models.Model):
+    """One day's searches with the same words (lower-cased), photo or not."""
+
+    day = models.DateField()
+    words = models.CharField(max_length=200)
+    searches = models.PositiveIntegerField(default=0)
+    zero_results = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "words"], name="daily_query_once")]
+        indexes = [models.Index(fields=["day"], name="daily_query_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.words!r}: {self.searches}"
+
+
+class DailyPositionRollup(models.Model):
+    """One day's impressions and clicks at one result position (1-20)."""
+
+    day = models.DateField()
+    position = models.PositiveSmallIntegerField()
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "position"], name="daily_position_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} position {self.position}: {self.clicks}/{self.impressions}"
+
+
+class DailyPhotoUploadRollup(models.Model):
+    """One day's shopper photo uploads: accepted and refused."""
+
+    day = models.DateField(unique=True)
+    accepted = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.accepted} photos accepted, {self.refused} refused"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from tracking import mixpanel_forwarding, services
+from tracking import mixpanel_forwarding, rollups, services
 
 
 @shared_task(acks_late=True)
@@ -38,3 +38,11 @@ def forward_events_to_mixpanel() -> int:
         if not forwarded.more:
             break
     return sent
+
+
+@shared_task(acks_late=True)
+def roll_up_events() -> int:
+    """Beat, every 15 minutes: recompute the daily rollups a new event can still change
+    (tracking.rollups.recent_days_roll_up). Each day is recomputed whole: safe to retry or
+    run twice. Returns the days recomputed."""
+    return rollups.recent_days_roll_up()

@@ -6,4 +6,5 @@ app_name = "tracking"
 
 urlpatterns = [
     path("t/events", views.beacon, name="beacon"),
+    path("staff/analytics/search/", views.search_analytics, name="search-analytics"),
 ]

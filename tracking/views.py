@@ -1,17 +1,24 @@
 """POST /t/events: the browser's impressions and clicks, in batches (static/js/tracking.js
-sends them with navigator.sendBeacon). Every refusal is a 4xx with its reason in JSON."""
+sends them with navigator.sendBeacon). Every refusal is a 4xx with its reason in JSON.
+
+GET /staff/analytics/search/: the search analytics page for staff, from the daily rollups."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django import forms
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from tracking import analytics, charts, services
 from tracking import beacon as beacons
-from tracking import services
 from tracking.visitors import request_identity
 
 CONTENT_TYPES = ("application/json", "text/plain")  # sendBeacon sends a string as text/plain
@@ -60,3 +67,79 @@ def beacon(request):
     except DatabaseError:
         return refused(503, "the events could not be stored now; send them again", Retry_After="5")
     return JsonResponse({"received": len(events), "stored": stored}, status=202)
+
+
+# --- the search analytics page for staff -------------------------------------------------------
+
+
+class DateRangeForm(forms.Form):
+    since = forms.DateField(required=False, label="From")
+    until = forms.DateField(required=False, label="To")
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        until = data.get("until") or today
+        since = data.get("since") or until - timedelta(days=DEFAULT_DAYS - 1)
+        if since > until:
+            raise forms.ValidationError("The first day comes after the last.")
+        if (until - since).days >= MAX_DAYS:
+            raise forms.ValidationError(f"Choose at most {MAX_DAYS} days.")
+        data["since"], data["until"] = since, until
+        return data
+
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 400
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+@staff_member_required
+def search_analytics(request):
+    """GET /staff/analytics/search/?since=YYYY-MM-DD&until=YYYY-MM-DD (default: the last 30 days)."""
+    form = DateRangeForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        context = {
+            "form": form,
+            "title": "Search analytics",
+            "since": request.GET.get("since", "")[:10],
+            "until": request.GET.get("until", "")[:10],
+        }
+        return render(request, "tracking/search_analytics.html", context, status=400)
+    if not request.GET:
+        form = DateRangeForm({})
+        form.is_valid()
+    since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+    data = analytics.search_analytics(since, until)
+    labels = [day.strftime("%d %b") for day in data.days]
+    context = {
+        "title": "Search analytics",
+        "form": form,
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "data": data,
+        "zero_result_rate": _percent(data.zero_result_rate),
+        "kinds": [
+            {
+                "summary": k,
+                "ctr": _percent(k.click_through),
+                "cart": _percent(k.add_to_cart),
+                "conversion": _percent(k.conversion),
+                "zero": _percent(k.zero_results / k.searches if k.searches else None),
+            }
+            for k in data.kinds
+        ],
+        "positions": [(p, shown, clicks, _percent(ctr)) for p, shown, clicks, ctr in data.ctr_by_position],
+        "searches_chart": charts.stacked_bars("Searches per day by kind", labels, data.searches_per_day),
+        "ctr_chart": charts.bars(
+            "Click-through rate by position",
+            [str(p) for p, *_ in data.ctr_by_position],
+            [ctr for *_, ctr in data.ctr_by_position],
+            _percent,
+        ),
+        "funnel_chart": charts.funnel("Photo search funnel", data.funnel),
+    }
+    return render(request, "tracking/search_analytics.html", context)

@@ -1,12 +1,13 @@
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tracking import services
-from tracking.models import Event, Visitor
+from tracking.models import DailySearchRollup, Event, Visitor
 from tracking.services import EventData
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +31,23 @@ def test_forget_visitor_deletes_the_events_and_says_how_many():
 def test_forget_visitor_refuses_what_is_not_a_visitor_id():
     with pytest.raises(CommandError, match=r"^'alice@example.com' is not a visitor id \(a UUID\)\.$"):
         forget("alice@example.com")
+
+
+def test_roll_up_events_recomputes_the_days_asked_and_refuses_a_bad_count():
+    services.events_record(
+        [
+            EventData(
+                kind="search",
+                visitor_id=uuid.uuid4(),
+                occurred_at=timezone.now() - timedelta(days=2),
+                search_id=uuid.uuid4(),
+                properties={"search_kind": "photo", "zero_results": False, "latency_ms": 12.0},
+            )
+        ]
+    )
+    out = io.StringIO()
+    call_command("roll_up_events", days=3, stdout=out)
+    assert out.getvalue() == "3 days rolled up\n"
+    assert list(DailySearchRollup.objects.values_list("search_kind", "searches")) == [("photo", 1)]
+    with pytest.raises(CommandError, match="^--days must be from 1 to 400, not 0$"):
+        call_command("roll_up_events", days=0)

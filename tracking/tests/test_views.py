@@ -146,3 +146,71 @@ def test_a_visitor_sending_too_many_batches_is_told_when_to_come_back(client, se
 def test_a_browser_that_may_not_be_tracked_has_its_batch_dropped(client):
     response = send(client, {"events": [item()]}, HTTP_DNT="1")
     assert response.status_code == 204 and Event.objects.count() == 0
+
+
+# -- the search analytics page ------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(client):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("ana", password="x", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+def test_the_analytics_page_shows_the_rollups_as_charts_and_tables(staff_client, django_assert_max_num_queries):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tracking import rollups
+    from tracking.services import EventData, events_record
+
+    today = timezone.localdate()
+    events_record(
+        EventData(
+            kind="search",
+            visitor_id=uuid.uuid4(),
+            occurred_at=timezone.now() - timedelta(days=days),
+            search_id=uuid.uuid4(),
+            properties={"search_kind": "text", "words": words, "zero_results": zero, "latency_ms": 4.0},
+        )
+        for days, words, zero in ((0, "lamp", True), (1, "red dress", False), (1, "red dress", False))
+    )
+    rollups.days_roll_up(today - timedelta(days=2), today)
+    with django_assert_max_num_queries(9):  # session, user, then the five rollup reads
+        response = staff_client.get("/staff/analytics/search/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "3 searches, zero-result rate 33.3%" in html
+    assert html.count('<svg class="chart"') == 3
+    assert "<title>Searches per day by kind</title>" in html and "<title>Photo search funnel</title>" in html
+    assert '<td>red dress</td><td class="number">2</td>' in html
+    assert (
+        '<table id="analytics-zero-queries"><thead><tr><th>Words</th><th class="number">Searches</th></tr></thead><tbody><tr><td>lamp</td><td class="number">1</td></tr>'
+        in html
+    )
+    # A range of yesterday only.
+    yesterday = (today - timedelta(days=1)).isoformat()
+    narrowed = staff_client.get("/staff/analytics/search/", {"since": yesterday, "until": yesterday}).content.decode()
+    assert "2 searches, zero-result rate 0.0%" in narrowed
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"since": "2026-12-05", "until": "2026-12-01"}, "The first day comes after the last."),
+        ({"since": "2024-01-01", "until": "2026-12-01"}, "Choose at most 400 days."),
+        ({"since": "yesterday"}, "Enter a valid date."),
+    ],
+)
+def test_a_bad_date_range_is_a_400_saying_why(staff_client, query, message):
+    response = staff_client.get("/staff/analytics/search/", query)
+    assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_the_analytics_page_is_for_staff_only(client):
+    response = client.get("/staff/analytics/search/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

@@ -74,6 +74,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.purge_expired_events",
         "schedule": 3600.0,
     },
+    # The analytics page's daily rollups of the days new events can still change (tracking.rollups).
+    "roll-up-events": {
+        "task": "tracking.tasks.roll_up_events",
+        "schedule": 900.0,
+    },
     # New events to Mixpanel when MIXPANEL_TOKEN is set (tracking.mixpanel_forwarding); a no-op otherwise.
     "forward-events-to-mixpanel": {
         "task": "tracking.tasks.forward_events_to_mixpanel",

@@ -16,6 +16,7 @@ def test_every_periodic_task_is_registered():
         "search.tasks.cleanup_query_photos",
         "tracking.tasks.purge_expired_events",
         "tracking.tasks.forward_events_to_mixpanel",
+        "tracking.tasks.roll_up_events",
     }
     assert scheduled <= set(app.tasks)
 

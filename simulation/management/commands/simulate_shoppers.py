@@ -2,9 +2,13 @@
 through the shop's own code (simulation.shoppers), so the analytics have events to show and
 ranking has clicks to learn from."""
 
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from simulation.shoppers import EmptyCatalogue, simulate_shoppers
+from tracking import rollups
 
 
 class Command(BaseCommand):
@@ -31,6 +35,9 @@ class Command(BaseCommand):
             f"{report.adds_to_cart} adds to cart, {report.purchases} purchases in {report.seconds:.1f} s "
             f"({report.visitors_per_second} visitors/s)"
         )
+        # The analytics page reads daily rollups: bring the simulated days' up to date now.
+        today = timezone.localdate()
+        rollups.days_roll_up(today - timedelta(days=days), today)
         if report.photo_searches_failed:
             self.stderr.write(
                 f"{report.photo_searches_failed} photo searches failed (no active model, or a picture unreadable)"
