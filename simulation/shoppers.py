@@ -35,8 +35,11 @@ from search.product_search import SearchRequest, search_products
 from simulation import click_model
 from simulation.tastes import CatalogueItem, Tastes, affinity, draw_tastes
 from tracking import services as tracking
+from tracking.models import Event
+from tracking.rollups import days_roll_up
 from tracking.visitors import Identity
 from vision.decoding import ImageRejected
+from vision.selectors import embedding_model_active
 
 PAGE_SIZE = 24
 # Query kinds, in shares of searches: words, photo, photo + a colour word.
@@ -282,3 +285,33 @@ class _Shopper:
 
     def _line(self, key: CartLineKey, quantity: int) -> tracking.LineData:
         return tracking.LineData(key.product_id, quantity, quantity * self.world.by_id[key.product_id].price)
+
+
+# -- the demo's traffic (make run) ----------------------------------------------------------------
+
+DEMO_VISITORS = 300
+DEMO_DAYS = 30
+
+
+class CatalogueNotReady(RuntimeError):
+    """Pictures are still being processed (or no model is active yet): simulate later."""
+
+
+def demo_traffic_simulate(
+    *, visitors: int = DEMO_VISITORS, days: int = DEMO_DAYS, seed: int = 1
+) -> SimulationReport | None:
+    """Simulated traffic for a shop with no events yet (the demo on a first `make run`), once
+    every picture is processed: None when the shop already has events (nothing done);
+    CatalogueNotReady while pictures wait for the pipeline."""
+    if Event.objects.exists():
+        return None
+    if (
+        ProductImage.objects.filter(status__in=(ProductImage.Status.PENDING, ProductImage.Status.PROCESSING)).exists()
+        or embedding_model_active() is None
+        or not shop_products().exists()
+    ):
+        raise CatalogueNotReady("the catalogue's pictures are not all processed yet")
+    report = simulate_shoppers(visitors=visitors, days=days, seed=seed)
+    today = timezone.localdate()
+    days_roll_up(today - timedelta(days=days), today)
+    return report

@@ -190,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         shop.manage("collectstatic", "--noinput", "-v", "0")
         if not args.no_demo:
             shop.manage("load_demo_catalog", "--if-empty")
+            # Simulated shoppers for the analytics page, once the worker has processed the
+            # pictures; nothing if the shop already has events (simulation.tasks).
+            shop.manage("simulate_shoppers", "--demo-later")
         # Images left pending (broker down earlier, or just migrated) go to the worker now.
         shop.manage("process_images", "--pending", "--enqueue")
         python = sys.executable

@@ -84,3 +84,20 @@ def test_simulated_traffic_is_real_events_tied_together_as_the_pages_tie_them(se
 def test_a_shop_without_visible_products_is_refused(db):
     with pytest.raises(EmptyCatalogue, match="^the shop has no product a shopper could see"):
         simulate_shoppers(visitors=1, days=1, seed=1)
+
+
+def test_demo_traffic_waits_for_the_pictures_and_never_adds_to_a_shop_with_events(searchable_shop):
+    from catalog.models import ProductImage
+    from simulation.shoppers import CatalogueNotReady, demo_traffic_simulate
+    from tracking.models import DailySearchRollup
+
+    image = ProductImage.objects.filter(status="ready").first()
+    ProductImage.objects.filter(pk=image.pk).update(status="pending")
+    with pytest.raises(CatalogueNotReady, match="^the catalogue's pictures are not all processed yet$"):
+        demo_traffic_simulate(visitors=5, days=3)
+    ProductImage.objects.filter(pk=image.pk).update(status="ready")
+    report = demo_traffic_simulate(visitors=5, days=3)
+    assert report.visitors == 5 and Event.objects.filter(kind="search").count() == report.searches
+    assert DailySearchRollup.objects.exists()  # the analytics page has the days at once
+    events = Event.objects.count()
+    assert demo_traffic_simulate(visitors=5, days=3) is None and Event.objects.count() == events

@@ -95,6 +95,7 @@ def test_fresh_var_to_working_shop_and_ctrl_c_stops_everything(tmp_path):
     assert alive == [], output
     assert "Traceback" not in output, output
     assert f"shop:  http://127.0.0.1:{port}/" in output
+    assert "demo traffic queued" in output  # simulated shoppers, once the pictures are processed
     assert "[visualshop] stopped" in output
     assert not (var_dir / "pgdata" / "postmaster.pid").exists(), output
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from simulation.shoppers import EmptyCatalogue, simulate_shoppers
 from tracking import rollups
+from visualshop.broker.sending import send_task
 
 
 class Command(BaseCommand):
@@ -18,8 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--visitors", type=int, default=1000, help="simulated shoppers (default 1000)")
         parser.add_argument("--days", type=int, default=30, help="the days before now they arrive over (default 30)")
         parser.add_argument("--seed", type=int, default=1, help="the same seed gives the same shoppers (default 1)")
+        parser.add_argument(
+            "--demo-later",
+            action="store_true",
+            help="queue the demo's traffic for the worker instead (make run): 300 visitors over 30 days once the "
+            "pictures are processed, only if the shop has no events yet",
+        )
 
-    def handle(self, *args, visitors: int, days: int, seed: int, **options):
+    def handle(self, *args, visitors: int, days: int, seed: int, demo_later: bool, **options):
+        if demo_later:
+            send_task("simulation.tasks.simulate_demo_traffic", countdown=5)
+            self.stdout.write("demo traffic queued: the worker simulates shoppers once the pictures are processed")
+            return
         if visitors < 1:
             raise CommandError(f"--visitors must be at least 1, not {visitors}")
         if not 1 <= days <= 395:
