@@ -11,15 +11,16 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import DatabaseError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tracking import analytics, charts, services
 from tracking import beacon as beacons
-from tracking.visitors import request_identity
+from tracking.visitors import CONSENT_COOKIE, request_identity
 
 CONTENT_TYPES = ("application/json", "text/plain")  # sendBeacon sends a string as text/plain
 
@@ -143,3 +144,31 @@ def search_analytics(request):
         "funnel_chart": charts.funnel("Photo search funnel", data.funnel),
     }
     return render(request, "tracking/search_analytics.html", context)
+
+
+# --- the shopper's consent (TRACKING_CONSENT_REQUIRED) --------------------------------------------
+
+
+@require_POST
+def consent(request):
+    """POST /t/consent (the banner's form, base.html): consent=yes|no, kept in a cookie for
+    TRACKING_VISITOR_COOKIE_DAYS; then back to the page it was given on (`next`, this shop
+    only). Anything else is a 400 with the reason."""
+    answer = request.POST.get("consent")
+    if answer not in ("yes", "no"):
+        return HttpResponse('consent must be "yes" or "no"', status=400, content_type="text/plain")
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = HttpResponseRedirect(target, status=303)
+    response.set_cookie(
+        CONSENT_COOKIE,
+        answer,
+        max_age=settings.TRACKING_VISITOR_COOKIE_DAYS * 86400,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

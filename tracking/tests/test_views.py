@@ -214,3 +214,27 @@ def test_a_bad_date_range_is_a_400_saying_why(staff_client, query, message):
 def test_the_analytics_page_is_for_staff_only(client):
     response = client.get("/staff/analytics/search/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+# -- consent ------------------------------------------------------------------------------------
+
+
+def test_when_consent_is_required_the_banner_asks_and_the_answer_decides(client, settings):
+    settings.TRACKING_CONSENT_REQUIRED = True
+    home = client.get("/")
+    assert 'id="tracking-consent"' in home.content.decode() and "vs_visitor" not in home.cookies
+    answered = client.post("/t/consent", {"consent": "yes", "next": "/search/?q=shirt"})
+    assert (answered.status_code, answered["Location"]) == (303, "/search/?q=shirt")
+    assert answered.cookies["vs_tracking_consent"].value == "yes"
+    home = client.get("/")
+    assert 'id="tracking-consent"' not in home.content.decode() and "vs_visitor" in home.cookies
+    # Changing one's mind: "no" removes the visitor cookie on the next page.
+    client.post("/t/consent", {"consent": "no", "next": "https://evil.example/"})
+    assert client.get("/").cookies["vs_visitor"].value == ""
+
+
+def test_without_the_setting_no_banner_and_a_bad_answer_is_a_400(client):
+    assert 'id="tracking-consent"' not in client.get("/").content.decode()
+    response = client.post("/t/consent", {"consent": "maybe"})
+    assert (response.status_code, response.content) == (400, b'consent must be "yes" or "no"')
+    assert client.post("/t/consent", {"consent": "no", "next": "https://evil.example/"})["Location"] == "/"

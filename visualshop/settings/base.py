@@ -70,6 +70,7 @@ TEMPLATES = [
                 "storefront.context_processors.navigation",
                 "orders.context_processors.cart",
                 "storefront.context_processors.photo_search",
+                "tracking.context_processors.tracking_consent",
             ],
         },
     },
