@@ -294,3 +294,23 @@ def test_a_text_search_costs_a_fixed_number_of_queries(client, indexed_shop, dja
     with django_assert_num_queries(FILTERED_TEXT_SEARCH_QUERIES):
         found = client.get(TEXT_URL, {"q": "mug", "category": "home", "brand": "pebble-home"}).json()
     assert len(found["results"]) == 2
+
+
+def test_a_photo_sent_to_the_api_is_recorded_as_an_upload_with_its_outcome(
+    client, processed_shop, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(IMAGE_URL, {"image": upload(scene_bytes(2))}).status_code == 200
+        assert client.post(IMAGE_URL, {"image": upload(b"not a picture")}).status_code == 400
+        assert (
+            client.post(
+                IMAGE_URL, {"image_id": processed_shop.images["M1"].pk}, content_type="application/json"
+            ).status_code
+            == 200
+        )
+    uploads = Event.objects.filter(kind="photo_upload").order_by("id")
+    assert [e.properties for e in uploads] == [
+        {"accepted": True, "rejection_code": ""},
+        {"accepted": False, "rejection_code": "undecodable"},
+    ]  # a catalogue image is no upload
+    assert Event.objects.filter(kind="search").count() == 2

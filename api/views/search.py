@@ -24,6 +24,7 @@ from api.throttling import ImageSearchThrottle, TextSearchThrottle
 from catalog import product_filters
 from tracking import services as tracking_services
 from tracking.visitors import request_identity
+from vision.decoding import ImageRejected
 
 # The search parameters that are filters (catalog.product_filters.from_fields).
 TRACKED_FILTERS = ("category", "brand", "colour", "price", "price_min", "price_max", "in_stock")
@@ -119,14 +120,22 @@ class ImageSearchView(APIView):
                 "image_id": serializer.validated_data.get("image_id"),
             }
         data = serializer.validated_data
-        page = selectors.search(
-            text=data["q"],
-            crop=data["crop_box"],
-            limit=data["limit"],
-            offset=data["offset"],
-            filters=product_filters.from_fields(data),
-            **picture,
-        )
+        uploaded = "image" in picture
+        try:
+            page = selectors.search(
+                text=data["q"],
+                crop=data["crop_box"],
+                limit=data["limit"],
+                offset=data["offset"],
+                filters=product_filters.from_fields(data),
+                **picture,
+            )
+        except ImageRejected as error:
+            if uploaded:  # a photo sent with the request: its upload, refused (api.errors answers the 400)
+                tracking_services.photo_upload_recorded(request_identity(request), rejection_code=error.code)
+            raise
+        if uploaded:
+            tracking_services.photo_upload_recorded(request_identity(request))
         return Response(results_data(page, request, started=started, data=data))
 
 
