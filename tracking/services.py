@@ -294,6 +294,15 @@ def click_recorded(
     events_record_on_commit([event])
 
 
+def experiment_exposure_recorded(identity: Identity | None, *, experiment: str, variant: str) -> None:
+    """A visitor was shown a variant of an experiment (the experiments app calls this where it
+    decides which settings a visitor gets; searches carry the variants in force too)."""
+    if identity is None:
+        return
+    properties = {"experiment": experiment, "variant": variant}
+    events_record_on_commit([_event(identity, Event.Kind.EXPERIMENT_EXPOSURE, properties=properties)])
+
+
 def cart_change_recorded(
     identity: Identity | None, *, added: bool, product_id: int, quantity: int, size: str = ""
 ) -> None:

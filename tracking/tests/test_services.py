@@ -171,3 +171,18 @@ def test_nothing_is_recorded_for_a_visitor_who_may_not_be_tracked(django_capture
         services.checkout_started_recorded(None, lines=[services.LineData(1, 1, 2.0)], currency="EUR")
         services.purchase_recorded(None, order="X", lines=lambda: [services.LineData(1, 1, 2.0)], currency="EUR")
     assert callbacks == [] and Event.objects.count() == 0
+
+
+def test_an_experiment_exposure_is_recorded_with_its_experiment_and_variant(django_capture_on_commit_callbacks):
+    from tracking.visitors import Identity
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.experiment_exposure_recorded(Identity(VISITOR, 7), experiment="grid-density", variant="dense")
+        services.experiment_exposure_recorded(None, experiment="grid-density", variant="dense")
+    exposure = Event.objects.get()
+    assert (exposure.kind, exposure.visitor_id, exposure.user_id, exposure.properties) == (
+        "experiment_exposure",
+        VISITOR,
+        7,
+        {"experiment": "grid-density", "variant": "dense"},
+    )
