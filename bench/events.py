@@ -317,38 +317,10 @@ def dashboard(events_wanted: int, renders: int) -> dict:
 
 
 def start_gunicorn(env: dict, tmp: Path) -> tuple[subprocess.Popen, int]:
-    from fixtures.gunicorn_server import free_port
+    from fixtures.gunicorn_server import free_port, serving_gunicorn
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:visualshop.gunicorn_conf",
-            "visualshop.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--control-socket",
-            str(tmp / "gunicorn.ctl"),
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/")
-            if connection.getresponse().status == 200:
-                return server, port
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("gunicorn did not start within 60 s")
+    return serving_gunicorn(env, tmp, port), port
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -549,31 +521,10 @@ def loss_under_failures(env: dict, tmp: Path, seconds: float) -> dict:
 
 def start_worker(env: dict) -> subprocess.Popen:
     """A Celery worker with beat in it (-B), as forwarding runs in the shop."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "visualshop",
-            "worker",
-            "-B",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "--schedule",
-            str(Path(env["DJANGO_MEDIA_ROOT"]).parent / "beat-schedule"),
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    from fixtures.celery_worker import celery_worker
+
+    schedule = Path(env["DJANGO_MEDIA_ROOT"]).parent / "beat-schedule"
+    return celery_worker(env, "-B", "--pool", "solo", "--schedule", str(schedule), quiet=True)
 
 
 if __name__ == "__main__":

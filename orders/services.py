@@ -111,7 +111,7 @@ def cart_add(
     new, clipped = _clip(stock, already + quantity)
     cart[key] = new
     _cart_save(session, cart)
-    _cart_change_recorded(identity, product, variant, new - already)
+    _cart_change_recorded(identity, product.pk, variant, new - already)
     if not clipped:
         return CartChange(product, new, f"Added {name} to your cart.", variant=variant)
     if new == already:
@@ -135,7 +135,7 @@ def cart_set_quantity(
     if quantity == 0:
         del cart[key]
         _cart_save(session, cart)
-        _cart_change_recorded(identity, key.product_id, key.variant_id, -before)
+        _cart_change_recorded(identity, key.product_id, None, -before)
         return None
     try:
         product, variant = _line_for_sale(key)
@@ -155,7 +155,7 @@ def cart_set_quantity(
     new, clipped = _clip(stock, quantity)
     cart[key] = new
     _cart_save(session, cart)
-    _cart_change_recorded(identity, product, variant, new - before)
+    _cart_change_recorded(identity, product.pk, variant, new - before)
     if clipped:
         return CartChange(
             product, new, f"Only {stock} of {name} in stock: your cart now has {new}.", clipped=True, variant=variant
@@ -182,19 +182,14 @@ def cart_remove(session: MutableMapping, *, key: CartLineKey, identity: Identity
 
 
 def _cart_change_recorded(
-    identity: Identity | None, product: Product | int, variant: ProductVariant | int | None, change: int
+    identity: Identity | None, product_id: int, variant: ProductVariant | None, change: int
 ) -> None:
-    """An add to cart (change > 0) or a removal (< 0) of this many, for tracking; nothing for
-    no change (a line already at its stock)."""
+    """An add to cart (change > 0) or a removal (< 0) of this many, for tracking, with the size
+    when it is known; nothing for no change (a line already at its stock)."""
     if identity is None or change == 0:
         return
-    size = variant.size if isinstance(variant, ProductVariant) else ""
     tracking_services.cart_change_recorded(
-        identity,
-        added=change > 0,
-        product_id=product.pk if isinstance(product, Product) else product,
-        quantity=abs(change),
-        size=size,
+        identity, added=change > 0, product_id=product_id, quantity=abs(change), size=variant.size if variant else ""
     )
 
 

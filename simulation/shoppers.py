@@ -139,6 +139,8 @@ class _Shopper:
         self.world, self.rng, self.report = world, rng, report
         self.identity = Identity(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.tastes: Tastes = draw_tastes(rng, world.catalogue)
+        # The products of the shopper's favourite categories: what they search for.
+        self.liked = [item for item in world.catalogue if item.category_id in self.tastes.categories]
         self.now = world.start
         self.cart: dict = {}  # the shopper's own session: orders.services keeps the cart in it
 
@@ -170,17 +172,17 @@ class _Shopper:
 
     # -- searching ------------------------------------------------------------------------
 
-    def query(self) -> tuple[str, SearchRequest] | None:
+    def query(self) -> SearchRequest | None:
         mode = self.rng.choices([m for m, _ in MODES], [w for _, w in MODES])[0]
         colour = self.rng.choice(self.tastes.colours) if self.tastes.colours else ""
-        liked = [item for item in self.world.catalogue if item.category_id in self.tastes.categories]
+        liked = self.liked
         if mode == "text" or not liked:
             # The words of a liked category's name ("Dresses"), half the time with a liked colour.
             category = self.rng.choice(liked or self.world.catalogue).category_name.lower()
             words = " ".join(word for word in (colour if self.rng.random() < 0.5 else "", category) if word)
             if not words:
                 return None
-            return "text", SearchRequest(text=words, limit=PAGE_SIZE)
+            return SearchRequest(text=words, limit=PAGE_SIZE)
         item = self.rng.choice(liked)
         photo = self.world.picture(item.image_name) if item.image_name else None
         if photo is None:
@@ -194,13 +196,12 @@ class _Shopper:
             margin = round(side * (1 - share) / 2)
             crop = CropBox(margin, margin, side - margin, side - margin)
         text = colour if mode == "hybrid" else ""
-        return ("hybrid" if text else "photo"), SearchRequest(text=text, image=photo, crop=crop, limit=PAGE_SIZE)
+        return SearchRequest(text=text, image=photo, crop=crop, limit=PAGE_SIZE)
 
     def search_and_look(self) -> None:
-        asked = self.query()
-        if asked is None:
+        request = self.query()
+        if request is None:
             return
-        kind, request = asked
         if request.image is not None:
             tracking.photo_upload_recorded(self.identity)  # as the shop's upload form records it
             self.wait(2)

@@ -124,10 +124,10 @@ def search_analytics(first: date, last: date) -> SearchAnalytics:
         .values("position")
         .annotate(shown=Sum("impressions"), clicks=Sum("clicks"))
     }
-    ctr = [
-        (p, *positions.get(p, (0, 0)), (positions[p][1] / positions[p][0]) if positions.get(p, (0,))[0] else None)
-        for p in range(1, POSITIONS + 1)
-    ]
+    ctr = []
+    for position in range(1, POSITIONS + 1):
+        shown, clicks = positions.get(position, (0, 0))
+        ctr.append((position, shown, clicks, clicks / shown if shown else None))
     uploads = DailyPhotoUploadRollup.objects.filter(day__range=(first, last)).aggregate(accepted=Sum("accepted"))
     photo = [k for k in kinds if k.kind in ("photo", "hybrid")]
     funnel = [

@@ -93,9 +93,11 @@ def _number(value, where: str, low: int, high: int) -> int:
 
 def _uuid(value, where: str) -> uuid.UUID:
     try:
-        return uuid.UUID(value) if isinstance(value, str) else uuid.UUID("not a uuid")
+        if isinstance(value, str):
+            return uuid.UUID(value)
     except ValueError:
-        raise BatchRefused(f"{where} is not a UUID") from None
+        pass
+    raise BatchRefused(f"{where} is not a UUID")
 
 
 def _occurred_at(value, where: str, now: datetime) -> datetime:

@@ -206,16 +206,22 @@ def events_record_on_commit(events: Iterable[EventData]) -> None:
         if len(batch) >= BATCH_SIZE_DEFAULT:
             _batch_flush()
         return
+    _write_on_commit(lambda: pending, count=len(pending))
+
+
+def _write_on_commit(make_events: Callable[[], list[EventData]], *, count: int | None = None) -> None:
+    """Once the transaction commits: keep the events for after the response inside a request
+    (tracking.middleware), else write them; a database that refuses them is logged, not raised."""
 
     def write() -> None:
         kept = _after_response.get()
         if kept is not None:
-            kept.append(lambda: pending)
+            kept.append(make_events)
             return
         try:
-            events_record(pending)
+            events_record(make_events())
         except Exception:  # tracking must not break shopping: the shopper's request has succeeded
-            logger.exception("tracking: %d event(s) not recorded", len(pending))
+            logger.exception("tracking: %s event(s) not recorded", "some" if count is None else count)
 
     transaction.on_commit(write)
 
@@ -426,18 +432,7 @@ def _record_on_commit(make_events) -> None:
         _batch_flush()  # the attribution read must see the clicks kept so far
         events_record_on_commit(make_events())
         return
-
-    def write() -> None:
-        kept = _after_response.get()
-        if kept is not None:
-            kept.append(make_events)
-            return
-        try:
-            events_record(make_events())
-        except Exception:  # tracking must not break shopping
-            logger.exception("tracking: event(s) not recorded")
-
-    transaction.on_commit(write)
+    _write_on_commit(make_events)
 
 
 def visitor_signed_in(visitor_id: uuid.UUID, user_id: int) -> int:

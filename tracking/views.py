@@ -101,8 +101,8 @@ def _percent(value: float | None) -> str:
 @staff_member_required
 def search_analytics(request):
     """GET /staff/analytics/search/?since=YYYY-MM-DD&until=YYYY-MM-DD (default: the last 30 days)."""
-    form = DateRangeForm(request.GET or None)
-    if request.GET and not form.is_valid():
+    form = DateRangeForm(request.GET)  # both days optional: no range is the last 30 days
+    if not form.is_valid():
         context = {
             "form": form,
             "title": "Search analytics",
@@ -110,9 +110,6 @@ def search_analytics(request):
             "until": request.GET.get("until", "")[:10],
         }
         return render(request, "tracking/search_analytics.html", context, status=400)
-    if not request.GET:
-        form = DateRangeForm({})
-        form.is_valid()
     since, until = form.cleaned_data["since"], form.cleaned_data["until"]
     data = analytics.search_analytics(since, until)
     labels = [day.strftime("%d %b") for day in data.days]
