@@ -93,6 +93,9 @@ def catalogue_snapshot() -> list[CatalogueItem]:
             currency=product.currency,
             in_stock=product.stock > 0,
             image_name=product.searchable[0].file.name if product.searchable else "",
+            image_size=(product.searchable[0].width or 0, product.searchable[0].height or 0)
+            if product.searchable
+            else (0, 0),
             sizes_in_stock=tuple(size.pk for size in product.sizes_in_stock),
         )
         for product in products
@@ -188,13 +191,12 @@ class _Shopper:
         if photo is None:
             return None
         crop = None
-        if self.rng.random() < CROPPED_PHOTOS:
-            # The part the shopper means: a box of 60-90% of the picture around its centre, in
-            # coordinates of a picture this large (the search clips the box to the real size).
+        width, height = item.image_size
+        if self.rng.random() < CROPPED_PHOTOS and width and height:
+            # The part the shopper means: a box of 60-90% of the picture's sides around its centre.
             share = 0.6 + 0.3 * self.rng.random()
-            side = 2000
-            margin = round(side * (1 - share) / 2)
-            crop = CropBox(margin, margin, side - margin, side - margin)
+            left, top = round(width * (1 - share) / 2), round(height * (1 - share) / 2)
+            crop = CropBox(left, top, width - left, height - top)
         text = colour if mode == "hybrid" else ""
         return SearchRequest(text=text, image=photo, crop=crop, limit=PAGE_SIZE)
 

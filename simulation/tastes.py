@@ -22,6 +22,7 @@ class CatalogueItem:
     currency: str
     in_stock: bool
     image_name: str  # its first searchable picture (a shopper's "photo"), "" if none
+    image_size: tuple[int, int]  # that picture's width and height (0, 0 if unknown)
     sizes_in_stock: tuple[int, ...]  # ids of its sizes in stock (empty: sold whole)
 
 

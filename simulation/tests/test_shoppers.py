@@ -101,3 +101,23 @@ def test_demo_traffic_waits_for_the_pictures_and_never_adds_to_a_shop_with_event
     assert DailySearchRollup.objects.exists()  # the analytics page has the days at once
     events = Event.objects.count()
     assert demo_traffic_simulate(visitors=5, days=3) is None and Event.objects.count() == events
+
+
+def test_a_cropped_photo_is_a_box_around_the_pictures_centre(searchable_shop):
+    import random
+
+    from simulation.shoppers import SimulationReport, _Shopper, _World, catalogue_snapshot
+
+    catalogue = catalogue_snapshot()
+    world = _World(catalogue, {item.product_id: item for item in catalogue}, timezone.now(), 7)
+    crops = []
+    for number in range(40):
+        shopper = _Shopper(world, random.Random(f"7:{number}"), SimulationReport())
+        request = shopper.query()
+        if request is not None and request.crop is not None:
+            item = next(i for i in catalogue if world.picture(i.image_name) == request.image)
+            crops.append((request.crop, item.image_size))
+    assert crops
+    for crop, (width, height) in crops:
+        assert crop.left + crop.right == width and crop.top + crop.bottom == height  # centred
+        assert 0.6 * width - 1 <= crop.right - crop.left <= 0.9 * width + 1
