@@ -2,6 +2,7 @@
 (pyproject.toml [tool.importlinter]): apps import only downwards, tracking reads catalog only,
 the project package's plumbing imports no app, and no module cycle inside any package."""
 
+import configparser
 import shutil
 import subprocess
 import sys
@@ -81,3 +82,13 @@ def test_plumbing_that_imports_an_app_breaks_its_contract(tree_copy):
     result = lint_imports(tree_copy)
     assert result.returncode == 1
     assert "visualshop.rate_limits -> catalog.models" in result.stdout
+
+
+def test_every_package_with_tests_is_in_pytests_testpaths():
+    """`make test` runs pytest's testpaths only: a package left out has its tests never run."""
+    config = configparser.ConfigParser()
+    config.read(BASE_DIR / "pytest.ini")
+    listed = set(config["pytest"]["testpaths"].split())
+    with_tests = {path.parent.name for path in BASE_DIR.glob("*/tests") if path.is_dir()}
+    with_tests |= {path.name for path in BASE_DIR.glob("*_tests") if path.is_dir()}
+    assert with_tests - listed == set()
