@@ -103,7 +103,7 @@ def embed_photo(model, content: bytes, crop: CropBox | None = None):
     picture = decoded.image
     if crop is not None:
         picture = crop.apply(picture, decoded.upright_size)
-    vector = embed_picture(model, picture)
+    vector = embed_picture(model, picture, threads=settings.SEARCH_EMBEDDING_THREADS)
     _cache_call(
         cache.set, key, np.asarray(vector, dtype=np.float32).tobytes(), settings.SEARCH_QUERY_VECTOR_CACHE_SECONDS
     )
@@ -130,6 +130,6 @@ def warm_up_search() -> str:
     model = vision_selectors.embedding_model_active()
     if model is None:
         return "no active image model yet"
-    embedder_for(model)
+    embedder_for(model, settings.SEARCH_EMBEDDING_THREADS)
     projection = reranking.active_projection(model)
     return f"{model.name} {model.version} loaded" + (f" with projection {projection.id}" if projection else "")

@@ -22,7 +22,7 @@ from django.conf import settings
 from catalog.models import Brand, Category, ProductImage
 from catalog.product_filters import ProductFilters
 from catalog.url_fetch import FetchLimits, fetch_image_url
-from search import hybrid, reranking, text
+from search import hybrid, overlap, reranking, text
 from search.colour_words import with_facet_colours
 from search.facets import Facets
 from search.photo_search import CropBox, PhotoSearchUnavailable, embed_photo
@@ -127,12 +127,11 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     model = vision_selectors.embedding_model_active()
     if model is None:
         raise PhotoSearchUnavailable("photo search is not available yet: no catalogue image has been processed")
-    vector, exclude_product_id = _query_vector(request, model)
+    photo = _query_photo(request, model)
+    exclude_product_id = photo.exclude_product_id
     if request.text.strip():
-        return replace(
-            _hybrid(request, model, vector, applied, exclude_product_id, exact=exact),
-            colour_words_read=colour_words_read,
-        )
+        return replace(_hybrid(request, model, photo, applied, exact=exact), colour_words_read=colour_words_read)
+    vector = _query_vector(request, model, photo)
     wanted = request.offset + request.limit
     visual = photo_ranking(
         model, vector, wanted=wanted, filters=request.filters, exclude_product_id=exclude_product_id, exact=exact
@@ -169,9 +168,19 @@ def _validate(request: SearchRequest) -> None:
         raise InvalidSearch(f"photo results go {MAX_PHOTO_DEPTH} deep: offset + limit must not exceed it")
 
 
-def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None]:
-    """The photo's vector and, for a catalogue image, its product (left out of the results:
-    a shopper asking for "more like this" has already seen it)."""
+@dataclass(frozen=True)
+class _QueryPhoto:
+    """The shopper's picture before embedding: its bytes, or the vector it already has."""
+
+    content: bytes | None  # to embed (None when `vector` is known)
+    vector: np.ndarray | None  # a catalogue image's stored vector
+    exclude_product_id: int | None  # a catalogue image's product (left out of the results)
+
+
+def _query_photo(request: SearchRequest, model) -> _QueryPhoto:
+    """The picture to search with, read in this thread (database, storage, the shopper's URL).
+    For a catalogue image, its product is left out of the results: a shopper asking for "more
+    like this" has already seen it."""
     if request.image_id is not None:
         image = (
             ProductImage.objects.filter(pk=request.image_id, status__in=ProductImage.SEARCHABLE_STATUSES)
@@ -183,13 +192,16 @@ def _query_vector(request: SearchRequest, model) -> tuple[np.ndarray, int | None
         if request.crop is None:
             stored = knn.image_vector(model, image.pk)
             if stored is not None:
-                return stored, image.product_id
+                return _QueryPhoto(None, stored, image.product_id)
         with image.file.open("rb") as handle:
-            content = handle.read()
-        return embed_photo(model, content, request.crop), image.product_id
+            return _QueryPhoto(handle.read(), None, image.product_id)
     if request.image_url:
-        return embed_photo(model, _fetch_url(request.image_url), request.crop), None
-    return embed_photo(model, request.image, request.crop), None
+        return _QueryPhoto(_fetch_url(request.image_url), None, None)
+    return _QueryPhoto(request.image, None, None)
+
+
+def _query_vector(request: SearchRequest, model, photo: _QueryPhoto) -> np.ndarray:
+    return photo.vector if photo.vector is not None else embed_photo(model, photo.content, request.crop)
 
 
 def _fetch_url(url: str) -> bytes:
@@ -299,18 +311,22 @@ def hybrid_ranking(
 def _hybrid(
     request: SearchRequest,
     model,
-    vector: np.ndarray,
+    photo: _QueryPhoto,
     applied: tuple[str, ...],
-    exclude_product_id: int | None,
     *,
     exact: bool = False,
 ) -> SearchResults:
     """The photo's products among those the words found (hybrid_ranking): words narrow a
     photo's results. The total counts those products; the facets are the words' (over every
-    match)."""
-    found = text.search_text(
-        request.text, filters=request.filters, limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True
+    match). The words are searched while the photo is embedded (search.overlap)."""
+    vector, found = overlap.while_computing(
+        lambda: _query_vector(request, model, photo),
+        lambda: text.search_text(
+            request.text, filters=request.filters, limit=settings.SEARCH_HYBRID_TEXT_CANDIDATES, offset=0, facets=True
+        ),
+        background=photo.vector is None,
     )
+    exclude_product_id = photo.exclude_product_id
     fused = hybrid_ranking(
         model,
         vector,

@@ -17,7 +17,6 @@ from django.db import connections
 from catalog import services as catalog_services
 from catalog.models import ProductImage
 from vision import pipeline
-from vision.embedders import forget_embedders
 
 Status = ProductImage.Status
 SELECTIONS = {
@@ -39,7 +38,8 @@ def _process_batch(image_ids: list[int]) -> dict[int, str | None]:
 
 def _child_started() -> None:
     connections.close_all()  # never share the parent's socket
-    forget_embedders()  # nor an ONNX session the parent created before forking
+    # The parent's ONNX sessions were dropped at the fork (vision.embedders): each child
+    # creates its own on first use.
 
 
 def images_process_in_pool(

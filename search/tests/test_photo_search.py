@@ -24,9 +24,9 @@ def embeddings(monkeypatch):
     calls = []
     real = photo_search.embed_picture
 
-    def counting(model, picture):
+    def counting(model, picture, *, threads):
         calls.append(picture.size)
-        return real(model, picture)
+        return real(model, picture, threads=threads)
 
     monkeypatch.setattr(photo_search, "embed_picture", counting)
     return calls

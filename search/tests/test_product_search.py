@@ -203,14 +203,16 @@ def test_before_any_image_is_processed_photo_search_says_so():
         search_products(SearchRequest(image=scene_bytes(1)))
 
 
-def test_warm_up_loads_the_active_model_and_projection(catalogue):
+def test_warm_up_loads_the_active_model_and_projection(catalogue, settings):
+    settings.SEARCH_EMBEDDING_THREADS = 2
     from search.photo_search import warm_up_search
     from vision.embedders import _embedders, forget_embedders
 
     forget_embedders()
     model = vision_selectors.embedding_model_active()
     assert warm_up_search() == f"efficientnet-lite0 {model.version} loaded"
-    assert list(_embedders) == [model.pk]
+    # The session shoppers' photos are embedded with (SEARCH_EMBEDDING_THREADS threads).
+    assert list(_embedders) == [(model.pk, 2)]
 
 
 def test_warm_up_before_any_image_is_processed_says_so():

@@ -40,13 +40,20 @@ class ImageEmbedder:
     """
 
     def __init__(
-        self, model_path: str | Path, *, intra_op_num_threads: int = DEFAULT_THREADS, max_batch: int = DEFAULT_MAX_BATCH
+        self,
+        model_path: str | Path,
+        *,
+        intra_op_num_threads: int = DEFAULT_THREADS,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        spinning: bool = True,
     ):
         self.model_path = Path(model_path)
         self.max_batch = max_batch
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_num_threads
         options.inter_op_num_threads = 1
+        if not spinning:  # idle threads sleep instead of polling for work
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])

@@ -52,6 +52,12 @@ IMAGE_MISCATEGORISED_SHARE = env_float("IMAGE_MISCATEGORISED_SHARE", 0.9)
 EMBEDDING_MODEL_VARIANT = env_str("EMBEDDING_MODEL_VARIANT", "fp32")
 # onnxruntime threads per process. Workers run one process per core, so 1 each.
 EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 1)
+# onnxruntime threads for a shopper's photo, embedded while the shopper waits (web processes,
+# search.photo_search.embed_photo); their idle threads sleep rather than spin. Measured
+# 2026-12-07 on this 2-core host (scratch runs, README "First impression"): the network alone
+# 9.3 -> 5.6 ms; two photos embedded at once 212 -> 183 per second (-14%); the photo + words
+# first view -2.0 ms. Set 1 where web processes are always busy.
+SEARCH_EMBEDDING_THREADS = env_int("SEARCH_EMBEDDING_THREADS", 2)
 # Catalogue images used to calibrate the int8 model.
 EMBEDDING_CALIBRATION_IMAGES = env_int("EMBEDDING_CALIBRATION_IMAGES", 200)
 
