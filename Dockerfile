@@ -26,9 +26,13 @@ RUN pip install -r /tmp/requirements.txt
 
 # ---------------------------------------------------------------------------
 # Stage 2: runtime. psycopg[binary] bundles libpq and Pillow's wheel its image
-# libraries, so slim needs nothing more.
+# libraries; LightGBM's wheel links the system OpenMP (libgomp1), which slim lacks.
 # ---------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm AS runtime
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/*
 
 # VISUALSHOP_VAR_DIR: all state (media in var/media, the image model in var/models).
 # DJANGO_STATIC_ROOT: outside var/ so a volume on var/ never hides the collected files,

@@ -42,6 +42,9 @@ class SearchRequest:
     filters: ProductFilters = field(default_factory=ProductFilters)
     limit: int = 20
     offset: int = 0
+    # Photo alone: every product among the photo's candidate images, not only the page (at least
+    # offset + limit of them): what a re-ranker re-orders (ranking.serving).
+    all_candidates: bool = False
 
     @property
     def has_picture(self) -> bool:
@@ -56,6 +59,10 @@ class SearchHit:
     visual_similarity: float | None  # cosine of that image to the photo, -1..1
     matched_words: tuple[str, ...]  # query words found in the product's text
     why: tuple[str, ...]  # short reasons for people: "looks similar (0.87)", "matches “red”", ...
+    # The photo's re-ranked score of that image and the share of the photo's neighbours' category
+    # vote its product's category got (search.reranking.Rescored); None for text-only hits.
+    visual_score: float | None = None
+    category_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
     visual = photo_ranking(
         model, vector, wanted=wanted, filters=request.filters, exclude_product_id=exclude_product_id, exact=exact
     )
-    page = visual[request.offset : wanted]
+    page = visual if request.all_candidates else visual[request.offset : wanted]
     hits = [
         SearchHit(
             r.candidate.product_id,
@@ -145,6 +152,8 @@ def search_products(request: SearchRequest, *, exact: bool = False) -> SearchRes
             r.candidate.cosine,
             (),
             _why(r.candidate.cosine, (), applied),
+            r.score,
+            r.category_share,
         )
         for r in page
     ]
@@ -349,6 +358,8 @@ def _hybrid(
                 cosine,
                 item.matched_words,
                 _why(cosine, item.matched_words, applied),
+                item.visual.score if item.visual else None,
+                item.visual.category_share if item.visual else None,
             )
         )
     ceiling = (

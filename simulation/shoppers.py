@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,8 +31,10 @@ from catalog.models import ProductImage, ProductVariant
 from catalog.selectors import shop_products
 from orders import services as order_services
 from orders.selectors import CartLineKey, cart_get
+from ranking import services as ranking_services
+from ranking.serving import RankedSearch, ranked_search
 from search.photo_search import CropBox, PhotoSearchUnavailable
-from search.product_search import SearchRequest, search_products
+from search.product_search import SearchRequest
 from simulation import click_model
 from simulation.tastes import CatalogueItem, Tastes, affinity, draw_tastes
 from tracking import services as tracking
@@ -102,18 +105,45 @@ def catalogue_snapshot() -> list[CatalogueItem]:
     ]
 
 
-def simulate_shoppers(*, visitors: int, days: int, seed: int, end: datetime | None = None) -> SimulationReport:
-    """Simulate `visitors` shoppers over the `days` days before `end` (default now)."""
+@dataclass(frozen=True)
+class SearchSeen:
+    """One simulated search as it was served, for an observer (bench/ranking.py judges each
+    served order against the shopper's hidden tastes)."""
+
+    tastes: Tastes
+    visitor_id: uuid.UUID
+    request: SearchRequest
+    ranked: RankedSearch
+    at: datetime
+
+
+def simulate_shoppers(
+    *,
+    visitors: int,
+    days: int,
+    seed: int,
+    end: datetime | None = None,
+    numbers: Sequence[int] | None = None,
+    period: int = 0,
+    observer: Callable[[SearchSeen], None] | None = None,
+) -> SimulationReport:
+    """Simulate `visitors` shoppers over the `days` days before `end` (default now).
+
+    Shopper number n is the same person (visitor id, tastes) in every run with the same seed;
+    `numbers` picks which shoppers come (default: numbers 0 to visitors - 1). period > 0 draws
+    their behaviour afresh (other days, other searches) while they stay who they are: shoppers
+    returning in a later period. observer, if given, is told of every search served."""
     catalogue = catalogue_snapshot()
     if not catalogue:
         raise EmptyCatalogue("the shop has no product a shopper could see (active, with a processed picture)")
     end = end or timezone.now()
     report = SimulationReport()
     started = time.perf_counter()
-    world = _World(catalogue, {item.product_id: item for item in catalogue}, end - timedelta(days=days), days)
+    world = _World(catalogue, {item.product_id: item for item in catalogue}, end - timedelta(days=days), days, observer)
     with tracking.recording_in_batches():
-        for number in range(visitors):
-            _Shopper(world, random.Random(f"{seed}:{number}"), report).visit()
+        for number in range(visitors) if numbers is None else numbers:
+            behaviour = random.Random(f"{seed}:{number}:{period}") if period else None
+            _Shopper(world, random.Random(f"{seed}:{number}"), report, behaviour).visit()
             report.visitors += 1
     report.seconds = time.perf_counter() - started
     return report
@@ -125,6 +155,7 @@ class _World:
     by_id: dict[int, CatalogueItem]
     start: datetime
     days: int
+    observer: Callable[[SearchSeen], None] | None = None
     pictures: dict[str, bytes] = field(default_factory=dict)
 
     def picture(self, name: str) -> bytes | None:
@@ -138,10 +169,14 @@ class _World:
 
 
 class _Shopper:
-    def __init__(self, world: _World, rng: random.Random, report: SimulationReport):
+    def __init__(
+        self, world: _World, rng: random.Random, report: SimulationReport, behaviour: random.Random | None = None
+    ):
         self.world, self.rng, self.report = world, rng, report
         self.identity = Identity(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.tastes: Tastes = draw_tastes(rng, world.catalogue)
+        if behaviour is not None:  # the same person, behaving afresh (a later period)
+            self.rng = behaviour
         # The products of the shopper's favourite categories: what they search for.
         self.liked = [item for item in world.catalogue if item.category_id in self.tastes.categories]
         self.now = world.start
@@ -209,10 +244,11 @@ class _Shopper:
             self.wait(2)
         started = time.perf_counter()
         try:
-            found = search_products(request)
+            ranked = ranked_search(request, visitor_id=self.identity.visitor_id, rng=self.rng)
         except (ImageRejected, PhotoSearchUnavailable):
             self.report.photo_searches_failed += 1
             return
+        found = ranked.results
         latency_ms = (time.perf_counter() - started) * 1000
         search_id = tracking.search_recorded(
             self.identity,
@@ -222,7 +258,11 @@ class _Shopper:
             page=1,
             result_count=found.total,
             latency_ms=latency_ms,
+            ranker=ranked.ranker,
         )
+        ranking_services.shown_results_log(search_id, self.identity.visitor_id, ranked, occurred_at=self.now)
+        if self.world.observer is not None:
+            self.world.observer(SearchSeen(self.tastes, self.identity.visitor_id, request, ranked, self.now))
         self.report.searches += 1
         self.report.searches_by_kind[found.mode] = self.report.searches_by_kind.get(found.mode, 0) + 1
         self.wait(4)

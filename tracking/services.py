@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from tracking import notifications
 from tracking.models import Event, Visitor
 from tracking.visitors import Identity
 
@@ -442,16 +443,21 @@ def visitor_signed_in(visitor_id: uuid.UUID, user_id: int) -> int:
     now = timezone.now()
     with transaction.atomic():
         Visitor.objects.update_or_create(pk=visitor_id, defaults={"user_id": user_id, "last_seen_at": now})
-        return Event.objects.filter(visitor_id=visitor_id, user_id__isnull=True).update(user_id=user_id)
+        merged = Event.objects.filter(visitor_id=visitor_id, user_id__isnull=True).update(user_id=user_id)
+    notifications.visitor_merged.send(sender=Visitor, visitor_id=visitor_id, user_id=user_id)
+    return merged
 
 
 def visitor_forget(visitor_id: uuid.UUID) -> tuple[int, bool]:
-    """Delete a visitor's events and profile (the right to be forgotten). Returns (events
-    deleted, whether a profile existed)."""
+    """Delete a visitor's events and profile, and (through notifications.visitor_forgotten)
+    what other apps keep of it (the right to be forgotten). Returns (events deleted, whether a
+    profile existed)."""
     with transaction.atomic():
         events, _ = Event.objects.filter(visitor_id=visitor_id).delete()
         profiles, _ = Visitor.objects.filter(pk=visitor_id).delete()
-    return events, bool(profiles)
+        # What other apps keep of the visitor (ranking's profile) goes in the same transaction.
+        answers = notifications.visitor_forgotten.send(sender=Visitor, visitor_id=visitor_id)
+    return events, bool(profiles) or any(bool(answer) for _, answer in answers)
 
 
 def events_purge_expired(*, now: datetime | None = None) -> int:

@@ -77,6 +77,15 @@ def test_offset_pages_through_photo_results(catalogue):
     assert [hit.product_id for hit in page.hits] == everything[2:4]
 
 
+def test_all_candidates_gives_every_product_the_photos_candidates_hold(catalogue):
+    """What a re-ranker re-orders (ranking.serving): not only the page asked for."""
+    everything = search_products(SearchRequest(image=scene_bytes(3), limit=5))
+    candidates = search_products(SearchRequest(image=scene_bytes(3), limit=1, all_candidates=True))
+    assert [hit.product_id for hit in candidates.hits] == [hit.product_id for hit in everything.hits]
+    assert len(candidates.hits) == candidates.total == 5
+    assert all(hit.visual_score is not None and hit.category_share is not None for hit in candidates.hits)
+
+
 def test_a_crop_box_searches_for_the_part_the_shopper_means(catalogue):
     street = Image.new("RGB", (1000, 800), (30, 30, 30))
     street.paste(scene(4), (500, 300))  # P-4's picture in a corner of a larger, dark photo

@@ -23,3 +23,5 @@ from .csp import *  # noqa: F401,F403
 from .api import *  # noqa: F401,F403
 from .tracking import *  # noqa: F401,F403
 from .mixpanel import *  # noqa: F401,F403
+from .ranking import *  # noqa: F401,F403
+from .mlflow import *  # noqa: F401,F403

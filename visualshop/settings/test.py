@@ -32,3 +32,9 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 
 # WhiteNoise warns about a missing STATIC_ROOT on every request until collectstatic ran.
 os.makedirs(STATIC_ROOT, exist_ok=True)  # noqa: F405
+
+# MLflow's store per test process, thrown away (ranking.registry creates its schema on first use).
+MLFLOW_DIR = tempfile.mkdtemp(prefix="visualshop-test-mlflow-")
+atexit.register(shutil.rmtree, MLFLOW_DIR, True)
+MLFLOW_TRACKING_URI = f"sqlite:///{MLFLOW_DIR}/mlflow.db"
+MLFLOW_ARTIFACT_ROOT = f"file://{MLFLOW_DIR}/artifacts"

@@ -1,0 +1,34 @@
+"""Learned ranking and personalisation (ranking/): what the ranker re-orders, how engagement
+and visitors' tastes are decayed, when a retrained model may go live."""
+
+from visualshop.env import env_bool, env_float, env_int
+
+# The first results of today's order the live ranker re-orders (deeper pages keep today's order).
+RANKING_CANDIDATES = env_int("RANKING_CANDIDATES", 100)
+# Engagement counts toward a product's popularity with this half-life: a click two weeks ago
+# counts half as much as one today.
+RANKING_POPULARITY_HALF_LIFE_DAYS = env_float("RANKING_POPULARITY_HALF_LIFE_DAYS", 14.0)
+# A visitor's profile forgets with this half-life (tastes change more slowly than fashions).
+RANKING_PROFILE_HALF_LIFE_DAYS = env_float("RANKING_PROFILE_HALF_LIFE_DAYS", 30.0)
+# Personal features (ranking.features.PERSONAL_FEATURES) for visitors with a profile. Off: every
+# visitor is ranked as a newcomer is (the personalisation experiment's switch works the same way).
+RANKING_PERSONALISATION = env_bool("RANKING_PERSONALISATION", True)
+# Exploration: in this share of searches the first RANKING_EXPLORATION_DEPTH results are
+# shuffled (ranking.serving.explored), logged as "<ranker>+explore", so training can tell a
+# result's position from its rank in today's order (ranking.training, position debiasing).
+# 1 search in 10, the first 6 results: a shopper still sees the same first screen, in another order.
+RANKING_EXPLORATION = env_float("RANKING_EXPLORATION", 0.1)
+RANKING_EXPLORATION_DEPTH = env_int("RANKING_EXPLORATION_DEPTH", 6)
+
+# Retraining (ranking.retraining): a model is trained on the RANKING_TRAINING_DAYS before the
+# last RANKING_HOLDOUT_DAYS and judged on those later days, against the live one on the same
+# searches. It goes live only when its NDCG@10 there beats the live one's (or today's order's,
+# with none live) by RANKING_PROMOTION_MARGIN (relative: 0.01 = 1% better): a model about as
+# good as the live one is not worth a change shoppers would see.
+RANKING_TRAINING_DAYS = env_float("RANKING_TRAINING_DAYS", 28.0)
+RANKING_HOLDOUT_DAYS = env_float("RANKING_HOLDOUT_DAYS", 2.0)
+RANKING_PROMOTION_MARGIN = env_float("RANKING_PROMOTION_MARGIN", 0.01)
+# Fewer clicked searches than these in the training window or the held-out days: no model
+# (too little to learn from, or to judge it by).
+RANKING_MIN_TRAINING_SEARCHES = env_int("RANKING_MIN_TRAINING_SEARCHES", 200)
+RANKING_MIN_HELD_OUT_SEARCHES = env_int("RANKING_MIN_HELD_OUT_SEARCHES", 50)
