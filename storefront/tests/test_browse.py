@@ -16,13 +16,16 @@ from storefront.templatetags.shop import attribute_rows, money
 pytestmark = pytest.mark.django_db
 
 # Pinned page costs. Each is independent of how many products and images are shown.
-HOME_QUERIES = 4  # category tree (header + tiles), tile covers, featured products, their images
+# category tree (header + tiles), tile covers, featured products, their images; the visitor's
+# profile ("Recommended for you": nothing more for a newcomer)
+HOME_QUERIES = 5
 # category tree (header, category, breadcrumb, subcategories), facets with the total, page, images;
 # a brand filter adds its slug's lookup
 CATEGORY_QUERIES = 4
 # product with brand and category, its images, its sizes (the size picker), category tree
-# (header, breadcrumb), the cached similar rows; with rows, their products and their images
-PRODUCT_QUERIES = 5
+# (header, breadcrumb), the cached similar rows, the visitor's profile; with rows, their products
+# and their images
+PRODUCT_QUERIES = 6
 PRODUCT_WITH_SIMILAR_QUERIES = PRODUCT_QUERIES + 2
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from catalog import product_filters, selectors
 from catalog.listing_facets import ListingFacets, listing_facets
 from catalog.models import Product
+from ranking.recommendations import recommended_product_ids
 from search import hydration
 from storefront.context_processors import category_tree_for
 from storefront.filter_links import Chip, FacetOption, Query, facet_options, filter_chips, pagination
@@ -30,7 +31,8 @@ def home(request):
     tree = category_tree_for(request)
     selectors.category_covers(tree)
     featured = selectors.product_featured(FEATURED_COUNT)
-    selectors.products_with_srcset(featured)
+    recommended = _recommended(request, FEATURED_COUNT // 2)
+    selectors.products_with_srcset([*featured, *recommended])
     selectors.images_with_srcset(c.cover for c in tree.roots if c.cover is not None)
     return render(
         request,
@@ -40,8 +42,18 @@ def home(request):
             # The hero's call to action: the department with the widest choice.
             "hero_category": max(tree.roots, key=lambda c: (len(c.subcategories), -tree.roots.index(c)), default=None),
             "featured": featured,
+            "recommended": recommended,
         },
     )
+
+
+def _recommended(request, limit: int, exclude: tuple[int, ...] = ()) -> list[Product]:
+    """The visitor's "Recommended for you" row (ranking.recommendations): empty for a newcomer
+    or an untracked visitor."""
+    identity = request_identity(request)
+    ids = recommended_product_ids(identity.visitor_id if identity else None, limit=limit, exclude=exclude)
+    products = hydration.products_by_id(ids)
+    return [products[pid] for pid in ids if pid in products]
 
 
 def category_detail(request, slug: str):
@@ -105,6 +117,10 @@ def product_detail(request, pk: int, slug: str):
         for row in rows
     ]
     selectors.images_with_srcset(item["image"] for item in similar if item["image"] is not None)
+    recommended = _recommended(
+        request, settings.SIMILAR_PRODUCTS_COUNT, exclude=(product.pk, *(item["product"].pk for item in similar))
+    )
+    selectors.products_with_srcset(recommended)
     sizes_in_stock = [size for size in product.sizes if size.in_stock]
     _click_from_link(request, product.pk)
     return render(
@@ -116,6 +132,7 @@ def product_detail(request, pk: int, slug: str):
             "active_category_slug": ancestors[0].slug if ancestors else "",
             "images": product.visible_images,
             "similar": similar,
+            "recommended": recommended,
             # The size picker's sizes (prefetched by product_get), and the one size chosen for
             # the shopper when it is the only one left.
             "sizes": product.sizes,
