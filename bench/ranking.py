@@ -121,6 +121,7 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
 
     from ranking import engagement, profiles, training
     from ranking.features import FEATURE_NAMES, without_personal
+    from simulation.shoppers import simulate_in_steps
 
     catalogue = load_catalogue(dataset_root, plan["per_class"], tmp)
     now = timezone.now().replace(microsecond=0)
@@ -131,7 +132,22 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
         f"training days: {plan['visitors']} shoppers over {plan['train_days']} days, today's order served, "
         f"engagement and profiles rebuilt every {REFRESH_DAYS} days"
     )
-    simulated = simulated_days(plan, train_start, train_end)
+    report = simulate_in_steps(
+        visitors=plan["visitors"],
+        days=plan["train_days"],
+        seed=SEED,
+        end=train_end,
+        step_days=REFRESH_DAYS,
+        visit_share=VISIT_SHARE,
+    )
+    simulated = {
+        "visits": report.visitors,
+        "searches": report.searches,
+        "clicks": report.clicks,
+        "adds_to_cart": report.adds_to_cart,
+        "purchases": report.purchases,
+        "seconds": round(report.seconds, 1),
+    }
     say(f"simulated {simulated}")
     products = engagement.engagement_refresh(as_of=train_end)
     visitors_with_profile = profiles.profiles_refresh(as_of=train_end)
@@ -171,35 +187,6 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
         "photo_search_within_2_ms": result["photo_search_p50_ms_on"] - result["photo_search_p50_ms_off"] <= 2.0,
     }
     return result
-
-
-def simulated_days(plan: dict, start, end) -> dict:
-    """The training days in steps of REFRESH_DAYS: before each step, engagement and profiles
-    are rebuilt as of its start (as the periodic tasks keep them in a running shop), so each
-    page's logged features are what serving knew then. In each step a share of the shoppers
-    visits (VISIT_SHARE, drawn from SEED), behaving afresh (period = the step)."""
-    from ranking import engagement, profiles
-    from simulation.shoppers import simulate_shoppers
-
-    rng = random.Random(SEED)
-    totals = {"searches": 0, "clicks": 0, "adds_to_cart": 0, "purchases": 0, "seconds": 0.0}
-    step_start, step = start, 0
-    while step_start < end:
-        step_end = min(end, step_start + timedelta(days=REFRESH_DAYS))
-        engagement.engagement_refresh(as_of=step_start)
-        profiles.profiles_refresh(as_of=step_start)
-        numbers = [n for n in range(plan["visitors"]) if rng.random() < VISIT_SHARE]
-        days = max(1, round((step_end - step_start).total_seconds() / 86400))
-        report = simulate_shoppers(
-            visitors=len(numbers), days=days, seed=SEED, end=step_end, numbers=numbers, period=step + 1
-        )
-        for key in ("searches", "clicks", "adds_to_cart", "purchases"):
-            totals[key] += getattr(report, key)
-        totals["seconds"] += report.seconds
-        step_start, step = step_end, step + 1
-    totals["seconds"] = round(totals["seconds"], 1)
-    totals["steps"] = step
-    return totals
 
 
 def load_catalogue(dataset_root: Path, per_class: int | None, tmp: Path) -> dict:

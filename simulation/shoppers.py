@@ -31,6 +31,7 @@ from catalog.models import ProductImage, ProductVariant
 from catalog.selectors import shop_products
 from orders import services as order_services
 from orders.selectors import CartLineKey, cart_get
+from ranking import engagement, profiles, retraining
 from ranking import services as ranking_services
 from ranking.serving import RankedSearch, ranked_search
 from search.photo_search import CropBox, PhotoSearchUnavailable
@@ -330,10 +331,50 @@ class _Shopper:
         return tracking.LineData(key.product_id, quantity, quantity * self.world.by_id[key.product_id].price)
 
 
+def simulate_in_steps(
+    *, visitors: int, days: float, seed: int, end: datetime, step_days: float, visit_share: float
+) -> SimulationReport:
+    """The `days` before `end` in steps of `step_days`, as a running shop lives them: before
+    each step, products' engagement and visitors' profiles are rebuilt as of its start (as
+    ranking's periodic task keeps them), so every page's logged features are what serving knew
+    then. In each step a share of the `visitors` shoppers comes (visit_share, drawn from the
+    seed), behaving afresh (period = the step): the same people return over the days."""
+    rng = random.Random(f"{seed}:steps")
+    total = SimulationReport()
+    step_start, step = end - timedelta(days=days), 0
+    while step_start < end:
+        step_end = min(end, step_start + timedelta(days=step_days))
+        engagement.engagement_refresh(as_of=step_start)
+        profiles.profiles_refresh(as_of=step_start)
+        numbers = [n for n in range(visitors) if rng.random() < visit_share]
+        report = simulate_shoppers(
+            visitors=len(numbers),
+            days=max(1, round((step_end - step_start).total_seconds() / 86400)),
+            seed=seed,
+            end=step_end,
+            numbers=numbers,
+            period=step + 1,
+        )
+        for name in ("visitors", "sessions", "searches", "impressions", "clicks", "adds_to_cart", "purchases"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.photo_searches_failed += report.photo_searches_failed
+        total.seconds += report.seconds
+        for kind, count in report.searches_by_kind.items():
+            total.searches_by_kind[kind] = total.searches_by_kind.get(kind, 0) + count
+        step_start, step = step_end, step + 1
+    engagement.engagement_refresh(as_of=end)
+    profiles.profiles_refresh(as_of=end)
+    return total
+
+
 # -- the demo's traffic (make run) ----------------------------------------------------------------
 
 DEMO_VISITORS = 300
 DEMO_DAYS = 30
+# Engagement and profiles rebuilt every 3 days; a visitor comes in a step with this chance
+# (about 300 visits in all, as many as when each came once).
+DEMO_STEP_DAYS = 3
+DEMO_VISIT_SHARE = 0.1
 
 
 class CatalogueNotReady(RuntimeError):
@@ -344,7 +385,8 @@ def demo_traffic_simulate(
     *, visitors: int = DEMO_VISITORS, days: int = DEMO_DAYS, seed: int = 1
 ) -> SimulationReport | None:
     """Simulated traffic for a shop with no events yet (the demo on a first `make run`), once
-    every picture is processed: None when the shop already has events (nothing done);
+    every picture is processed, then a first ranker trained on it (ranking.retraining: live
+    only if it beats today's order): None when the shop already has events (nothing done);
     CatalogueNotReady while pictures wait for the pipeline."""
     if Event.objects.exists():
         return None
@@ -354,7 +396,16 @@ def demo_traffic_simulate(
         or not shop_products().exists()
     ):
         raise CatalogueNotReady("the catalogue's pictures are not all processed yet")
-    report = simulate_shoppers(visitors=visitors, days=days, seed=seed)
+    report = simulate_in_steps(
+        visitors=visitors,
+        days=days,
+        seed=seed,
+        end=timezone.now(),
+        step_days=DEMO_STEP_DAYS,
+        visit_share=DEMO_VISIT_SHARE,
+    )
     today = timezone.localdate()
     days_roll_up(today - timedelta(days=days), today)
+    # A first ranker from the demo's searches, live only if it beats today's order on the last days.
+    retraining.ranker_retrain(trigger="demo")
     return report

@@ -86,21 +86,30 @@ def test_a_shop_without_visible_products_is_refused(db):
         simulate_shoppers(visitors=1, days=1, seed=1)
 
 
+# Shoppers of 60 who visit in the demo's one 3-day step (DEMO_VISIT_SHARE, seed 1).
+VISITS = 5
+
+
 def test_demo_traffic_waits_for_the_pictures_and_never_adds_to_a_shop_with_events(searchable_shop):
     from catalog.models import ProductImage
+    from ranking.models import RankerVersion
     from simulation.shoppers import CatalogueNotReady, demo_traffic_simulate
     from tracking.models import DailySearchRollup
 
     image = ProductImage.objects.filter(status="ready").first()
     ProductImage.objects.filter(pk=image.pk).update(status="pending")
     with pytest.raises(CatalogueNotReady, match="^the catalogue's pictures are not all processed yet$"):
-        demo_traffic_simulate(visitors=5, days=3)
+        demo_traffic_simulate(visitors=60, days=3)
     ProductImage.objects.filter(pk=image.pk).update(status="ready")
-    report = demo_traffic_simulate(visitors=5, days=3)
-    assert report.visitors == 5 and Event.objects.filter(kind="search").count() == report.searches
+    report = demo_traffic_simulate(visitors=60, days=3)
+    assert report.visitors == VISITS and Event.objects.filter(kind="search").count() == report.searches
     assert DailySearchRollup.objects.exists()  # the analytics page has the days at once
+    # A first ranker was trained on it: too few searches here, so none went live.
+    [ranker] = RankerVersion.objects.all()
+    assert (ranker.trigger, ranker.status) == ("demo", RankerVersion.Status.FAILED)
+    assert ranker.message.endswith("fewer than RANKING_MIN_TRAINING_SEARCHES (200)")
     events = Event.objects.count()
-    assert demo_traffic_simulate(visitors=5, days=3) is None and Event.objects.count() == events
+    assert demo_traffic_simulate(visitors=60, days=3) is None and Event.objects.count() == events
 
 
 def test_a_cropped_photo_is_a_box_around_the_pictures_centre(searchable_shop):
