@@ -32,8 +32,8 @@ Prints one JSON object:
     ranked_search with the personal ranker live); train_seconds (the training rows tiled to
     train_seconds_searches = 100,000 searches); targets and whether each is met.
 
-`--quick` (CI): 15 pictures per class, 200 shoppers over 8 days, 100 returning + 40 new over
-3 days, train_seconds on 5,000 searches.
+`--quick` (CI): 12 pictures per class, 160 shoppers over 6 days, 80 returning + 30 new over
+2 days, train_seconds on 5,000 searches.
 """
 
 from __future__ import annotations
@@ -72,12 +72,12 @@ PLANS = {
         "train_searches": 100_000,
     },
     "quick": {
-        "per_class": 15,
-        "visitors": 200,
-        "train_days": 8,
-        "returning": 100,
-        "newcomers": 40,
-        "eval_days": 3,
+        "per_class": 12,
+        "visitors": 160,
+        "train_days": 6,
+        "returning": 80,
+        "newcomers": 30,
+        "eval_days": 2,
         "train_searches": 5_000,
     },
 }
