@@ -17,6 +17,8 @@ def test_every_periodic_task_is_registered():
         "tracking.tasks.purge_expired_events",
         "tracking.tasks.forward_events_to_mixpanel",
         "tracking.tasks.roll_up_events",
+        "ranking.tasks.refresh_engagement_and_profiles",
+        "ranking.tasks.retrain_ranker",
     }
     assert scheduled <= set(app.tasks)
 
