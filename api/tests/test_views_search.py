@@ -6,7 +6,6 @@ from catalog.models import Product
 from fixtures.images import scene, scene_bytes
 from fixtures.photo_server import serving_photo
 from fixtures.shop import jpeg
-from ranking.models import ShownResults
 from tracking.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -15,12 +14,11 @@ IMAGE_URL = "/api/v1/search/image"
 TEXT_URL = "/api/v1/search"
 # Pinned costs of a photo search through the API, after the first (which loads the model):
 # active model; savepoint, HNSW options, candidates, release; active projection (the search),
-# then the hits' products with brand and category, and their images (the hydration); and the
-# ranking's three (ranking.serving): the live ranker, the visitor's profile, the candidates' facts.
-PHOTO_SEARCH_QUERIES = 11
+# then the hits' products with brand and category, and their images (the hydration).
+PHOTO_SEARCH_QUERIES = 8
 # The same plus the category tree (category filter) and the brand (brand filter), and the two
 # names the search looks up to describe those filters.
-FILTERED_PHOTO_SEARCH_QUERIES = 15
+FILTERED_PHOTO_SEARCH_QUERIES = 12
 
 
 def upload(content: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
@@ -282,11 +280,10 @@ def test_a_photo_with_words_is_a_hybrid_search(client, processed_shop):
 
 
 # Pinned: the words, then the page with total and facets (search.text.postgres), then the hits'
-# products and their images; and the ranking's three: the live ranker, the visitor's profile,
-# the candidates' facts (ranking.serving).
-TEXT_SEARCH_QUERIES = 7
+# products and their images.
+TEXT_SEARCH_QUERIES = 4
 # ... plus the category tree and the brand (filters), and the two names describing them.
-FILTERED_TEXT_SEARCH_QUERIES = 11
+FILTERED_TEXT_SEARCH_QUERIES = 8
 
 
 def test_a_text_search_costs_a_fixed_number_of_queries(client, indexed_shop, django_assert_num_queries):
@@ -317,12 +314,3 @@ def test_a_photo_sent_to_the_api_is_recorded_as_an_upload_with_its_outcome(
         {"accepted": False, "rejection_code": "undecodable"},
     ]  # a catalogue image is no upload
     assert Event.objects.filter(kind="search").count() == 2
-
-
-def test_a_search_logs_what_it_answered_for_the_ranker(client, indexed_shop, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        found = client.get(TEXT_URL, {"q": "mug", "limit": 1, "offset": 1}).json()
-    logged = ShownResults.objects.get()
-    assert str(logged.search_id) == found["search_id"]
-    assert logged.product_ids == [result["product"]["id"] for result in found["results"]]
-    assert (logged.first_position, logged.ranker) == (2, "default")

@@ -22,7 +22,6 @@ from api.serializers import (
 )
 from api.throttling import ImageSearchThrottle, TextSearchThrottle
 from catalog import product_filters
-from ranking import services as ranking_services
 from tracking import services as tracking_services
 from tracking.visitors import request_identity
 from vision.decoding import ImageRejected
@@ -50,26 +49,18 @@ def filter_values(data: dict) -> dict[str, list[str]]:
     return values
 
 
-def _visitor_id(request):
-    identity = request_identity(request)
-    return identity.visitor_id if identity else None
-
-
 def results_data(page: selectors.SearchPage, request, *, started: float, data: dict) -> dict:
     """The page as JSON, the search recorded for tracking (its id in the answer, so a client
     can send the results' impressions and clicks with it)."""
-    identity = request_identity(request)
     search_id = tracking_services.search_recorded(
-        identity,
+        request_identity(request),
         search_kind=page.results.mode,
         words=data.get("q", ""),
         filters=filter_values(data),
         page=page.offset // page.limit + 1 if page.limit else 1,
         result_count=page.results.total,
         latency_ms=(time.perf_counter() - started) * 1000,
-        ranker=page.ranked.ranker,
     )
-    ranking_services.shown_results_log(search_id, identity.visitor_id if identity else None, page.ranked)
     image_ids = {hit.product.pk: hit.image_id for hit in page.hits}
     context = {"request": request, "image_ids": image_ids, "search_id": search_id}
     return SearchResultsSerializer(page, context=context).data
@@ -137,7 +128,6 @@ class ImageSearchView(APIView):
                 limit=data["limit"],
                 offset=data["offset"],
                 filters=product_filters.from_fields(data),
-                visitor_id=_visitor_id(request),
                 **picture,
             )
         except ImageRejected as error:
@@ -171,6 +161,5 @@ class TextSearchView(APIView):
             limit=data["limit"],
             offset=data["offset"],
             filters=product_filters.from_fields(data),
-            visitor_id=_visitor_id(request),
         )
         return Response(results_data(page, request, started=started, data=data))
