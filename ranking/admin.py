@@ -9,8 +9,21 @@ from ranking import charts, explanations, services
 from ranking.models import RankerVersion, ShownResults
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by ranking's own code only (training, serving): staff look, never edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(RankerVersion)
-class RankerVersionAdmin(admin.ModelAdmin):
+class RankerVersionAdmin(ReadOnlyAdmin):
     list_display = ["id", "status", "created_at", "trigger", "searches", "ndcg10", "ndcg10_compared", "message"]
     list_filter = ["status", "trigger"]
     fields = [
@@ -35,15 +48,6 @@ class RankerVersionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("model_text")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_promote_permission(self, request):
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
@@ -94,7 +98,7 @@ class RankerVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShownResults)
-class ShownResultsAdmin(admin.ModelAdmin):
+class ShownResultsAdmin(ReadOnlyAdmin):
     """Why a search's results came in their order: each result shown, the features it was
     served with and, when a ranker ordered the page, that ranker's score for it."""
 
@@ -107,15 +111,6 @@ class ShownResultsAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("features")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="results")
     def results(self, obj):

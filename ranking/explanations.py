@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 
 from catalog.models import Product
 from ranking import selectors
-from ranking.features import FEATURE_NAMES
+from ranking.features import FEATURE_NAMES, columns
 from ranking.models import RankerVersion, ShownResults
 
 
@@ -53,8 +53,7 @@ def _scores(ranker: str, matrix: np.ndarray) -> np.ndarray | None:
     )
     if version is None:
         return None
-    columns = [FEATURE_NAMES.index(feature) for feature in version[1]]
-    return selectors.booster_of(version[0]).predict(matrix[:, columns], num_threads=1)
+    return selectors.booster_of(version[0]).predict(matrix[:, columns(version[1])], num_threads=1)
 
 
 def why_this_order_table(results: list[ExplainedResult]) -> SafeString:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ranking import registry, selectors, services, training
-from ranking.features import FEATURE_NAMES, FEATURE_SET
+from ranking.features import FEATURE_NAMES, FEATURE_SET, columns
 from ranking.models import RankerVersion
 
 logger = logging.getLogger(__name__)
@@ -107,8 +107,7 @@ def _live_ndcg(held_out: training.Dataset) -> tuple[str, float]:
     except Exception:  # an unloadable live model is beaten by anything that loads
         logger.exception("the live ranker cannot be loaded to judge against")
     if live is not None and live.feature_set == FEATURE_SET:
-        columns = training.columns_of(live.feature_names)
-        scores = np.asarray(live.booster.predict(held_out.features[:, columns], num_threads=1))
+        scores = np.asarray(live.booster.predict(held_out.features[:, columns(live.feature_names)], num_threads=1))
         return f"live ranker {live.version_id}", training.mean_ndcg(held_out, scores)
     return "today's order", training.mean_ndcg(held_out, training.todays_order_scores(held_out))
 

@@ -26,7 +26,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from ranking.features import FEATURE_NAMES, FEATURE_SET
+from ranking.features import FEATURE_NAMES, FEATURE_SET, columns
 from ranking.models import ShownResults
 
 LABELS = {"click": 1, "add_to_cart": 2, "purchase": 3}
@@ -133,16 +133,11 @@ class Trained:
     seconds: float
 
     def scores(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.predict(matrix[:, columns_of(self.feature_names)], num_threads=1)
+        return self.booster.predict(matrix[:, columns(self.feature_names)], num_threads=1)
 
     def importance(self) -> dict[str, float]:
         gains = self.booster.feature_importance(importance_type="gain")
         return {name: round(float(gain), 3) for name, gain in zip(self.feature_names, gains)}
-
-
-def columns_of(names: Sequence[str]) -> list[int]:
-    index = {name: i for i, name in enumerate(FEATURE_NAMES)}
-    return [index[name] for name in names]
 
 
 def train(
@@ -161,7 +156,7 @@ def train(
     chosen = {**DEFAULT_PARAMS, **(params or {})}
     started = time.perf_counter()
     train_set = lightgbm.Dataset(
-        data.features[:, columns_of(names)],
+        data.features[:, columns(names)],
         label=data.labels,
         group=data.groups,
         position=data.positions if debias else None,
