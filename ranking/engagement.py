@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ranking import fact_cache
 from ranking.models import EngagementTotals, ProductEngagement
 
 HALF_LIVES_READ = 8
@@ -57,4 +58,5 @@ def engagement_refresh(*, as_of: datetime | None = None) -> int:
                 "as_of": as_of,
             },
         )
+        transaction.on_commit(fact_cache.clear)
     return products

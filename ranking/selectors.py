@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import lightgbm
 import numpy as np
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from ranking import fact_cache
 from ranking.features import ProductFacts, Profile, Rates
 from ranking.models import EngagementTotals, ProductEngagement, RankerVersion, VisitorProfile
-from vision import knn, vector_index
+from vision import knn
 
 # The catalogue's rates before any engagement: what a product is assumed to earn until the
 # shop knows better (a click on one impression in ten, an add to cart on one click in ten).
@@ -33,18 +36,36 @@ _boosters: dict[int, object] = {}
 _boosters_lock = threading.Lock()
 
 
+_live_checked: tuple[float, tuple | None] | None = None  # (when, the live version's row)
+
+
 def live_ranker() -> LiveRanker | None:
-    """The ranker serving now, None when none is promoted. One query; the model itself is
+    """The ranker serving now, None when none is promoted. Which version is live is read at
+    most once per RANKING_LIVE_CHECK_SECONDS per process (one query; a promotion or rollback
+    in this process is seen at once, in others within those seconds); the model itself is
     parsed once per process and version (LightGBM's text format, about 5 ms for 200 trees)."""
-    row = (
-        RankerVersion.objects.filter(status=RankerVersion.Status.LIVE)
-        .values_list("pk", "feature_set", "feature_names")
-        .first()
-    )
+    global _live_checked
+    seconds = settings.RANKING_LIVE_CHECK_SECONDS
+    checked = _live_checked
+    if seconds > 0 and checked is not None and time.monotonic() - checked[0] < seconds:
+        row = checked[1]
+    else:
+        row = (
+            RankerVersion.objects.filter(status=RankerVersion.Status.LIVE)
+            .values_list("pk", "feature_set", "feature_names")
+            .first()
+        )
+        _live_checked = (time.monotonic(), row)
     if row is None:
         return None
     version_id, feature_set, names = row
     return LiveRanker(version_id, feature_set, tuple(names), booster_of(version_id))
+
+
+def live_ranker_forget() -> None:
+    """Read which ranker is live again at the next search (one was promoted or rolled back)."""
+    global _live_checked
+    _live_checked = None
 
 
 def booster_of(version_id: int):
@@ -83,40 +104,39 @@ def product_facts(
     product_ids: Sequence[int], *, taste: np.ndarray | None = None, model=None
 ) -> tuple[dict[int, ProductFacts], Rates]:
     """The candidates' facts (price, colours, brand, category, stock, age, engagement and, with
-    a taste vector, their best image's cosine to it) and the catalogue's rates. One query."""
+    a taste vector, their best image's cosine to it) and the catalogue's rates. Read through
+    this process's cache (ranking.fact_cache): no query when every candidate was read in the
+    last RANKING_FACTS_CACHE_SECONDS; otherwise one for the facts of those that were not, one
+    for the rates, and with a taste vector one for the vectors of those not held."""
     if not product_ids:
         return {}, DEFAULT_RATES
+    seconds, size = settings.RANKING_FACTS_CACHE_SECONDS, settings.RANKING_FACTS_CACHE_PRODUCTS
+    facts = fact_cache.facts_of(product_ids, _facts_read, seconds=seconds, size=size)
+    rates = fact_cache.rates_of(_rates_read, seconds=seconds)
+    if taste is not None and model is not None and len(taste) == model.dimension and facts:
+        vectors = fact_cache.vectors_of(
+            model.pk, list(facts), lambda ids: _vectors_read(model, ids), seconds=seconds, size=size
+        )
+        similarities = _best_cosines(vectors, taste)
+        facts = {pid: replace(f, taste_similarity=similarities.get(pid)) for pid, f in facts.items()}
+    return facts, rates
+
+
+def _facts_read(product_ids: list[int]) -> dict[int, ProductFacts]:
     engagement = ProductEngagement._meta.db_table
-    totals = EngagementTotals._meta.db_table
-    taste_join, taste_column, params = "", "NULL", []
-    if taste is not None and model is not None and len(taste) == model.dimension:
-        # Exact distances to the few images of the candidates (no index: ~150 vectors), in one
-        # pass grouped by product rather than one subquery per candidate.
-        expression = vector_index.vector_expression(model.dimension)
-        taste_join = f"""LEFT JOIN (
-                SELECT i.product_id, MAX(1 - ({expression} <=> %s::halfvec)) AS similarity
-                FROM catalog_productimage i JOIN search_imageembedding ON image_id = i.id AND model_id = %s
-                WHERE i.product_id = ANY(%s) AND {knn.SEARCHABLE_IMAGE}
-                GROUP BY i.product_id
-            ) taste ON taste.product_id = p.id"""
-        taste_column = "taste.similarity"
-        params = [vector_index.halfvec_literal(taste), model.pk, list(product_ids)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT p.id, p.price, p.colours, p.brand_id, COALESCE(p.category_id, p.predicted_category_id),
                    p.stock > 0, EXTRACT(EPOCH FROM (%s - p.created_at)) / 86400.0,
-                   COALESCE(e.impressions, 0), COALESCE(e.clicks, 0), COALESCE(e.carts, 0), COALESCE(e.purchases, 0),
-                   {taste_column},
-                   (SELECT ARRAY[impressions, clicks, carts] FROM {totals} WHERE id = 1)
+                   COALESCE(e.impressions, 0), COALESCE(e.clicks, 0), COALESCE(e.carts, 0), COALESCE(e.purchases, 0)
             FROM catalog_product p LEFT JOIN {engagement} e ON e.product_id = p.id
-            {taste_join}
             WHERE p.id = ANY(%s)
             """,
-            [timezone.now(), *params, list(product_ids)],
+            [timezone.now(), list(product_ids)],
         )
         rows = cursor.fetchall()
-    facts = {
+    return {
         pid: ProductFacts(
             price=float(price),
             colours=tuple(colours or ()),
@@ -128,12 +148,36 @@ def product_facts(
             clicks=clicks,
             carts=carts,
             purchases=purchases,
-            taste_similarity=None if similarity is None else float(similarity),
         )
-        for pid, price, colours, brand, category, in_stock, age, impressions, clicks, carts, purchases, similarity, _ in rows
+        for pid, price, colours, brand, category, in_stock, age, impressions, clicks, carts, purchases in rows
     }
-    sums = rows[0][-1] if rows else None
-    return facts, _rates(sums)
+
+
+def _rates_read() -> Rates:
+    sums = EngagementTotals.objects.filter(pk=1).values_list("impressions", "clicks", "carts").first()
+    return _rates(sums)
+
+
+def _vectors_read(model, product_ids: list[int]) -> dict[int, np.ndarray]:
+    """Each product's searchable images' vectors, as unit float32 rows."""
+    found = {}
+    for pid, images in knn.product_image_vectors(model, product_ids).items():
+        matrix = np.stack([vector for _, vector in images]).astype(np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        found[pid] = matrix / np.where(norms > 0, norms, 1.0)
+    return found
+
+
+def _best_cosines(vectors: dict[int, np.ndarray], taste: np.ndarray) -> dict[int, float]:
+    """Each product's best image cosine to the taste vector, in one matrix product."""
+    if not vectors:
+        return {}
+    ids = list(vectors)
+    stacked = np.concatenate([vectors[pid] for pid in ids])
+    unit = taste.astype(np.float32) / max(float(np.linalg.norm(taste)), 1e-12)
+    cosines = stacked @ unit
+    starts = np.cumsum([0] + [len(vectors[pid]) for pid in ids[:-1]])
+    return dict(zip(ids, np.maximum.reduceat(cosines, starts).tolist(), strict=True))
 
 
 def _rates(sums) -> Rates:

@@ -10,6 +10,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from ranking import selectors
 from ranking.features import FEATURE_NAMES, FEATURE_SET
 from ranking.models import RankerVersion, ShownResults
 from ranking.serving import RankedSearch
@@ -72,6 +73,7 @@ def ranker_promote(version: RankerVersion, *, now: datetime | None = None) -> Ra
         version.status = RankerVersion.Status.LIVE
         version.promoted_at = now
         version.save(update_fields=["status", "promoted_at"])
+        transaction.on_commit(selectors.live_ranker_forget)
     return previous
 
 
@@ -98,4 +100,5 @@ def ranker_rollback(*, now: datetime | None = None) -> tuple[RankerVersion | Non
             before.promoted_at = now
             before.retired_at = None
             before.save(update_fields=["status", "promoted_at", "retired_at"])
+        transaction.on_commit(selectors.live_ranker_forget)
     return live, before

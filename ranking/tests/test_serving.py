@@ -4,7 +4,7 @@ import uuid
 import numpy as np
 import pytest
 
-from ranking import services, serving
+from ranking import selectors, services, serving
 from ranking.features import FEATURE_NAMES, FEATURE_SET
 from ranking.models import RankerVersion, ShownResults
 from ranking.training import Dataset, train
@@ -121,3 +121,25 @@ def test_exploration_shuffles_the_first_results_and_says_so(texts, settings):
     }
     assert orders == {(texts.id("D1"), texts.id("D2")), (texts.id("D2"), texts.id("D1"))}
     assert serving.ranked_search(SearchRequest(text="dress"), rng=random.Random(0)).ranker == "default+explore"
+
+
+def test_the_live_ranker_is_checked_once_per_interval_and_a_promotion_here_is_seen_at_once(
+    texts, no_exploration, settings, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    settings.RANKING_LIVE_CHECK_SECONDS = 60.0
+    selectors.live_ranker_forget()
+    assert selectors.live_ranker() is None
+    version = sold_out_first()
+    RankerVersion.objects.filter(pk=version.pk).update(status=RankerVersion.Status.LIVE)  # as another process would
+    with django_assert_num_queries(0):
+        assert selectors.live_ranker() is None  # not read again within the interval
+
+    RankerVersion.objects.filter(pk=version.pk).update(status=RankerVersion.Status.TRAINED)
+    version.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ranker_promote(version)
+    assert serving.ranked_search(SearchRequest(text="dress", limit=24)).ranker == f"ranker-{version.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ranker_rollback()
+    assert serving.ranked_search(SearchRequest(text="dress", limit=24)).ranker == "default"
+    selectors.live_ranker_forget()

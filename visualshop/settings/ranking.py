@@ -5,6 +5,13 @@ from visualshop.env import env_bool, env_float, env_int
 
 # The first results of today's order the live ranker re-orders (deeper pages keep today's order).
 RANKING_CANDIDATES = env_int("RANKING_CANDIDATES", 100)
+# How long a process keeps what the ranker reads of a product (ranking.fact_cache) and which
+# ranker is live (ranking.selectors.live_ranker) before reading them again: a staff change of
+# price or stock, or a promotion in another process, reaches the ranker's order this late. 0: no
+# cache. 50,000 products take at most about 75 MB per process.
+RANKING_FACTS_CACHE_SECONDS = env_float("RANKING_FACTS_CACHE_SECONDS", 60.0)
+RANKING_FACTS_CACHE_PRODUCTS = env_int("RANKING_FACTS_CACHE_PRODUCTS", 50_000)
+RANKING_LIVE_CHECK_SECONDS = env_float("RANKING_LIVE_CHECK_SECONDS", 10.0)
 # Engagement counts toward a product's popularity with this half-life: a click two weeks ago
 # counts half as much as one today.
 RANKING_POPULARITY_HALF_LIFE_DAYS = env_float("RANKING_POPULARITY_HALF_LIFE_DAYS", 14.0)

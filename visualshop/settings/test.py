@@ -42,3 +42,7 @@ MLFLOW_ARTIFACT_ROOT = f"file://{MLFLOW_DIR}/artifacts"
 # Results in today's order unless a test asks for exploration (ranking.serving.explored shuffles
 # the first results of 1 search in 10 by default, which would make every order a coin toss).
 RANKING_EXPLORATION = 0.0
+# No per-process caches of the ranker's reads: a test sees its own writes at once
+# (ranking/tests/test_fact_cache.py turns them on).
+RANKING_FACTS_CACHE_SECONDS = 0.0
+RANKING_LIVE_CHECK_SECONDS = 0.0
