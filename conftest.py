@@ -9,7 +9,7 @@ from django.core.cache import cache
 from visualshop.broker import sending
 
 # Fixtures more than one app's tests use (fixtures/): requested by name anywhere.
-pytest_plugins = ["fixtures.shop", "fixtures.celery_worker", "fixtures.image_server"]
+pytest_plugins = ["fixtures.shop", "fixtures.celery_worker", "fixtures.image_server", "fixtures.ranking"]
 
 # Markers whose tests are slow by nature (a Celery worker or Chromium to start), so
 # `make test-fast` (-m "not slow") leaves them out without each module saying so twice.

@@ -5,12 +5,14 @@ and similar products joined to their products); these add what only the API need
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Product
 from catalog.product_filters import ProductFilters
-from search import hydration, product_search
+from ranking.serving import RankedSearch, ranked_search
+from search import hydration
 from search.hydration import HydratedHit
 from search.photo_search import CropBox
 from search.product_search import SearchRequest, SearchResults
@@ -27,6 +29,7 @@ class SearchPage:
     hits: list[HydratedHit]
     limit: int
     offset: int
+    ranked: RankedSearch  # what ordered the page, and its features to log with the search
 
 
 def search(
@@ -39,8 +42,10 @@ def search(
     filters: ProductFilters = ProductFilters(),
     limit: int = 20,
     offset: int = 0,
+    visitor_id: uuid.UUID | None = None,
 ) -> SearchPage:
-    """search.product_search.search_products, its hits joined to their products (two queries).
+    """ranking.serving.ranked_search (search.product_search.search_products re-ordered by the
+    live ranker for this visitor), its hits joined to their products (two queries).
 
     Raises what the search does: InvalidSearch, ImageRejected, ImageFetchError,
     PhotoSearchUnavailable (api.errors turns each into its JSON error).
@@ -55,8 +60,9 @@ def search(
         limit=limit,
         offset=offset,
     )
-    results = product_search.search_products(request)
-    return SearchPage(results=results, hits=hydration.hydrate(results.hits), limit=limit, offset=offset)
+    ranked = ranked_search(request, visitor_id=visitor_id)
+    results = ranked.results
+    return SearchPage(results=results, hits=hydration.hydrate(results.hits), limit=limit, offset=offset, ranked=ranked)
 
 
 def similar_products(product_id: int, *, limit: int) -> list[hydration.SimilarCard]:

@@ -6,6 +6,7 @@ from catalog.models import Product
 from fixtures.images import scene, scene_bytes
 from fixtures.photo_server import serving_photo
 from fixtures.shop import jpeg
+from ranking.models import ShownResults
 from tracking.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -14,11 +15,14 @@ IMAGE_URL = "/api/v1/search/image"
 TEXT_URL = "/api/v1/search"
 # Pinned costs of a photo search through the API, after the first (which loads the model):
 # active model; savepoint, HNSW options, candidates, release; active projection (the search),
-# then the hits' products with brand and category, and their images (the hydration).
-PHOTO_SEARCH_QUERIES = 8
+# then the hits' products with brand and category, and their images (the hydration); and the
+# ranking's one (ranking.serving): the visitor's profile. Its per-process caches are warm after
+# the first search: the live ranker, the candidates' facts and the catalogue's rates are read
+# again at most every RANKING_LIVE_CHECK_SECONDS / RANKING_FACTS_CACHE_SECONDS.
+PHOTO_SEARCH_QUERIES = 9
 # The same plus the category tree (category filter) and the brand (brand filter), and the two
 # names the search looks up to describe those filters.
-FILTERED_PHOTO_SEARCH_QUERIES = 12
+FILTERED_PHOTO_SEARCH_QUERIES = 13
 
 
 def upload(content: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
@@ -152,7 +156,9 @@ def test_an_image_url_is_fetched_and_searched(client, processed_shop, settings, 
     assert [hit["product"]["id"] for hit in response.json()["results"]] == [processed_shop.id("M2")]
 
 
-def test_a_photo_search_costs_a_fixed_number_of_queries(client, processed_shop, django_assert_num_queries):
+def test_a_photo_search_costs_a_fixed_number_of_queries(
+    client, processed_shop, ranking_caches, django_assert_num_queries
+):
     client.post(IMAGE_URL, {"image": upload(scene_bytes(2))})  # loads the model session
     with django_assert_num_queries(PHOTO_SEARCH_QUERIES):
         response = client.post(IMAGE_URL, {"image": upload(scene_bytes(2)), "limit": "5"})
@@ -162,7 +168,9 @@ def test_a_photo_search_costs_a_fixed_number_of_queries(client, processed_shop, 
     assert len(response.json()["results"]) == 1
 
 
-def test_a_filtered_photo_search_costs_a_fixed_number_of_queries(client, processed_shop, django_assert_num_queries):
+def test_a_filtered_photo_search_costs_a_fixed_number_of_queries(
+    client, processed_shop, ranking_caches, django_assert_num_queries
+):
     client.post(IMAGE_URL, {"image": upload(scene_bytes(2))})
     with django_assert_num_queries(FILTERED_PHOTO_SEARCH_QUERIES):
         response = client.post(IMAGE_URL, {"image": upload(scene_bytes(2)), "category": "home", "brand": "pebble-home"})
@@ -280,13 +288,16 @@ def test_a_photo_with_words_is_a_hybrid_search(client, processed_shop):
 
 
 # Pinned: the words, then the page with total and facets (search.text.postgres), then the hits'
-# products and their images.
-TEXT_SEARCH_QUERIES = 4
+# products and their images; and the ranking's one, the visitor's profile (its caches warm, as
+# for a photo).
+TEXT_SEARCH_QUERIES = 5
 # ... plus the category tree and the brand (filters), and the two names describing them.
-FILTERED_TEXT_SEARCH_QUERIES = 8
+FILTERED_TEXT_SEARCH_QUERIES = 9
 
 
-def test_a_text_search_costs_a_fixed_number_of_queries(client, indexed_shop, django_assert_num_queries):
+def test_a_text_search_costs_a_fixed_number_of_queries(client, indexed_shop, ranking_caches, django_assert_num_queries):
+    for words in ("polka", "mug"):
+        client.get(TEXT_URL, {"q": words})  # fills the ranking's caches
     with django_assert_num_queries(TEXT_SEARCH_QUERIES):
         assert len(client.get(TEXT_URL, {"q": "polka"}).json()["results"]) == 1
     with django_assert_num_queries(TEXT_SEARCH_QUERIES):
@@ -314,3 +325,12 @@ def test_a_photo_sent_to_the_api_is_recorded_as_an_upload_with_its_outcome(
         {"accepted": False, "rejection_code": "undecodable"},
     ]  # a catalogue image is no upload
     assert Event.objects.filter(kind="search").count() == 2
+
+
+def test_a_search_logs_what_it_answered_for_the_ranker(client, indexed_shop, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        found = client.get(TEXT_URL, {"q": "mug", "limit": 1, "offset": 1}).json()
+    logged = ShownResults.objects.get()
+    assert str(logged.search_id) == found["search_id"]
+    assert logged.product_ids == [result["product"]["id"] for result in found["results"]]
+    assert (logged.first_position, logged.ranker) == (2, "default")

@@ -22,6 +22,7 @@ from api.serializers import (
 )
 from api.throttling import ImageSearchThrottle, TextSearchThrottle
 from catalog import product_filters
+from ranking import services as ranking_services
 from tracking import services as tracking_services
 from tracking.visitors import request_identity
 from vision.decoding import ImageRejected
@@ -49,18 +50,26 @@ def filter_values(data: dict) -> dict[str, list[str]]:
     return values
 
 
+def _visitor_id(request):
+    identity = request_identity(request)
+    return identity.visitor_id if identity else None
+
+
 def results_data(page: selectors.SearchPage, request, *, started: float, data: dict) -> dict:
     """The page as JSON, the search recorded for tracking (its id in the answer, so a client
     can send the results' impressions and clicks with it)."""
+    identity = request_identity(request)
     search_id = tracking_services.search_recorded(
-        request_identity(request),
+        identity,
         search_kind=page.results.mode,
         words=data.get("q", ""),
         filters=filter_values(data),
         page=page.offset // page.limit + 1 if page.limit else 1,
         result_count=page.results.total,
         latency_ms=(time.perf_counter() - started) * 1000,
+        ranker=page.ranked.ranker,
     )
+    ranking_services.shown_results_log(search_id, identity.visitor_id if identity else None, page.ranked)
     image_ids = {hit.product.pk: hit.image_id for hit in page.hits}
     context = {"request": request, "image_ids": image_ids, "search_id": search_id}
     return SearchResultsSerializer(page, context=context).data
@@ -128,6 +137,7 @@ class ImageSearchView(APIView):
                 limit=data["limit"],
                 offset=data["offset"],
                 filters=product_filters.from_fields(data),
+                visitor_id=_visitor_id(request),
                 **picture,
             )
         except ImageRejected as error:
@@ -161,5 +171,6 @@ class TextSearchView(APIView):
             limit=data["limit"],
             offset=data["offset"],
             filters=product_filters.from_fields(data),
+            visitor_id=_visitor_id(request),
         )
         return Response(results_data(page, request, started=started, data=data))

@@ -14,6 +14,7 @@ from catalog.services import ProductData
 from fixtures.factories import mark_processed
 from fixtures.images import image_bytes, scene, scene_bytes
 from fixtures.shop import jpeg
+from ranking.models import ShownResults
 from search.product_search import SearchRequest, search_products
 from search.query_photos import QUERY_PHOTO_DIR, query_photo_store
 from storefront.forms import upload_too_large_message
@@ -25,14 +26,18 @@ pytestmark = pytest.mark.django_db
 
 # Pinned costs of the results page, the same however many results it shows: the category
 # tree (header navigation, facets, chips), the words and the page with total and facets
-# (search.text.postgres), the hits' products with brand and category, and their images.
-TEXT_PAGE_QUERIES = 5
+# (search.text.postgres), the hits' products with brand and category, and their images; and the
+# ranking's one (ranking.serving): the visitor's profile. Its per-process caches are warm after
+# the first search: the live ranker, the candidates' facts and the catalogue's rates are read
+# again at most every RANKING_LIVE_CHECK_SECONDS / RANKING_FACTS_CACHE_SECONDS.
+TEXT_PAGE_QUERIES = 6
 # ... plus, per filter: the category tree or the brand id (api.selectors.product_filters)
 # and the name the search describes it with.
-FILTERED_TEXT_PAGE_QUERIES = 9
+FILTERED_TEXT_PAGE_QUERIES = 10
 # A photo (after the first search, which loads the model): the active model; savepoint, HNSW
-# options, candidates, release; the projection; the products and their images; the tree.
-PHOTO_PAGE_QUERIES = 9
+# options, candidates, release; the projection; the products and their images; the tree; the
+# visitor's profile.
+PHOTO_PAGE_QUERIES = 10
 
 
 @pytest.fixture
@@ -105,6 +110,19 @@ def test_a_text_search_lists_the_matches_in_order_with_their_words(client, index
     )
     # The header's box keeps the words.
     assert '<input class="header-search__input" id="site-search-q" type="search" name="q" value="linen"' in html
+
+
+def test_the_page_shown_is_logged_for_the_ranker_under_the_search_id(
+    client, indexed_shop, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        html = page(client.get("/search/", {"q": "linen"}))
+    search_id = re.search(r'data-search-id="([0-9a-f-]{36})"', html).group(1)
+    logged = ShownResults.objects.get()
+    assert str(logged.search_id) == search_id
+    assert (logged.ranker, logged.search_kind, logged.first_position) == ("default", "text", 1)
+    assert logged.product_ids == [hit.product_id for hit in search_products(SearchRequest(text="linen", limit=24)).hits]
+    assert Event.objects.get(kind="search").properties["ranker"] == "default"
 
 
 def test_text_facets_are_links_that_narrow_the_results(client, indexed_shop):
@@ -266,8 +284,10 @@ def test_results_are_paged_24_at_a_time(client, many_mugs):
 
 
 def test_the_text_results_page_costs_a_fixed_number_of_queries(
-    client, indexed_shop, many_mugs, django_assert_num_queries
+    client, indexed_shop, many_mugs, ranking_caches, django_assert_num_queries
 ):
+    for words in ("polka", "mug"):
+        client.get("/search/", {"q": words})  # fills the ranking's caches
     with django_assert_num_queries(TEXT_PAGE_QUERIES):
         assert len(card_titles(page(client.get("/search/", {"q": "polka"})))) == 1
     with django_assert_num_queries(TEXT_PAGE_QUERIES):
@@ -475,6 +495,7 @@ def test_the_photo_results_page_costs_a_fixed_number_of_queries(
     client,
     processed_shop,
     media,  # noqa: F811
+    ranking_caches,
     django_assert_num_queries,
 ):
     token = query_photo_store(scene_bytes(2)).token

@@ -1,7 +1,8 @@
 """The search pages: results for words, a photo or both (GET /search/) and the photo upload
 (POST /search/photo/), which stores the photo under a token and redirects to the results.
 
-The searching is search.product_search.search_products; filters from the form's fields and the hits'
+The searching is ranking.serving.ranked_search (search.product_search.search_products in the
+live ranker's order for this visitor; the page's features are logged with the search id); filters from the form's fields and the hits'
 products come from catalog.product_filters (from_fields) and search.hydration (hydrate), as
 for the API; the page's links (chips, facets, pages) from storefront.filter_links. Bad input renders the normal page
 with a message beside the control it concerns.
@@ -27,9 +28,11 @@ from catalog import selectors as catalog_selectors
 from catalog.image_files import DERIVATIVE_SIZES
 from catalog.models import ProductImage
 from catalog.product_filters import PRICE_BUCKETS, UnknownFilterValue, from_fields
+from ranking import services as ranking_services
+from ranking.serving import ranked_search
 from search.hydration import hydrate
 from search.photo_search import PhotoSearchUnavailable
-from search.product_search import InvalidSearch, SearchRequest, search_products
+from search.product_search import InvalidSearch, SearchRequest
 from search.query_photos import QueryPhotoNotFound, query_photo_content, query_photo_store
 from search.suggestions import words_that_find
 from storefront.context_processors import category_tree_for
@@ -402,9 +405,11 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
 
     offset = (page - 1) * PAGE_SIZE
     started = time.perf_counter()
+    identity = request_identity(request)
     try:
-        found = search_products(
-            SearchRequest(text=text, image=content, crop=crop, filters=filters, limit=PAGE_SIZE, offset=offset)
+        ranked = ranked_search(
+            SearchRequest(text=text, image=content, crop=crop, filters=filters, limit=PAGE_SIZE, offset=offset),
+            visitor_id=identity.visitor_id if identity else None,
         )
     except ImageRejected as error:  # a crop box that leaves too little of the photo
         context["photo_errors"] = [photo_rejected_message(error)]
@@ -417,15 +422,18 @@ def _results_context(request, form: SearchForm) -> tuple[dict, int]:
         context["photo_errors"] = [PHOTO_UNAVAILABLE]
         return context, 503
 
+    found = ranked.results
     search_id = tracking_services.search_recorded(
-        request_identity(request),
+        identity,
         search_kind=found.mode,
         words=text,
         filters=_filter_values(query),
         page=page,
         result_count=found.total,
         latency_ms=(time.perf_counter() - started) * 1000,
+        ranker=ranked.ranker,
     )
+    ranking_services.shown_results_log(search_id, identity.visitor_id if identity else None, ranked)
     in_stock = bool(query.get("in_stock"))
     shown = cards(hydrate(found.hits), offset, mode=found.mode, ceiling=found.score_ceiling, search_id=search_id)
     context.update(
