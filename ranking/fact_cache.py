@@ -7,6 +7,11 @@ stock by staff. Read from PostgreSQL per search it cost 6.3 ms for 100 candidate
 (bench/ranking.py, 2026-12-08), three times the ranker's whole budget; held here a product is
 read at most once per RANKING_FACTS_CACHE_SECONDS (default 60) per process.
 
+A visitor's profile (rebuilt every RANKING_REFRESH_SECONDS) is held likewise, so a shopper's
+second search on the same page costs no query for it; rebuilding, merging or deleting a profile
+forgets it here at once, in other processes within RANKING_FACTS_CACHE_SECONDS (a deleted
+visitor's profile can order results there that long, never longer).
+
 What that costs: a price, stock or engagement change reaches the ranker's features up to
 RANKING_FACTS_CACHE_SECONDS late in each process (the page itself always shows the database's
 price and stock). engagement_refresh empties this process's cache at once. At most
@@ -79,10 +84,16 @@ class _Expiring:
         with self._lock:
             self._entries.clear()
 
+    def forget(self, keys: Iterable) -> None:
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
 
 _facts = _Expiring()
 _vectors = _Expiring()
 _rates = _Expiring()
+_profiles = _Expiring()
 
 
 def facts_of(
@@ -117,8 +128,23 @@ def rates_of(load: Callable[[], Rates], *, seconds: float) -> Rates:
     return _rates.get_many(["catalogue"], lambda keys: {"catalogue": load()}, seconds=seconds, size=1)["catalogue"]
 
 
+def profile_of(visitor_id, load: Callable[[], object], *, seconds: float, size: int):
+    """A visitor's profile as selectors.visitor_profile reads it (None, for a visitor without
+    one, is held too: a newcomer's next search costs no query either)."""
+    return _profiles.get_many([visitor_id], lambda keys: {visitor_id: load()}, seconds=seconds, size=size)[visitor_id]
+
+
+def profiles_forget(visitor_ids: Iterable | None = None) -> None:
+    """These visitors' profiles were rebuilt, merged or deleted (None: every visitor's)."""
+    if visitor_ids is None:
+        _profiles.clear()
+    else:
+        _profiles.forget(visitor_ids)
+
+
 def clear() -> None:
-    """Forget everything (engagement was rebuilt: the next search reads it)."""
+    """Forget the products' facts and the rates (engagement was rebuilt: the next search reads
+    them)."""
     _facts.clear()
     _vectors.clear()
     _rates.clear()

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from ranking import fact_cache
 from ranking.models import VisitorProfile
 from vision import knn
 from vision.selectors import embedding_model_active
@@ -67,6 +68,7 @@ def profiles_refresh(*, visitor_ids: Iterable[uuid.UUID] | None = None, as_of: d
             unique_fields=["visitor_id"],
             update_fields=[f.name for f in VisitorProfile._meta.fields if f.name != "visitor_id"],
         )
+        transaction.on_commit(lambda: fact_cache.profiles_forget(None if wanted is None else list(wanted)))
     return len(rows)
 
 
@@ -80,6 +82,7 @@ def profile_merge_at_sign_in(visitor_id: uuid.UUID, user_id: int, *, as_of: date
 def profile_delete(visitor_id: uuid.UUID) -> bool:
     """Forget a visitor's profile (forget_visitor). True if there was one."""
     deleted, _ = VisitorProfile.objects.filter(pk=visitor_id).delete()
+    transaction.on_commit(lambda: fact_cache.profiles_forget([visitor_id]))
     return bool(deleted)
 
 

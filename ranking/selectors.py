@@ -82,9 +82,19 @@ def booster_of(version_id: int):
 
 def visitor_profile(visitor_id: uuid.UUID | None) -> tuple[Profile, np.ndarray | None, int | None] | None:
     """A visitor's profile as features read it, its taste vector and that vector's model;
-    None for a visitor without one (a newcomer)."""
+    None for a visitor without one (a newcomer). Held in this process for
+    RANKING_FACTS_CACHE_SECONDS (ranking.fact_cache)."""
     if visitor_id is None:
         return None
+    return fact_cache.profile_of(
+        visitor_id,
+        lambda: _profile_read(visitor_id),
+        seconds=settings.RANKING_FACTS_CACHE_SECONDS,
+        size=settings.RANKING_FACTS_CACHE_PRODUCTS,
+    )
+
+
+def _profile_read(visitor_id: uuid.UUID) -> tuple[Profile, np.ndarray | None, int | None] | None:
     row = VisitorProfile.objects.filter(pk=visitor_id).first()
     if row is None or row.weight <= 0:
         return None

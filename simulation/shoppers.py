@@ -37,7 +37,7 @@ from ranking.serving import RankedSearch, ranked_search
 from search.photo_search import CropBox, PhotoSearchUnavailable
 from search.product_search import SearchRequest
 from simulation import click_model
-from simulation.tastes import CatalogueItem, Tastes, affinity, draw_tastes
+from simulation.tastes import CatalogueItem, Tastes, affinity, draw_tastes, with_budget
 from tracking import services as tracking
 from tracking.models import Event
 from tracking.rollups import days_roll_up
@@ -127,20 +127,25 @@ def simulate_shoppers(
     numbers: Sequence[int] | None = None,
     period: int = 0,
     observer: Callable[[SearchSeen], None] | None = None,
+    budget: float = 1.0,
 ) -> SimulationReport:
     """Simulate `visitors` shoppers over the `days` days before `end` (default now).
 
     Shopper number n is the same person (visitor id, tastes) in every run with the same seed;
     `numbers` picks which shoppers come (default: numbers 0 to visitors - 1). period > 0 draws
     their behaviour afresh (other days, other searches) while they stay who they are: shoppers
-    returning in a later period. observer, if given, is told of every search served."""
+    returning in a later period. observer, if given, is told of every search served. budget
+    scales every shopper's price band (simulation.tastes.with_budget): 0.6 is a season in which
+    shoppers look for 40% lower prices, a drift a ranker trained before it must relearn."""
     catalogue = catalogue_snapshot()
     if not catalogue:
         raise EmptyCatalogue("the shop has no product a shopper could see (active, with a processed picture)")
     end = end or timezone.now()
     report = SimulationReport()
     started = time.perf_counter()
-    world = _World(catalogue, {item.product_id: item for item in catalogue}, end - timedelta(days=days), days, observer)
+    world = _World(
+        catalogue, {item.product_id: item for item in catalogue}, end - timedelta(days=days), days, observer, budget
+    )
     with tracking.recording_in_batches():
         for number in range(visitors) if numbers is None else numbers:
             behaviour = random.Random(f"{seed}:{number}:{period}") if period else None
@@ -157,6 +162,7 @@ class _World:
     start: datetime
     days: int
     observer: Callable[[SearchSeen], None] | None = None
+    budget: float = 1.0
     pictures: dict[str, bytes] = field(default_factory=dict)
 
     def picture(self, name: str) -> bytes | None:
@@ -175,7 +181,7 @@ class _Shopper:
     ):
         self.world, self.rng, self.report = world, rng, report
         self.identity = Identity(uuid.UUID(int=rng.getrandbits(128), version=4))
-        self.tastes: Tastes = draw_tastes(rng, world.catalogue)
+        self.tastes: Tastes = with_budget(draw_tastes(rng, world.catalogue), world.budget)
         if behaviour is not None:  # the same person, behaving afresh (a later period)
             self.rng = behaviour
         # The products of the shopper's favourite categories: what they search for.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,14 @@ def draw_tastes(rng, catalogue: list[CatalogueItem]) -> Tastes:
     median = statistics.median(item.price for item in catalogue)
     centre = median * math.exp(rng.gauss(0.0, 0.5))
     return Tastes(categories, favourite_colours, favourite_brands, centre * 0.6, centre * 1.5)
+
+
+def with_budget(tastes: Tastes, budget: float) -> Tastes:
+    """The same tastes with the price band scaled: what a sale season or a tighter budget does
+    to what a shopper will pay (budget 1: unchanged)."""
+    if budget == 1.0:
+        return tastes
+    return replace(tastes, price_low=tastes.price_low * budget, price_high=tastes.price_high * budget)
 
 
 def affinity(tastes: Tastes, item: CatalogueItem) -> float:

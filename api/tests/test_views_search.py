@@ -15,14 +15,14 @@ IMAGE_URL = "/api/v1/search/image"
 TEXT_URL = "/api/v1/search"
 # Pinned costs of a photo search through the API, after the first (which loads the model):
 # active model; savepoint, HNSW options, candidates, release; active projection (the search),
-# then the hits' products with brand and category, and their images (the hydration); and the
-# ranking's one (ranking.serving): the visitor's profile. Its per-process caches are warm after
-# the first search: the live ranker, the candidates' facts and the catalogue's rates are read
-# again at most every RANKING_LIVE_CHECK_SECONDS / RANKING_FACTS_CACHE_SECONDS.
-PHOTO_SEARCH_QUERIES = 9
+# then the hits' products with brand and category, and their images (the hydration). The
+# ranking (ranking.serving) adds none once its per-process caches are warm after the visitor's
+# first search: the live ranker, the candidates' facts, the catalogue's rates and the visitor's
+# profile are read again at most every RANKING_LIVE_CHECK_SECONDS / RANKING_FACTS_CACHE_SECONDS.
+PHOTO_SEARCH_QUERIES = 8
 # The same plus the category tree (category filter) and the brand (brand filter), and the two
 # names the search looks up to describe those filters.
-FILTERED_PHOTO_SEARCH_QUERIES = 13
+FILTERED_PHOTO_SEARCH_QUERIES = 12
 
 
 def upload(content: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
@@ -288,11 +288,10 @@ def test_a_photo_with_words_is_a_hybrid_search(client, processed_shop):
 
 
 # Pinned: the words, then the page with total and facets (search.text.postgres), then the hits'
-# products and their images; and the ranking's one, the visitor's profile (its caches warm, as
-# for a photo).
-TEXT_SEARCH_QUERIES = 5
+# products and their images (the ranking's caches warm, as for a photo).
+TEXT_SEARCH_QUERIES = 4
 # ... plus the category tree and the brand (filters), and the two names describing them.
-FILTERED_TEXT_SEARCH_QUERIES = 9
+FILTERED_TEXT_SEARCH_QUERIES = 8
 
 
 def test_a_text_search_costs_a_fixed_number_of_queries(client, indexed_shop, ranking_caches, django_assert_num_queries):

@@ -1,12 +1,16 @@
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Product
 from ranking import fact_cache, selectors
 from ranking.engagement import engagement_refresh
 from ranking.features import ProductFacts
-from ranking.selectors import product_facts
+from ranking.models import VisitorProfile
+from ranking.profiles import profile_delete
+from ranking.selectors import product_facts, visitor_profile
 from vision import knn
 from vision.selectors import embedding_model_active
 
@@ -109,3 +113,22 @@ def test_entries_expire(cached, monkeypatch):
     clock[0] += 2.0
     fact_cache.facts_of([5], load, seconds=60, size=10)
     assert reads == [[5], [5]]
+
+
+def test_a_profile_is_held_and_forgotten_when_rebuilt_or_deleted(
+    cached, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    visitor = uuid.uuid4()
+    with django_assert_num_queries(1):
+        assert visitor_profile(visitor) is None
+    VisitorProfile.objects.create(
+        visitor_id=visitor, weight=2.0, categories={}, brands={}, colours={"red": 2.0}, updated_at=timezone.now()
+    )
+    with django_assert_num_queries(0):
+        assert visitor_profile(visitor) is None  # a newcomer's "none" is held too
+
+    fact_cache.profiles_forget([visitor])
+    assert visitor_profile(visitor)[0].colours == {"red": 2.0}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert profile_delete(visitor) is True
+    assert visitor_profile(visitor) is None  # deleted: not served from the cache

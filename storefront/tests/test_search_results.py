@@ -26,18 +26,17 @@ pytestmark = pytest.mark.django_db
 
 # Pinned costs of the results page, the same however many results it shows: the category
 # tree (header navigation, facets, chips), the words and the page with total and facets
-# (search.text.postgres), the hits' products with brand and category, and their images; and the
-# ranking's one (ranking.serving): the visitor's profile. Its per-process caches are warm after
-# the first search: the live ranker, the candidates' facts and the catalogue's rates are read
-# again at most every RANKING_LIVE_CHECK_SECONDS / RANKING_FACTS_CACHE_SECONDS.
-TEXT_PAGE_QUERIES = 6
+# (search.text.postgres), the hits' products with brand and category, and their images. The
+# ranking (ranking.serving) adds none once its per-process caches are warm after the visitor's
+# first search: the live ranker, the candidates' facts, the catalogue's rates and the visitor's
+# profile are read again at most every RANKING_LIVE_CHECK_SECONDS / RANKING_FACTS_CACHE_SECONDS.
+TEXT_PAGE_QUERIES = 5
 # ... plus, per filter: the category tree or the brand id (api.selectors.product_filters)
 # and the name the search describes it with.
-FILTERED_TEXT_PAGE_QUERIES = 10
+FILTERED_TEXT_PAGE_QUERIES = 9
 # A photo (after the first search, which loads the model): the active model; savepoint, HNSW
-# options, candidates, release; the projection; the products and their images; the tree; the
-# visitor's profile.
-PHOTO_PAGE_QUERIES = 10
+# options, candidates, release; the projection; the products and their images; the tree.
+PHOTO_PAGE_QUERIES = 9
 
 
 @pytest.fixture
