@@ -29,11 +29,13 @@ Prints one JSON object:
     (personal vs ranker for newcomers, relative); lift_ranker, lift_personal_returning
     (relative); rank_p50_ms_100 (features + scoring of 100 candidates, in-process);
     photo_search_p50_ms_off / _on (a photo search's first page: search_products alone vs
-    ranked_search with the personal ranker live); train_seconds (the training rows tiled to
+    ranked_search with the personal ranker live); retrain_promoted (the nightly job promotes
+    after a drift and refuses a sabotaged training set, retraining_judged; details under
+    "drift" and "sabotage"); train_seconds (the training rows tiled to
     train_seconds_searches = 100,000 searches); targets and whether each is met.
 
 `--quick` (CI): 12 pictures per class, 160 shoppers over 6 days, 80 returning + 30 new over
-2 days, train_seconds on 5,000 searches.
+2 days, 4 drifted days, train_seconds on 5,000 searches.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ PLANS = {
         "newcomers": 300,
         "eval_days": 7,
         "train_searches": 100_000,
+        "drift_days": 6,
+        "drift_holdout_days": 2,
+        "drift_min_searches": (200, 50),
     },
     "quick": {
         "per_class": 12,
@@ -79,6 +84,9 @@ PLANS = {
         "newcomers": 30,
         "eval_days": 2,
         "train_searches": 5_000,
+        "drift_days": 4,
+        "drift_holdout_days": 1,
+        "drift_min_searches": (60, 20),
     },
 }
 TARGETS = {"lift_ranker": 0.10, "lift_personal_returning": 0.10, "new_visitor_delta": -0.01, "rank_p50_ms_100": 2.0}
@@ -86,6 +94,9 @@ SEED = 7
 BRANDS = 8
 REFRESH_DAYS = 2
 VISIT_SHARE = 0.3
+# The drift of retrain_promoted: the same shoppers, after the held-out days, look for 40% lower
+# prices (simulation.tastes.with_budget), as in a sale season.
+DRIFT_BUDGET = 0.6
 
 
 def say(message: str) -> None:
@@ -124,7 +135,8 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
     from simulation.shoppers import simulate_in_steps
 
     catalogue = load_catalogue(dataset_root, plan["per_class"], tmp)
-    now = timezone.now().replace(microsecond=0)
+    drift_end = timezone.now().replace(microsecond=0)
+    now = drift_end - timedelta(days=plan["drift_days"])
     train_end = now - timedelta(days=plan["eval_days"])
     train_start = train_end - timedelta(days=plan["train_days"])
 
@@ -160,6 +172,7 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
     }
     judged = held_out_judged(plan, models, train_end, now)
     timings = serving_timings(models["personal"], judged.pop("samples"))
+    retrained = retraining_judged(plan, now, drift_end)
     result = {
         "catalogue": catalogue,
         "simulated_training": simulated,
@@ -169,6 +182,7 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
         "training_rows": len(data),
         **judged,
         **timings,
+        **retrained,
         "train_seconds": train_seconds_at(data, plan["train_searches"]),
         "train_seconds_searches": plan["train_searches"],
         "feature_importance_personal": models["personal"].importance(),
@@ -185,6 +199,7 @@ def ranking_measured(plan: dict, dataset_root: Path, tmp: Path) -> dict:
         "debiased_beats_naive": result["debiased_beats_naive"],
         "rank_p50_ms_100": result["rank_p50_ms_100"] <= TARGETS["rank_p50_ms_100"],
         "photo_search_within_2_ms": result["photo_search_p50_ms_on"] - result["photo_search_p50_ms_off"] <= 2.0,
+        "retrain_promoted": result["retrain_promoted"],
     }
     return result
 
@@ -345,6 +360,95 @@ def serving_timings(personal, samples: list) -> dict:
         "rank_predict_p50_ms": round(float(np.median(predict_ms)), 2) if predict_ms else None,
         "photo_search_p50_ms_off": round(statistics.median(off), 2),
         "photo_search_p50_ms_on": round(statistics.median(on), 2),
+    }
+
+
+def retraining_judged(plan: dict, start, end) -> dict:
+    """retrain_promoted: the nightly job (ranking.retraining.ranker_retrain, the promotion gate
+    as it runs in the shop) after a drift, and on a sabotaged training set.
+
+    The personal model is live (serving_timings promoted it). Over `drift_days` after the
+    held-out days the same shoppers come back with DRIFT_BUDGET (they look for lower prices),
+    served by the live model through ranked_search with exploration, as the shop would serve
+    them. Then the job runs at the end of those days as the shop runs it (trained on the
+    RANKING_TRAINING_DAYS before the last `drift_holdout_days`, judged on those): it must promote. Then it runs again
+    on the same days with a sabotaged training set (each training search's labels inverted:
+    what shoppers skipped counted as clicked, what they clicked as skipped): it must refuse, and
+    the live ranker must stay. `drift_min_searches` sets RANKING_MIN_TRAINING_SEARCHES and
+    RANKING_MIN_HELD_OUT_SEARCHES (the quick plan's few shoppers give fewer clicked searches
+    than the shop's defaults ask for)."""
+    from django.test.utils import override_settings
+
+    from ranking import retraining, training
+    from ranking.models import RankerVersion
+    from simulation.shoppers import simulate_in_steps
+
+    live_before = RankerVersion.objects.get(status=RankerVersion.Status.LIVE)
+    say(f"drift: {plan['drift_days']} days of the same shoppers with budget {DRIFT_BUDGET}, served by the live ranker")
+    report = simulate_in_steps(
+        visitors=plan["visitors"],
+        days=plan["drift_days"],
+        seed=SEED,
+        end=end,
+        step_days=REFRESH_DAYS,
+        visit_share=VISIT_SHARE,
+        budget=DRIFT_BUDGET,
+        first_period=1000,
+    )
+    min_training, min_held_out = plan["drift_min_searches"]
+    window = {  # trained on the shop's sliding window (RANKING_TRAINING_DAYS): before and after the drift
+        "RANKING_HOLDOUT_DAYS": plan["drift_holdout_days"],
+        "RANKING_MIN_TRAINING_SEARCHES": min_training,
+        "RANKING_MIN_HELD_OUT_SEARCHES": min_held_out,
+    }
+    with override_settings(**window):
+        drifted = retraining.ranker_retrain(now=end, trigger="bench-drift")
+        live_after_drift = RankerVersion.objects.get(status=RankerVersion.Status.LIVE)
+        real_dataset = training.dataset
+        calls = []
+
+        def sabotaged_dataset(since, until):
+            data = real_dataset(since, until)
+            calls.append((since, until))
+            if len(calls) == 1:  # the training window (the held-out searches stay as shoppers left them)
+                data = training.Dataset(
+                    features=data.features,
+                    labels=(data.labels == 0).astype(data.labels.dtype),
+                    positions=data.positions,
+                    groups=data.groups,
+                    search_ids=data.search_ids,
+                    explored=data.explored,
+                )
+            return data
+
+        retraining.training.dataset = sabotaged_dataset
+        try:
+            sabotage = retraining.ranker_retrain(now=end, trigger="bench-sabotage")
+        finally:
+            retraining.training.dataset = real_dataset
+        live_after_sabotage = RankerVersion.objects.get(status=RankerVersion.Status.LIVE)
+    stays = live_after_sabotage.pk == live_after_drift.pk
+    say(f"drift: {drifted.reason}; sabotage: {sabotage.reason}")
+    return {
+        "drift": {
+            "budget": DRIFT_BUDGET,
+            "days": plan["drift_days"],
+            "searches": report.searches,
+            "window": window,
+            "live_before": live_before.pk,
+            "promoted": drifted.promoted,
+            "status": drifted.version.status,
+            "reason": drifted.reason,
+            "metrics": drifted.version.metrics,
+        },
+        "sabotage": {
+            "promoted": sabotage.promoted,
+            "status": sabotage.version.status,
+            "reason": sabotage.reason,
+            "metrics": sabotage.version.metrics,
+            "live_ranker_stays": stays,
+        },
+        "retrain_promoted": bool(drifted.promoted and not sabotage.promoted and stays),
     }
 
 

@@ -8,6 +8,8 @@ these rows are derived from history and are rebuilt or purged on their own sched
 
 from django.db import models
 
+EXPLORED_SUFFIX = "+explore"
+
 
 class ShownResults(models.Model):
     """The features of the results one search showed, exactly as the ranker saw them when the
@@ -21,7 +23,9 @@ class ShownResults(models.Model):
     visitor_id = models.UUIDField()
     search_kind = models.CharField(max_length=16)
     feature_set = models.CharField(max_length=32)
-    ranker = models.CharField(max_length=64)  # what ordered the page: "default" or a version
+    # What ordered the page: "default" or "ranker-<version>", with EXPLORED_SUFFIX when its first
+    # results were shuffled (ranking.serving.explored).
+    ranker = models.CharField(max_length=64)
     product_ids = models.JSONField()  # [id, ...] in the order shown, from the page's first result
     first_position = models.PositiveSmallIntegerField(default=1)  # 1 on page 1, 25 on page 2, ...
     features = models.BinaryField()  # float32, len(product_ids) x len(FEATURE_NAMES), row-major

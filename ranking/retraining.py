@@ -3,7 +3,8 @@ task and `manage.py ranker train` run.
 
 Window (now = when it runs): trained on [now - HOLDOUT - TRAINING_DAYS, now - HOLDOUT), judged
 on the held-out later searches [now - HOLDOUT, now). The gate: its mean NDCG@10 on the
-held-out searches (labels from what shoppers did: purchase 3 > add to cart 2 > click 1) must
+held-out searches (labels from what shoppers did: purchase 3 > add to cart 2 > click 1, each
+divided by its position's examination propensity, training.examination_propensities) must
 beat the live ranker's on the same searches, or today's order's when none is live, by
 RANKING_PROMOTION_MARGIN (relative). A run that fails, has too little data, or does not beat
 the live one is kept as a version (status failed or refused, with its reason) and never goes
@@ -74,10 +75,20 @@ def ranker_retrain(*, now: datetime | None = None, trigger: str = "command", pro
                 f"{held_out.searches} clicked held-out searches to judge it by, fewer than "
                 f"RANKING_MIN_HELD_OUT_SEARCHES ({settings.RANKING_MIN_HELD_OUT_SEARCHES})",
             )
-        ndcg = training.mean_ndcg(held_out, trained.scores(held_out.features))
-        baseline_name, baseline = _live_ndcg(held_out)
+        # The held-out searches were ordered by the live ranker: their clicks are weighted by
+        # the inverse of their positions' examination (measured on the explored searches), so
+        # the live order is not favoured for having put its picks where shoppers look.
+        propensities = training.examination_propensities(data, settings.RANKING_EXPLORATION_DEPTH)
+        ndcg = training.mean_ndcg(held_out, trained.scores(held_out.features), propensities=propensities)
+        baseline_name, baseline = _live_ndcg(held_out, propensities)
         version.metrics.update(
-            {"ndcg10": round(ndcg, 4), "ndcg10_live": round(baseline, 4), "compared_with": baseline_name}
+            {
+                "ndcg10": round(ndcg, 4),
+                "ndcg10_live": round(baseline, 4),
+                "compared_with": baseline_name,
+                "explored_searches": propensities.explored_searches,
+                "propensity_eta": None if propensities.eta is None else round(propensities.eta, 3),
+            }
         )
     except Exception as exc:  # a training that breaks is recorded, never served
         logger.exception("ranker training failed")
@@ -99,7 +110,7 @@ def ranker_retrain(*, now: datetime | None = None, trigger: str = "command", pro
     return outcome
 
 
-def _live_ndcg(held_out: training.Dataset) -> tuple[str, float]:
+def _live_ndcg(held_out: training.Dataset, propensities: training.Propensities) -> tuple[str, float]:
     """What the new model must beat on these searches: the live ranker, else today's order."""
     live = None
     try:
@@ -108,8 +119,9 @@ def _live_ndcg(held_out: training.Dataset) -> tuple[str, float]:
         logger.exception("the live ranker cannot be loaded to judge against")
     if live is not None and live.feature_set == FEATURE_SET:
         scores = np.asarray(live.booster.predict(held_out.features[:, columns(live.feature_names)], num_threads=1))
-        return f"live ranker {live.version_id}", training.mean_ndcg(held_out, scores)
-    return "today's order", training.mean_ndcg(held_out, training.todays_order_scores(held_out))
+        return f"live ranker {live.version_id}", training.mean_ndcg(held_out, scores, propensities=propensities)
+    todays = training.todays_order_scores(held_out)
+    return "today's order", training.mean_ndcg(held_out, todays, propensities=propensities)
 
 
 def _kept(version: RankerVersion, status: str, message: str) -> Outcome:

@@ -21,6 +21,7 @@ import numpy as np
 from django.conf import settings
 
 from ranking import features, selectors
+from ranking.models import EXPLORED_SUFFIX
 from search.hybrid import query_word_count
 from search.product_search import SearchRequest, SearchResults, search_products
 from search.text.query import parse
@@ -66,7 +67,7 @@ def ranked_search(
     order, ranker = _order(matrix)
     if (rng or _exploration).random() < settings.RANKING_EXPLORATION:
         order = explored(order, rng or _exploration)
-        ranker += "+explore"
+        ranker += EXPLORED_SUFFIX
     page = order[request.offset : request.offset + request.limit]
     results = replace(everything, hits=[everything.hits[i] for i in page])
     if ranker != DEFAULT_ORDER:

@@ -18,7 +18,7 @@ import math
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import lightgbm
@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection
 
 from ranking.features import FEATURE_NAMES, FEATURE_SET, columns
-from ranking.models import ShownResults
+from ranking.models import EXPLORED_SUFFIX, ShownResults
 
 LABELS = {"click": 1, "add_to_cart": 2, "purchase": 3}
 LABEL_GAIN = [0.0, 1.0, 3.0, 7.0]
@@ -51,6 +51,11 @@ DEFAULT_PARAMS = {
     "verbose": -1,
 }
 ROUNDS = 200
+# Propensity estimation (examination_propensities): fewer explored searches than this and the
+# clicks are left unweighted; no propensity below MIN_PROPENSITY (a click at a position seldom
+# looked at weighs at most 1 / MIN_PROPENSITY: the usual clipping of inverse-propensity weights).
+MIN_EXPLORED_SEARCHES = 30
+MIN_PROPENSITY = 0.05
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Dataset:
     positions: np.ndarray  # int32 [rows], 1-based positions the results were shown at
     groups: list[int]  # rows per search
     search_ids: list[uuid.UUID]
+    explored: list[bool] = field(default_factory=list)  # per search: its first results were shuffled
 
     @property
     def searches(self) -> int:
@@ -78,7 +84,7 @@ def dataset(start: datetime, end: datetime, *, keep_unclicked: bool = False) -> 
     shown = list(
         ShownResults.objects.filter(occurred_at__gte=start, occurred_at__lt=end, feature_set=FEATURE_SET)
         .order_by("occurred_at", "search_id")
-        .values_list("search_id", "product_ids", "features")
+        .values_list("search_id", "product_ids", "features", "ranker")
     )
     outcome_end = end + timedelta(hours=settings.TRACKING_ATTRIBUTION_HOURS)
     with connection.cursor() as cursor:
@@ -100,9 +106,9 @@ def dataset(start: datetime, end: datetime, *, keep_unclicked: bool = False) -> 
             else:
                 key = (search_id, product_id)
                 labels[key] = max(labels.get(key, 0), LABELS[kind])
-    rows, row_labels, row_positions, groups, ids = [], [], [], [], []
+    rows, row_labels, row_positions, groups, ids, explored = [], [], [], [], [], []
     width = len(FEATURE_NAMES)
-    for search_id, product_ids, blob in shown:
+    for search_id, product_ids, blob, ranker in shown:
         positions = seen.get(search_id)
         if not positions:
             continue
@@ -116,12 +122,14 @@ def dataset(start: datetime, end: datetime, *, keep_unclicked: bool = False) -> 
         row_positions.extend(positions[pid] for _, pid in picked)
         groups.append(len(picked))
         ids.append(search_id)
+        explored.append(ranker.endswith(EXPLORED_SUFFIX))
     return Dataset(
         features=np.vstack(rows) if rows else np.zeros((0, width), np.float32),
         labels=np.asarray(row_labels, dtype=np.int32),
         positions=np.asarray(row_positions, dtype=np.int32),
         groups=groups,
         search_ids=ids,
+        explored=explored,
     )
 
 
@@ -179,10 +187,61 @@ def ndcg_at(scores: np.ndarray, gains: np.ndarray, k: int = 10) -> float:
     return dcg / idcg if idcg > 0 else math.nan
 
 
-def mean_ndcg(data: Dataset, scores: np.ndarray, k: int = 10) -> float:
+@dataclass(frozen=True)
+class Propensities:
+    """How likely a shopper examines a result at each position, relative to the first: p(k) =
+    k ** -eta beyond the explored depth, measured within it. eta None: not enough exploration
+    to measure (every click then weighs 1)."""
+
+    by_position: np.ndarray  # [0] unused; [k] for position k, 1 at position 1
+    eta: float | None
+    explored_searches: int
+
+    def of(self, positions: np.ndarray) -> np.ndarray:
+        if self.eta is None:
+            return np.ones(len(positions))
+        inside = positions < len(self.by_position)
+        tail = np.maximum(MIN_PROPENSITY, np.asarray(positions, dtype=np.float64) ** -self.eta)
+        return np.where(inside, self.by_position[np.minimum(positions, len(self.by_position) - 1)], tail)
+
+
+def examination_propensities(data: Dataset, depth: int) -> Propensities:
+    """Examination by position, from the searches whose first `depth` results were shuffled
+    (ranking.serving.explored): there a result's position is independent of the result, so
+    the clicks per position, relative to position 1's, are the chance a shopper looks that far
+    (Wang et al., WSDM'16, "Learning to rank with selection bias"). A power law k ** -eta is
+    fitted to them for the positions beyond `depth`. Measured on clicked searches (dataset
+    leaves the others out), a slight flattening of the estimate."""
+    clicks, shown = np.zeros(depth + 1), np.zeros(depth + 1)
+    start, searches = 0, 0
+    for size, explored in zip(data.groups, data.explored or [False] * data.searches, strict=True):
+        if explored:
+            searches += 1
+            positions = data.positions[start : start + size]
+            inside = (positions >= 1) & (positions <= depth)
+            np.add.at(shown, positions[inside], 1)
+            np.add.at(clicks, positions[inside], (data.labels[start : start + size] > 0)[inside])
+        start += size
+    if searches < MIN_EXPLORED_SEARCHES or shown[1] == 0 or clicks[1] == 0:
+        return Propensities(np.ones(1), None, searches)
+    rates = np.divide(clicks, shown, out=np.zeros_like(clicks), where=shown > 0)
+    relative = np.clip(rates / rates[1], MIN_PROPENSITY, 1.0)
+    relative[0] = 1.0
+    ks = np.arange(2, depth + 1)
+    # Least squares of log p(k) = -eta log k (through p(1) = 1).
+    eta = float(-np.sum(np.log(ks) * np.log(relative[2:])) / np.sum(np.log(ks) ** 2)) if depth > 1 else 0.0
+    return Propensities(relative, max(eta, 0.0), searches)
+
+
+def mean_ndcg(data: Dataset, scores: np.ndarray, k: int = 10, propensities: Propensities | None = None) -> float:
     """Mean NDCG@k over the searches of `data` (labels as LABEL_GAIN gains), each ordered by
-    `scores` (one per row). Searches with no positive label are skipped."""
+    `scores` (one per row). Searches with no positive label are skipped. With propensities,
+    each gain is divided by its position's examination propensity (inverse propensity
+    weighting): searches logged under one order then judge another order without favouring
+    the one that put its results where shoppers looked."""
     gains = np.asarray(LABEL_GAIN, dtype=np.float64)[data.labels]
+    if propensities is not None:
+        gains = gains / propensities.of(data.positions)
     values, start = [], 0
     for size in data.groups:
         value = ndcg_at(scores[start : start + size], gains[start : start + size], k)

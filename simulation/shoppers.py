@@ -338,14 +338,24 @@ class _Shopper:
 
 
 def simulate_in_steps(
-    *, visitors: int, days: float, seed: int, end: datetime, step_days: float, visit_share: float
+    *,
+    visitors: int,
+    days: float,
+    seed: int,
+    end: datetime,
+    step_days: float,
+    visit_share: float,
+    budget: float = 1.0,
+    first_period: int = 1,
 ) -> SimulationReport:
     """The `days` before `end` in steps of `step_days`, as a running shop lives them: before
     each step, products' engagement and visitors' profiles are rebuilt as of its start (as
     ranking's periodic task keeps them), so every page's logged features are what serving knew
     then. In each step a share of the `visitors` shoppers comes (visit_share, drawn from the
-    seed), behaving afresh (period = the step): the same people return over the days."""
-    rng = random.Random(f"{seed}:steps")
+    seed), behaving afresh (period = first_period + the step): the same people return over the
+    days. budget: as simulate_shoppers'; a later run over later days passes a first_period past
+    the earlier run's steps, so its shoppers do not repeat what they did then."""
+    rng = random.Random(f"{seed}:steps" if first_period == 1 else f"{seed}:steps:{first_period}")
     total = SimulationReport()
     step_start, step = end - timedelta(days=days), 0
     while step_start < end:
@@ -359,7 +369,8 @@ def simulate_in_steps(
             seed=seed,
             end=step_end,
             numbers=numbers,
-            period=step + 1,
+            period=first_period + step,
+            budget=budget,
         )
         for name in ("visitors", "sessions", "searches", "impressions", "clicks", "adds_to_cart", "purchases"):
             setattr(total, name, getattr(total, name) + getattr(report, name))

@@ -7,7 +7,18 @@ import pytest
 
 from ranking.features import FEATURE_NAMES, FEATURE_SET
 from ranking.models import ShownResults
-from ranking.training import Dataset, dataset, mean_ndcg, ndcg_at, todays_order_scores, train
+from ranking.training import (
+    MIN_EXPLORED_SEARCHES,
+    MIN_PROPENSITY,
+    Dataset,
+    Propensities,
+    dataset,
+    examination_propensities,
+    mean_ndcg,
+    ndcg_at,
+    todays_order_scores,
+    train,
+)
 from tracking.models import Event
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -110,3 +121,56 @@ def test_training_without_a_clicked_search_says_so():
     empty = Dataset(np.zeros((0, len(FEATURE_NAMES)), np.float32), np.zeros(0, np.int32), np.zeros(0, np.int32), [], [])
     with pytest.raises(ValueError, match="^no search with a click to learn from in the training window$"):
         train(empty)
+
+
+def explored_clicks(searches: int, *, eta: float, explored: bool = True, seed: int = 0) -> Dataset:
+    """Searches of 6 results shown in random order, each clicked with 0.5 * position ** -eta:
+    what the shuffled first results of exploration record when relevance is the same for all."""
+    rng = np.random.default_rng(seed)
+    size = 6
+    positions = np.tile(np.arange(1, size + 1, dtype=np.int32), searches)
+    labels = (rng.random(searches * size) < 0.5 * positions.astype(np.float64) ** -eta).astype(np.int32)
+    features = np.zeros((searches * size, len(FEATURE_NAMES)), np.float32)
+    return Dataset(features, labels, positions, [size] * searches, [], [explored] * searches)
+
+
+def test_examination_is_measured_on_the_explored_searches():
+    propensities = examination_propensities(explored_clicks(4000, eta=0.8), depth=6)
+
+    assert propensities.explored_searches == 4000
+    assert propensities.eta == pytest.approx(0.8, abs=0.05)
+    assert propensities.by_position[1] == 1.0
+    assert propensities.by_position[4] == pytest.approx(4**-0.8, abs=0.03)
+    # Beyond the explored depth: the fitted power law, never under MIN_PROPENSITY.
+    tail = propensities.of(np.array([10, 10_000]))
+    assert tail[0] == pytest.approx(10**-propensities.eta)
+    assert tail[1] == MIN_PROPENSITY
+
+
+def test_without_enough_exploration_clicks_are_not_weighted():
+    unexplored = examination_propensities(explored_clicks(4000, eta=0.8, explored=False), depth=6)
+    few = examination_propensities(explored_clicks(MIN_EXPLORED_SEARCHES - 1, eta=0.8), depth=6)
+
+    assert (unexplored.eta, unexplored.explored_searches) == (None, 0)
+    assert (few.eta, few.explored_searches) == (None, MIN_EXPLORED_SEARCHES - 1)
+    assert few.of(np.array([1, 5, 50])).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_click_far_down_counts_for_more_with_propensities():
+    # One search: results A (shown 1st) and B (shown 4th), both clicked. B was looked at a
+    # quarter as often, so its click says four times as much.
+    data = Dataset(
+        np.zeros((2, len(FEATURE_NAMES)), np.float32),
+        np.array([1, 1], dtype=np.int32),
+        np.array([1, 4], dtype=np.int32),
+        [2],
+        [],
+        [False],
+    )
+    propensities = Propensities(np.array([1.0, 1.0, 0.5, 0.4, 0.25]), eta=1.0, explored_searches=40)
+
+    assert mean_ndcg(data, np.array([1.0, 0.0])) == 1.0  # unweighted, both orders are ideal
+    assert mean_ndcg(data, np.array([0.0, 1.0])) == 1.0
+    assert mean_ndcg(data, np.array([0.0, 1.0]), propensities=propensities) == 1.0
+    a_first = (1 + 4 / np.log2(3)) / (4 + 1 / np.log2(3))
+    assert mean_ndcg(data, np.array([1.0, 0.0]), propensities=propensities) == pytest.approx(a_first)
