@@ -35,11 +35,22 @@ class Outcome:
     reason: str  # for people: why it went live or did not
 
 
-def ranker_retrain(*, now: datetime | None = None, trigger: str = "command", promote: bool = True) -> Outcome:
-    """Train, judge and (when better and `promote`) promote a ranker on the data up to `now`."""
+def ranker_retrain(
+    *,
+    now: datetime | None = None,
+    trigger: str = "command",
+    promote: bool = True,
+    training_days: float | None = None,
+    holdout_days: float | None = None,
+) -> Outcome:
+    """Train, judge and (when better and `promote`) promote a ranker on the data up to `now`,
+    on a window of training_days and holdout_days (default RANKING_TRAINING_DAYS and
+    RANKING_HOLDOUT_DAYS)."""
     now = now or timezone.now()
-    held_out_from = now - timedelta(days=settings.RANKING_HOLDOUT_DAYS)
-    trained_from = held_out_from - timedelta(days=settings.RANKING_TRAINING_DAYS)
+    holdout_days = settings.RANKING_HOLDOUT_DAYS if holdout_days is None else holdout_days
+    training_days = settings.RANKING_TRAINING_DAYS if training_days is None else training_days
+    held_out_from = now - timedelta(days=holdout_days)
+    trained_from = held_out_from - timedelta(days=training_days)
     version = RankerVersion(
         trained_from=trained_from,
         trained_to=held_out_from,

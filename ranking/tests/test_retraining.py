@@ -148,3 +148,20 @@ def test_promote_and_rollback_commands(capsys):
     call_command("ranker", "rollback")
     with pytest.raises(CommandError, match="^No ranker is live: nothing to roll back"):
         call_command("ranker", "rollback")
+
+
+def test_a_run_can_be_given_its_own_window():
+    held_out_and_training()
+
+    outcome = retraining.ranker_retrain(now=NOW, training_days=5, holdout_days=6, promote=False)
+
+    version = outcome.version
+    assert (version.trained_from, version.trained_to, version.held_out_to) == (
+        NOW - timedelta(days=11),
+        NOW - timedelta(days=6),
+        NOW,
+    )
+    # Of the 300 searches over NOW-12..NOW-2, days 11 to 6 before NOW train; the last 120 of
+    # them and the 80 after judge.
+    assert (version.metrics["training_searches"], version.metrics["held_out_searches"]) == (150, 200)
+    assert outcome.promoted is False
