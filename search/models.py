@@ -29,6 +29,8 @@ class SearchProjection(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RETIRED, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # The fit's MLflow run (search.projection_runs); empty when the store could not be written.
+    mlflow_run_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -104,8 +104,9 @@ def throwaway_environment(
     tmp: Path, database_url: str, *, settings_module: str = "visualshop.settings", **extra_env: str
 ) -> dict[str, str]:
     """This process's environment pointed at the throw-away database and at media and static
-    folders in `tmp`, with an in-memory broker (extra_env may name a real one) and no metrics
-    folder or port: the shop's metrics would otherwise count the throw-away's work as its own."""
+    folders in `tmp`, with an in-memory broker (extra_env may name a real one), an MLflow store in
+    `tmp` and no metrics folder or port: the shop's metrics would otherwise count the
+    throw-away's work as its own."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -115,6 +116,9 @@ def throwaway_environment(
         "CELERY_BROKER_URL": MEMORY_BROKER,
         "CELERY_RESULT_BACKEND": "cache+memory://",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        # Training runs of the throw-away's models go to its own MLflow store, not the shop's.
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow' / 'mlflow.db'}",
+        "MLFLOW_ARTIFACT_ROOT": (tmp / "mlflow" / "artifacts").as_uri(),
         **extra_env,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

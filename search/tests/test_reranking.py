@@ -222,3 +222,46 @@ def test_a_new_catalogue_gets_its_projection_when_its_last_picture_is_refreshed(
     # Settled and current: the next refresh (nothing dirty) leaves it alone.
     assert refresh_products([waiting.product_id]) == 0
     assert SearchProjection.objects.get().pk == projection.pk
+
+
+def test_a_fit_is_a_version_with_its_offline_metric_and_an_mlflow_run(
+    categorised_catalogue, settings, django_capture_on_commit_callbacks
+):
+    from mlflow.tracking import MlflowClient
+
+    settings.SEARCH_PROJECTION_MIN_IMAGES = 8
+    model = vision_selectors.embedding_model_active()
+    with django_capture_on_commit_callbacks(execute=True):
+        fitted = reranking.projection_fit(model, dimension=4)
+    fitted.refresh_from_db()
+
+    precision = fitted.fit["precision_at_10"]
+    assert set(precision) == {"raw", "projected"} and all(0.0 <= value <= 1.0 for value in precision.values())
+    run = MlflowClient(tracking_uri=settings.MLFLOW_TRACKING_URI).get_run(fitted.mlflow_run_id)
+    assert run.data.params["dimension"] == "4"
+    assert run.data.tags["projection_version"] == fitted.version
+    assert run.data.metrics["images"] == 8.0
+    assert run.data.metrics["precision10_projected"] == pytest.approx(precision["projected"])
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        again = reranking.projection_fit(model, dimension=4)  # the same arrays: the same version
+    assert again.pk == fitted.pk and callbacks == []
+
+
+def test_neighbour_precision_counts_the_nearest_of_the_same_category():
+    identity = (np.zeros(2, np.float32), np.eye(2, dtype=np.float32))
+    # A1 and A2 are one category, B1 another between them: every image's nearest other is of
+    # the other category.
+    between = np.array([[1.0, 0.0], [0.6, 0.8], [0.8, 0.6]], dtype=np.float32)
+    assert reranking.neighbour_precision(between, np.array([0, 0, 1]), *identity, k=1) == {
+        "raw": 0.0,
+        "projected": 0.0,
+    }
+    # Two tight clusters: every nearest other is of the same category; a projection that
+    # swaps the axes keeps that.
+    clusters = np.array([[1.0, 0.0], [0.95, 0.05], [0.0, 1.0], [0.05, 0.95]], dtype=np.float32)
+    swap = (np.zeros(2, np.float32), np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32))
+    assert reranking.neighbour_precision(clusters, np.array([0, 0, 1, 1]), *swap, k=1) == {
+        "raw": 1.0,
+        "projected": 1.0,
+    }

@@ -2,7 +2,7 @@
 
 import pytest
 
-from visualshop.throwaway import database_url, sibling_database_url
+from visualshop.throwaway import database_url, sibling_database_url, throwaway_environment
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,13 @@ def test_the_throw_away_database_is_on_the_shops_server(settings_dict, url):
 )
 def test_the_throw_away_database_url_is_the_admin_url_with_its_name(admin_url, url):
     assert sibling_database_url(admin_url, "evaluation") == url
+
+
+def test_the_throw_away_keeps_its_own_media_broker_and_mlflow_store(tmp_path):
+    env = throwaway_environment(tmp_path, "postgres://x@h/db", CELERY_BROKER_URL="redis://r/0")
+
+    assert env["DATABASE_URL"] == "postgres://x@h/db"
+    assert env["DJANGO_MEDIA_ROOT"] == str(tmp_path / "media")
+    assert env["CELERY_BROKER_URL"] == "redis://r/0"  # extra_env wins
+    assert env["MLFLOW_TRACKING_URI"] == f"sqlite:///{tmp_path}/mlflow/mlflow.db"
+    assert env["MLFLOW_ARTIFACT_ROOT"] == (tmp_path / "mlflow" / "artifacts").as_uri()
