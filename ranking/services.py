@@ -7,13 +7,14 @@ import uuid
 from datetime import datetime
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ranking import selectors
 from ranking.features import FEATURE_NAMES, FEATURE_SET
 from ranking.models import RankerVersion, ShownResults
 from ranking.serving import RankedSearch
+from tracking import services as tracking_services
 
 
 def shown_results_log(
@@ -23,9 +24,10 @@ def shown_results_log(
     *,
     occurred_at: datetime | None = None,
 ) -> None:
-    """Keep the features of the page a search showed, under the search's id (written once the
-    request's transaction commits). Nothing for an untracked visitor (no search id), a page
-    beyond the candidates or an empty page."""
+    """Keep the features of the page a search showed, under the search's id: written once the
+    request's transaction commits and its response has gone out, with its events
+    (tracking.services.after_response), so the shopper does not wait for it. Nothing for an
+    untracked visitor (no search id), a page beyond the candidates or an empty page."""
     if search_id is None or visitor_id is None or ranked.shown_features is None or not ranked.results.hits:
         return
     matrix = np.ascontiguousarray(ranked.shown_features, dtype=np.float32)
@@ -42,7 +44,24 @@ def shown_results_log(
         first_position=ranked.first_position,
         features=matrix.tobytes(),
     )
-    transaction.on_commit(lambda: ShownResults.objects.bulk_create([row], ignore_conflicts=True))
+    transaction.on_commit(
+        lambda: tracking_services.after_response(lambda: _shown_results_write(row), what="shown results")
+    )
+
+
+def _shown_results_write(row: ShownResults) -> None:
+    """One statement, its commit not waiting for the disk (as tracking's events are:
+    tracking.services._ASYNC_COMMIT_SQL): a training row lost in a database crash costs the
+    ranker one search; a search logged twice (a retried request) is kept once."""
+    fields = list(ShownResults._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SET LOCAL synchronous_commit TO off; INSERT INTO {ShownResults._meta.db_table} ({columns}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT (search_id) DO NOTHING",
+            values,
+        )
 
 
 class PromotionRefused(RuntimeError):

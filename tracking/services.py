@@ -158,6 +158,25 @@ def after_response_write(pending: list[Callable[[], list[EventData]]]) -> None:
         pending.clear()
 
 
+def after_response(write: Callable[[], None], *, what: str) -> None:
+    """Run `write` once this request's response has gone out (tracking.middleware), just before
+    the request's events are written; at once outside a request (a task, the simulator, a
+    test). Never raises: a failed write is logged as `what` (the shopper has their page)."""
+
+    def run() -> list[EventData]:
+        try:
+            write()
+        except Exception:
+            logger.exception("%s not written", what)
+        return []
+
+    kept = _after_response.get()
+    if kept is not None:
+        kept.append(run)
+    else:
+        run()
+
+
 def event_time() -> datetime:
     """When an event recorded now happens: the clock of simulated_clock, else now."""
     clock = _event_clock.get()

@@ -42,3 +42,27 @@ def test_a_database_that_refuses_the_events_does_not_break_the_response(monkeypa
     response = EventsAfterResponseMiddleware(view)(RequestFactory().get("/"))
     response.close()
     assert response.content == b"the page"
+
+
+def test_other_writes_kept_for_after_the_response_run_before_the_events_and_never_break_them(caplog):
+    done = []
+
+    def failing():
+        raise RuntimeError("disk full")
+
+    def page(request):
+        services.after_response(lambda: done.append("shown results"), what="shown results")
+        services.after_response(failing, what="the failing write")
+        services.photo_upload_recorded(VISITOR)
+        assert done == []  # kept until the response has gone out
+        return HttpResponse("the page")
+
+    response = EventsAfterResponseMiddleware(page)(RequestFactory().get("/"))
+    assert done == []
+    response.close()
+
+    assert done == ["shown results"]
+    assert Event.objects.count() == 1  # the events are written all the same
+    assert "the failing write not written" in caplog.text
+    services.after_response(lambda: done.append("outside a request"), what="x")
+    assert done == ["shown results", "outside a request"]  # at once
