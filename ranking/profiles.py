@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from ranking import fact_cache
 from ranking.models import VisitorProfile
 from vision import knn
 from vision.selectors import embedding_model_active
+from visualshop.broker import sending
 
 ENGAGEMENT_WEIGHTS = {"click": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
 HALF_LIVES_READ = 6
@@ -77,6 +79,35 @@ def profile_merge_at_sign_in(visitor_id: uuid.UUID, user_id: int, *, as_of: date
     account): its profile becomes the account's, built from the anonymous history and the
     account's other visitors' alike. Returns the profiles written (0 or 1)."""
     return profiles_refresh(visitor_ids=[visitor_id], as_of=as_of)
+
+
+# The Celery task refresh_visitor_profiles, by name (ranking.tasks imports this module).
+REFRESH_TASK = "ranking.tasks.refresh_visitor_profiles"
+
+
+def profiles_refresh_soon(visitor_ids: Iterable[uuid.UUID]) -> list[str]:
+    """These visitors just engaged (tracking.notifications.engagement_recorded): rebuild their
+    profiles in RANKING_PROFILE_REFRESH_DELAY_SECONDS, so a shopper who looked at a few red
+    dresses sees the "Recommended for you" row and personal ranking on their next pages, not
+    at the next periodic rebuild (RANKING_REFRESH_SECONDS, 15 minutes). One task per visitor
+    per delay however many clicks (the first one in a delay sends it; it reads every event up
+    to when it runs). Returns the visitor ids sent. Never raises: a broker that cannot be
+    reached leaves them to the periodic rebuild."""
+    delay = settings.RANKING_PROFILE_REFRESH_DELAY_SECONDS
+    if delay < 0:
+        return []
+    due = [str(v) for v in visitor_ids if cache.add(f"ranking:profile-soon:{v}", 1, timeout=max(delay, 1))]
+    if not due:
+        return []
+    unsent = sending.send_ids(
+        REFRESH_TASK,
+        due,
+        per_message=100,
+        countdown=delay,
+        consequence="profiles rebuilt at the next periodic refresh instead",
+    )
+    cache.delete_many([f"ranking:profile-soon:{v}" for v in unsent])
+    return [v for v in due if v not in set(unsent)]
 
 
 def profile_delete(visitor_id: uuid.UUID) -> bool:

@@ -20,3 +20,10 @@ def retrain_ranker() -> str:
     first by the margin, which the same data cannot give."""
     outcome = retraining.ranker_retrain(trigger="nightly")
     return f"ranker {outcome.version.pk} {outcome.version.status}: {outcome.reason}"
+
+
+@shared_task(acks_late=True)
+def refresh_visitor_profiles(visitor_ids: list[str]) -> int:
+    """Soon after these visitors engaged (ranking.profiles.profiles_refresh_soon): their
+    profiles rebuilt from every event so far. A rebuild, so a retry is harmless."""
+    return profiles.profiles_refresh(visitor_ids=visitor_ids)

@@ -92,12 +92,16 @@ _INSERT_SQL = """
 # dying loses none. Inside a transaction (a test, or a caller's atomic block) it applies to
 # that transaction's commit.
 _ASYNC_COMMIT_SQL = "SET LOCAL synchronous_commit TO off; "
+# What a visitor did with a product that says what they like (notifications.engagement_recorded).
+ENGAGEMENT_KINDS = frozenset({Event.Kind.CLICK, Event.Kind.ADD_TO_CART, Event.Kind.PURCHASE})
 
 
-def events_record(events: Iterable[EventData]) -> int:
+def events_record(events: Iterable[EventData], *, notify: bool = True) -> int:
     """Store events, each once: one already stored (the same event_id: a batch sent again, a
     retried task) is skipped, also when two writers race. One statement however many events
-    (columns as arrays, unnested). Returns how many were new."""
+    (columns as arrays, unnested). Returns how many were new. notify: tell
+    notifications.engagement_recorded of the visitors whose clicks, adds to cart or purchases
+    these were (the simulator's batches do not: its profiles are rebuilt per step)."""
     checked = [event.checked() for event in events]
     if not checked:
         return 0
@@ -115,7 +119,13 @@ def events_record(events: Iterable[EventData]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_ASYNC_COMMIT_SQL + _INSERT_SQL, columns)
         cursor.nextset()  # past the SET, to the INSERT's row count
-        return cursor.rowcount
+        stored = cursor.rowcount
+    engaged = {e.visitor_id for e in checked if e.kind in ENGAGEMENT_KINDS}
+    if notify and engaged:
+        for receiver, answer in notifications.engagement_recorded.send_robust(sender=Event, visitor_ids=engaged):
+            if isinstance(answer, Exception):
+                logger.error("tracking: %s failed on engagement of %s visitor(s): %r", receiver, len(engaged), answer)
+    return stored
 
 
 # -- the clock and the batch of the shopper simulator (simulation.shoppers) ---------------------
@@ -203,7 +213,7 @@ def recording_in_batches() -> Iterator[None]:
     token = _event_batch.set(batch)
     try:
         yield
-        events_record(batch)
+        events_record(batch, notify=False)
     finally:
         _event_batch.reset(token)
         batch.clear()
@@ -212,7 +222,7 @@ def recording_in_batches() -> Iterator[None]:
 def _batch_flush() -> None:
     batch = _event_batch.get()
     if batch:
-        events_record(batch)
+        events_record(batch, notify=False)
         batch.clear()
 
 

@@ -4,14 +4,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.services import ProductData
+from ranking import profiles
 from ranking.models import VisitorProfile
 from ranking.profiles import profile_delete, profile_merge_at_sign_in, profiles_refresh
+from ranking.tasks import refresh_visitor_profiles
+from tracking import services as tracking_services
 from tracking.models import Event
 from tracking.services import visitor_signed_in
+from tracking.visitors import Identity
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +135,65 @@ def test_signing_in_and_forget_visitor_reach_the_profile(django_user_model):
     assert visitor_forget(visitor) == (1, True)
     assert not VisitorProfile.objects.exists()
     call_command("forget_visitor", str(visitor))  # nothing left: says so, deletes nothing
+
+
+@pytest.fixture
+def sent(monkeypatch, settings):
+    """The messages profiles_refresh_soon sends (the broker replaced): [(task, ids, countdown)]."""
+    settings.RANKING_PROFILE_REFRESH_DELAY_SECONDS = 10.0
+    messages, down = [], []
+
+    def send_ids(task_name, ids, *, per_message, consequence, countdown=None):
+        if down:
+            return list(ids)
+        messages.append((task_name, sorted(ids), countdown))
+        return []
+
+    monkeypatch.setattr(profiles.sending, "send_ids", send_ids)
+    cache.clear()
+    yield messages, down
+    cache.clear()
+
+
+def test_engagement_asks_for_the_visitors_profile_once_per_delay(sent, settings):
+    messages, _ = sent
+    settings.RANKING_PROFILE_REFRESH_DELAY_SECONDS = 10.0
+    shopper, other = uuid.uuid4(), uuid.uuid4()
+
+    assert profiles.profiles_refresh_soon([shopper]) == [str(shopper)]
+    assert profiles.profiles_refresh_soon([shopper, other]) == [str(other)]  # the shopper's is on its way
+
+    assert messages == [
+        ("ranking.tasks.refresh_visitor_profiles", [str(shopper)], 10.0),
+        ("ranking.tasks.refresh_visitor_profiles", [str(other)], 10.0),
+    ]
+
+
+def test_a_broker_that_cannot_be_reached_leaves_it_for_the_next_click(sent):
+    messages, down = sent
+    shopper = uuid.uuid4()
+    down.append(True)
+    assert profiles.profiles_refresh_soon([shopper]) == []
+    down.clear()
+    assert profiles.profiles_refresh_soon([shopper]) == [str(shopper)]
+    assert len(messages) == 1
+
+
+def test_a_negative_delay_leaves_profiles_to_the_periodic_rebuild(sent, settings):
+    settings.RANKING_PROFILE_REFRESH_DELAY_SECONDS = -1
+    assert profiles.profiles_refresh_soon([uuid.uuid4()]) == [] and sent[0] == []
+
+
+def test_a_shoppers_clicks_reach_their_profile_through_the_task(sent, django_capture_on_commit_callbacks):
+    messages, _ = sent
+    dress = product("D-1", "Dresses", "Aster", "40.00", ["red"])
+    shopper = Identity(uuid.uuid4())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tracking_services.click_recorded(shopper, product_id=dress.pk, search_id=uuid.uuid4(), position=1)
+    [(task, ids, _)] = messages
+    assert ids == [str(shopper.visitor_id)]
+    assert refresh_visitor_profiles(ids) == 1  # what the worker runs, RANKING_PROFILE_REFRESH_DELAY_SECONDS later
+
+    profile = VisitorProfile.objects.get(pk=shopper.visitor_id)
+    assert (profile.weight, profile.colours) == (pytest.approx(1.0, abs=1e-3), {"red": pytest.approx(1.0, abs=1e-3)})

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tracking import services
+from tracking import notifications, services
 from tracking.models import Event, Visitor
 from tracking.services import EventData, EventRejected
 
@@ -186,3 +186,35 @@ def test_an_experiment_exposure_is_recorded_with_its_experiment_and_variant(djan
         7,
         {"experiment": "grid-density", "variant": "dense"},
     )
+
+
+def test_engagement_is_announced_for_the_visitors_who_engaged_not_for_the_simulators_batches():
+    told = []
+
+    def receiver(sender, visitor_ids, **kwargs):
+        told.append(visitor_ids)
+
+    def broken(sender, visitor_ids, **kwargs):
+        raise RuntimeError("a receiver failing never fails the write")
+
+    other = uuid.uuid4()
+    notifications.engagement_recorded.connect(receiver)
+    notifications.engagement_recorded.connect(broken)
+    try:
+        stored = services.events_record(
+            [
+                event("impression", product_id=7, position=1, search_id=uuid.uuid4()),
+                event("click", product_id=7),
+                event("add_to_cart", visitor_id=other, product_id=7, properties={"quantity": 1}),
+                event("photo_upload", visitor_id=uuid.uuid4(), properties={"accepted": True, "rejection_code": ""}),
+            ]
+        )
+        with services.recording_in_batches():
+            services.events_record_on_commit([event("purchase", product_id=7)])
+        services.events_record([event("impression", product_id=8, position=2, search_id=uuid.uuid4())])
+    finally:
+        notifications.engagement_recorded.disconnect(receiver)
+        notifications.engagement_recorded.disconnect(broken)
+
+    assert stored == 4
+    assert told == [{VISITOR, other}]  # once, for the click and the add to cart; none for the batch or a view

@@ -36,16 +36,17 @@ def send_task(task_name: str, *args, countdown: float | None = None) -> None:
     app.send_task(task_name, args=list(args), countdown=countdown)
 
 
-def send_ids(task_name: str, ids: list[int], *, per_message: int, consequence: str) -> list[int]:
-    """Send the ids as the first argument of task_name, in messages of `per_message` ids;
-    returns the ids that could not be sent. After a failure nothing is tried for
-    BROKER_RETRY_AFTER_SECONDS; the warning logged says `consequence` for the ids."""
+def send_ids(task_name: str, ids: list, *, per_message: int, consequence: str, countdown: float | None = None) -> list:
+    """Send the ids as the first argument of task_name, in messages of `per_message` ids (run
+    `countdown` seconds later, if given); returns the ids that could not be sent. After a
+    failure nothing is tried for BROKER_RETRY_AFTER_SECONDS; the warning logged says
+    `consequence` for the ids."""
     global _broker_unavailable_until
     if time.monotonic() < _broker_unavailable_until:
         return list(ids)
     for start in range(0, len(ids), per_message):
         try:
-            app.send_task(task_name, args=[ids[start : start + per_message]])
+            app.send_task(task_name, args=[ids[start : start + per_message]], countdown=countdown)
         except Exception as exc:  # kombu raises several kinds; all mean "not sent"
             _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
             logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start : start + per_message], exc)

@@ -17,6 +17,10 @@ RANKING_LIVE_CHECK_SECONDS = env_float("RANKING_LIVE_CHECK_SECONDS", 10.0)
 RANKING_POPULARITY_HALF_LIFE_DAYS = env_float("RANKING_POPULARITY_HALF_LIFE_DAYS", 14.0)
 # A visitor's profile forgets with this half-life (tastes change more slowly than fashions).
 RANKING_PROFILE_HALF_LIFE_DAYS = env_float("RANKING_PROFILE_HALF_LIFE_DAYS", 30.0)
+# A visitor's profile is rebuilt this long after their first click, add to cart or purchase in
+# that time (ranking.profiles.profiles_refresh_soon), besides the periodic rebuild of all; -1: only
+# the periodic one.
+RANKING_PROFILE_REFRESH_DELAY_SECONDS = env_float("RANKING_PROFILE_REFRESH_DELAY_SECONDS", 10.0)
 # Personal features (ranking.features.PERSONAL_FEATURES) for visitors with a profile. Off: every
 # visitor is ranked as a newcomer is (the personalisation experiment's switch works the same way).
 RANKING_PERSONALISATION = env_bool("RANKING_PERSONALISATION", True)

@@ -46,3 +46,6 @@ RANKING_EXPLORATION = 0.0
 # (ranking/tests/test_fact_cache.py turns them on).
 RANKING_FACTS_CACHE_SECONDS = 0.0
 RANKING_LIVE_CHECK_SECONDS = 0.0
+# No profile rebuild queued per click (it would send a Celery message from every test that
+# records a click); ranking/tests/test_profiles.py turns it on with the broker replaced.
+RANKING_PROFILE_REFRESH_DELAY_SECONDS = -1.0
