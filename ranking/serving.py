@@ -26,7 +26,6 @@ from search.hybrid import query_word_count
 from search.product_search import SearchRequest, SearchResults, search_products
 from search.text.query import parse
 from vision.colours import NAMES as COLOUR_NAMES
-from vision.selectors import embedding_model_active
 
 logger = logging.getLogger(__name__)
 _exploration = random.Random()
@@ -94,8 +93,8 @@ def candidate_features(
     taste: np.ndarray | None = None,
     taste_model_id: int | None = None,
 ) -> np.ndarray:
-    """The feature matrix of a search's results in today's order (two queries: the products'
-    facts with their engagement, and none more)."""
+    """The feature matrix of a search's results in today's order; what it reads of the
+    products comes through ranking.fact_cache (no query once they are held)."""
     context = features.SearchContext(
         kind=results.mode,
         query_words=query_word_count(text) if text.strip() else 0,
@@ -112,13 +111,10 @@ def candidate_features(
         )
         for hit in results.hits
     ]
-    model = None
-    if taste is not None:
-        model = embedding_model_active()
-        if model is None or model.pk != taste_model_id:
-            taste = None  # a vector of another model's space means nothing here
-    facts, rates = selectors.product_facts([c.product_id for c in candidates], taste=taste, model=model)
-    return features.feature_matrix(context, candidates, facts, profile, rates)
+    facts, rates, similarities = selectors.product_facts(
+        [c.product_id for c in candidates], taste=taste, taste_model_id=taste_model_id
+    )
+    return features.feature_matrix(context, candidates, facts, profile, rates, similarities)
 
 
 def explored(order: np.ndarray, rng: random.Random) -> np.ndarray:

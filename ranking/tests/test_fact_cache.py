@@ -33,14 +33,14 @@ def test_a_product_is_read_once_then_served_from_the_cache(cached, processed_sho
 
     # The facts of both, the catalogue's rates, the vectors of both: three queries.
     with django_assert_num_queries(3):
-        first, _ = product_facts([dress, mug], taste=taste, model=model)
+        first, _, first_similarities = product_facts([dress, mug], taste=taste, taste_model_id=model.pk)
     Product.objects.filter(pk=dress).update(price=Decimal("99.00"))
     with django_assert_num_queries(0):
-        again, _ = product_facts([dress, mug], taste=taste, model=model)
+        again, _, similarities = product_facts([dress, mug], taste=taste, taste_model_id=model.pk)
 
     assert again == first
     assert again[dress].price == 20.0  # the cached price, up to RANKING_FACTS_CACHE_SECONDS old
-    assert again[dress].taste_similarity == pytest.approx(1.0, abs=1e-3)
+    assert similarities == first_similarities and similarities[dress] == pytest.approx(1.0, abs=1e-3)
     fact_cache.clear()
     assert product_facts([dress])[0][dress].price == 99.0
 
@@ -52,7 +52,7 @@ def test_only_the_products_not_held_are_read(cached, processed_shop, monkeypatch
     monkeypatch.setattr(selectors, "_facts_read", lambda ids: reads.append(sorted(ids)) or real(ids))
 
     product_facts([dress])
-    facts, _ = product_facts([dress, mug])
+    facts, _, _ = product_facts([dress, mug])
 
     assert set(facts) == {dress, mug}
     assert reads == [[dress], [mug]]
@@ -61,7 +61,7 @@ def test_only_the_products_not_held_are_read(cached, processed_shop, monkeypatch
 def test_a_product_gone_is_left_out_and_remembered_as_gone(cached, processed_shop, django_assert_num_queries):
     dress = processed_shop.id("D1")
     with django_assert_num_queries(2):
-        facts, _ = product_facts([dress, 987654])
+        facts, _, _ = product_facts([dress, 987654])
     assert set(facts) == {dress}
     with django_assert_num_queries(0):
         assert set(product_facts([dress, 987654])[0]) == {dress}

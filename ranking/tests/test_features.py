@@ -69,9 +69,10 @@ def test_a_photo_search_with_a_profile():
     matrix = feature_matrix(
         context,
         [Candidate(10, 1.2, 0.8, 1.2, 0.6, 0)],
-        {10: facts(price=40.0, colours=("black", "red"), taste_similarity=0.7)},
+        {10: facts(price=40.0, colours=("black", "red"))},
         profile,
         RATES,
+        {10: 0.7},
     )
     row = dict(zip(FEATURE_NAMES, matrix[0].tolist()))
     assert row["search_kind"] == 1

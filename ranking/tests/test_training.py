@@ -2,7 +2,6 @@ import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import lightgbm
 import numpy as np
 import pytest
 
@@ -175,31 +174,3 @@ def test_a_click_far_down_counts_for_more_with_propensities():
     assert mean_ndcg(data, np.array([0.0, 1.0]), propensities=propensities) == 1.0
     a_first = (1 + 4 / np.log2(3)) / (4 + 1 / np.log2(3))
     assert mean_ndcg(data, np.array([1.0, 0.0]), propensities=propensities) == pytest.approx(a_first)
-
-
-def test_boosting_stops_when_the_latest_searches_stop_improving_and_keeps_its_best_round():
-    # Labels of pure noise: nothing generalises, so the held-back latest searches stop it early.
-    rng = np.random.default_rng(3)
-    searches, size = 400, 6
-    data = Dataset(
-        rng.normal(size=(searches * size, len(FEATURE_NAMES))).astype(np.float32),
-        rng.integers(0, 2, size=searches * size).astype(np.int32),
-        np.tile(np.arange(1, size + 1, dtype=np.int32), searches),
-        [size] * searches,
-        [],
-    )
-
-    trained = train(data, ("price_relative", "ctr_smoothed", "age_days_log"))
-
-    assert trained.params["validation_searches"] == 60  # VALIDATION_SHARE of 400
-    assert 1 <= trained.params["rounds_used"] < trained.params["rounds"] == 500
-    saved = lightgbm.Booster(model_str=trained.booster.model_to_string())
-    assert saved.num_trees() == trained.params["rounds_used"]
-
-
-def test_too_few_searches_to_hold_back_train_every_round():
-    data = explored_clicks(100, eta=0.8)
-    data.features[:, FEATURE_NAMES.index("fused_rank")] = data.positions  # something to split on
-    trained = train(data, ("fused_rank",), rounds=25)
-    assert (trained.params["validation_searches"], trained.params["rounds_used"]) == (0, 25)
-    assert trained.booster.num_trees() == 25
