@@ -18,7 +18,7 @@ from catalog.models import ProductImage
 from catalog.product_filters import ProductFilters
 from vision import vector_index
 from vision.models import EmbeddingModel
-from vision.vector_index import halfvec_from_send
+from vision.vector_index import halfvec_from_send, halfvecs_from_send
 
 # Rows of catalog_productimage `i` that search may return.
 SEARCHABLE_IMAGE = ProductImage.searchable_sql("i.status")
@@ -240,9 +240,10 @@ def _listed_products_candidates(
 
 
 def _candidates(rows) -> list[Candidate]:
+    vectors = halfvecs_from_send([row[4] for row in rows])
     return [
-        Candidate(image_id, product_id, category_id, 1.0 - float(distance), halfvec_from_send(data))
-        for image_id, product_id, category_id, distance, data in rows
+        Candidate(image_id, product_id, category_id, 1.0 - float(distance), vector)
+        for (image_id, product_id, category_id, distance, _), vector in zip(rows, vectors, strict=True)
     ]
 
 
