@@ -46,7 +46,8 @@ def send_ids(task_name: str, ids: list, *, per_message: int, consequence: str, c
         return list(ids)
     for start in range(0, len(ids), per_message):
         try:
-            app.send_task(task_name, args=[ids[start : start + per_message]], countdown=countdown)
+            options = {} if countdown is None else {"countdown": countdown}
+            app.send_task(task_name, args=[ids[start : start + per_message]], **options)
         except Exception as exc:  # kombu raises several kinds; all mean "not sent"
             _broker_unavailable_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
             logger.warning("broker unavailable, %s ids=%s error=%s", consequence, ids[start : start + per_message], exc)

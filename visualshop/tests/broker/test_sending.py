@@ -102,3 +102,13 @@ def test_a_batch_is_sent_once_it_has_waited_long_enough(clock):
             kind.queue([pk])
         assert batches == [("work", [0, 1, 2])]  # the third came 6 s after the first: the batch went
     assert batches == [("work", [0, 1, 2]), ("work", [3])]
+
+
+def test_ids_may_be_sent_to_run_later(monkeypatch, broker_back_off_reset):
+    messages = []
+    monkeypatch.setattr(
+        "visualshop.celery.app.send_task", lambda name, args, **options: messages.append((name, args[0], options))
+    )
+    assert sending.send_ids("shop.tasks.later", ["a", "b"], per_message=5, consequence="x", countdown=10.0) == []
+    assert sending.send_ids("shop.tasks.now", [7], per_message=5, consequence="x") == []
+    assert messages == [("shop.tasks.later", ["a", "b"], {"countdown": 10.0}), ("shop.tasks.now", [7], {})]
