@@ -52,9 +52,11 @@ class _Expiring:
         seconds: float,
         size: int,
         missing=None,
+        missing_seconds: float | None = None,
     ) -> dict:
         """{key: value} for `keys`: the fresh ones from the cache, the others from one call of
-        load(missing keys) -> {key: value}; a key load leaves out is cached as `missing`."""
+        load(missing keys) -> {key: value}; a key load leaves out is cached as `missing`, for
+        missing_seconds if given (else `seconds`)."""
         keys = list(keys)
         if seconds <= 0:
             loaded = load(keys)
@@ -64,7 +66,10 @@ class _Expiring:
         with self._lock:
             for key in keys:
                 entry = self._entries.get(key)
-                if entry is not None and now - entry[0] < seconds:
+                limit = (
+                    seconds if missing_seconds is None or entry is None or entry[1] is not missing else missing_seconds
+                )
+                if entry is not None and now - entry[0] < limit:
                     found[key] = entry[1]
                     self._entries.move_to_end(key)
                 else:
@@ -128,10 +133,18 @@ def rates_of(load: Callable[[], Rates], *, seconds: float) -> Rates:
     return _rates.get_many(["catalogue"], lambda keys: {"catalogue": load()}, seconds=seconds, size=1)["catalogue"]
 
 
-def profile_of(visitor_id, load: Callable[[], object], *, seconds: float, size: int):
-    """A visitor's profile as selectors.visitor_profile reads it (None, for a visitor without
-    one, is held too: a newcomer's next search costs no query either)."""
-    return _profiles.get_many([visitor_id], lambda keys: {visitor_id: load()}, seconds=seconds, size=size)[visitor_id]
+def profile_of(visitor_id, load: Callable[[], object], *, seconds: float, size: int, none_seconds: float):
+    """A visitor's profile as selectors.visitor_profile reads it. None, for a visitor without
+    one, is held too (a newcomer's next search costs no query either), but only for
+    `none_seconds`: a newcomer's first clicks build their profile in another process
+    (ranking.profiles.profiles_refresh_soon), which this one must not hide for a minute."""
+    return _profiles.get_many(
+        [visitor_id],
+        lambda keys: {visitor_id: load()},
+        seconds=seconds,
+        size=size,
+        missing_seconds=min(seconds, none_seconds),
+    )[visitor_id]
 
 
 def profiles_forget(visitor_ids: Iterable | None = None) -> None:

@@ -92,6 +92,7 @@ def visitor_profile(visitor_id: uuid.UUID | None) -> tuple[Profile, np.ndarray |
         lambda: _profile_read(visitor_id),
         seconds=settings.RANKING_FACTS_CACHE_SECONDS,
         size=settings.RANKING_FACTS_CACHE_PRODUCTS,
+        none_seconds=max(settings.RANKING_PROFILE_REFRESH_DELAY_SECONDS, 1.0),
     )
 
 

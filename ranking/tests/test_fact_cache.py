@@ -132,3 +132,23 @@ def test_a_profile_is_held_and_forgotten_when_rebuilt_or_deleted(
     with django_capture_on_commit_callbacks(execute=True):
         assert profile_delete(visitor) is True
     assert visitor_profile(visitor) is None  # deleted: not served from the cache
+
+
+def test_a_newcomers_none_is_held_only_as_long_as_a_profile_takes_to_be_built(cached, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(fact_cache.time, "monotonic", lambda: clock[0])
+    reads = []
+
+    def load(found):
+        return lambda: reads.append(found) or found
+
+    assert fact_cache.profile_of("v", load(None), seconds=60, size=10, none_seconds=10) is None
+    clock[0] += 9
+    assert fact_cache.profile_of("v", load("built"), seconds=60, size=10, none_seconds=10) is None  # held
+    clock[0] += 2
+    assert fact_cache.profile_of("v", load("built"), seconds=60, size=10, none_seconds=10) == "built"
+    clock[0] += 50
+    assert (
+        fact_cache.profile_of("v", load("rebuilt"), seconds=60, size=10, none_seconds=10) == "built"
+    )  # a profile: 60 s
+    assert reads == [None, "built"]
